@@ -1,0 +1,59 @@
+// Type-checked strict rules, the security plugin, and the project's own bans:
+// no dynamic code, no SQL assembled from strings.
+import js from '@eslint/js';
+import security from 'eslint-plugin-security';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'data/', 'coverage/', 'bench/results/'] },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  security.configs.recommended,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      'no-eval': 'error',
+      'no-implied-eval': 'off',
+      '@typescript-eslint/no-implied-eval': 'error',
+      'no-new-func': 'error',
+      '@typescript-eslint/explicit-module-boundary-types': 'error',
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      '@typescript-eslint/no-floating-promises': 'error',
+      // Kysely's escape hatches for raw SQL text: every query must be built by Kysely
+      // or by the `sql` tag with bound parameters.
+      'no-restricted-properties': [
+        'error',
+        { object: 'sql', property: 'raw', message: 'No SQL assembled from strings: use bound parameters.' },
+        { object: 'sql', property: 'lit', message: 'No SQL literals from values: use bound parameters.' },
+        { object: 'sql', property: 'unsafe', message: 'No SQL assembled from strings.' },
+        { object: 'CompiledQuery', property: 'raw', message: 'No SQL assembled from strings.' },
+      ],
+      'no-restricted-globals': ['error', { name: 'eval', message: 'No dynamic code.' }],
+      // Paths in this server come from configuration, never from requests; the rule
+      // cannot tell them apart and would bury real findings in noise.
+      'security/detect-non-literal-fs-filename': 'off',
+      // Flags every `obj[key]` including typed, bounded lookups; TypeScript covers it.
+      'security/detect-object-injection': 'off',
+    },
+  },
+  {
+    files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['eslint.config.js'],
+    extends: [tseslint.configs.disableTypeChecked],
+  },
+);

@@ -1,0 +1,114 @@
+// One SQL dialect, two engines: embedded PGlite by default, PostgreSQL when a URL is
+// configured. Everything above this file sees only Kysely and `Database`.
+import { mkdir } from 'node:fs/promises';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Schema } from './schema.ts';
+import { PGliteDialect } from './pglite-dialect.ts';
+
+export type Engine = 'pglite' | 'postgres';
+export type DB = Kysely<Schema>;
+
+/** A raw session inside one transaction, for the migration runner's trusted scripts only. */
+export interface ScriptSession {
+  exec(script: string): Promise<void>;
+  query<R>(text: string, params: readonly unknown[]): Promise<R[]>;
+}
+
+export interface Database {
+  readonly engine: Engine;
+  readonly db: DB;
+  /** Runs `fn` in one transaction on a raw session; used for migration files, never user input. */
+  scriptTransaction<T>(fn: (session: ScriptSession) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export type DatabaseOptions =
+  | { readonly engine: 'pglite'; readonly dataDir: string | null }
+  | { readonly engine: 'postgres'; readonly url: string; readonly poolMax: number };
+
+// int8 arrives as a string from pg and as a number from PGlite; both engines
+// return numbers so the rest of the code is engine-agnostic (values stay < 2^53).
+function postgresTypes(): pg.TypeOverrides {
+  const types = new pg.TypeOverrides();
+  types.setTypeParser(pg.types.builtins.INT8, 'text', Number);
+  return types;
+}
+
+async function openPGlite(dataDir: string | null): Promise<Database> {
+  if (dataDir !== null) await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const client = dataDir === null ? await PGlite.create() : await PGlite.create(dataDir);
+  const db = new Kysely<Schema>({ dialect: new PGliteDialect(client) });
+  return {
+    engine: 'pglite',
+    db,
+    async scriptTransaction(fn) {
+      // Through Kysely's connection so the script waits its turn on the single backend.
+      return db.connection().execute(async () =>
+        client.transaction(async (tx) =>
+          fn({
+            async exec(script) {
+              await tx.exec(script);
+            },
+            async query<R>(text: string, params: readonly unknown[]) {
+              return (await tx.query<R>(text, [...params])).rows;
+            },
+          }),
+        ),
+      );
+    },
+    async close() {
+      await db.destroy();
+      await client.close();
+    },
+  };
+}
+
+function openPostgres(url: string, poolMax: number): Database {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolMax,
+    types: postgresTypes(),
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 5_000,
+  });
+  // An idle client that loses its connection emits here; without a listener Node exits.
+  pool.on('error', () => {});
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    engine: 'postgres',
+    db,
+    async scriptTransaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('begin');
+        const result = await fn({
+          async exec(script) {
+            // No parameters: pg uses the simple protocol, which accepts several statements.
+            await client.query(script);
+          },
+          async query<R>(text: string, params: readonly unknown[]) {
+            return (await client.query(text, [...params])).rows as R[];
+          },
+        });
+        await client.query('commit');
+        return result;
+      } catch (error) {
+        await client.query('rollback').catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  return options.engine === 'pglite'
+    ? openPGlite(options.dataDir)
+    : openPostgres(options.url, options.poolMax);
+}

@@ -1,0 +1,81 @@
+// One error type for everything the server says on purpose. The `code` is a public
+// contract (documented in docs/errors.md, never renamed); the `title` is fixed and vague;
+// the `detail` is for logs only and never leaves the process.
+
+export const ERROR_CODES = {
+  invalid_request: { status: 400, title: 'The request is invalid.' },
+  unauthorized: { status: 401, title: 'Authentication is required.' },
+  forbidden: { status: 403, title: 'You do not have permission to do this.' },
+  not_found: { status: 404, title: 'The resource was not found.' },
+  method_not_allowed: { status: 405, title: 'The method is not allowed for this resource.' },
+  conflict: { status: 409, title: 'The request conflicts with the current state.' },
+  payload_too_large: { status: 413, title: 'The request body is too large.' },
+  unsupported_media_type: { status: 415, title: 'The content type is not supported.' },
+  rate_limited: { status: 429, title: 'Too many requests. Try again later.' },
+  internal_error: { status: 500, title: 'An internal error occurred.' },
+  service_unavailable: { status: 503, title: 'The service is temporarily unavailable.' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface FieldProblem {
+  /** JSON pointer of the offending input, e.g. `/body/email`. Never its value. */
+  readonly field: string;
+  readonly rule: string;
+}
+
+export interface AppErrorOptions {
+  /** Private: logged, never sent. */
+  readonly detail?: string;
+  readonly cause?: unknown;
+  readonly fields?: readonly FieldProblem[];
+  /** Extra response headers, e.g. `Retry-After`. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export class AppError extends Error {
+  override readonly name = 'AppError';
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  readonly title: string;
+  readonly detail: string | undefined;
+  readonly fields: readonly FieldProblem[];
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(code: ErrorCode, options: AppErrorOptions = {}) {
+    const entry = ERROR_CODES[code];
+    super(options.detail ?? entry.title, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.statusCode = entry.status;
+    this.title = entry.title;
+    this.detail = options.detail;
+    this.fields = options.fields ?? [];
+    this.headers = options.headers ?? {};
+  }
+}
+
+export function isAppError(value: unknown): value is AppError {
+  return value instanceof AppError;
+}
+
+/** RFC 9457 problem details, the only error shape the server sends. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  code: ErrorCode;
+  request_id: string;
+  errors?: FieldProblem[];
+}
+
+export function toProblem(error: AppError, requestId: string): Problem {
+  const problem: Problem = {
+    type: `urn:gatehouse:problem:${error.code}`,
+    title: error.title,
+    status: error.statusCode,
+    code: error.code,
+    request_id: requestId,
+  };
+  if (error.fields.length > 0) problem.errors = [...error.fields];
+  return problem;
+}
