@@ -1,0 +1,77 @@
+// Builds the Fastify application from its pieces. Shared services arrive as one typed
+// object; nothing here reads the environment or opens connections.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Config, TrustProxy } from './config/config.ts';
+import type { Clock } from './core/clock.ts';
+import type { Database } from './core/db/database.ts';
+import { registerCors } from './core/http/cors.ts';
+import { registerErrorHandling } from './core/http/errors.ts';
+import { registerNotFound } from './core/http/not-found.ts';
+import { registerOpenAPI } from './core/http/openapi.ts';
+import { registerRateLimit } from './core/http/rate-limit.ts';
+import { REQUEST_ID_HEADER, requestIdFor } from './core/http/request-id.ts';
+import { registerRequestLog } from './core/http/request-log.ts';
+import { enforceRoutePolicy } from './core/http/route-policy.ts';
+import { registerSecurityHeaders } from './core/http/security-headers.ts';
+import type { Logger } from './core/logging.ts';
+import { healthRoutes } from './features/health/routes.ts';
+import { VERSION } from './version.ts';
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly database: Database;
+  readonly redis: Redis | null;
+  readonly clock: Clock;
+}
+
+export type App = FastifyInstance;
+
+// A hop count means: trust that many proxies nearest to this server, and no others.
+function fastifyTrustProxy(setting: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof setting === 'number') return (_address, hop) => hop < setting;
+  return typeof setting === 'boolean' ? setting : [...setting];
+}
+
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const { config } = deps;
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    disableRequestLogging: true,
+    genReqId: requestIdFor,
+    requestIdLogLabel: 'request_id',
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: fastifyTrustProxy(config.trustProxy),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    requestTimeout: 30_000,
+    routerOptions: { maxParamLength: 256 },
+    ajv: {
+      // Unknown fields are an error (400), never silently dropped; all errors are not
+      // collected, so a hostile body costs one failed check.
+      customOptions: { removeAdditional: false, allErrors: false, coerceTypes: 'array', useDefaults: true },
+    },
+  });
+
+  // The API speaks JSON only; anything else is a 415 rather than a string to validate.
+  app.removeContentTypeParser('text/plain');
+  enforceRoutePolicy(app);
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header(REQUEST_ID_HEADER, request.id);
+  });
+  registerRequestLog(app);
+  registerErrorHandling(app);
+  await registerSecurityHeaders(app, { https: config.publicURL.startsWith('https:') });
+  await registerCors(app, config.cors);
+  await registerRateLimit(app, {
+    max: config.rateLimit.max,
+    windowMs: config.rateLimit.windowSeconds * 1000,
+    redis: deps.redis,
+  });
+  registerNotFound(app, { preHandler: app.rateLimit() });
+  await registerOpenAPI(app, { publicURL: config.publicURL, version: VERSION });
+
+  await app.register(healthRoutes, { database: deps.database });
+  return app;
+}

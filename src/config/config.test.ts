@@ -1,0 +1,281 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, formatConfigProblems, loadConfig, type Config, type ConfigProblem, type LoadConfigOptions } from './config.ts';
+import { describeConfig } from './mask.ts';
+
+type Env = Record<string, string | undefined>;
+const CWD = '/srv/gatehouse';
+
+function load(env: Env, options: LoadConfigOptions = {}): Config {
+  return loadConfig(env, { cwd: CWD, ...options });
+}
+
+function problemsOf(env: Env, options: LoadConfigOptions = {}): ConfigProblem[] {
+  try {
+    load(env, options);
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.problems];
+    throw error;
+  }
+  return assert.fail('expected a ConfigError');
+}
+
+function namesOf(env: Env, options: LoadConfigOptions = {}): string[] {
+  return problemsOf(env, options).map((problem) => problem.name);
+}
+
+function newMasterKey(id: string): string {
+  return `${id}:${randomBytes(32).toString('base64url')}`;
+}
+
+function filesFrom(files: Record<string, string>): LoadConfigOptions {
+  return {
+    readFile(path) {
+      const text = files[path];
+      if (text === undefined) throw Object.assign(new Error('missing'), { code: 'ENOENT' });
+      return text;
+    },
+  };
+}
+
+describe('loadConfig defaults', () => {
+  it('loads every default in development from an empty environment', () => {
+    const config = load({});
+    assert.deepEqual({ ...config }, {
+      environment: 'development',
+      host: '127.0.0.1',
+      port: 8080,
+      dataDir: '/srv/gatehouse/data',
+      publicURL: 'http://127.0.0.1:8080',
+      database: { engine: 'pglite', dataDir: '/srv/gatehouse/data/pglite' },
+      redisURL: null,
+      masterKeys: null,
+      cors: { origins: [], credentials: false },
+      smtp: { url: null, from: 'Gatehouse <no-reply@localhost>' },
+      trustProxy: false,
+      logLevel: 'info',
+      rateLimit: { max: 300, windowSeconds: 60 },
+      bodyLimitBytes: 65536,
+      shutdownTimeoutSeconds: 10,
+      metricsToken: null,
+    });
+  });
+
+  it('treats an empty variable as unset', () => {
+    assert.equal(load({ PORT: '', GATEHOUSE_ENV: '', CORS_ORIGINS: '' }).port, 8080);
+  });
+
+  it('returns a deeply frozen config', () => {
+    const config = load({ GATEHOUSE_MASTER_KEY: newMasterKey('k1'), CORS_ORIGINS: 'https://a.example.com' });
+    assert.ok(Object.isFrozen(config));
+    assert.ok(Object.isFrozen(config.cors));
+    assert.ok(Object.isFrozen(config.cors.origins));
+    assert.ok(Object.isFrozen(config.masterKeys));
+    assert.ok(Object.isFrozen(config.masterKeys?.[0]));
+    assert.throws(() => {
+      (config as { port: number }).port = 1;
+    }, TypeError);
+  });
+
+  it('resolves DATA_DIR to an absolute path and puts PGlite inside it', () => {
+    const config = load({ DATA_DIR: 'var/state' });
+    assert.equal(config.dataDir, '/srv/gatehouse/var/state');
+    assert.deepEqual(config.database, { engine: 'pglite', dataDir: '/srv/gatehouse/var/state/pglite' });
+  });
+
+  it('selects PostgreSQL when DATABASE_URL is set, with the pool size', () => {
+    const url = 'postgresql://gatehouse@localhost:5432/gatehouse';
+    assert.deepEqual(load({ DATABASE_URL: url, DATABASE_POOL_MAX: '25' }).database, { engine: 'postgres', url, poolMax: 25 });
+    assert.deepEqual(namesOf({ DATABASE_URL: 'mysql://localhost/gatehouse' }), ['DATABASE_URL']);
+  });
+});
+
+describe('PUBLIC_URL', () => {
+  it('defaults to http://HOST:PORT, bracketing an IPv6 host', () => {
+    assert.equal(load({ HOST: '0.0.0.0', PORT: '3000' }).publicURL, 'http://0.0.0.0:3000');
+    assert.equal(load({ HOST: '::1' }).publicURL, 'http://[::1]:8080');
+  });
+
+  it('drops a trailing slash so the issuer has one spelling', () => {
+    assert.equal(load({ PUBLIC_URL: 'https://ID.example.com/' }).publicURL, 'https://id.example.com');
+    assert.equal(load({ PUBLIC_URL: 'https://example.com/auth/' }).publicURL, 'https://example.com/auth');
+  });
+
+  for (const value of ['id.example.com', '/auth', 'ftp://example.com', 'https://example.com/?a=1', 'https://example.com/?', 'https://example.com/#top', 'https://user:pw@example.com']) {
+    it(`refuses ${value}`, () => {
+      assert.deepEqual(namesOf({ PUBLIC_URL: value }), ['PUBLIC_URL']);
+    });
+  }
+});
+
+describe('strict values', () => {
+  for (const value of ['12abc', '1e3', '80.0', '8.5', '0x50', '+80', '-1', ' 80', '80 ', '080', '0', '65536', '99999999999999999999']) {
+    it(`refuses PORT=${JSON.stringify(value)}`, () => {
+      assert.deepEqual(problemsOf({ PORT: value }), [{ name: 'PORT', rule: 'must be a whole number from 1 to 65535' }]);
+    });
+  }
+
+  it('enforces every integer range at both ends', () => {
+    const ranges: [string, number, number][] = [
+      ['PORT', 1, 65535], ['DATABASE_POOL_MAX', 1, 200], ['RATE_LIMIT_MAX', 1, 1_000_000], ['RATE_LIMIT_WINDOW_SECONDS', 1, 86_400],
+      ['BODY_LIMIT_BYTES', 1024, 10_485_760], ['SHUTDOWN_TIMEOUT_SECONDS', 1, 300],
+    ];
+    for (const [name, min, max] of ranges) {
+      assert.doesNotThrow(() => load({ [name]: String(min) }));
+      assert.doesNotThrow(() => load({ [name]: String(max) }));
+      assert.deepEqual(namesOf({ [name]: String(min - 1) }), [name]);
+      assert.deepEqual(namesOf({ [name]: String(max + 1) }), [name]);
+    }
+  });
+
+  it('accepts only true and false as booleans', () => {
+    assert.equal(load({ CORS_CREDENTIALS: 'true', CORS_ORIGINS: 'https://a.example.com' }).cors.credentials, true);
+    for (const value of ['1', 'yes', 'TRUE', 'on']) assert.deepEqual(namesOf({ CORS_CREDENTIALS: value }), ['CORS_CREDENTIALS']);
+  });
+
+  it('accepts only the listed LOG_LEVEL and GATEHOUSE_ENV values', () => {
+    assert.equal(load({ LOG_LEVEL: 'silent' }).logLevel, 'silent');
+    assert.deepEqual(namesOf({ LOG_LEVEL: 'verbose' }), ['LOG_LEVEL']);
+    assert.ok(namesOf({ GATEHOUSE_ENV: 'Development' }).includes('GATEHOUSE_ENV'));
+  });
+
+  it('checks HOST, SMTP_FROM, METRICS_TOKEN, REDIS_URL and SMTP_URL', () => {
+    assert.deepEqual(namesOf({ HOST: 'not a host' }), ['HOST']);
+    assert.equal(load({ SMTP_FROM: 'id@example.com' }).smtp.from, 'id@example.com');
+    assert.deepEqual(namesOf({ SMTP_FROM: 'nobody' }), ['SMTP_FROM']);
+    assert.deepEqual(namesOf({ METRICS_TOKEN: 'x'.repeat(31) }), ['METRICS_TOKEN']);
+    assert.equal(load({ METRICS_TOKEN: 'x'.repeat(32) }).metricsToken, 'x'.repeat(32));
+    assert.equal(load({ REDIS_URL: 'rediss://cache:6380' }).redisURL, 'rediss://cache:6380');
+    assert.deepEqual(namesOf({ REDIS_URL: 'http://cache' }), ['REDIS_URL']);
+    assert.equal(load({ SMTP_URL: 'smtp://mail:587' }).smtp.url, 'smtp://mail:587');
+    assert.deepEqual(namesOf({ SMTP_URL: 'https://mail' }), ['SMTP_URL']);
+  });
+
+  it('lists every problem at once, in one error', () => {
+    assert.deepEqual(namesOf({ PORT: 'x', LOG_LEVEL: 'x', TRUST_PROXY: 'x', BODY_LIMIT_BYTES: '1' }), ['PORT', 'TRUST_PROXY', 'LOG_LEVEL', 'BODY_LIMIT_BYTES']);
+  });
+
+  it('formats one line per problem for stderr', () => {
+    const error = new ConfigError([{ name: 'PORT', rule: 'must be a whole number from 1 to 65535' }, { name: 'HOST', rule: 'must be an IP address or a host name' }]);
+    assert.equal(formatConfigProblems(error), [
+      'Gatehouse cannot start: the configuration has 2 problems.',
+      '  - PORT: must be a whole number from 1 to 65535',
+      '  - HOST: must be an IP address or a host name',
+      'Every variable and its rules are documented in .env.example.',
+    ].join('\n'));
+    assert.equal(error.code, 'ERR_CONFIG_INVALID');
+  });
+});
+
+describe('CORS_ORIGINS and TRUST_PROXY', () => {
+  it('keeps exact origins, normalised and without duplicates', () => {
+    const origins = load({ CORS_ORIGINS: 'https://App.example.com, http://localhost:5173,https://app.example.com:443' }).cors.origins;
+    assert.deepEqual(origins, ['https://app.example.com', 'http://localhost:5173']);
+  });
+
+  it('allows * alone in development', () => {
+    assert.equal(load({ CORS_ORIGINS: '*' }).cors.origins, '*');
+    assert.deepEqual(namesOf({ CORS_ORIGINS: '*,https://a.example.com' }), ['CORS_ORIGINS']);
+  });
+
+  for (const value of ['https://app.example.com/', 'https://app.example.com/path', 'app.example.com', 'null', 'https://*.example.com', 'file:///tmp', 'https://u@app.example.com']) {
+    it(`refuses the origin ${value}`, () => {
+      assert.deepEqual(namesOf({ CORS_ORIGINS: value }), ['CORS_ORIGINS']);
+    });
+  }
+
+  it('accepts false, true, a hop count, or addresses and CIDR ranges', () => {
+    assert.equal(load({ TRUST_PROXY: 'false' }).trustProxy, false);
+    assert.equal(load({ TRUST_PROXY: 'true' }).trustProxy, true);
+    assert.equal(load({ TRUST_PROXY: '2' }).trustProxy, 2);
+    assert.deepEqual(load({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.7,::1,fd00::/8' }).trustProxy, ['10.0.0.0/8', '192.168.1.7', '::1', 'fd00::/8']);
+    for (const value of ['0', '11', '1.5', '10.0.0.0/33', '::/129', '10.0.0.0/8/1', 'proxy.local', 'yes']) {
+      assert.deepEqual(namesOf({ TRUST_PROXY: value }), ['TRUST_PROXY'], value);
+    }
+  });
+});
+
+describe('secrets from files (NAME_FILE)', () => {
+  it('reads each secret-capable variable from its file, stripping one trailing newline', () => {
+    const key = newMasterKey('k1');
+    const token = randomBytes(32).toString('base64url');
+    const config = load({
+      GATEHOUSE_MASTER_KEY_FILE: '/run/secrets/master',
+      METRICS_TOKEN_FILE: '/run/secrets/metrics',
+      SMTP_URL_FILE: '/run/secrets/smtp',
+      DATABASE_URL_FILE: '/run/secrets/db',
+      REDIS_URL_FILE: '/run/secrets/redis',
+    }, filesFrom({
+      '/run/secrets/master': `${key}\n`,
+      '/run/secrets/metrics': `${token}\r\n`,
+      '/run/secrets/smtp': 'smtp://mailer:pw@mail\n',
+      '/run/secrets/db': 'postgres://gh:pw@db/gh',
+      '/run/secrets/redis': 'redis://:pw@cache\n',
+    }));
+    assert.equal(config.masterKeys?.[0]?.id, 'k1');
+    assert.equal(config.metricsToken, token);
+    assert.equal(config.smtp.url, 'smtp://mailer:pw@mail');
+    assert.deepEqual(config.database, { engine: 'postgres', url: 'postgres://gh:pw@db/gh', poolMax: 10 });
+    assert.equal(config.redisURL, 'redis://:pw@cache');
+  });
+
+  it('strips only one newline, keeping the rest of the secret', () => {
+    const token = 'y'.repeat(32);
+    assert.equal(load({ METRICS_TOKEN_FILE: '/t' }, filesFrom({ '/t': `${token} \n` })).metricsToken, `${token} `);
+    assert.deepEqual(namesOf({ METRICS_TOKEN_FILE: '/t' }, filesFrom({ '/t': `${token}\n\n` })), ['METRICS_TOKEN']);
+  });
+
+  it('reads a real file by default', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gh-config-'));
+    try {
+      const key = newMasterKey('k1');
+      await writeFile(join(dir, 'master'), `${key}\n`, { mode: 0o600 });
+      const config = loadConfig({ GATEHOUSE_MASTER_KEY_FILE: join(dir, 'master') });
+      assert.equal(config.masterKeys?.[0]?.key.toString('base64url'), key.slice(3));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses NAME and NAME_FILE set together, for every secret-capable variable', () => {
+    for (const name of ['GATEHOUSE_MASTER_KEY', 'SMTP_URL', 'METRICS_TOKEN', 'DATABASE_URL', 'REDIS_URL']) {
+      const problems = problemsOf({ [name]: 'x', [`${name}_FILE`]: '/f' }, filesFrom({ '/f': 'y' }));
+      assert.deepEqual(problems, [{ name, rule: `set either ${name} or ${name}_FILE, not both` }]);
+    }
+  });
+
+  it('reports an unreadable or empty file by name, with the error code only', () => {
+    assert.deepEqual(problemsOf({ SMTP_URL_FILE: '/nope' }, filesFrom({})), [{ name: 'SMTP_URL', rule: 'SMTP_URL_FILE names a file that cannot be read (ENOENT)' }]);
+    assert.deepEqual(problemsOf({ SMTP_URL_FILE: '/empty' }, filesFrom({ '/empty': '\n' })), [{ name: 'SMTP_URL', rule: 'SMTP_URL_FILE names an empty file' }]);
+  });
+});
+
+describe('describeConfig', () => {
+  it('shows every value, with secrets as set/unset and URL passwords masked', () => {
+    const config = load({
+      GATEHOUSE_MASTER_KEY: `${newMasterKey('k3')},${newMasterKey('k2')},${newMasterKey('k1')}`,
+      DATABASE_URL: 'postgres://gatehouse:hunter2@db:5432/gh?sslmode=verify-full',
+      REDIS_URL: 'rediss://:hunter3@cache:6380',
+      SMTP_URL: 'smtps://mailer:hunter4@mail:465',
+      TRUST_PROXY: '10.0.0.0/8,10.1.0.0/16',
+    });
+    const description = describeConfig(config);
+    assert.equal(description['GATEHOUSE_MASTER_KEY'], 'set (3 keys)');
+    assert.equal(description['METRICS_TOKEN'], 'unset');
+    assert.equal(description['DATABASE_URL'], 'postgres://gatehouse:***@db:5432/gh?sslmode=verify-full');
+    assert.equal(description['REDIS_URL'], 'rediss://:***@cache:6380');
+    assert.equal(description['SMTP_URL'], 'smtps://mailer:***@mail:465');
+    assert.equal(description['TRUST_PROXY'], '10.0.0.0/8,10.1.0.0/16');
+    assert.equal(description['PORT'], 8080);
+    assert.equal(Object.keys(description).length, 20);
+  });
+
+  it('masks the password of a hostless (Unix socket) DATABASE_URL too', () => {
+    const config = load({ DATABASE_URL: 'postgres://gatehouse:hunter2@/gh?host=/run/postgresql' });
+    assert.equal(describeConfig(config)['DATABASE_URL'], 'postgres://gatehouse:***@/gh?host=/run/postgresql');
+  });
+});

@@ -1,0 +1,71 @@
+// What `gatehouse config check` prints: every setting, by the variable that sets it,
+// with secrets reduced to whether they are set and passwords in URLs replaced.
+import type { Config } from './config.ts';
+import { parseHostlessURL, PLACEHOLDER_HOST } from './parse-urls.ts';
+
+export type ConfigDescription = Record<string, string | number | boolean | null>;
+
+const MASK = '***';
+// Drivers also take credentials as query parameters (`?password=`), not only in userinfo.
+const SECRET_PARAMETER = /pass|secret|token|key/i;
+
+/** The URL with its password (and password-like parameters) replaced; the user is kept. */
+export function maskURL(raw: string): string {
+  const parsed = parseHostlessURL(raw);
+  if (parsed === null) return MASK;
+  const { url, hostless } = parsed;
+  if (url.password !== '') url.password = MASK;
+  for (const name of new Set(url.searchParams.keys())) {
+    if (SECRET_PARAMETER.test(name)) url.searchParams.set(name, MASK);
+  }
+  return hostless ? url.href.replace(`@${PLACEHOLDER_HOST}/`, '@/') : url.href;
+}
+
+function describeSecret(value: string | null): string {
+  return value === null ? 'unset' : 'set';
+}
+
+function describeMasterKeys(keys: Config['masterKeys']): string {
+  if (keys === null) return 'unset';
+  return keys.length === 1 ? 'set (1 key)' : `set (${keys.length} keys)`;
+}
+
+function describeDatabase(database: Config['database']): Pick<ConfigDescription, 'DATABASE_URL' | 'DATABASE_POOL_MAX'> {
+  if (database.engine === 'pglite') {
+    return { DATABASE_URL: `unset (embedded PGlite in ${database.dataDir})`, DATABASE_POOL_MAX: null };
+  }
+  return { DATABASE_URL: maskURL(database.url), DATABASE_POOL_MAX: database.poolMax };
+}
+
+function describeTrustProxy(trustProxy: Config['trustProxy']): string | number | boolean {
+  return typeof trustProxy === 'object' ? trustProxy.join(',') : trustProxy;
+}
+
+function describeOrigins(origins: Config['cors']['origins']): string {
+  if (typeof origins === 'string') return origins;
+  return origins.length === 0 ? 'none (no cross-origin access)' : origins.join(',');
+}
+
+export function describeConfig(config: Config): ConfigDescription {
+  return {
+    GATEHOUSE_ENV: config.environment,
+    HOST: config.host,
+    PORT: config.port,
+    DATA_DIR: config.dataDir,
+    PUBLIC_URL: config.publicURL,
+    ...describeDatabase(config.database),
+    REDIS_URL: config.redisURL === null ? 'unset' : maskURL(config.redisURL),
+    GATEHOUSE_MASTER_KEY: describeMasterKeys(config.masterKeys),
+    CORS_ORIGINS: describeOrigins(config.cors.origins),
+    CORS_CREDENTIALS: config.cors.credentials,
+    SMTP_URL: config.smtp.url === null ? 'unset' : maskURL(config.smtp.url),
+    SMTP_FROM: config.smtp.from,
+    TRUST_PROXY: describeTrustProxy(config.trustProxy),
+    LOG_LEVEL: config.logLevel,
+    RATE_LIMIT_MAX: config.rateLimit.max,
+    RATE_LIMIT_WINDOW_SECONDS: config.rateLimit.windowSeconds,
+    BODY_LIMIT_BYTES: config.bodyLimitBytes,
+    SHUTDOWN_TIMEOUT_SECONDS: config.shutdownTimeoutSeconds,
+    METRICS_TOKEN: describeSecret(config.metricsToken),
+  };
+}

@@ -1,0 +1,64 @@
+// Turns every failure into RFC 9457 problem details. Fastify's own errors (bad JSON,
+// oversized body, wrong content type, schema violations) are mapped to stable codes;
+// anything unexpected becomes a generic 500 whose cause is only in the log.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, isAppError, toProblem, type ErrorCode, type FieldProblem } from '../errors.ts';
+
+const MAX_FIELD_PROBLEMS = 20;
+
+interface ValidationIssue {
+  instancePath?: string;
+  keyword?: string;
+  params?: Record<string, unknown>;
+}
+
+function fieldsOf(error: FastifyError): FieldProblem[] {
+  const issues = (error.validation ?? []) as ValidationIssue[];
+  const context = error.validationContext ?? 'body';
+  return issues.slice(0, MAX_FIELD_PROBLEMS).map((issue) => {
+    const extra = issue.params?.['additionalProperty'] ?? issue.params?.['missingProperty'];
+    const tail = typeof extra === 'string' ? `/${extra.slice(0, 64)}` : '';
+    return { field: `/${context}${issue.instancePath ?? ''}${tail}`.slice(0, 200), rule: (issue.keyword ?? 'invalid').slice(0, 64) };
+  });
+}
+
+const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
+  400: 'invalid_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+  503: 'service_unavailable',
+};
+
+/** Maps any thrown value to the AppError that will be sent. */
+export function toAppError(error: unknown): AppError {
+  if (isAppError(error)) return error;
+  const fastifyError = error as Partial<FastifyError>;
+  if (Array.isArray(fastifyError.validation)) {
+    return new AppError('invalid_request', { fields: fieldsOf(error as FastifyError), cause: error });
+  }
+  const status = typeof fastifyError.statusCode === 'number' ? fastifyError.statusCode : 500;
+  const code = status >= 400 && status < 500 ? (STATUS_CODES[status] ?? 'invalid_request') : undefined;
+  return new AppError(code ?? 'internal_error', { cause: error });
+}
+
+export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: AppError): FastifyReply {
+  for (const [name, value] of Object.entries(error.headers)) void reply.header(name, value);
+  return reply.code(error.statusCode).type('application/problem+json').send(toProblem(error, request.id));
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: unknown, request, reply) => {
+    const appError = toAppError(error);
+    if (appError.statusCode >= 500) {
+      request.log.error({ err: error, code: appError.code }, 'request failed');
+    } else if (appError.detail !== undefined) {
+      request.log.info({ code: appError.code, detail: appError.detail }, 'request refused');
+    }
+    return sendProblem(reply, request, appError);
+  });
+}

@@ -1,0 +1,80 @@
+// Structured JSON logs to stdout. Secrets are removed by key name at any depth before a
+// line is written, so a careless `log.info({ body })` cannot leak a password; request
+// bodies are never logged in the first place (see http/request-log.ts).
+import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
+
+export type { Logger };
+
+export const REDACTED = '[redacted]';
+
+// Compared after lowercasing and removing `-` and `_`, so `Refresh-Token`,
+// `refresh_token` and `refreshToken` are one name.
+const SECRET_KEYS = new Set([
+  'authorization',
+  'proxyauthorization',
+  'cookie',
+  'setcookie',
+  'password',
+  'currentpassword',
+  'newpassword',
+  'passwordhash',
+  'token',
+  'accesstoken',
+  'refreshtoken',
+  'idtoken',
+  'secret',
+  'clientsecret',
+  'code',
+  'masterkey',
+  'apikey',
+  'privatekey',
+]);
+const MAX_DEPTH = 12;
+
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEYS.has(key.toLowerCase().replaceAll(/[-_]/g, ''));
+}
+
+function redactValue(value: unknown, depth: number, seen: WeakSet<object>): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (seen.has(value)) return '[circular]';
+  if (depth >= MAX_DEPTH) return '[depth]';
+  if (value instanceof Error) return value;
+  seen.add(value);
+  if (Array.isArray(value)) return value.map((item: unknown) => redactValue(item, depth + 1, seen));
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    out[key] = isSecretKey(key) ? REDACTED : redactValue(item, depth + 1, seen);
+  }
+  return out;
+}
+
+/** A copy of `value` with every secret-named key replaced, at any depth. */
+export function redactSecrets(value: Record<string, unknown>): Record<string, unknown> {
+  return redactValue(value, 0, new WeakSet()) as Record<string, unknown>;
+}
+
+export interface LoggerOptions {
+  readonly level: LevelWithSilent;
+  /** Where lines go; stdout by default. Tests pass a capturing stream. */
+  readonly destination?: DestinationStream;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  return pino(
+    {
+      level: options.level,
+      base: { service: 'gatehouse' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: {
+        level: (label) => ({ level: label }),
+        log: redactSecrets,
+      },
+      serializers: {
+        err: pino.stdSerializers.err,
+        error: pino.stdSerializers.err,
+      },
+    },
+    options.destination ?? pino.destination({ dest: 1, sync: false }),
+  );
+}

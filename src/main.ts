@@ -1,0 +1,86 @@
+#!/usr/bin/env node
+// The `gatehouse` command. Secrets are never read from argv (they would show in `ps`
+// and shell history): they come from the environment, *_FILE files, or stdin.
+import { parseArgs } from 'node:util';
+import { loadConfig, ConfigError, formatConfigProblems } from './config/config.ts';
+import { describeConfig } from './config/mask.ts';
+import { createLogger } from './core/logging.ts';
+import { openRuntime } from './runtime.ts';
+import { serve } from './cli/serve.ts';
+import { auditVerify } from './cli/audit-verify.ts';
+import { rotateMaster } from './cli/keys.ts';
+import { migrateCommand } from './cli/migrate.ts';
+
+const USAGE = `usage: gatehouse <command>
+
+  serve               start the server (applies pending migrations first)
+  migrate [--status]  apply pending migrations, or show their state
+  config check        validate the configuration and print it, secrets masked
+  audit verify        walk the audit chain and name the first broken record
+  keys rotate-master  re-wrap every stored key under the newest master key
+`;
+
+type Command = (argv: readonly string[]) => Promise<number>;
+
+function config(): ReturnType<typeof loadConfig> {
+  return loadConfig(process.env);
+}
+
+const commands: Record<string, Command> = {
+  async serve() {
+    const cfg = config();
+    const log = createLogger({ level: cfg.logLevel });
+    await serve(await openRuntime(cfg, log, { migrate: true }));
+    return 0;
+  },
+  async migrate(argv) {
+    const { values } = parseArgs({ args: [...argv], options: { status: { type: 'boolean' } }, strict: true });
+    return migrateCommand(config(), { statusOnly: values.status === true });
+  },
+  async 'config check'() {
+    process.stdout.write(`${JSON.stringify(describeConfig(config()), null, 2)}\n`);
+    return 0;
+  },
+  async 'audit verify'() {
+    const cfg = config();
+    const runtime = await openRuntime(cfg, createLogger({ level: 'warn' }), { migrate: false });
+    try {
+      return await auditVerify(runtime);
+    } finally {
+      await runtime.close();
+    }
+  },
+  async 'keys rotate-master'() {
+    return rotateMaster(config());
+  },
+};
+
+function resolve(argv: readonly string[]): { command: Command; rest: string[] } | null {
+  for (const words of [2, 1]) {
+    const name = argv.slice(0, words).join(' ');
+    const command = commands[name];
+    if (command !== undefined && argv.length >= words) return { command, rest: argv.slice(words) };
+  }
+  return null;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const found = resolve(argv);
+  if (found === null) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  try {
+    return await found.command(found.rest);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${formatConfigProblems(error)}\n`);
+      return 2;
+    }
+    process.stderr.write(`gatehouse: ${error instanceof Error ? error.message : 'failed'}\n`);
+    return 1;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+if (code !== 0) process.exitCode = code;

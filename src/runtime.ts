@@ -1,0 +1,75 @@
+// Opens what a command needs from a validated configuration: the master keyring, the
+// database (migrated when asked), Redis, and the keys the server derives for itself.
+// Every CLI command and the server use this one path, so they agree on all of it.
+import { Redis } from 'ioredis';
+import type { Config } from './config/config.ts';
+import { ensureDevelopmentMasterKey } from './config/dev-keys.ts';
+import type { AuditKey } from './core/audit/types.ts';
+import { systemClock, type Clock } from './core/clock.ts';
+import { createKeyring, type Keyring } from './core/crypto/keyring.ts';
+import type { MasterKey } from './core/crypto/master-key.ts';
+import { getOrCreateSystemKey } from './core/crypto/system-keys.ts';
+import { openDatabase, type Database } from './core/db/database.ts';
+import { migrate } from './core/db/migrate.ts';
+import type { Logger } from './core/logging.ts';
+
+export interface Runtime {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly database: Database;
+  readonly redis: Redis | null;
+  readonly keyring: Keyring;
+  readonly auditKey: AuditKey;
+  close(): Promise<void>;
+}
+
+export async function resolveMasterKeys(config: Config, log: Logger): Promise<readonly MasterKey[]> {
+  if (config.masterKeys !== null) return config.masterKeys;
+  // Configuration validation already refused production without a key.
+  return ensureDevelopmentMasterKey(config.dataDir, { warn: (message) => { log.warn(message); } });
+}
+
+/** A small pool for one-shot CLI commands that run beside a serving instance. */
+export async function openCommandDatabase(config: Config): Promise<Database> {
+  return openDatabase(config.database.engine === 'postgres' ? { ...config.database, poolMax: 2 } : config.database);
+}
+
+export function openRedis(url: string): Redis {
+  return new Redis(url, {
+    lazyConnect: false,
+    enableOfflineQueue: true,
+    maxRetriesPerRequest: 2,
+    connectTimeout: 5_000,
+  });
+}
+
+export async function openRuntime(config: Config, log: Logger, options: { migrate: boolean }): Promise<Runtime> {
+  const keyring = createKeyring(await resolveMasterKeys(config, log));
+  const database = await openDatabase(config.database);
+  const redis = config.redisURL === null ? null : openRedis(config.redisURL);
+  try {
+    if (options.migrate) {
+      const applied = await migrate(database);
+      if (applied.length > 0) log.info({ applied }, 'migrations applied');
+    }
+    const auditKey = await getOrCreateSystemKey(database.db, keyring, 'audit-chain');
+    return {
+      config,
+      log,
+      clock: systemClock,
+      database,
+      redis,
+      keyring,
+      auditKey,
+      async close() {
+        redis?.disconnect();
+        await database.close();
+      },
+    };
+  } catch (error) {
+    redis?.disconnect();
+    await database.close();
+    throw error;
+  }
+}

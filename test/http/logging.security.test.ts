@@ -1,0 +1,82 @@
+// Credential leakage through logs: a request carrying an Authorization header, a cookie
+// and a password field leaves none of them in the captured output, even when a handler
+// carelessly logs the whole request at depth.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { Type } from 'typebox';
+import { responses } from '../../src/core/http/problem.ts';
+import { redactSecrets } from '../../src/core/logging.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+
+describe('log redaction', () => {
+  let test: TestApp;
+  before(async () => {
+    test = await startTestApp({
+      routes: (app) => {
+        app.post(
+          '/v1/careless',
+          {
+            config: { access: 'public' },
+            schema: {
+              body: Type.Object(
+                {
+                  email: Type.String({ maxLength: 100 }),
+                  password: Type.String({ maxLength: 100 }),
+                  nested: Type.Object({ deeper: Type.Object({ refresh_token: Type.String({ maxLength: 100 }), code: Type.String({ maxLength: 100 }) }) }),
+                },
+                { additionalProperties: false },
+              ),
+              response: responses({ 204: Type.Null() }),
+            },
+          },
+          async (request, reply) => {
+            request.log.info({ headers: request.headers, body: request.body }, 'careless handler logs everything');
+            return reply.code(204).send();
+          },
+        );
+      },
+    });
+  });
+  after(() => test.close());
+
+  it('removes authorization, cookie and password-like fields at any depth', async () => {
+    const secrets = {
+      bearer: randomBytes(24).toString('base64url'),
+      cookie: randomBytes(24).toString('base64url'),
+      password: randomBytes(24).toString('base64url'),
+      refresh: randomBytes(24).toString('base64url'),
+      code: randomBytes(24).toString('base64url'),
+    };
+    const response = await test.app.inject({
+      method: 'POST',
+      url: '/v1/careless',
+      headers: { authorization: `Bearer ${secrets.bearer}`, cookie: `session=${secrets.cookie}` },
+      payload: { email: 'a@example.test', password: secrets.password, nested: { deeper: { refresh_token: secrets.refresh, code: secrets.code } } },
+    });
+    assert.equal(response.statusCode, 204);
+    const output = test.logs.join('\n');
+    assert.match(output, /careless handler logs everything/);
+    assert.match(output, /a@example\.test/, 'non-secret fields are still logged');
+    for (const [name, value] of Object.entries(secrets)) {
+      assert.ok(!output.includes(value), `${name} leaked into the log`);
+    }
+  });
+
+  it('a request that fails validation does not log its body', async () => {
+    const password = randomBytes(24).toString('base64url');
+    await test.app.inject({ method: 'POST', url: '/v1/careless', payload: { password, unexpected: true } });
+    assert.ok(!test.logs.join('\n').includes(password));
+  });
+
+  it('redacts by normalized key name and survives cycles', () => {
+    const cyclic: Record<string, unknown> = { 'Set-Cookie': 'a', refreshToken: 'b', client_secret: 'c', safe: 'd' };
+    cyclic['self'] = cyclic;
+    const out = redactSecrets(cyclic);
+    assert.equal(out['Set-Cookie'], '[redacted]');
+    assert.equal(out['refreshToken'], '[redacted]');
+    assert.equal(out['client_secret'], '[redacted]');
+    assert.equal(out['safe'], 'd');
+    assert.equal(out['self'], '[circular]');
+  });
+});
