@@ -1,6 +1,6 @@
 // Builds the Fastify application from its pieces. Shared services arrive as one typed
 // object; nothing here reads the environment or opens connections.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config, TrustProxy } from './config/config.ts';
 import type { Clock } from './core/clock.ts';
@@ -38,9 +38,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const { config } = deps;
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Fastify's own per-request lines are off: request-log.ts writes one line per request.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     genReqId: requestIdFor,
-    requestIdLogLabel: 'request_id',
     bodyLimit: config.bodyLimitBytes,
     trustProxy: fastifyTrustProxy(config.trustProxy),
     return503OnClosing: true,

@@ -62,6 +62,17 @@ describe('loadConfig defaults', () => {
       bodyLimitBytes: 65536,
       shutdownTimeoutSeconds: 10,
       metricsToken: null,
+      auth: {
+        accessTokenTtl: 1800,
+        accessTokenAudience: 'http://127.0.0.1:8080',
+        refreshIdleTtl: 604_800,
+        sessionMaxAge: 2_592_000,
+        lockoutThreshold: 5,
+        lockoutDuration: 900,
+        passwordMinLength: 12,
+        ipLimit: { max: 30, windowSeconds: 60 },
+        accountLimit: { max: 10, windowSeconds: 900 },
+      },
     });
   });
 
@@ -271,11 +282,46 @@ describe('describeConfig', () => {
     assert.equal(description['SMTP_URL'], 'smtps://mailer:***@mail:465');
     assert.equal(description['TRUST_PROXY'], '10.0.0.0/8,10.1.0.0/16');
     assert.equal(description['PORT'], 8080);
-    assert.equal(Object.keys(description).length, 20);
+    assert.equal(Object.keys(description).length, 31);
+    assert.equal(description['ACCESS_TOKEN_TTL'], 1800);
   });
 
   it('masks the password of a hostless (Unix socket) DATABASE_URL too', () => {
     const config = load({ DATABASE_URL: 'postgres://gatehouse:hunter2@/gh?host=/run/postgresql' });
     assert.equal(describeConfig(config)['DATABASE_URL'], 'postgres://gatehouse:***@/gh?host=/run/postgresql');
+  });
+});
+
+describe('auth settings', () => {
+  it('default to the documented lifetimes and limits', () => {
+    const { auth, publicURL } = loadConfig({});
+    assert.equal(auth.accessTokenTtl, 1800);
+    assert.equal(auth.accessTokenAudience, publicURL);
+    assert.equal(auth.refreshIdleTtl, 7 * 86_400);
+    assert.equal(auth.sessionMaxAge, 30 * 86_400);
+    assert.equal(auth.lockoutThreshold, 5);
+    assert.equal(auth.lockoutDuration, 900);
+    assert.equal(auth.passwordMinLength, 12);
+  });
+
+  it('accept durations with units', () => {
+    const { auth } = loadConfig({ ACCESS_TOKEN_TTL: '15m', REFRESH_IDLE_TTL: '2d', SESSION_MAX_AGE: '30d', LOCKOUT_DURATION: '1h' });
+    assert.equal(auth.accessTokenTtl, 900);
+    assert.equal(auth.refreshIdleTtl, 2 * 86_400);
+    assert.equal(auth.lockoutDuration, 3600);
+  });
+
+  it('refuse a password minimum below 8, malformed durations, and an idle TTL past the session lifetime', () => {
+    assert.throws(
+      () => loadConfig({ PASSWORD_MIN_LENGTH: '7', ACCESS_TOKEN_TTL: '5x', REFRESH_IDLE_TTL: '40d', SESSION_MAX_AGE: '30d' }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        const names = error.problems.map((problem) => problem.name);
+        assert.ok(names.includes('PASSWORD_MIN_LENGTH'));
+        assert.ok(names.includes('ACCESS_TOKEN_TTL'));
+        assert.ok(names.includes('REFRESH_IDLE_TTL'));
+        return true;
+      },
+    );
   });
 });

@@ -10,7 +10,7 @@ import { parseCORSOrigins, type CORSOrigins } from './cors.ts';
 import { parseDatabaseURL, productionDatabaseRule } from './database-url.ts';
 import type { Env, ReadFile } from './env-source.ts';
 import { describeConfig } from './mask.ts';
-import { accept, hasControlCharacter, parseBoolean, parseChoice, parseDirectory, parseHost, parseInteger, parseMailbox, refuse, type Parsed } from './parse-values.ts';
+import { accept, hasControlCharacter, parseBoolean, parseChoice, parseDirectory, parseDuration, parseHost, parseInteger, parseMailbox, refuse, type Parsed } from './parse-values.ts';
 import { parsePublicURL, parseServiceURL, publicURLFromListener } from './parse-urls.ts';
 import { createReader, type Reader } from './reader.ts';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.ts';
@@ -48,6 +48,23 @@ export interface Config {
   readonly bodyLimitBytes: number;
   readonly shutdownTimeoutSeconds: number;
   readonly metricsToken: string | null;
+  readonly auth: AuthConfig;
+}
+
+/** Token lifetimes, brute-force limits and password policy (durations in seconds). */
+export interface AuthConfig {
+  readonly accessTokenTtl: number;
+  /** The `aud` of access tokens; defaults to PUBLIC_URL. */
+  readonly accessTokenAudience: string;
+  readonly refreshIdleTtl: number;
+  readonly sessionMaxAge: number;
+  readonly lockoutThreshold: number;
+  readonly lockoutDuration: number;
+  readonly passwordMinLength: number;
+  /** Requests per client address per window on every /v1/auth route. */
+  readonly ipLimit: { readonly max: number; readonly windowSeconds: number };
+  /** Attempts per client address and account per window on credential routes. */
+  readonly accountLimit: { readonly max: number; readonly windowSeconds: number };
 }
 
 export interface LoadConfigOptions {
@@ -135,6 +152,31 @@ function readOperations(reader: Reader): Pick<Config, 'trustProxy' | 'logLevel' 
   };
 }
 
+function readAuth(reader: Reader, publicURL: string): AuthConfig {
+  const duration = (name: string, min: number, max: number, fallback: number): number =>
+    reader.take(name, reader.plain(name), (raw) => parseDuration(raw, { min, max }), fallback);
+  const integer = (name: string, min: number, max: number, fallback: number): number =>
+    reader.take(name, reader.plain(name), (raw) => parseInteger(raw, { min, max }), fallback);
+  const auth: AuthConfig = {
+    accessTokenTtl: duration('ACCESS_TOKEN_TTL', 60, 86_400, 1800),
+    accessTokenAudience: reader.take('ACCESS_TOKEN_AUDIENCE', reader.plain('ACCESS_TOKEN_AUDIENCE'), parseAudience, publicURL),
+    refreshIdleTtl: duration('REFRESH_IDLE_TTL', 300, 90 * 86_400, 7 * 86_400),
+    sessionMaxAge: duration('SESSION_MAX_AGE', 3600, 365 * 86_400, 30 * 86_400),
+    lockoutThreshold: integer('LOCKOUT_THRESHOLD', 1, 100, 5),
+    lockoutDuration: duration('LOCKOUT_DURATION', 60, 86_400, 900),
+    // NIST SP 800-63B: never below 8.
+    passwordMinLength: integer('PASSWORD_MIN_LENGTH', 8, 64, 12),
+    ipLimit: { max: integer('AUTH_RATE_LIMIT_MAX', 1, 100_000, 30), windowSeconds: duration('AUTH_RATE_LIMIT_WINDOW', 1, 86_400, 60) },
+    accountLimit: { max: integer('AUTH_ACCOUNT_RATE_LIMIT_MAX', 1, 10_000, 10), windowSeconds: duration('AUTH_ACCOUNT_RATE_LIMIT_WINDOW', 1, 86_400, 900) },
+  };
+  if (auth.refreshIdleTtl > auth.sessionMaxAge) reader.report('REFRESH_IDLE_TTL', 'must not be longer than SESSION_MAX_AGE');
+  return auth;
+}
+
+function parseAudience(raw: string): Parsed<string> {
+  return raw.length <= 200 && !hasControlCharacter(raw) && !raw.includes(',') ? accept(raw) : refuse('must be one audience string of at most 200 characters');
+}
+
 // Buffers cannot be frozen (their bytes stay writable); every object around them is.
 function freezeDeep<T>(value: T): T {
   if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return value;
@@ -162,9 +204,10 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
   });
   if (!environment.ok) reader.report('GATEHOUSE_ENV', environment.rule);
   const dataDir = resolve(options.cwd ?? process.cwd(), reader.take('DATA_DIR', reader.plain('DATA_DIR'), parseDirectory, './data'));
+  const listener = readListener(reader);
   const config: Config = {
     environment: environment.ok ? environment.value : 'production',
-    ...readListener(reader),
+    ...listener,
     dataDir,
     database: readDatabase(reader, dataDir),
     redisURL: reader.take('REDIS_URL', reader.secret('REDIS_URL'), (raw) => parseServiceURL(raw, ['redis', 'rediss']), null),
@@ -172,6 +215,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     cors: readCORS(reader),
     smtp: readSMTP(reader),
     ...readOperations(reader),
+    auth: readAuth(reader, listener.publicURL),
   };
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return freezeDeep(maskWhenPrinted(config));

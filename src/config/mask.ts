@@ -67,5 +67,16 @@ export function describeConfig(config: Config): ConfigDescription {
     BODY_LIMIT_BYTES: config.bodyLimitBytes,
     SHUTDOWN_TIMEOUT_SECONDS: config.shutdownTimeoutSeconds,
     METRICS_TOKEN: describeSecret(config.metricsToken),
+    ACCESS_TOKEN_TTL: config.auth.accessTokenTtl,
+    ACCESS_TOKEN_AUDIENCE: config.auth.accessTokenAudience,
+    REFRESH_IDLE_TTL: config.auth.refreshIdleTtl,
+    SESSION_MAX_AGE: config.auth.sessionMaxAge,
+    LOCKOUT_THRESHOLD: config.auth.lockoutThreshold,
+    LOCKOUT_DURATION: config.auth.lockoutDuration,
+    PASSWORD_MIN_LENGTH: config.auth.passwordMinLength,
+    AUTH_RATE_LIMIT_MAX: config.auth.ipLimit.max,
+    AUTH_RATE_LIMIT_WINDOW: config.auth.ipLimit.windowSeconds,
+    AUTH_ACCOUNT_RATE_LIMIT_MAX: config.auth.accountLimit.max,
+    AUTH_ACCOUNT_RATE_LIMIT_WINDOW: config.auth.accountLimit.windowSeconds,
   };
 }

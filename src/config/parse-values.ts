@@ -23,6 +23,19 @@ export function parseInteger(raw: string, range: { readonly min: number; readonl
   return value >= range.min && value <= range.max ? accept(value) : refuse(rule);
 }
 
+const DURATION_PATTERN = /^(0|[1-9][0-9]{0,9})(s|m|h|d)?$/;
+const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+
+/** `1800`, `30m`, `12h` or `7d`, in seconds, within the range (given in seconds). */
+export function parseDuration(raw: string, range: { readonly min: number; readonly max: number }): Parsed<number> {
+  const rule = `must be a duration like 900, 15m, 12h or 7d, from ${range.min} to ${range.max} seconds`;
+  const match = DURATION_PATTERN.exec(raw);
+  if (match === null) return refuse(rule);
+  const unit = (match[2] ?? 's') as keyof typeof UNIT_SECONDS;
+  const value = Number(match[1]) * UNIT_SECONDS[unit];
+  return value >= range.min && value <= range.max ? accept(value) : refuse(rule);
+}
+
 export function parseBoolean(raw: string): Parsed<boolean> {
   if (raw === 'true') return accept(true);
   if (raw === 'false') return accept(false);

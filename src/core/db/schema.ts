@@ -47,9 +47,89 @@ export interface AuditEventsTable {
   hash: string;
 }
 
+export interface UsersTable {
+  id: string;
+  email_index: string;
+  email_ciphertext: string;
+  name_ciphertext: string | null;
+  password_hash: string | null;
+  email_verified_at: Timestamp | null;
+  status: Generated<'active' | 'disabled'>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface UserRolesTable {
+  user_id: string;
+  role: string;
+  granted_at: Timestamp;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  created_at: Timestamp;
+  last_used_at: Timestamp;
+  idle_expires_at: Timestamp;
+  expires_at: Timestamp;
+  revoked_at: Timestamp | null;
+  revoked_reason: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  auth_method: string;
+}
+
+export interface RefreshTokensTable {
+  token_hash: string;
+  session_id: string;
+  created_at: Timestamp;
+  used_at: Timestamp | null;
+}
+
+export type OneTimeTokenPurpose = 'verify_email' | 'password_reset';
+
+export interface OneTimeTokensTable {
+  token_hash: string;
+  purpose: OneTimeTokenPurpose;
+  user_id: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+}
+
+export type SigningKeyState = 'next' | 'active' | 'retired';
+
+export interface SigningKeysTable {
+  kid: string;
+  algorithm: string;
+  public_jwk: ColumnType<Record<string, unknown>, string, string>;
+  master_key_id: string;
+  wrapped_private_key: string;
+  state: SigningKeyState;
+  created_at: Timestamp;
+  activated_at: Timestamp | null;
+  retired_at: Timestamp | null;
+  publish_until: Timestamp | null;
+}
+
+export interface LoginFailuresTable {
+  subject: string;
+  failures: number;
+  lock_count: number;
+  locked_until: Timestamp | null;
+  updated_at: Timestamp;
+}
+
 export interface Schema {
   schema_migrations: SchemaMigrationsTable;
   system_keys: SystemKeysTable;
   data_keys: DataKeysTable;
   audit_events: AuditEventsTable;
+  users: UsersTable;
+  user_roles: UserRolesTable;
+  sessions: SessionsTable;
+  refresh_tokens: RefreshTokensTable;
+  one_time_tokens: OneTimeTokensTable;
+  signing_keys: SigningKeysTable;
+  login_failures: LoginFailuresTable;
 }
