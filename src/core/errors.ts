@@ -4,6 +4,12 @@
 
 export const ERROR_CODES = {
   invalid_request: { status: 400, title: 'The request is invalid.' },
+  weak_password: { status: 400, title: 'The password does not meet the password policy.' },
+  invalid_link: { status: 400, title: 'The link is invalid or has expired.' },
+  invalid_credentials: { status: 401, title: 'The email or password is incorrect.' },
+  invalid_token: { status: 401, title: 'The token is invalid or has expired.' },
+  email_not_verified: { status: 403, title: 'Confirm your email address before logging in.' },
+  account_disabled: { status: 403, title: 'This account is disabled.' },
   unauthorized: { status: 401, title: 'Authentication is required.' },
   forbidden: { status: 403, title: 'You do not have permission to do this.' },
   not_found: { status: 404, title: 'The resource was not found.' },
@@ -29,6 +35,8 @@ export interface AppErrorOptions {
   readonly detail?: string;
   readonly cause?: unknown;
   readonly fields?: readonly FieldProblem[];
+  /** Advice safe to show the user (password feedback); never input values. */
+  readonly suggestions?: readonly string[];
   /** Extra response headers, e.g. `Retry-After`. */
   readonly headers?: Readonly<Record<string, string>>;
 }
@@ -40,6 +48,7 @@ export class AppError extends Error {
   readonly title: string;
   readonly detail: string | undefined;
   readonly fields: readonly FieldProblem[];
+  readonly suggestions: readonly string[];
   readonly headers: Readonly<Record<string, string>>;
 
   constructor(code: ErrorCode, options: AppErrorOptions = {}) {
@@ -50,6 +59,7 @@ export class AppError extends Error {
     this.title = entry.title;
     this.detail = options.detail;
     this.fields = options.fields ?? [];
+    this.suggestions = options.suggestions ?? [];
     this.headers = options.headers ?? {};
   }
 }
@@ -66,6 +76,7 @@ export interface Problem {
   code: ErrorCode;
   request_id: string;
   errors?: FieldProblem[];
+  suggestions?: string[];
 }
 
 export function toProblem(error: AppError, requestId: string): Problem {
@@ -77,5 +88,6 @@ export function toProblem(error: AppError, requestId: string): Problem {
     request_id: requestId,
   };
   if (error.fields.length > 0) problem.errors = [...error.fields];
+  if (error.suggestions.length > 0) problem.suggestions = [...error.suggestions];
   return problem;
 }

@@ -15,6 +15,7 @@ export const ProblemSchema = Type.Object(
         { maxItems: 20 },
       ),
     ),
+    suggestions: Type.Optional(Type.Array(Type.String({ maxLength: 300 }), { maxItems: 10 })),
   },
   { additionalProperties: false, description: 'RFC 9457 problem details' },
 );

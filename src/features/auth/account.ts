@@ -1,0 +1,79 @@
+// What a signed-in user does to their own account: log out, change password, end
+// sessions. Every change and its audit record share one transaction.
+import type { RequestContext } from '../../core/audit/auditor.ts';
+import { AppError } from '../../core/errors.ts';
+import { passwordChangedMail } from '../mail/templates.ts';
+import { revokeSession, revokeUserSessions } from '../sessions/repo.ts';
+import { findUserById, loadProfile, setPasswordHash } from '../users/repo.ts';
+import type { AuthContext } from './authenticate.ts';
+import type { AuthDeps } from './deps.ts';
+import { weakPasswordError } from './password-rules.ts';
+
+export async function revokeOwnSession(deps: AuthDeps, auth: AuthContext, sessionId: string, reason: string, context: RequestContext): Promise<boolean> {
+  const now = deps.clock();
+  const revoked = await deps.db.transaction().execute(async (trx) => {
+    const done = await revokeSession(trx, auth.userId, sessionId, reason, now);
+    if (done) {
+      await deps.audit.record(trx, context, {
+        actor: { type: 'user', id: auth.userId },
+        action: 'session.revoked',
+        target: { type: 'session', id: sessionId },
+        outcome: 'success',
+        details: { reason },
+      });
+    }
+    return done;
+  });
+  if (revoked) deps.sessionGate.forget(sessionId);
+  return revoked;
+}
+
+export async function revokeOtherSessions(deps: AuthDeps, auth: AuthContext, context: RequestContext): Promise<number> {
+  const now = deps.clock();
+  const revoked = await deps.db.transaction().execute(async (trx) => {
+    const ids = await revokeUserSessions(trx, auth.userId, 'user_revoked_others', now, { except: auth.sessionId });
+    for (const id of ids) {
+      await deps.audit.record(trx, context, {
+        actor: { type: 'user', id: auth.userId },
+        action: 'session.revoked',
+        target: { type: 'session', id },
+        outcome: 'success',
+        details: { reason: 'user_revoked_others' },
+      });
+    }
+    return ids;
+  });
+  for (const id of revoked) deps.sessionGate.forget(id);
+  return revoked.length;
+}
+
+export async function changePassword(
+  deps: AuthDeps,
+  auth: AuthContext,
+  input: { currentPassword: string; newPassword: string },
+  context: RequestContext,
+): Promise<void> {
+  const user = await findUserById(deps.db, auth.userId);
+  if (user?.passwordHash === null || user === null) throw new AppError('invalid_credentials', { detail: 'no password set' });
+  const check = await deps.passwords.verify(user.passwordHash, input.currentPassword);
+  if (!check.ok) throw new AppError('invalid_credentials', { detail: 'current password wrong' });
+  const profile = await loadProfile(deps.db, deps.keyring, auth.userId);
+  const verdict = deps.policy.check(input.newPassword, profile === null ? {} : { email: profile.email, name: profile.name });
+  if (!verdict.ok) throw weakPasswordError(verdict);
+  const passwordHash = await deps.passwords.hash(input.newPassword);
+  const now = deps.clock();
+  const revoked = await deps.db.transaction().execute(async (trx) => {
+    await setPasswordHash(trx, auth.userId, passwordHash, now);
+    const ids = await revokeUserSessions(trx, auth.userId, 'password_changed', now, { except: auth.sessionId });
+    await deps.audit.record(trx, context, {
+      actor: { type: 'user', id: auth.userId },
+      action: 'password.changed',
+      target: { type: 'user', id: auth.userId },
+      outcome: 'success',
+      details: { sessions_revoked: ids.length },
+    });
+    return ids;
+  });
+  for (const id of revoked) deps.sessionGate.forget(id);
+  if (profile !== null) deps.mailer.enqueue(passwordChangedMail(profile.email));
+}

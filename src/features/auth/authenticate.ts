@@ -1,0 +1,56 @@
+// Enforces each route's declared access before its handler runs: `public` routes pass,
+// every other route needs a valid bearer access token whose session is still alive.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppError } from '../../core/errors.ts';
+import type { SessionGate } from './session-gate.ts';
+
+export interface AuthContext {
+  readonly userId: string;
+  readonly sessionId: string;
+  /** From the token: a hint only. Permission checks read current state. */
+  readonly roles: readonly string[];
+  readonly token: string;
+}
+
+export interface AccessTokenVerifier {
+  verify(token: string): Promise<{ sub: string; sid: string; roles: readonly string[] } | null>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    auth: AuthContext | null;
+  }
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/;
+const MAX_AUTHORIZATION_LENGTH = 4096;
+
+function unauthorized(detail: string): AppError {
+  return new AppError('unauthorized', { detail, headers: { 'www-authenticate': 'Bearer' } });
+}
+
+export function bearerToken(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (header === undefined || header.length > MAX_AUTHORIZATION_LENGTH) return null;
+  return BEARER.exec(header)?.[1] ?? null;
+}
+
+export function registerAuthentication(app: FastifyInstance, deps: { tokens: AccessTokenVerifier; sessions: SessionGate }): void {
+  app.decorateRequest('auth', null);
+  app.addHook('onRequest', async (request) => {
+    const access = request.routeOptions.config.access;
+    if (access === undefined || access === 'public') return;
+    const token = bearerToken(request);
+    if (token === null) throw unauthorized('no bearer token');
+    const claims = await deps.tokens.verify(token);
+    if (claims === null) throw unauthorized('access token rejected');
+    if (!(await deps.sessions.isActive(claims.sid))) throw unauthorized('session not active');
+    request.auth = { userId: claims.sub, sessionId: claims.sid, roles: claims.roles, token };
+  });
+}
+
+/** The authenticated caller of a route declared `authenticated`; a bug otherwise. */
+export function requireAuth(request: FastifyRequest): AuthContext {
+  if (request.auth === null) throw new AppError('internal_error', { detail: 'route reached without authentication' });
+  return request.auth;
+}

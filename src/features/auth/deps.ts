@@ -1,0 +1,35 @@
+// Everything the account flows need, passed in one typed object (built in runtime.ts).
+import type { Auditor } from '../../core/audit/auditor.ts';
+import type { Background } from '../../core/background.ts';
+import type { Clock } from '../../core/clock.ts';
+import type { BlindIndex } from '../../core/crypto/blind-index.ts';
+import type { Keyring } from '../../core/crypto/keyring.ts';
+import type { DB } from '../../core/db/database.ts';
+import type { Limiter } from '../../core/limits/limiter.ts';
+import type { Logger } from '../../core/logging.ts';
+import type { PasswordHasher } from '../../core/password/hash.ts';
+import type { PasswordPolicy } from '../../core/password/policy.ts';
+import type { Lockout } from '../lockout/lockout.ts';
+import type { Mailer } from '../mail/mailer.ts';
+import type { SessionLifetimes } from '../sessions/repo.ts';
+import type { AccessTokens } from '../tokens/access-tokens.ts';
+import type { SessionGate } from './session-gate.ts';
+
+export interface AuthDeps {
+  readonly db: DB;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly publicURL: string;
+  readonly keyring: Keyring;
+  readonly blindIndex: BlindIndex;
+  readonly passwords: PasswordHasher;
+  readonly policy: PasswordPolicy;
+  readonly tokens: AccessTokens;
+  readonly sessionGate: SessionGate;
+  readonly lifetimes: SessionLifetimes;
+  readonly lockout: Lockout;
+  readonly limits: { readonly ip: Limiter; readonly account: Limiter };
+  readonly mailer: Mailer;
+  readonly audit: Auditor;
+  readonly background: Background;
+}

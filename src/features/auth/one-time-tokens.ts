@@ -1,0 +1,52 @@
+// Email verification and password reset tokens: 256 random bits, stored only as SHA-256,
+// consumed by one conditional UPDATE so a token works once even under concurrent use.
+import { hashToken, randomToken } from '../../core/crypto/random.ts';
+import type { DB } from '../../core/db/database.ts';
+import type { OneTimeTokenPurpose } from '../../core/db/schema.ts';
+
+export const ONE_TIME_TOKEN_TTL: Readonly<Record<OneTimeTokenPurpose, number>> = {
+  verify_email: 24 * 3600,
+  password_reset: 30 * 60,
+};
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+export async function issueOneTimeToken(trx: DB, purpose: OneTimeTokenPurpose, userId: string, now: Date): Promise<string> {
+  const token = randomToken(32);
+  await trx
+    .insertInto('one_time_tokens')
+    .values({
+      token_hash: hashToken(token),
+      purpose,
+      user_id: userId,
+      created_at: now,
+      expires_at: new Date(now.getTime() + ONE_TIME_TOKEN_TTL[purpose] * 1000),
+    })
+    .execute();
+  return token;
+}
+
+/** Marks the token used and returns its user, or null (unknown, used, expired, other purpose). */
+export async function consumeOneTimeToken(trx: DB, purpose: OneTimeTokenPurpose, token: string, now: Date): Promise<string | null> {
+  if (!TOKEN_PATTERN.test(token)) return null;
+  const row = await trx
+    .updateTable('one_time_tokens')
+    .set({ used_at: now })
+    .where('token_hash', '=', hashToken(token))
+    .where('purpose', '=', purpose)
+    .where('used_at', 'is', null)
+    .where('expires_at', '>', now)
+    .returning('user_id')
+    .executeTakeFirst();
+  return row?.user_id ?? null;
+}
+
+/** A new reset link replaces older ones: only the latest unused token stays valid. */
+export async function expireOneTimeTokens(trx: DB, purpose: OneTimeTokenPurpose, userId: string, now: Date): Promise<void> {
+  await trx
+    .updateTable('one_time_tokens')
+    .set({ used_at: now })
+    .where('user_id', '=', userId)
+    .where('purpose', '=', purpose)
+    .where('used_at', 'is', null)
+    .execute();
+}

@@ -1,0 +1,66 @@
+// Password recovery. `forgot` answers 202 at once for every address and does the work
+// after the response, so nothing about the answer depends on whether the account exists.
+// A completed reset ends every session and lifts any lockout.
+import type { RequestContext } from '../../core/audit/auditor.ts';
+import { AppError } from '../../core/errors.ts';
+import { passwordResetMail } from '../mail/templates.ts';
+import { revokeUserSessions } from '../sessions/repo.ts';
+import { findUserByEmailIndex, findUserById, loadProfile, setPasswordHash } from '../users/repo.ts';
+import type { AuthDeps } from './deps.ts';
+import { consumeOneTimeToken, expireOneTimeTokens, issueOneTimeToken } from './one-time-tokens.ts';
+import { weakPasswordError } from './password-rules.ts';
+
+async function sendResetLink(deps: AuthDeps, email: string, context: RequestContext): Promise<void> {
+  const user = await findUserByEmailIndex(deps.db, deps.blindIndex.email(email));
+  if (user === null || user.status === 'disabled') return;
+  const now = deps.clock();
+  const token = await deps.db.transaction().execute(async (trx) => {
+    await expireOneTimeTokens(trx, 'password_reset', user.id, now);
+    const issued = await issueOneTimeToken(trx, 'password_reset', user.id, now);
+    await deps.audit.record(trx, context, {
+      actor: { type: 'anonymous' },
+      action: 'password.reset_requested',
+      target: { type: 'user', id: user.id },
+      outcome: 'success',
+    });
+    return issued;
+  });
+  // The stored address, not the one typed: they match by blind index, but only the
+  // stored one is known to belong to the account.
+  const profile = await loadProfile(deps.db, deps.keyring, user.id);
+  if (profile !== null) deps.mailer.enqueue(passwordResetMail({ publicURL: deps.publicURL }, profile.email, token));
+}
+
+export function forgotPassword(deps: AuthDeps, email: string, context: RequestContext): void {
+  if (!deps.background.run('forgot-password', () => sendResetLink(deps, email, context))) {
+    throw new AppError('service_unavailable', { detail: 'recovery queue full' });
+  }
+}
+
+export async function resetPassword(deps: AuthDeps, token: string, password: string, context: RequestContext): Promise<void> {
+  const now = deps.clock();
+  // Hashed before the transaction so no row lock is held during the hash.
+  const passwordHash = await deps.passwords.hash(password);
+  const result = await deps.db.transaction().execute(async (trx) => {
+    const userId = await consumeOneTimeToken(trx, 'password_reset', token, now);
+    if (userId === null) return { kind: 'invalid' as const };
+    const profile = await loadProfile(trx, deps.keyring, userId);
+    const verdict = deps.policy.check(password, profile === null ? {} : { email: profile.email, name: profile.name });
+    // Thrown inside the transaction, so the token is not spent on a refused password.
+    if (!verdict.ok) throw weakPasswordError(verdict);
+    await setPasswordHash(trx, userId, passwordHash, now);
+    const revoked = await revokeUserSessions(trx, userId, 'password_reset', now);
+    await deps.audit.record(trx, context, {
+      actor: { type: 'user', id: userId },
+      action: 'password.reset_completed',
+      target: { type: 'user', id: userId },
+      outcome: 'success',
+      details: { sessions_revoked: revoked.length },
+    });
+    return { kind: 'done' as const, userId, revoked };
+  });
+  if (result.kind === 'invalid') throw new AppError('invalid_link', { detail: 'reset token unknown, used or expired' });
+  for (const sessionId of result.revoked) deps.sessionGate.forget(sessionId);
+  const user = await findUserById(deps.db, result.userId);
+  if (user !== null) await deps.lockout.unlock(user.emailIndex);
+}

@@ -1,0 +1,31 @@
+// Refresh-token rotation with reuse detection (OAuth 2.0 Security BCP §4.14): a token
+// presented twice means it was copied, so the whole session ends, and the event is
+// audited. A routine refresh is not audited; it only moves the session's last use.
+import type { RequestContext } from '../../core/audit/auditor.ts';
+import { AppError } from '../../core/errors.ts';
+import { revokeSession, rotateRefreshToken } from '../sessions/repo.ts';
+import { listRoles } from '../users/repo.ts';
+import type { AuthDeps } from './deps.ts';
+import { issueTokenPair, type TokenPair } from './token-pair.ts';
+
+export async function refresh(deps: AuthDeps, token: string, context: RequestContext): Promise<TokenPair> {
+  const now = deps.clock();
+  const result = await deps.db.transaction().execute(async (trx) => {
+    const rotation = await rotateRefreshToken(trx, deps.lifetimes, token, now);
+    if (rotation.kind === 'reused') {
+      await revokeSession(trx, rotation.userId, rotation.sessionId, 'refresh_token_reuse', now);
+      await deps.audit.record(trx, context, {
+        actor: { type: 'anonymous' },
+        action: 'token.reuse_detected',
+        target: { type: 'session', id: rotation.sessionId },
+        outcome: 'denied',
+        details: { user_id: rotation.userId },
+      });
+    }
+    return rotation;
+  });
+  if (result.kind === 'reused') deps.sessionGate.forget(result.sessionId);
+  if (result.kind !== 'rotated') throw new AppError('invalid_token', { detail: `refresh ${result.kind}` });
+  const roles = await listRoles(deps.db, result.userId);
+  return issueTokenPair(deps, { userId: result.userId, sessionId: result.sessionId, roles, refreshToken: result.refreshToken });
+}

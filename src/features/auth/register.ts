@@ -1,0 +1,47 @@
+// Registration. The answer is decided before any account is looked at: 202 for every
+// well-formed request with an acceptable password. Hashing, the insert and the mail
+// happen after the response, so status, body and timing are the same whether the
+// address is new or taken (the taken address's owner gets a warning mail instead).
+import type { RequestContext } from '../../core/audit/auditor.ts';
+import { AppError } from '../../core/errors.ts';
+import { signupAttemptMail, verificationMail } from '../mail/templates.ts';
+import { findUserByEmailIndex, insertUser } from '../users/repo.ts';
+import type { AuthDeps } from './deps.ts';
+import { issueOneTimeToken } from './one-time-tokens.ts';
+import { weakPasswordError } from './password-rules.ts';
+
+export interface Registration {
+  readonly email: string;
+  readonly password: string;
+  readonly name: string | null;
+}
+
+async function completeRegistration(deps: AuthDeps, input: Registration, context: RequestContext): Promise<void> {
+  const passwordHash = await deps.passwords.hash(input.password);
+  const now = deps.clock();
+  const outcome = await deps.db.transaction().execute(async (trx) => {
+    const userId = await insertUser(trx, deps, { email: input.email, name: input.name, passwordHash, emailVerified: false, now });
+    if (userId === null) return { kind: 'taken' as const };
+    const token = await issueOneTimeToken(trx, 'verify_email', userId, now);
+    await deps.audit.record(trx, context, {
+      actor: { type: 'user', id: userId },
+      action: 'user.registered',
+      target: { type: 'user', id: userId },
+      outcome: 'success',
+    });
+    return { kind: 'created' as const, token };
+  });
+  if (outcome.kind === 'created') {
+    deps.mailer.enqueue(verificationMail({ publicURL: deps.publicURL }, input.email, outcome.token));
+  } else if ((await findUserByEmailIndex(deps.db, deps.blindIndex.email(input.email))) !== null) {
+    deps.mailer.enqueue(signupAttemptMail(input.email));
+  }
+}
+
+export function register(deps: AuthDeps, input: Registration, context: RequestContext): void {
+  const verdict = deps.policy.check(input.password, { email: input.email, name: input.name });
+  if (!verdict.ok) throw weakPasswordError(verdict);
+  if (!deps.background.run('register', () => completeRegistration(deps, input, context))) {
+    throw new AppError('service_unavailable', { detail: 'registration queue full' });
+  }
+}

@@ -1,0 +1,15 @@
+import type { AuthDeps } from './deps.ts';
+
+export interface TokenPair {
+  readonly accessToken: string;
+  readonly expiresIn: number;
+  readonly refreshToken: string;
+}
+
+export async function issueTokenPair(
+  deps: Pick<AuthDeps, 'tokens'>,
+  subject: { userId: string; sessionId: string; roles: readonly string[]; refreshToken: string },
+): Promise<TokenPair> {
+  const access = await deps.tokens.issue({ sub: subject.userId, sid: subject.sessionId, roles: subject.roles });
+  return { accessToken: access.token, expiresIn: access.expiresIn, refreshToken: subject.refreshToken };
+}

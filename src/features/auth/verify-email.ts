@@ -1,0 +1,22 @@
+import type { RequestContext } from '../../core/audit/auditor.ts';
+import { AppError } from '../../core/errors.ts';
+import { markEmailVerified } from '../users/repo.ts';
+import type { AuthDeps } from './deps.ts';
+import { consumeOneTimeToken } from './one-time-tokens.ts';
+
+export async function verifyEmail(deps: AuthDeps, token: string, context: RequestContext): Promise<void> {
+  const now = deps.clock();
+  const verified = await deps.db.transaction().execute(async (trx) => {
+    const userId = await consumeOneTimeToken(trx, 'verify_email', token, now);
+    if (userId === null) return false;
+    await markEmailVerified(trx, userId, now);
+    await deps.audit.record(trx, context, {
+      actor: { type: 'user', id: userId },
+      action: 'user.email_verified',
+      target: { type: 'user', id: userId },
+      outcome: 'success',
+    });
+    return true;
+  });
+  if (!verified) throw new AppError('invalid_link', { detail: 'verification token unknown, used or expired' });
+}

@@ -1,0 +1,55 @@
+// Mail bodies. They carry no secret except the one-time link of the flow itself, and
+// links are built only from PUBLIC_URL, never from request headers (a forged Host would
+// otherwise send reset links to an attacker's domain).
+import type { MailMessage } from './mailer.ts';
+
+export interface MailLinks {
+  readonly publicURL: string;
+}
+
+function link(links: MailLinks, path: string, token: string): string {
+  const url = new URL(path, `${links.publicURL}/`);
+  // In the fragment, not the query: fragments are not sent to servers or logged by proxies.
+  url.hash = `token=${token}`;
+  return url.toString();
+}
+
+export function verificationMail(links: MailLinks, to: string, token: string): MailMessage {
+  return {
+    to,
+    subject: 'Confirm your email address',
+    text: `Confirm your email address to finish creating your account:\n\n${link(links, 'verify-email', token)}\n\nThe link works once, for 24 hours. If you did not sign up, ignore this message.\n`,
+  };
+}
+
+export function signupAttemptMail(to: string): MailMessage {
+  return {
+    to,
+    subject: 'Someone tried to sign up with your address',
+    text: 'Someone tried to create an account with this email address, which already has one. If it was you, log in or reset your password instead. If not, you can ignore this message: nothing was changed.\n',
+  };
+}
+
+export function passwordResetMail(links: MailLinks, to: string, token: string): MailMessage {
+  return {
+    to,
+    subject: 'Reset your password',
+    text: `Someone asked to reset the password of your account. To choose a new one:\n\n${link(links, 'reset-password', token)}\n\nThe link works once, for 30 minutes. Resetting signs out every session. If you did not ask for this, ignore this message.\n`,
+  };
+}
+
+export function accountLockedMail(to: string, minutes: number): MailMessage {
+  return {
+    to,
+    subject: 'Your account was locked after failed sign-in attempts',
+    text: `Several wrong passwords were tried for your account, so sign-in is locked for ${minutes} minutes. If this was not you, someone may know your email address: consider resetting your password once the lock ends.\n`,
+  };
+}
+
+export function passwordChangedMail(to: string): MailMessage {
+  return {
+    to,
+    subject: 'Your password was changed',
+    text: 'The password of your account was just changed and other sessions were signed out. If this was not you, reset your password now and contact your administrator.\n',
+  };
+}

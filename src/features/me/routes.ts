@@ -1,0 +1,133 @@
+// /v1/me: the signed-in user's own profile, password and sessions. Every query is
+// scoped by the caller's user id, so another user's session id answers 404.
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type, type Static } from 'typebox';
+import { AppError } from '../../core/errors.ts';
+import { responses } from '../../core/http/problem.ts';
+import { changePassword, revokeOtherSessions, revokeOwnSession } from '../auth/account.ts';
+import { requireAuth } from '../auth/authenticate.ts';
+import type { AuthDeps } from '../auth/deps.ts';
+import { requestContext } from '../auth/routes.ts';
+import { Name, Password } from '../auth/schemas.ts';
+import { listActiveSessions } from '../sessions/repo.ts';
+import { loadProfile, updateName } from '../users/repo.ts';
+
+const strict = { additionalProperties: false } as const;
+const tags = ['me'];
+const security = [{ bearer: [] }];
+
+const Profile = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    email: Type.String({ maxLength: 254 }),
+    name: Type.Union([Type.String({ maxLength: 200 }), Type.Null()]),
+    email_verified: Type.Boolean(),
+    roles: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 64 }),
+    created_at: Type.String({ format: 'date-time' }),
+  },
+  strict,
+);
+const PatchBody = Type.Object({ name: Type.Union([Name, Type.Null()]) }, strict);
+const PasswordBody = Type.Object({ current_password: Password, new_password: Password }, strict);
+const Session = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    created_at: Type.String({ format: 'date-time' }),
+    last_used_at: Type.String({ format: 'date-time' }),
+    ip: Type.Union([Type.String({ maxLength: 64 }), Type.Null()]),
+    user_agent: Type.Union([Type.String({ maxLength: 256 }), Type.Null()]),
+    current: Type.Boolean(),
+  },
+  strict,
+);
+const SessionParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, strict);
+
+export const meRoutes: FastifyPluginAsync<{ deps: AuthDeps }> = async (app, { deps }) => {
+  const typed = app.withTypeProvider<TypeBoxTypeProvider>();
+  const authenticated = { access: 'authenticated' as const };
+
+  async function profileOf(userId: string): Promise<Static<typeof Profile>> {
+    const profile = await loadProfile(deps.db, deps.keyring, userId);
+    if (profile === null) throw new AppError('not_found', { detail: 'profile gone (deleted or shredded)' });
+    return {
+      id: profile.id,
+      email: profile.email,
+      name: profile.name,
+      email_verified: profile.emailVerified,
+      roles: profile.roles,
+      created_at: profile.createdAt.toISOString(),
+    };
+  }
+
+  typed.get('/v1/me', { config: authenticated, schema: { tags, security, response: responses({ 200: Profile }) } }, async (request) =>
+    profileOf(requireAuth(request).userId),
+  );
+
+  typed.patch(
+    '/v1/me',
+    { config: authenticated, schema: { tags, security, body: PatchBody, response: responses({ 200: Profile }) } },
+    async (request) => {
+      const auth = requireAuth(request);
+      await deps.db.transaction().execute(async (trx) => {
+        await updateName(trx, deps.keyring, auth.userId, request.body.name, deps.clock());
+        await deps.audit.record(trx, requestContext(request), {
+          actor: { type: 'user', id: auth.userId },
+          action: 'user.updated',
+          target: { type: 'user', id: auth.userId },
+          outcome: 'success',
+          details: { fields: ['name'] },
+        });
+      });
+      return profileOf(auth.userId);
+    },
+  );
+
+  typed.post(
+    '/v1/me/password',
+    { config: authenticated, schema: { tags, security, body: PasswordBody, response: responses({ 204: Type.Null() }) } },
+    async (request, reply) => {
+      const auth = requireAuth(request);
+      await changePassword(deps, auth, { currentPassword: request.body.current_password, newPassword: request.body.new_password }, requestContext(request));
+      return reply.code(204).send(null);
+    },
+  );
+
+  typed.get(
+    '/v1/me/sessions',
+    { config: authenticated, schema: { tags, security, response: responses({ 200: Type.Array(Session, { maxItems: 200 }) }) } },
+    async (request) => {
+      const auth = requireAuth(request);
+      const sessions = await listActiveSessions(deps.db, auth.userId, deps.clock());
+      return sessions.map((session) => ({
+        id: session.id,
+        created_at: session.createdAt.toISOString(),
+        last_used_at: session.lastUsedAt.toISOString(),
+        ip: session.ip,
+        user_agent: session.userAgent,
+        current: session.id === auth.sessionId,
+      }));
+    },
+  );
+
+  typed.delete(
+    '/v1/me/sessions/:id',
+    { config: authenticated, schema: { tags, security, params: SessionParams, response: responses({ 204: Type.Null() }) } },
+    async (request, reply) => {
+      const auth = requireAuth(request);
+      const revoked = await revokeOwnSession(deps, auth, request.params.id, 'user_revoked', requestContext(request));
+      // Someone else's session, an unknown id and an ended session all look the same.
+      if (!revoked) throw new AppError('not_found', { detail: 'no such live session for this user' });
+      return reply.code(204).send(null);
+    },
+  );
+
+  typed.delete(
+    '/v1/me/sessions',
+    { config: authenticated, schema: { tags, security, response: responses({ 204: Type.Null() }) } },
+    async (request, reply) => {
+      await revokeOtherSessions(deps, requireAuth(request), requestContext(request));
+      return reply.code(204).send(null);
+    },
+  );
+};

@@ -1,0 +1,168 @@
+// Sessions and their refresh tokens. A refresh token is 256 random bits behind a `ghr_`
+// prefix (so secret scanners recognise leaked ones), stored only as SHA-256, and used
+// once: rotation marks it used in the same statement that checks it was unused, so of
+// any number of concurrent presentations exactly one wins.
+import { hashToken, randomToken } from '../../core/crypto/random.ts';
+import { uuidv7 } from '../../core/crypto/ids.ts';
+import type { DB } from '../../core/db/database.ts';
+
+export const REFRESH_TOKEN_PREFIX = 'ghr_';
+const REFRESH_TOKEN_PATTERN = /^ghr_[A-Za-z0-9_-]{43}$/;
+const USER_AGENT_MAX = 256;
+
+export interface SessionLifetimes {
+  /** Seconds without a refresh before the session ends. */
+  readonly idleTtl: number;
+  /** Seconds from login after which the session ends regardless. */
+  readonly maxAge: number;
+}
+
+export interface NewSession {
+  readonly userId: string;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+  readonly authMethod: string;
+  readonly now: Date;
+}
+
+export interface SessionView {
+  readonly id: string;
+  readonly createdAt: Date;
+  readonly lastUsedAt: Date;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+}
+
+export type RotationResult =
+  | { readonly kind: 'rotated'; readonly sessionId: string; readonly userId: string; readonly refreshToken: string }
+  /** A used token came back: whoever holds it, the family is compromised. */
+  | { readonly kind: 'reused'; readonly sessionId: string; readonly userId: string }
+  | { readonly kind: 'invalid' };
+
+function addSeconds(date: Date, seconds: number): Date {
+  return new Date(date.getTime() + seconds * 1000);
+}
+
+function newRefreshToken(): string {
+  return `${REFRESH_TOKEN_PREFIX}${randomToken(32)}`;
+}
+
+export function isWellFormedRefreshToken(token: string): boolean {
+  return REFRESH_TOKEN_PATTERN.test(token);
+}
+
+async function insertRefreshToken(trx: DB, sessionId: string, now: Date): Promise<string> {
+  const token = newRefreshToken();
+  await trx.insertInto('refresh_tokens').values({ token_hash: hashToken(token), session_id: sessionId, created_at: now }).execute();
+  return token;
+}
+
+export async function createSession(
+  trx: DB,
+  lifetimes: SessionLifetimes,
+  session: NewSession,
+): Promise<{ sessionId: string; refreshToken: string }> {
+  const sessionId = uuidv7(session.now.getTime());
+  const expiresAt = addSeconds(session.now, lifetimes.maxAge);
+  await trx
+    .insertInto('sessions')
+    .values({
+      id: sessionId,
+      user_id: session.userId,
+      created_at: session.now,
+      last_used_at: session.now,
+      idle_expires_at: new Date(Math.min(addSeconds(session.now, lifetimes.idleTtl).getTime(), expiresAt.getTime())),
+      expires_at: expiresAt,
+      ip: session.ip,
+      user_agent: session.userAgent === null ? null : session.userAgent.slice(0, USER_AGENT_MAX),
+      auth_method: session.authMethod,
+    })
+    .execute();
+  return { sessionId, refreshToken: await insertRefreshToken(trx, sessionId, session.now) };
+}
+
+/** Rotates a refresh token; call inside a transaction. */
+export async function rotateRefreshToken(trx: DB, lifetimes: SessionLifetimes, token: string, now: Date): Promise<RotationResult> {
+  if (!isWellFormedRefreshToken(token)) return { kind: 'invalid' };
+  const tokenHash = hashToken(token);
+  const claimed = await trx
+    .updateTable('refresh_tokens')
+    .set({ used_at: now })
+    .where('token_hash', '=', tokenHash)
+    .where('used_at', 'is', null)
+    .returning('session_id')
+    .executeTakeFirst();
+  if (claimed === undefined) {
+    const known = await trx
+      .selectFrom('refresh_tokens')
+      .innerJoin('sessions', 'sessions.id', 'refresh_tokens.session_id')
+      .select(['sessions.id as sessionId', 'sessions.user_id as userId'])
+      .where('refresh_tokens.token_hash', '=', tokenHash)
+      .executeTakeFirst();
+    return known === undefined ? { kind: 'invalid' } : { kind: 'reused', ...known };
+  }
+  const session = await trx
+    .updateTable('sessions')
+    .set((eb) => ({
+      last_used_at: now,
+      idle_expires_at: eb.fn('least', [eb.val(addSeconds(now, lifetimes.idleTtl)), eb.ref('expires_at')]),
+    }))
+    .where('id', '=', claimed.session_id)
+    .where('revoked_at', 'is', null)
+    .where('idle_expires_at', '>', now)
+    .where('expires_at', '>', now)
+    .returning(['id', 'user_id'])
+    .executeTakeFirst();
+  if (session === undefined) return { kind: 'invalid' };
+  return { kind: 'rotated', sessionId: session.id, userId: session.user_id, refreshToken: await insertRefreshToken(trx, session.id, now) };
+}
+
+export async function isSessionActive(db: DB, sessionId: string, now: Date): Promise<boolean> {
+  const row = await db
+    .selectFrom('sessions')
+    .select('id')
+    .where('id', '=', sessionId)
+    .where('revoked_at', 'is', null)
+    .where('idle_expires_at', '>', now)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Revokes one session of a user; false when it is not theirs or already ended. */
+export async function revokeSession(trx: DB, userId: string, sessionId: string, reason: string, now: Date): Promise<boolean> {
+  const result = await trx
+    .updateTable('sessions')
+    .set({ revoked_at: now, revoked_reason: reason })
+    .where('id', '=', sessionId)
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+/** Revokes every live session of a user, except one if given; returns the ids revoked. */
+export async function revokeUserSessions(trx: DB, userId: string, reason: string, now: Date, options: { except?: string } = {}): Promise<string[]> {
+  let query = trx
+    .updateTable('sessions')
+    .set({ revoked_at: now, revoked_reason: reason })
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null);
+  if (options.except !== undefined) query = query.where('id', '!=', options.except);
+  const rows = await query.returning('id').execute();
+  return rows.map((row) => row.id);
+}
+
+export async function listActiveSessions(db: DB, userId: string, now: Date): Promise<SessionView[]> {
+  const rows = await db
+    .selectFrom('sessions')
+    .select(['id', 'created_at', 'last_used_at', 'ip', 'user_agent'])
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .where('idle_expires_at', '>', now)
+    .where('expires_at', '>', now)
+    .orderBy('created_at', 'desc')
+    .limit(200)
+    .execute();
+  return rows.map((row) => ({ id: row.id, createdAt: row.created_at, lastUsedAt: row.last_used_at, ip: row.ip, userAgent: row.user_agent }));
+}

@@ -1,0 +1,170 @@
+// Users: email and name are encrypted under the user's own data key, with the row id as
+// associated data; lookups go through the blind index of the normalized email. Functions
+// take the database or the caller's transaction first.
+import type { BlindIndex } from '../../core/crypto/blind-index.ts';
+import { createDataKey, encryptField, decryptField, loadDataKey, shredDataKey } from '../../core/crypto/envelope.ts';
+import { uuidv7 } from '../../core/crypto/ids.ts';
+import type { Keyring } from '../../core/crypto/keyring.ts';
+import type { DB } from '../../core/db/database.ts';
+
+export const DEFAULT_ROLE = 'user';
+
+export interface UserRecord {
+  readonly id: string;
+  readonly emailIndex: string;
+  readonly passwordHash: string | null;
+  readonly emailVerified: boolean;
+  readonly status: 'active' | 'disabled';
+  readonly createdAt: Date;
+}
+
+export interface UserProfile {
+  readonly id: string;
+  readonly email: string;
+  readonly name: string | null;
+  readonly emailVerified: boolean;
+  readonly roles: string[];
+  readonly createdAt: Date;
+}
+
+export interface UserCrypto {
+  readonly keyring: Keyring;
+  readonly blindIndex: BlindIndex;
+}
+
+export interface NewUser {
+  readonly email: string;
+  readonly name: string | null;
+  readonly passwordHash: string | null;
+  readonly emailVerified: boolean;
+  readonly roles?: readonly string[];
+  readonly now: Date;
+}
+
+const emailField = (id: string): { table: string; column: string; rowId: string } => ({ table: 'users', column: 'email', rowId: id });
+const nameField = (id: string): { table: string; column: string; rowId: string } => ({ table: 'users', column: 'name', rowId: id });
+
+/** Inserts a user with a fresh data key; null when the email is already registered. */
+export async function insertUser(trx: DB, crypto: UserCrypto, user: NewUser): Promise<string | null> {
+  const id = uuidv7(user.now.getTime());
+  const dek = await createDataKey(trx, crypto.keyring, id);
+  try {
+    const inserted = await trx
+      .insertInto('users')
+      .values({
+        id,
+        email_index: crypto.blindIndex.email(user.email),
+        email_ciphertext: encryptField(dek, emailField(id), user.email.trim()),
+        name_ciphertext: user.name === null ? null : encryptField(dek, nameField(id), user.name),
+        password_hash: user.passwordHash,
+        email_verified_at: user.emailVerified ? user.now : null,
+        created_at: user.now,
+        updated_at: user.now,
+      })
+      .onConflict((conflict) => conflict.column('email_index').doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (inserted === undefined) {
+      await shredDataKey(trx, id);
+      return null;
+    }
+    const roles = user.roles ?? [DEFAULT_ROLE];
+    if (roles.length > 0) {
+      await trx
+        .insertInto('user_roles')
+        .values(roles.map((role) => ({ user_id: id, role, granted_at: user.now })))
+        .execute();
+    }
+    return id;
+  } finally {
+    dek.fill(0);
+  }
+}
+
+function toRecord(row: {
+  id: string;
+  email_index: string;
+  password_hash: string | null;
+  email_verified_at: Date | null;
+  status: 'active' | 'disabled';
+  created_at: Date;
+}): UserRecord {
+  return {
+    id: row.id,
+    emailIndex: row.email_index,
+    passwordHash: row.password_hash,
+    emailVerified: row.email_verified_at !== null,
+    status: row.status,
+    createdAt: row.created_at,
+  };
+}
+
+const RECORD_COLUMNS = ['id', 'email_index', 'password_hash', 'email_verified_at', 'status', 'created_at'] as const;
+
+export async function findUserByEmailIndex(db: DB, emailIndex: string): Promise<UserRecord | null> {
+  const row = await db.selectFrom('users').select(RECORD_COLUMNS).where('email_index', '=', emailIndex).executeTakeFirst();
+  return row === undefined ? null : toRecord(row);
+}
+
+export async function findUserById(db: DB, id: string): Promise<UserRecord | null> {
+  const row = await db.selectFrom('users').select(RECORD_COLUMNS).where('id', '=', id).executeTakeFirst();
+  return row === undefined ? null : toRecord(row);
+}
+
+export async function listRoles(db: DB, userId: string): Promise<string[]> {
+  const rows = await db.selectFrom('user_roles').select('role').where('user_id', '=', userId).orderBy('role').execute();
+  return rows.map((row) => row.role);
+}
+
+/** Decrypts the profile; null when the user is gone or their data key was shredded. */
+export async function loadProfile(db: DB, keyring: Keyring, id: string): Promise<UserProfile | null> {
+  const row = await db
+    .selectFrom('users')
+    .select(['id', 'email_ciphertext', 'name_ciphertext', 'email_verified_at', 'created_at'])
+    .where('id', '=', id)
+    .executeTakeFirst();
+  if (row === undefined) return null;
+  const dek = await loadDataKey(db, keyring, id);
+  if (dek === null) return null;
+  try {
+    return {
+      id: row.id,
+      email: decryptField(dek, emailField(id), row.email_ciphertext),
+      name: row.name_ciphertext === null ? null : decryptField(dek, nameField(id), row.name_ciphertext),
+      emailVerified: row.email_verified_at !== null,
+      roles: await listRoles(db, id),
+      createdAt: row.created_at,
+    };
+  } finally {
+    dek.fill(0);
+  }
+}
+
+export async function updateName(trx: DB, keyring: Keyring, id: string, name: string | null, now: Date): Promise<boolean> {
+  const dek = await loadDataKey(trx, keyring, id);
+  if (dek === null) return false;
+  try {
+    const result = await trx
+      .updateTable('users')
+      .set({ name_ciphertext: name === null ? null : encryptField(dek, nameField(id), name), updated_at: now })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  } finally {
+    dek.fill(0);
+  }
+}
+
+export async function setPasswordHash(trx: DB, id: string, passwordHash: string, now: Date): Promise<void> {
+  await trx.updateTable('users').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', id).execute();
+}
+
+export async function markEmailVerified(trx: DB, id: string, now: Date): Promise<void> {
+  await trx.updateTable('users').set({ email_verified_at: now, updated_at: now }).where('id', '=', id).where('email_verified_at', 'is', null).execute();
+}
+
+/** The user's email, decrypted for sending mail; null if shredded. */
+export async function loadEmail(db: DB, keyring: Keyring, id: string): Promise<string | null> {
+  const profile = await loadProfile(db, keyring, id);
+  return profile?.email ?? null;
+}
