@@ -15,7 +15,12 @@ import { registerRequestLog } from './core/http/request-log.ts';
 import { enforceRoutePolicy } from './core/http/route-policy.ts';
 import { registerSecurityHeaders } from './core/http/security-headers.ts';
 import type { Logger } from './core/logging.ts';
+import { registerAuthentication } from './features/auth/authenticate.ts';
+import { authRoutes } from './features/auth/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
+import { meRoutes } from './features/me/routes.ts';
+import { jwksRoutes } from './features/tokens/jwks-routes.ts';
+import type { Services } from './services.ts';
 import { VERSION } from './version.ts';
 
 export interface AppDeps {
@@ -24,6 +29,7 @@ export interface AppDeps {
   readonly database: Database;
   readonly redis: Redis | null;
   readonly clock: Clock;
+  readonly services: Services;
 }
 
 export type App = FastifyInstance;
@@ -72,6 +78,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerNotFound(app, { preHandler: app.rateLimit() });
   await registerOpenAPI(app, { publicURL: config.publicURL, version: VERSION });
 
+  const { auth, signingKeys } = deps.services;
+  registerAuthentication(app, { tokens: auth.tokens, sessions: auth.sessionGate });
   await app.register(healthRoutes, { database: deps.database });
+  await app.register(jwksRoutes, { keys: signingKeys });
+  await app.register(authRoutes, { deps: auth });
+  await app.register(meRoutes, { deps: auth });
   return app;
 }

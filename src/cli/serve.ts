@@ -2,11 +2,16 @@
 // finish within the deadline, then close pools. A second signal or the deadline exits hard.
 import { buildApp } from '../app.ts';
 import type { Runtime } from '../runtime.ts';
+import { createServices } from '../services.ts';
 
 export async function serve(runtime: Runtime): Promise<void> {
   const { config, log } = runtime;
-  const app = await buildApp(runtime);
+  const services = await createServices(runtime);
+  const app = await buildApp({ ...runtime, services });
   app.addHook('onClose', async () => {
+    // In-flight requests are done; let their after-response work (mail) finish too.
+    await services.auth.background.drain();
+    await services.auth.mailer.drain();
     await runtime.close();
   });
   await app.listen({ host: config.host, port: config.port });

@@ -9,6 +9,11 @@ import { systemClock, type Clock } from '../../src/core/clock.ts';
 import { openDatabase, type Database } from '../../src/core/db/database.ts';
 import { migrate } from '../../src/core/db/migrate.ts';
 import { createLogger } from '../../src/core/logging.ts';
+import { randomBytes } from 'node:crypto';
+import { createKeyring, type Keyring } from '../../src/core/crypto/keyring.ts';
+import { getOrCreateSystemKey } from '../../src/core/crypto/system-keys.ts';
+import type { MailMessage } from '../../src/features/mail/mailer.ts';
+import { createServices, type Services } from '../../src/services.ts';
 
 export interface TestApp {
   readonly app: App;
@@ -16,6 +21,14 @@ export interface TestApp {
   readonly database: Database;
   /** Every log line written so far, raw. */
   readonly logs: string[];
+  readonly services: Services;
+  readonly keyring: Keyring;
+  /** Set when started with `listen: true`: the real server's base URL on 127.0.0.1. */
+  readonly baseURL: string;
+  /** Every mail "sent", in order. */
+  readonly mails: MailMessage[];
+  /** Waits for after-response work (registration, recovery, mail) to finish. */
+  settle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -26,6 +39,10 @@ export interface TestAppOptions {
   readonly clock?: Clock;
   /** Register extra routes before the app is ready. */
   readonly routes?: (app: App) => void;
+  /** Listen on 127.0.0.1 on a free port, for tests over real HTTP. */
+  readonly listen?: boolean;
+  /** Defaults to cheap argon2id parameters; pass the production ones where cost matters. */
+  readonly passwordHashing?: { memoryKiB: number; passes: number; parallelism: number };
 }
 
 export function captureLines(lines: string[]): Writable {
@@ -38,6 +55,8 @@ export function captureLines(lines: string[]): Writable {
 }
 
 let shared: Promise<Database> | null = null;
+// One master key per test process, so apps sharing the database can read each other's keys.
+const testMasterKey = randomBytes(32);
 
 /** One migrated in-memory PGlite per test process: starting PGlite costs seconds. */
 export function sharedTestDatabase(): Promise<Database> {
@@ -53,15 +72,43 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const logs: string[] = [];
   const log = createLogger({ level: config.logLevel, destination: captureLines(logs) });
   const database = options.database ?? (await sharedTestDatabase());
-  const app = await buildApp({ config, log, database, redis: options.redis ?? null, clock: options.clock ?? systemClock });
+  const clock = options.clock ?? systemClock;
+  const redis = options.redis ?? null;
+  const keyring = createKeyring([{ id: 'test', key: testMasterKey }]);
+  const mails: MailMessage[] = [];
+  const services = await createServices({
+    config,
+    database,
+    redis,
+    keyring,
+    auditKey: await getOrCreateSystemKey(database.db, keyring, 'audit-chain'),
+    log,
+    clock,
+    passwordHashing: options.passwordHashing ?? { memoryKiB: 1024, passes: 1, parallelism: 1 },
+    mailTransport: async (message) => {
+      mails.push({ to: message.to, subject: message.subject, text: message.text });
+    },
+  });
+  const app = await buildApp({ config, log, database, redis, clock, services });
   options.routes?.(app);
   await app.ready();
+  const baseURL = options.listen === true ? await app.listen({ host: '127.0.0.1', port: 0 }) : '';
   return {
     app,
     config,
     database,
     logs,
+    services,
+    keyring,
+    mails,
+    baseURL,
+    async settle() {
+      await services.auth.background.drain();
+      await services.auth.mailer.drain();
+    },
     async close() {
+      await services.auth.background.drain();
+      await services.auth.mailer.drain();
       await app.close();
     },
   };

@@ -9,7 +9,7 @@ import type { Limiter } from '../../core/limits/limiter.ts';
 import type { Logger } from '../../core/logging.ts';
 import type { PasswordHasher } from '../../core/password/hash.ts';
 import type { PasswordPolicy } from '../../core/password/policy.ts';
-import type { Lockout } from '../lockout/lockout.ts';
+import type { Lockout } from '../lockout/service.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import type { SessionLifetimes } from '../sessions/repo.ts';
 import type { AccessTokens } from '../tokens/access-tokens.ts';

@@ -1,0 +1,53 @@
+// Secrets the server generates for itself (the blind-index key, the audit-chain key, ...),
+// stored in system_keys wrapped by the master keyring. They outlive master-key rotations:
+// a rotation re-wraps them, it never changes them, so what they protect stays valid.
+//
+// One key per purpose for now, so the row id is the purpose itself (`blind-index`). When
+// a purpose needs rotating keys of its own, ids become `<purpose>:<n>` and the purpose
+// column, already stored, selects among them.
+import { randomBytes } from 'node:crypto';
+import type { DB } from '../db/database.ts';
+import { AES_KEY_BYTES } from './aead.ts';
+import type { Keyring } from './keyring.ts';
+
+const PURPOSE_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export interface SystemKey {
+  readonly id: string;
+  readonly key: Buffer;
+}
+
+/** The keyring AAD of a system key: a wrapped key moved to another purpose fails. */
+export function systemKeyAAD(id: string): string {
+  return `system-key:${id}`;
+}
+
+async function readSystemKey(db: DB, keyring: Keyring, id: string): Promise<SystemKey | null> {
+  const row = await db.selectFrom('system_keys').select('wrapped_key').where('id', '=', id).executeTakeFirst();
+  return row === undefined ? null : { id, key: keyring.unwrap(row.wrapped_key, systemKeyAAD(id)) };
+}
+
+/**
+ * The key for `purpose`, created (32 random bytes) on first use. Race-safe: the insert
+ * does nothing if another instance got there first, and the stored row is read back, so
+ * instances starting together all end up with the same key.
+ */
+export async function getOrCreateSystemKey(db: DB, keyring: Keyring, purpose: string): Promise<SystemKey> {
+  if (!PURPOSE_PATTERN.test(purpose)) throw new TypeError('a system key purpose is lowercase letters, digits and dashes');
+  const id = purpose;
+  const existing = await readSystemKey(db, keyring, id);
+  if (existing !== null) return existing;
+
+  const key = randomBytes(AES_KEY_BYTES);
+  const inserted = await db
+    .insertInto('system_keys')
+    .values({ id, purpose, master_key_id: keyring.currentKeyId, wrapped_key: keyring.wrap(key, systemKeyAAD(id)) })
+    .onConflict((conflict) => conflict.column('id').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  if (inserted !== undefined) return { id, key };
+  key.fill(0);
+  const winner = await readSystemKey(db, keyring, id);
+  if (winner === null) throw new Error(`system key "${id}" vanished while being created`);
+  return winner;
+}

@@ -1,0 +1,107 @@
+// Builds every long-lived service from configuration and opened resources. The server
+// (runtime.ts) and the tests use this one function, so tests exercise the real wiring.
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import type { Config } from './config/config.ts';
+import { createChainHeadCache } from './core/audit/append.ts';
+import { createAuditor } from './core/audit/auditor.ts';
+import type { AuditKey } from './core/audit/types.ts';
+import { createBackground } from './core/background.ts';
+import type { Clock } from './core/clock.ts';
+import { BLIND_INDEX_PURPOSE, createBlindIndex } from './core/crypto/blind-index.ts';
+import type { Keyring } from './core/crypto/keyring.ts';
+import { getOrCreateSystemKey } from './core/crypto/system-keys.ts';
+import type { Database } from './core/db/database.ts';
+import type { CounterStore } from './core/limits/counter-store.ts';
+import { createLimiter } from './core/limits/limiter.ts';
+import { createMemoryCounterStore } from './core/limits/memory-store.ts';
+import { createRedisCounterStore } from './core/limits/redis-store.ts';
+import type { Logger } from './core/logging.ts';
+import { createPasswordHasher } from './core/password/hash.ts';
+import { createPasswordPolicy } from './core/password/policy.ts';
+import type { AuthDeps } from './features/auth/deps.ts';
+import { createSessionGate } from './features/auth/session-gate.ts';
+import { createLockout } from './features/lockout/service.ts';
+import { createMailer, outboxTransport, smtpTransport, type MailTransport } from './features/mail/mailer.ts';
+import { createAccessTokens } from './features/tokens/access-tokens.ts';
+import { createSigningKeySource, type SigningKeySource } from './features/tokens/signing-key-source.ts';
+import { ensureSigningKeys } from './features/tokens/signing-keys.ts';
+
+export interface Services {
+  readonly auth: AuthDeps;
+  readonly signingKeys: SigningKeySource;
+}
+
+export interface ServiceResources {
+  readonly config: Config;
+  readonly database: Database;
+  readonly redis: Redis | null;
+  readonly keyring: Keyring;
+  readonly auditKey: AuditKey;
+  readonly log: Logger;
+  readonly clock: Clock;
+  /** Tests pass a lighter hasher; production uses the configured OWASP parameters. */
+  readonly passwordHashing?: { memoryKiB: number; passes: number; parallelism: number };
+  readonly mailTransport?: MailTransport;
+}
+
+function counterStore(redis: Redis | null, clock: Clock): CounterStore {
+  return redis === null
+    ? createMemoryCounterStore({ clock, maxKeys: 100_000 })
+    : createRedisCounterStore(redis, { prefix: 'gatehouse:limit:' });
+}
+
+function mailTransport(config: Config): MailTransport {
+  return config.smtp.url === null ? outboxTransport(join(config.dataDir, 'outbox')) : smtpTransport(config.smtp.url);
+}
+
+export async function createServices(resources: ServiceResources): Promise<Services> {
+  const { config, database, keyring, clock, log } = resources;
+  const db = database.db;
+  const auth = config.auth;
+  await ensureSigningKeys(db, { keyring, clock });
+  const signingKeys = createSigningKeySource(db, {
+    keyring,
+    clock,
+    refreshMs: 30_000,
+    onRefreshError: (error) => { log.error({ err: error }, 'signing key refresh failed'); },
+  });
+  const store = counterStore(resources.redis, clock);
+  const blindIndexKey = await getOrCreateSystemKey(db, keyring, BLIND_INDEX_PURPOSE);
+  return {
+    signingKeys,
+    auth: {
+      db,
+      clock,
+      log,
+      publicURL: config.publicURL,
+      keyring,
+      blindIndex: createBlindIndex(blindIndexKey.key),
+      passwords: createPasswordHasher(resources.passwordHashing ?? { memoryKiB: 19_456, passes: 2, parallelism: 1 }),
+      policy: createPasswordPolicy({ minLength: auth.passwordMinLength }),
+      tokens: createAccessTokens({
+        issuer: config.publicURL,
+        audience: auth.accessTokenAudience,
+        ttlSeconds: auth.accessTokenTtl,
+        clock,
+        keys: signingKeys,
+      }),
+      sessionGate: createSessionGate({ db, clock }),
+      lifetimes: { idleTtl: auth.refreshIdleTtl, maxAge: auth.sessionMaxAge },
+      lockout: createLockout({
+        db,
+        clock,
+        threshold: auth.lockoutThreshold,
+        baseLockSeconds: auth.lockoutDuration,
+        maxLockSeconds: 86_400,
+      }),
+      limits: {
+        ip: createLimiter(store, { name: 'auth-ip', max: auth.ipLimit.max, windowMs: auth.ipLimit.windowSeconds * 1000 }),
+        account: createLimiter(store, { name: 'auth-account', max: auth.accountLimit.max, windowMs: auth.accountLimit.windowSeconds * 1000 }),
+      },
+      mailer: createMailer({ transport: resources.mailTransport ?? mailTransport(config), from: config.smtp.from, log }),
+      audit: createAuditor({ key: resources.auditKey, clock, headCache: createChainHeadCache() }),
+      background: createBackground({ log, maxPending: 1000 }),
+    },
+  };
+}
