@@ -42,8 +42,10 @@ function fastifyTrustProxy(setting: TrustProxy): boolean | string[] | ((address:
 
 export async function buildApp(deps: AppDeps): Promise<App> {
   const { config } = deps;
+  // Widened to Fastify's logger interface so the instance keeps Fastify's default generics.
+  const logger: FastifyBaseLogger = deps.log;
   const app = Fastify({
-    loggerInstance: deps.log as FastifyBaseLogger,
+    loggerInstance: logger,
     // Fastify's own per-request lines are off: request-log.ts writes one line per request.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     genReqId: requestIdFor,

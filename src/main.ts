@@ -5,7 +5,9 @@ import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError, formatConfigProblems } from './config/config.ts';
 import { describeConfig } from './config/mask.ts';
 import { createLogger } from './core/logging.ts';
-import { openRuntime } from './runtime.ts';
+import { openRuntime, type Runtime } from './runtime.ts';
+import { createUserCommand } from './cli/users.ts';
+import { rotateSigningKeysCommand } from './features/tokens/rotate-command.ts';
 import { serve } from './cli/serve.ts';
 import { auditVerify } from './cli/audit-verify.ts';
 import { rotateMaster } from './cli/keys.ts';
@@ -18,12 +20,28 @@ const USAGE = `usage: gatehouse <command>
   config check        validate the configuration and print it, secrets masked
   audit verify        walk the audit chain and name the first broken record
   keys rotate-master  re-wrap every stored key under the newest master key
+  keys rotate-signing make the next signing key active and publish a new next key
+  users create --email E [--name N] [--role R ...]
+                      create a verified user; the password is read from stdin or a prompt
 `;
 
 type Command = (argv: readonly string[]) => Promise<number>;
 
+class UsageError extends Error {}
+
 function config(): ReturnType<typeof loadConfig> {
   return loadConfig(process.env);
+}
+
+/** Opens the runtime for a one-shot command (migrating first unless told not to). */
+async function withRuntime(fn: (runtime: Runtime) => Promise<number>, options: { migrate: boolean } = { migrate: true }): Promise<number> {
+  const cfg = config();
+  const runtime = await openRuntime(cfg, createLogger({ level: 'warn' }), options);
+  try {
+    return await fn(runtime);
+  } finally {
+    await runtime.close();
+  }
 }
 
 const commands: Record<string, Command> = {
@@ -37,21 +55,36 @@ const commands: Record<string, Command> = {
     const { values } = parseArgs({ args: [...argv], options: { status: { type: 'boolean' } }, strict: true });
     return migrateCommand(config(), { statusOnly: values.status === true });
   },
-  async 'config check'() {
+  'config check'() {
     process.stdout.write(`${JSON.stringify(describeConfig(config()), null, 2)}\n`);
-    return 0;
+    return Promise.resolve(0);
   },
   async 'audit verify'() {
-    const cfg = config();
-    const runtime = await openRuntime(cfg, createLogger({ level: 'warn' }), { migrate: false });
-    try {
-      return await auditVerify(runtime);
-    } finally {
-      await runtime.close();
-    }
+    return withRuntime(auditVerify, { migrate: false });
   },
   async 'keys rotate-master'() {
     return rotateMaster(config());
+  },
+  async 'keys rotate-signing'() {
+    return withRuntime(async (runtime) => {
+      const ids = await rotateSigningKeysCommand(runtime.database, {
+        keyring: runtime.keyring,
+        clock: runtime.clock,
+        accessTokenTtlSeconds: runtime.config.auth.accessTokenTtl,
+      });
+      process.stdout.write(`signing keys rotated: active ${ids.activeKid}, next ${ids.nextKid}, retired ${ids.retiredKid}\n`);
+      return 0;
+    });
+  },
+  async 'users create'(argv) {
+    const { values } = parseArgs({
+      args: [...argv],
+      options: { email: { type: 'string' }, name: { type: 'string' }, role: { type: 'string', multiple: true } },
+      strict: true,
+    });
+    if (values.email === undefined) throw new UsageError('--email is required');
+    const email = values.email;
+    return withRuntime((runtime) => createUserCommand(runtime, { email, name: values.name ?? null, roles: values.role ?? [] }));
   },
 };
 
@@ -73,6 +106,10 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     return await found.command(found.rest);
   } catch (error) {
+    if (error instanceof UsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
+      process.stderr.write(`gatehouse: ${error.message}\n${USAGE}`);
+      return 2;
+    }
     if (error instanceof ConfigError) {
       process.stderr.write(`${formatConfigProblems(error)}\n`);
       return 2;

@@ -31,9 +31,9 @@ export function httpClient(baseURL: string): Client {
 /** The one-time token of the latest mail to `to` whose subject matches. */
 export function tokenFromMail(mails: readonly { to: string; subject: string; text: string }[], to: string, subject: RegExp): string {
   const mail = mails.filter((candidate) => candidate.to === to && subject.test(candidate.subject)).at(-1);
-  const token = mail === undefined ? undefined : /#token=([A-Za-z0-9_-]+)/.exec(mail.text)?.[1];
-  if (token === undefined) throw new Error(`no mail to ${to} matching ${String(subject)}`);
-  return token;
+  const found = mail === undefined ? undefined : /#token=([A-Za-z0-9_-]+)/.exec(mail.text)?.[1];
+  if (found === undefined) throw new Error(`no mail to ${to} matching ${String(subject)}`);
+  return found;
 }
 
 let counter = 0;

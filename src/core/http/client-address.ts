@@ -22,8 +22,8 @@ function expandIPv6(address: string): string[] | null {
 export function clientAddressKey(ip: string): string {
   if (isIPv4(ip)) return ip;
   if (isIPv6(ip)) {
-    const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
-    if (mapped?.[1] !== undefined) return mapped[1];
+    const lower = ip.toLowerCase();
+    if (lower.startsWith('::ffff:') && isIPv4(lower.slice(7))) return lower.slice(7);
     const groups = expandIPv6(ip.toLowerCase());
     if (groups !== null) return `${groups.slice(0, 4).map((group) => group.padStart(4, '0')).join(':')}::/64`;
   }

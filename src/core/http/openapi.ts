@@ -42,6 +42,6 @@ export async function registerOpenAPI(app: FastifyInstance, options: { publicURL
       config: { access: 'public' },
       schema: { hide: true, response: { 200: Type.Object({}, { additionalProperties: true }) } },
     },
-    async () => app.swagger(),
+    (_request, reply) => reply.send(app.swagger()),
   );
 }

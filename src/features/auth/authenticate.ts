@@ -2,6 +2,7 @@
 // every other route needs a valid bearer access token whose session is still alive.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../../core/errors.ts';
+import type { Access } from '../../core/http/route-policy.ts';
 import type { SessionGate } from './session-gate.ts';
 
 export interface AuthContext {
@@ -35,17 +36,21 @@ export function bearerToken(request: FastifyRequest): string | null {
   return BEARER.exec(header)?.[1] ?? null;
 }
 
+// Unmatched paths (404s) have no declaration; every registered route has one (route-policy.ts).
+function isOpen(access: Access | undefined): boolean {
+  return access === undefined || access === 'public';
+}
+
 export function registerAuthentication(app: FastifyInstance, deps: { tokens: AccessTokenVerifier; sessions: SessionGate }): void {
   app.decorateRequest('auth', null);
   app.addHook('onRequest', async (request) => {
-    const access = request.routeOptions.config.access;
-    if (access === undefined || access === 'public') return;
-    const token = bearerToken(request);
-    if (token === null) throw unauthorized('no bearer token');
-    const claims = await deps.tokens.verify(token);
+    if (isOpen(request.routeOptions.config.access)) return;
+    const presented = bearerToken(request);
+    if (presented === null) throw unauthorized('no bearer token');
+    const claims = await deps.tokens.verify(presented);
     if (claims === null) throw unauthorized('access token rejected');
     if (!(await deps.sessions.isActive(claims.sid))) throw unauthorized('session not active');
-    request.auth = { userId: claims.sub, sessionId: claims.sid, roles: claims.roles, token };
+    request.auth = { userId: claims.sub, sessionId: claims.sid, roles: claims.roles, token: presented };
   });
 }
 

@@ -1,6 +1,6 @@
 // /v1/auth: registration, verification, login, refresh, logout, recovery. Every route
 // here also draws on a per-address budget of its own, tighter than the global one.
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { RequestContext } from '../../core/audit/auditor.ts';
@@ -30,7 +30,7 @@ async function limitPerAccount(deps: AuthDeps, request: FastifyRequest, email: s
 
 const tags = ['auth'];
 
-export const authRoutes: FastifyPluginAsync<{ deps: AuthDeps }> = async (app, { deps }) => {
+export const authRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { deps }, done) => {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
 
   app.addHook('onRequest', async (request) => {
@@ -111,4 +111,5 @@ export const authRoutes: FastifyPluginAsync<{ deps: AuthDeps }> = async (app, { 
       return reply.code(204).send(null);
     },
   );
+  done();
 };

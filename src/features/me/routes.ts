@@ -1,6 +1,6 @@
 // /v1/me: the signed-in user's own profile, password and sessions. Every query is
 // scoped by the caller's user id, so another user's session id answers 404.
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginCallback } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { AppError } from '../../core/errors.ts';
@@ -43,7 +43,7 @@ const Session = Type.Object(
 );
 const SessionParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, strict);
 
-export const meRoutes: FastifyPluginAsync<{ deps: AuthDeps }> = async (app, { deps }) => {
+export const meRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { deps }, done) => {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   const authenticated = { access: 'authenticated' as const };
 
@@ -130,4 +130,5 @@ export const meRoutes: FastifyPluginAsync<{ deps: AuthDeps }> = async (app, { de
       return reply.code(204).send(null);
     },
   );
+  done();
 };
