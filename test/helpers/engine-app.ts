@@ -9,7 +9,9 @@ export interface EngineApp extends TestApp {
 
 export async function startEngineApp(engine: TestEngine, options: TestAppOptions = {}): Promise<EngineApp> {
   const test = await engine.open();
-  const app = await startTestApp({ ...options, database: test.database, listen: true });
+  // Functional suites make many requests from one address; limit tests set their own.
+  const env = { AUTH_RATE_LIMIT_MAX: '100000', AUTH_ACCOUNT_RATE_LIMIT_MAX: '10000', RATE_LIMIT_MAX: '100000', ...options.env };
+  const app = await startTestApp({ ...options, env, database: test.database, listen: true });
   return {
     ...app,
     client: httpClient(app.baseURL),
