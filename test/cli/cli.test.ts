@@ -1,0 +1,123 @@
+// The `gatehouse` command as an operator runs it: a child process with its own DATA_DIR.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], env: Record<string, string>, stdin?: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => { resolve({ code, stdout, stderr }); });
+    child.stdin.end(stdin ?? '');
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => { if (typeof address === 'object' && address !== null) resolve(address.port); else reject(new Error('no port')); });
+    });
+  });
+}
+
+describe('gatehouse CLI', () => {
+  let dataDir: string;
+  let env: Record<string, string>;
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'gh-cli-'));
+    env = { DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
+  });
+  after(() => rm(dataDir, { recursive: true, force: true }));
+
+  it('config check refuses a weak production configuration, naming each problem and no secret', async () => {
+    const weak = `k1:${Buffer.alloc(32, 'a').toString('base64url')}`;
+    const result = await run(['config', 'check'], { GATEHOUSE_ENV: 'production', GATEHOUSE_MASTER_KEY: weak, CORS_ORIGINS: '*', PUBLIC_URL: 'http://id.example.test' });
+    assert.equal(result.code, 2);
+    for (const name of ['GATEHOUSE_MASTER_KEY', 'CORS_ORIGINS', 'PUBLIC_URL', 'SMTP_URL']) assert.match(result.stderr, new RegExp(name));
+    assert.ok(!result.stderr.includes(Buffer.alloc(32, 'a').toString('base64url')));
+  });
+
+  it('config check prints the configuration with secrets masked', async () => {
+    const key = `k1:${randomBytes(32).toString('base64url')}`;
+    const result = await run(['config', 'check'], { ...env, GATEHOUSE_MASTER_KEY: key });
+    assert.equal(result.code, 0, result.stderr);
+    const printed = JSON.parse(result.stdout) as Record<string, unknown>;
+    assert.equal(printed['GATEHOUSE_MASTER_KEY'], 'set (1 key)');
+    assert.ok(!result.stdout.includes(key.slice(3)));
+  });
+
+  it('unknown commands and bad flags print usage and exit 2', async () => {
+    assert.equal((await run(['frobnicate'], env)).code, 2);
+    assert.equal((await run(['users', 'create', '--password', 'x'], env)).code, 2);
+  });
+
+  it('users create reads the password from stdin, refuses weak ones and duplicates', async () => {
+    const created = await run(['users', 'create', '--email', 'admin@example.test', '--role', 'admin'], env, 'a long and quite unusual passphrase\n');
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, /created user [0-9a-f-]{36} with roles user, admin/);
+    const weak = await run(['users', 'create', '--email', 'weak@example.test'], env, 'password1234\n');
+    assert.equal(weak.code, 1);
+    assert.match(weak.stderr, /password refused/);
+    assert.ok(!weak.stderr.includes('password1234'));
+    const duplicate = await run(['users', 'create', '--email', 'ADMIN@example.test'], env, 'another long unusual passphrase\n');
+    assert.equal(duplicate.code, 1);
+  });
+
+  it('audit verify reports an intact chain', async () => {
+    const result = await run(['audit', 'verify'], env);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /audit chain intact: [1-9]\d* records verified/);
+  });
+
+  it('keys rotate-master and rotate-signing work on the development key file', async () => {
+    const master = await run(['keys', 'rotate-master'], env);
+    assert.equal(master.code, 0, master.stderr);
+    assert.match(master.stdout, /re-wrapped [1-9]\d* data keys and [1-9]\d* system keys/);
+    const signing = await run(['keys', 'rotate-signing'], env);
+    assert.equal(signing.code, 0, signing.stderr);
+    assert.match(signing.stdout, /signing keys rotated/);
+  });
+
+  it('serve answers, then shuts down cleanly on SIGTERM with exit code 0', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [MAIN, 'serve'], {
+      env: { PATH: process.env['PATH'] ?? '', ...env, PORT: String(port), LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const deadline = Date.now() + 60_000;
+    while (!output.includes('gatehouse listening')) {
+      if (Date.now() > deadline) throw new Error(`server did not start:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    assert.equal(health.status, 200);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    assert.equal(ready.status, 200);
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, output);
+    assert.match(output, /shut down cleanly/);
+  });
+});
