@@ -6,6 +6,7 @@ import type { Config } from '../config/config.ts';
 import { appendDevelopmentMasterKey } from '../config/dev-keys.ts';
 import { createKeyring } from '../core/crypto/keyring.ts';
 import { rewrapAll } from '../core/crypto/rotate.ts';
+import { rewrapSigningKeys } from '../features/tokens/rewrap.ts';
 import { openCommandDatabase } from '../runtime.ts';
 
 export async function rotateMaster(config: Config): Promise<number> {
@@ -14,8 +15,9 @@ export async function rotateMaster(config: Config): Promise<number> {
   const database = await openCommandDatabase(config);
   try {
     const counts = await rewrapAll(database.db, keyring);
+    const signingKeys = await rewrapSigningKeys(database.db, keyring);
     process.stdout.write(
-      `master key ${keyring.currentKeyId}: re-wrapped ${counts.dataKeys} data keys and ${counts.systemKeys} system keys\n`,
+      `master key ${keyring.currentKeyId}: re-wrapped ${counts.dataKeys} data keys, ${counts.systemKeys} system keys and ${signingKeys} signing keys\n`,
     );
     return 0;
   } finally {

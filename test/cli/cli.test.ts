@@ -91,7 +91,7 @@ describe('gatehouse CLI', () => {
   it('keys rotate-master and rotate-signing work on the development key file', async () => {
     const master = await run(['keys', 'rotate-master'], env);
     assert.equal(master.code, 0, master.stderr);
-    assert.match(master.stdout, /re-wrapped [1-9]\d* data keys and [1-9]\d* system keys/);
+    assert.match(master.stdout, /re-wrapped [1-9]\d* data keys, [1-9]\d* system keys and [1-9]\d* signing keys/);
     const signing = await run(['keys', 'rotate-signing'], env);
     assert.equal(signing.code, 0, signing.stderr);
     assert.match(signing.stdout, /signing keys rotated/);
