@@ -1,0 +1,121 @@
+// Short-lived EdDSA access tokens (RFC 9068 `at+jwt`). Verification is a fixed list of
+// explicit checks, each stated at the call site: the algorithm allowlist, the type, the
+// issuer, the audience, the required claims, the lifetime. Any failure is `null`, with
+// no reason given: the reason would only help someone probing.
+import { jwtVerify, SignJWT, type CompactJWSHeaderParameters } from 'jose';
+import type { KeyObject } from 'node:crypto';
+import type { Clock } from '../../core/clock.ts';
+import { uuidv7 } from '../../core/crypto/ids.ts';
+import { isRoleList, toAccessClaims, type AccessClaims } from './access-claims.ts';
+import { assertAccessTokenTTL, CLOCK_TOLERANCE_SECONDS, MAX_ACCESS_TOKEN_LENGTH } from './limits.ts';
+import type { SigningKeySource } from './signing-key-source.ts';
+import { createVerifiedTokenCache, type VerifiedTokenCache } from './verified-token-cache.ts';
+
+export type { AccessClaims } from './access-claims.ts';
+
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
+const ALGORITHMS = ['EdDSA'];
+const DEFAULT_CACHE_ENTRIES = 10_000;
+
+export interface AccessTokenDeps {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly ttlSeconds: number;
+  readonly clock: Clock;
+  readonly keys: SigningKeySource;
+  /** Defaults to a 10,000-entry cache; pass one to share or size it. */
+  readonly cache?: VerifiedTokenCache<AccessClaims>;
+}
+
+export interface AccessTokenSubject {
+  readonly sub: string;
+  readonly sid: string;
+  readonly roles: readonly string[];
+}
+
+export interface IssuedAccessToken {
+  readonly token: string;
+  /** Seconds, for the OAuth `expires_in` field. */
+  readonly expiresIn: number;
+  readonly jti: string;
+}
+
+export interface AccessTokens {
+  issue(subject: AccessTokenSubject): Promise<IssuedAccessToken>;
+  /** The token's claims, or null if it is not a valid, current access token of ours. */
+  verify(token: string): Promise<AccessClaims | null>;
+}
+
+class KeyNotFound extends Error {}
+
+function assertSubject({ sub, sid, roles }: AccessTokenSubject): void {
+  if (typeof sub !== 'string' || sub === '' || typeof sid !== 'string' || sid === '') {
+    throw new TypeError('an access token needs a subject and a session id');
+  }
+  if (!isRoleList(roles)) throw new TypeError('roles must be a short list of non-empty strings');
+}
+
+export function createAccessTokens(deps: AccessTokenDeps): AccessTokens {
+  const { issuer, audience, ttlSeconds, clock, keys } = deps;
+  assertAccessTokenTTL(ttlSeconds);
+  if (issuer === '' || audience === '') throw new TypeError('issuer and audience are required');
+  const cache = deps.cache ?? createVerifiedTokenCache<AccessClaims>({ maxEntries: DEFAULT_CACHE_ENTRIES, clock });
+
+  // Only keys we publish: never one named by the token (`jwk`, `jku`, `x5u`), and only
+  // for EdDSA, so no other algorithm ever reaches a key.
+  async function resolveKey(header: CompactJWSHeaderParameters): Promise<KeyObject> {
+    if (header.alg !== 'EdDSA' || typeof header.kid !== 'string') throw new KeyNotFound();
+    const key = await keys.publicKey(header.kid);
+    if (key === null) throw new KeyNotFound();
+    return key;
+  }
+
+  async function verifyUncached(token: string): Promise<AccessClaims | null> {
+    const { payload } = await jwtVerify(token, resolveKey, {
+      algorithms: ALGORITHMS,
+      typ: ACCESS_TOKEN_TYPE,
+      issuer,
+      audience,
+      requiredClaims: ['exp', 'iat', 'sub', 'sid', 'jti'],
+      // Also refuses an `iat` in the future and a token older than our own lifetime.
+      maxTokenAge: ttlSeconds,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      currentDate: clock(),
+    });
+    return toAccessClaims(payload);
+  }
+
+  return {
+    async issue(subject) {
+      assertSubject(subject);
+      const { kid, privateKey } = await keys.current();
+      const now = clock();
+      const iat = Math.floor(now.getTime() / 1000);
+      const jti = uuidv7(now.getTime());
+      const token = await new SignJWT({ sid: subject.sid, roles: [...subject.roles] })
+        .setProtectedHeader({ alg: 'EdDSA', typ: ACCESS_TOKEN_TYPE, kid })
+        .setIssuer(issuer)
+        .setAudience(audience)
+        .setSubject(subject.sub)
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + ttlSeconds)
+        .setJti(jti)
+        .sign(privateKey);
+      if (token.length > MAX_ACCESS_TOKEN_LENGTH) throw new RangeError('the access token would exceed its size limit');
+      return { token, expiresIn: ttlSeconds, jti };
+    },
+    async verify(token) {
+      if (typeof token !== 'string' || token.length === 0 || token.length > MAX_ACCESS_TOKEN_LENGTH) return null;
+      const cached = cache.get(token);
+      if (cached !== null) return cached;
+      try {
+        const claims = await verifyUncached(token);
+        if (claims !== null) cache.set(token, claims);
+        return claims;
+      } catch {
+        // Every failure looks the same from outside, including a key store that is down.
+        return null;
+      }
+    },
+  };
+}
