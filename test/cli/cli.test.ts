@@ -52,7 +52,7 @@ describe('gatehouse CLI', () => {
     const weak = `k1:${Buffer.alloc(32, 'a').toString('base64url')}`;
     const result = await run(['config', 'check'], { GATEHOUSE_ENV: 'production', GATEHOUSE_MASTER_KEY: weak, CORS_ORIGINS: '*', PUBLIC_URL: 'http://id.example.test' });
     assert.equal(result.code, 2);
-    for (const name of ['GATEHOUSE_MASTER_KEY', 'CORS_ORIGINS', 'PUBLIC_URL', 'SMTP_URL']) assert.match(result.stderr, new RegExp(name));
+    for (const name of ['GATEHOUSE_MASTER_KEY', 'CORS_ORIGINS', 'PUBLIC_URL', 'SMTP_URL']) assert.ok(result.stderr.includes(name), name);
     assert.ok(!result.stderr.includes(Buffer.alloc(32, 'a').toString('base64url')));
   });
 
