@@ -66,7 +66,8 @@ export async function createServices(resources: ServiceResources): Promise<Servi
     refreshMs: 30_000,
     onRefreshError: (error) => { log.error({ err: error }, 'signing key refresh failed'); },
   });
-  const store = counterStore(resources.redis, clock);
+  // One store per limiter: a flood of keys in one cannot crowd out the others.
+  const store = (): CounterStore => counterStore(resources.redis, clock);
   const blindIndexKey = await getOrCreateSystemKey(db, keyring, BLIND_INDEX_PURPOSE);
   return {
     signingKeys,
@@ -96,8 +97,10 @@ export async function createServices(resources: ServiceResources): Promise<Servi
         maxLockSeconds: 86_400,
       }),
       limits: {
-        ip: createLimiter(store, { name: 'auth-ip', max: auth.ipLimit.max, windowMs: auth.ipLimit.windowSeconds * 1000 }),
-        account: createLimiter(store, { name: 'auth-account', max: auth.accountLimit.max, windowMs: auth.accountLimit.windowSeconds * 1000 }),
+        ip: createLimiter(store(), { name: 'auth-ip', max: auth.ipLimit.max, windowMs: auth.ipLimit.windowSeconds * 1000 }),
+        account: createLimiter(store(), { name: 'auth-account', max: auth.accountLimit.max, windowMs: auth.accountLimit.windowSeconds * 1000 }),
+        // Mail to any one address, whoever asks for it: no inbox can be flooded.
+        mail: createLimiter(store(), { name: 'auth-mail', max: 5, windowMs: 3_600_000 }),
       },
       mailer: createMailer({ transport: resources.mailTransport ?? mailTransport(config), from: config.smtp.from, log }),
       audit: createAuditor({ key: resources.auditKey, clock, headCache: createChainHeadCache() }),

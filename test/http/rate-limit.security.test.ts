@@ -43,6 +43,19 @@ describe('rate limiting', () => {
     }
   });
 
+  it('counts requests that fail authentication too (no unlimited token guessing)', async () => {
+    const test = await startTestApp({ env: { RATE_LIMIT_MAX: '3' } });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i += 1) {
+        statuses.push((await test.app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: 'Bearer not.a.token' } })).statusCode);
+      }
+      assert.deepEqual(statuses, [401, 401, 401, 429, 429]);
+    } finally {
+      await test.close();
+    }
+  });
+
   it('counts IPv6 clients per /64 and IPv4-mapped addresses as IPv4', () => {
     assert.equal(clientAddressKey('2001:db8:1:2:aaaa::1'), '2001:0db8:0001:0002::/64');
     assert.equal(clientAddressKey('2001:db8:1:2:ffff:ffff:ffff:ffff'), '2001:0db8:0001:0002::/64');

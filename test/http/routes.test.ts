@@ -80,6 +80,17 @@ describe('health and documentation routes', () => {
     );
   });
 
+  it('refuses to start with a route that asks for a permission before permission checks exist', async () => {
+    await assert.rejects(
+      startTestApp({
+        routes: (app) => {
+          app.get('/v1/admin/thing', { config: { access: { permission: 'users:read' } }, schema: { response: responses({ 200: Type.Object({}) }) } }, () => ({}));
+        },
+      }),
+      (error: unknown) => error instanceof RoutePolicyError && /permission checks/.test(error.message),
+    );
+  });
+
   it('refuses to start with a route that declares no response schema', async () => {
     await assert.rejects(
       startTestApp({

@@ -3,6 +3,7 @@
 // anything unexpected becomes a generic 500 whose cause is only in the log.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, isAppError, toProblem, type ErrorCode, type FieldProblem } from '../errors.ts';
+import { CounterStoreError } from '../limits/errors.ts';
 
 const MAX_FIELD_PROBLEMS = 20;
 
@@ -37,6 +38,10 @@ const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
 /** Maps any thrown value to the AppError that will be sent. */
 export function toAppError(error: unknown): AppError {
   if (isAppError(error)) return error;
+  // A limiter that cannot count any more refuses (fails closed), as a retryable 503.
+  if (error instanceof CounterStoreError && error.code === 'store_full') {
+    return new AppError('service_unavailable', { cause: error, detail: 'rate-limit store full', headers: { 'retry-after': '60' } });
+  }
   const fastifyError = error as Partial<FastifyError>;
   if (Array.isArray(fastifyError.validation)) {
     return new AppError('invalid_request', { fields: fieldsOf(error as FastifyError), cause: error });

@@ -28,7 +28,11 @@ export function enforceRoutePolicy(app: FastifyInstance): void {
       return;
     }
     const where = `${String(route.method)} ${route.url}`;
-    if (route.config?.access === undefined) throw new RoutePolicyError(`route ${where} declares no access`);
+    const access = route.config?.access;
+    if (access === undefined) throw new RoutePolicyError(`route ${where} declares no access`);
+    // Until permission checks exist, a route asking for one must not quietly run as
+    // merely "authenticated".
+    if (typeof access === 'object') throw new RoutePolicyError(`route ${where} needs permission checks, which are not available yet`);
     if (route.schema?.response === undefined) throw new RoutePolicyError(`route ${where} declares no response schema`);
   });
 }

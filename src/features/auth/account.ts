@@ -6,7 +6,9 @@ import { passwordChangedMail } from '../mail/templates.ts';
 import { revokeSession, revokeUserSessions } from '../sessions/repo.ts';
 import { findUserById, loadProfile, setPasswordHash } from '../users/repo.ts';
 import type { AuthContext } from './authenticate.ts';
+import { reserveCredentialAttempt } from './attempts.ts';
 import type { AuthDeps } from './deps.ts';
+import { recordFailedAttempt } from './login.ts';
 import { weakPasswordError } from './password-rules.ts';
 
 export async function revokeOwnSession(deps: AuthDeps, auth: AuthContext, sessionId: string, reason: string, context: RequestContext): Promise<boolean> {
@@ -55,8 +57,14 @@ export async function changePassword(
 ): Promise<void> {
   const user = await findUserById(deps.db, auth.userId);
   if (user?.passwordHash === null || user === null) throw new AppError('invalid_credentials', { detail: 'no password set' });
+  // A stolen access token must not become an unlimited password oracle.
+  await reserveCredentialAttempt(deps, user.emailIndex, context.ip ?? 'unknown');
   const check = await deps.passwords.verify(user.passwordHash, input.currentPassword);
-  if (!check.ok) throw new AppError('invalid_credentials', { detail: 'current password wrong' });
+  if (!check.ok) {
+    await recordFailedAttempt(deps, user.emailIndex, user, context);
+    throw new AppError('invalid_credentials', { detail: 'current password wrong' });
+  }
+  await deps.lockout.recordSuccess(user.emailIndex);
   const profile = await loadProfile(deps.db, deps.keyring, auth.userId);
   const verdict = deps.policy.check(input.newPassword, profile === null ? {} : { email: profile.email, name: profile.name });
   if (!verdict.ok) throw weakPasswordError(verdict);

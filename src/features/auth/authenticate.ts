@@ -43,14 +43,18 @@ function isOpen(access: Access | undefined): boolean {
 
 export function registerAuthentication(app: FastifyInstance, deps: { tokens: AccessTokenVerifier; sessions: SessionGate }): void {
   app.decorateRequest('auth', null);
-  app.addHook('onRequest', async (request) => {
-    if (isOpen(request.routeOptions.config.access)) return;
+  // preParsing, not onRequest: the rate limiter's onRequest hooks (route-level) run
+  // after every app-level onRequest hook, and an unauthenticated flood must still be
+  // counted. The body is not parsed until the caller is authenticated.
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    if (isOpen(request.routeOptions.config.access)) return payload;
     const presented = bearerToken(request);
     if (presented === null) throw unauthorized('no bearer token');
     const claims = await deps.tokens.verify(presented);
     if (claims === null) throw unauthorized('access token rejected');
     if (!(await deps.sessions.isActive(claims.sid))) throw unauthorized('session not active');
     request.auth = { userId: claims.sub, sessionId: claims.sid, roles: claims.roles, token: presented };
+    return payload;
   });
 }
 

@@ -28,7 +28,8 @@ export interface AuthDeps {
   readonly sessionGate: SessionGate;
   readonly lifetimes: SessionLifetimes;
   readonly lockout: Lockout;
-  readonly limits: { readonly ip: Limiter; readonly account: Limiter };
+  /** ip: per client address; account: per address and account; mail: per recipient. */
+  readonly limits: { readonly ip: Limiter; readonly account: Limiter; readonly mail: Limiter };
   readonly mailer: Mailer;
   readonly audit: Auditor;
   readonly background: Background;

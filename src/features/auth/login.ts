@@ -4,20 +4,16 @@
 // cannot exceed the threshold.
 import type { RequestContext } from '../../core/audit/auditor.ts';
 import { AppError } from '../../core/errors.ts';
-import { clientAddressKey } from '../../core/http/client-address.ts';
 import { accountLockedMail } from '../mail/templates.ts';
 import { createSession } from '../sessions/repo.ts';
 import { findUserByEmailIndex, listRoles, loadEmail, setPasswordHash, type UserRecord } from '../users/repo.ts';
+import { reserveCredentialAttempt } from './attempts.ts';
 import type { AuthDeps } from './deps.ts';
 import { issueTokenPair, type TokenPair } from './token-pair.ts';
 
 export interface LoginInput {
   readonly email: string;
   readonly password: string;
-}
-
-function rateLimited(retryAfterSeconds: number, detail: string): AppError {
-  return new AppError('rate_limited', { detail, headers: { 'retry-after': String(retryAfterSeconds) } });
 }
 
 async function checkPassword(deps: AuthDeps, user: UserRecord | null, password: string): Promise<{ ok: boolean; needsRehash: boolean }> {
@@ -28,44 +24,50 @@ async function checkPassword(deps: AuthDeps, user: UserRecord | null, password: 
   return deps.passwords.verify(user.passwordHash, password);
 }
 
-async function recordFailure(deps: AuthDeps, subject: string, user: UserRecord | null, context: RequestContext): Promise<void> {
+async function notifyLocked(deps: AuthDeps, userId: string, lockedUntil: Date): Promise<void> {
+  const email = await loadEmail(deps.db, deps.keyring, userId);
+  const minutes = Math.ceil((lockedUntil.getTime() - deps.clock().getTime()) / 60_000);
+  if (email !== null) deps.mailer.enqueue(accountLockedMail(email, minutes));
+}
+
+// Known and unknown accounts do the same work here (two audit records when a lock starts,
+// one otherwise); the owner's mail is sent after the response, so the attempt that
+// starts a lock takes no longer for a real account.
+export async function recordFailedAttempt(deps: AuthDeps, subject: string, user: UserRecord | null, context: RequestContext): Promise<void> {
   const lock = await deps.lockout.recordFailure(subject);
+  const target = user === null ? {} : { target: { type: 'user', id: user.id } };
   await deps.db.transaction().execute(async (trx) => {
     await deps.audit.record(trx, context, {
       actor: user === null ? { type: 'anonymous' } : { type: 'user', id: user.id },
       action: 'auth.login_failed',
-      ...(user === null ? {} : { target: { type: 'user', id: user.id } }),
+      ...target,
       outcome: 'failure',
       details: { reason: user === null ? 'unknown_account' : 'wrong_password' },
     });
-    if (lock.locked && user !== null) {
+    if (lock.locked) {
       await deps.audit.record(trx, context, {
         actor: { type: 'system' },
         action: 'auth.locked',
-        target: { type: 'user', id: user.id },
+        ...target,
         outcome: 'success',
         details: { locked_until: lock.lockedUntil?.toISOString() ?? null },
       });
     }
   });
-  if (lock.locked && user !== null && lock.lockedUntil !== null) {
-    const minutes = Math.ceil((lock.lockedUntil.getTime() - deps.clock().getTime()) / 60_000);
-    const email = await loadEmail(deps.db, deps.keyring, user.id);
-    if (email !== null) deps.mailer.enqueue(accountLockedMail(email, minutes));
+  const lockedUntil = lock.lockedUntil;
+  if (lock.locked && user !== null && lockedUntil !== null) {
+    deps.background.run('lock-notification', () => notifyLocked(deps, user.id, lockedUntil));
   }
 }
 
 export async function login(deps: AuthDeps, input: LoginInput, context: RequestContext & { ip: string }): Promise<TokenPair & { sessionId: string }> {
   const subject = deps.blindIndex.email(input.email);
-  const perAccount = await deps.limits.account.consume(`${clientAddressKey(context.ip)}|${subject}`);
-  if (!perAccount.allowed) throw rateLimited(perAccount.retryAfterSeconds, 'per-address account limit');
-  const reservation = await deps.lockout.reserveAttempt(subject);
-  if (!reservation.allowed) throw rateLimited(reservation.retryAfterSeconds, 'account locked');
+  await reserveCredentialAttempt(deps, subject, context.ip);
 
   const user = await findUserByEmailIndex(deps.db, subject);
   const check = await checkPassword(deps, user, input.password);
   if (!check.ok || user === null) {
-    await recordFailure(deps, subject, user, context);
+    await recordFailedAttempt(deps, subject, user, context);
     throw new AppError('invalid_credentials', { detail: user === null ? 'unknown account' : 'wrong password' });
   }
   await deps.lockout.recordSuccess(subject);

@@ -40,7 +40,21 @@ export async function consumeOneTimeToken(trx: DB, purpose: OneTimeTokenPurpose,
   return row?.user_id ?? null;
 }
 
-/** A new reset link replaces older ones: only the latest unused token stays valid. */
+/** Whether the token is currently usable, without spending it (a cheap check before costly work). */
+export async function isOneTimeTokenUsable(db: DB, purpose: OneTimeTokenPurpose, token: string, now: Date): Promise<boolean> {
+  if (!TOKEN_PATTERN.test(token)) return false;
+  const row = await db
+    .selectFrom('one_time_tokens')
+    .select('user_id')
+    .where('token_hash', '=', hashToken(token))
+    .where('purpose', '=', purpose)
+    .where('used_at', 'is', null)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Spends every outstanding token of a purpose: once one reset succeeds, the others die. */
 export async function expireOneTimeTokens(trx: DB, purpose: OneTimeTokenPurpose, userId: string, now: Date): Promise<void> {
   await trx
     .updateTable('one_time_tokens')

@@ -5,17 +5,21 @@ import type { RequestContext } from '../../core/audit/auditor.ts';
 import { AppError } from '../../core/errors.ts';
 import { passwordResetMail } from '../mail/templates.ts';
 import { revokeUserSessions } from '../sessions/repo.ts';
-import { findUserByEmailIndex, findUserById, loadProfile, setPasswordHash } from '../users/repo.ts';
+import { findUserByEmailIndex, findUserById, loadProfile, markEmailVerified, setPasswordHash } from '../users/repo.ts';
 import type { AuthDeps } from './deps.ts';
-import { consumeOneTimeToken, expireOneTimeTokens, issueOneTimeToken } from './one-time-tokens.ts';
+import { consumeOneTimeToken, expireOneTimeTokens, isOneTimeTokenUsable, issueOneTimeToken } from './one-time-tokens.ts';
 import { weakPasswordError } from './password-rules.ts';
 
 async function sendResetLink(deps: AuthDeps, email: string, context: RequestContext): Promise<void> {
-  const user = await findUserByEmailIndex(deps.db, deps.blindIndex.email(email));
+  const emailIndex = deps.blindIndex.email(email);
+  const user = await findUserByEmailIndex(deps.db, emailIndex);
   if (user === null || user.status === 'disabled') return;
+  // Mail to one address is capped whoever asks, so nobody can flood an inbox. Earlier
+  // links stay valid until they expire or one is used, so a stream of requests cannot
+  // keep killing the owner's link either.
+  if (!(await deps.limits.mail.consume(emailIndex)).allowed) return;
   const now = deps.clock();
   const token = await deps.db.transaction().execute(async (trx) => {
-    await expireOneTimeTokens(trx, 'password_reset', user.id, now);
     const issued = await issueOneTimeToken(trx, 'password_reset', user.id, now);
     await deps.audit.record(trx, context, {
       actor: { type: 'anonymous' },
@@ -39,6 +43,10 @@ export function forgotPassword(deps: AuthDeps, email: string, context: RequestCo
 
 export async function resetPassword(deps: AuthDeps, token: string, password: string, context: RequestContext): Promise<void> {
   const now = deps.clock();
+  // A cheap lookup first: a bogus token must not cost an argon2id hash.
+  if (!(await isOneTimeTokenUsable(deps.db, 'password_reset', token, now))) {
+    throw new AppError('invalid_link', { detail: 'reset token unknown, used or expired' });
+  }
   // Hashed before the transaction so no row lock is held during the hash.
   const passwordHash = await deps.passwords.hash(password);
   const result = await deps.db.transaction().execute(async (trx) => {
@@ -49,6 +57,11 @@ export async function resetPassword(deps: AuthDeps, token: string, password: str
     // Thrown inside the transaction, so the token is not spent on a refused password.
     if (!verdict.ok) throw weakPasswordError(verdict);
     await setPasswordHash(trx, userId, passwordHash, now);
+    // Following the link proved control of the mailbox: the address is verified now.
+    // Without this, someone who registered a victim's address first would keep the
+    // victim out (every login `email_not_verified`), with no way to recover.
+    await markEmailVerified(trx, userId, now);
+    await expireOneTimeTokens(trx, 'password_reset', userId, now);
     const revoked = await revokeUserSessions(trx, userId, 'password_reset', now);
     await deps.audit.record(trx, context, {
       actor: { type: 'user', id: userId },

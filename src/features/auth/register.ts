@@ -5,7 +5,7 @@
 import type { RequestContext } from '../../core/audit/auditor.ts';
 import { AppError } from '../../core/errors.ts';
 import { signupAttemptMail, verificationMail } from '../mail/templates.ts';
-import { findUserByEmailIndex, insertUser } from '../users/repo.ts';
+import { findUserByEmailIndex, insertUser, loadEmail } from '../users/repo.ts';
 import type { AuthDeps } from './deps.ts';
 import { issueOneTimeToken } from './one-time-tokens.ts';
 import { weakPasswordError } from './password-rules.ts';
@@ -31,10 +31,39 @@ async function completeRegistration(deps: AuthDeps, input: Registration, context
     });
     return { kind: 'created' as const, token };
   });
+  const emailIndex = deps.blindIndex.email(input.email);
+  if (!(await deps.limits.mail.consume(emailIndex)).allowed) return;
   if (outcome.kind === 'created') {
     deps.mailer.enqueue(verificationMail({ publicURL: deps.publicURL }, input.email, outcome.token));
-  } else if ((await findUserByEmailIndex(deps.db, deps.blindIndex.email(input.email))) !== null) {
+  } else if ((await findUserByEmailIndex(deps.db, emailIndex)) !== null) {
     deps.mailer.enqueue(signupAttemptMail(input.email));
+  }
+}
+
+async function resendVerification(deps: AuthDeps, email: string, context: RequestContext): Promise<void> {
+  const emailIndex = deps.blindIndex.email(email);
+  const user = await findUserByEmailIndex(deps.db, emailIndex);
+  if (user === null || user.emailVerified || user.status === 'disabled') return;
+  if (!(await deps.limits.mail.consume(emailIndex)).allowed) return;
+  const now = deps.clock();
+  const token = await deps.db.transaction().execute(async (trx) => {
+    const issued = await issueOneTimeToken(trx, 'verify_email', user.id, now);
+    await deps.audit.record(trx, context, {
+      actor: { type: 'anonymous' },
+      action: 'user.verification_resent',
+      target: { type: 'user', id: user.id },
+      outcome: 'success',
+    });
+    return issued;
+  });
+  const stored = await loadEmail(deps.db, deps.keyring, user.id);
+  if (stored !== null) deps.mailer.enqueue(verificationMail({ publicURL: deps.publicURL }, stored, token));
+}
+
+/** Answers the same for every address; mails a new link only to an unverified account. */
+export function requestVerificationMail(deps: AuthDeps, email: string, context: RequestContext): void {
+  if (!deps.background.run('resend-verification', () => resendVerification(deps, email, context))) {
+    throw new AppError('service_unavailable', { detail: 'verification queue full' });
   }
 }
 

@@ -13,7 +13,7 @@ import type { AuthDeps } from './deps.ts';
 import { login } from './login.ts';
 import { forgotPassword, resetPassword } from './recovery.ts';
 import { refresh } from './refresh.ts';
-import { register } from './register.ts';
+import { register, requestVerificationMail } from './register.ts';
 import * as S from './schemas.ts';
 import { verifyEmail } from './verify-email.ts';
 
@@ -56,6 +56,16 @@ export const authRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { dep
     async (request) => {
       await verifyEmail(deps, request.body.token, requestContext(request));
       return { status: 'email_verified' as const };
+    },
+  );
+
+  typed.post(
+    '/v1/auth/verify-email/resend',
+    { config: { access: 'public' }, schema: { tags, body: S.ForgotBody, response: responses({ 202: S.Accepted }) } },
+    async (request, reply) => {
+      await limitPerAccount(deps, request, request.body.email);
+      requestVerificationMail(deps, request.body.email, requestContext(request));
+      return reply.code(202).send({ status: 'verification_sent' as const });
     },
   );
 

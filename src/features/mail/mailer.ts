@@ -44,19 +44,29 @@ export function outboxTransport(directory: string): MailTransport {
   };
 }
 
-export function createMailer(deps: { transport: MailTransport; from: string; log: Logger }): Mailer {
+const DEFAULT_MAX_PENDING = 1000;
+
+export function createMailer(deps: { transport: MailTransport; from: string; log: Logger; maxPending?: number }): Mailer {
   const pending = new Set<Promise<void>>();
+  const maxPending = deps.maxPending ?? DEFAULT_MAX_PENDING;
   const send = async (message: MailMessage): Promise<void> => {
     await deps.transport({ ...message, from: deps.from });
   };
   return {
     send,
     enqueue(message) {
+      // Bounded: with a slow mail server a flood must not grow memory without limit.
+      if (pending.size >= maxPending) {
+        deps.log.error({ subject: message.subject, pending: pending.size }, 'mail queue full: message dropped');
+        return;
+      }
       const attempt = new Promise<void>((resolve) => setImmediate(resolve))
         .then(() => send(message))
         .catch((error: unknown) => {
           // The recipient is personal data and the body holds a one-time link: log neither.
-          deps.log.error({ err: error, subject: message.subject }, 'mail delivery failed');
+          // Not the error object either: SMTP errors carry the rejected recipients.
+          const { code, responseCode } = error as { code?: unknown; responseCode?: unknown };
+          deps.log.error({ code: String(code ?? 'unknown'), response_code: typeof responseCode === 'number' ? responseCode : null, subject: message.subject }, 'mail delivery failed');
         })
         .finally(() => pending.delete(attempt));
       pending.add(attempt);

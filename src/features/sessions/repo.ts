@@ -111,20 +111,27 @@ export async function rotateRefreshToken(trx: DB, lifetimes: SessionLifetimes, t
     .where('revoked_at', 'is', null)
     .where('idle_expires_at', '>', now)
     .where('expires_at', '>', now)
+    // A disabled user's sessions stop refreshing even before they are revoked.
+    .where(({ exists, selectFrom }) =>
+      exists(selectFrom('users').select('users.id').whereRef('users.id', '=', 'sessions.user_id').where('users.status', '=', 'active')),
+    )
     .returning(['id', 'user_id'])
     .executeTakeFirst();
   if (session === undefined) return { kind: 'invalid' };
   return { kind: 'rotated', sessionId: session.id, userId: session.user_id, refreshToken: await insertRefreshToken(trx, session.id, now) };
 }
 
+/** Live: not revoked, within both lifetimes, and its user is not disabled. */
 export async function isSessionActive(db: DB, sessionId: string, now: Date): Promise<boolean> {
   const row = await db
     .selectFrom('sessions')
-    .select('id')
-    .where('id', '=', sessionId)
-    .where('revoked_at', 'is', null)
-    .where('idle_expires_at', '>', now)
-    .where('expires_at', '>', now)
+    .innerJoin('users', 'users.id', 'sessions.user_id')
+    .select('sessions.id')
+    .where('sessions.id', '=', sessionId)
+    .where('sessions.revoked_at', 'is', null)
+    .where('sessions.idle_expires_at', '>', now)
+    .where('sessions.expires_at', '>', now)
+    .where('users.status', '=', 'active')
     .executeTakeFirst();
   return row !== undefined;
 }
