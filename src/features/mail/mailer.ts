@@ -66,7 +66,7 @@ export function createMailer(deps: { transport: MailTransport; from: string; log
           // The recipient is personal data and the body holds a one-time link: log neither.
           // Not the error object either: SMTP errors carry the rejected recipients.
           const { code, responseCode } = error as { code?: unknown; responseCode?: unknown };
-          deps.log.error({ code: String(code ?? 'unknown'), response_code: typeof responseCode === 'number' ? responseCode : null, subject: message.subject }, 'mail delivery failed');
+          deps.log.error({ code: typeof code === 'string' ? code : 'unknown', response_code: typeof responseCode === 'number' ? responseCode : null, subject: message.subject }, 'mail delivery failed');
         })
         .finally(() => pending.delete(attempt));
       pending.add(attempt);

@@ -112,8 +112,8 @@ export async function rotateRefreshToken(trx: DB, lifetimes: SessionLifetimes, t
     .where('idle_expires_at', '>', now)
     .where('expires_at', '>', now)
     // A disabled user's sessions stop refreshing even before they are revoked.
-    .where(({ exists, selectFrom }) =>
-      exists(selectFrom('users').select('users.id').whereRef('users.id', '=', 'sessions.user_id').where('users.status', '=', 'active')),
+    .where((eb) =>
+      eb.exists(eb.selectFrom('users').select('users.id').whereRef('users.id', '=', 'sessions.user_id').where('users.status', '=', 'active')),
     )
     .returning(['id', 'user_id'])
     .executeTakeFirst();
