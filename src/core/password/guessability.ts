@@ -1,13 +1,14 @@
 // How guessable a password is, by zxcvbn-ts with its common-password list (the top
 // 49,000 from breach corpora), the English dictionaries and the keyboard graphs.
 //
-// Bounded work. zxcvbn-ts is superlinear in the length of the password and in the number
-// of l33t variants it tries: with its defaults (256 characters, 100 variants) one
-// 256-character input cost 2–5 s of CPU here, an easy denial of service on a registration
-// endpoint. So only the first SCORED_PREFIX_UNITS UTF-16 code units are scored, and at most
-// L33T_VARIANTS l33t variants are tried: the worst case measured on this 2-core machine was
-// then ~0.1–0.2 s. A long password whose first 64 characters are already hard to guess is
-// hard to guess; one whose prefix is weak ("passwordpassword…") is refused, as it should be.
+// Bounded work. zxcvbn-ts is superlinear in the length of the password and linear in the
+// number of l33t variants it tries: with its defaults (256 characters, 100 variants) one
+// adversarial 256-character input cost 2–5 s of CPU on this 2-core machine, an easy denial
+// of service on a registration endpoint. So only the first SCORED_PREFIX_UNITS UTF-16 code
+// units are scored, and at most L33T_VARIANTS l33t variants are tried: the worst input
+// found then costs about 0.2 s of CPU (policy.security.test.ts keeps it under 1 s). A long
+// password whose first 64 characters are hard to guess is hard to guess; one whose prefix
+// is weak ("passwordpassword…") is refused, as it should be.
 // The common-password list itself is checked against the whole password, not the prefix.
 import { ZxcvbnFactory, type ZxcvbnResult } from '@zxcvbn-ts/core';
 import { adjacencyGraphs, dictionary as commonDictionary } from '@zxcvbn-ts/language-common';

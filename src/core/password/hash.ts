@@ -74,7 +74,7 @@ async function verifyAnyFormat(stored: string, password: string, cost: Argon2Cos
   const normalized = normalizePassword(password);
   if (stored.startsWith('$argon2id$')) return verifyArgon2id(stored, Buffer.from(normalized, 'utf8'), cost, compute);
   if (isBcryptHash(stored)) {
-    // broken
+    if (parseBcryptCost(stored) === null) return REJECTED;
     return (await compute.compareBcrypt(normalized, stored)) ? { ok: true, needsRehash: true } : REJECTED;
   }
   return REJECTED;
