@@ -23,7 +23,8 @@ declare module 'fastify' {
   }
 }
 
-const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/;
+// The scheme name is case-insensitive (RFC 7235 §2.1); the token itself is not.
+const BEARER = /^bearer ([A-Za-z0-9._~+/-]+=*)$/i;
 const MAX_AUTHORIZATION_LENGTH = 4096;
 
 function unauthorized(detail: string): AppError {
