@@ -6,10 +6,12 @@
 //
 // Variants, each a transaction of one small unrelated write plus (except the first) its record:
 //   no-audit    the unrelated write alone: what the server does without a chain.
-//   append      appendAuditEvent as the last statement, synchronous commit: the flush
-//               to disk happens inside the chain lock.
-//   with-audit  withAudit: head cache, commit without waiting for the flush inside the
-//               lock, then a shared flush after it; durable before it resolves.
+//   append      appendAuditEvent as the last statement, no head cache, synchronous
+//               commit: the flush to disk happens inside the chain lock.
+//   with-audit  withAudit: head cache, lock + guessed-head check + insert in one call
+//               (one round trip before the commit), commit without waiting for the
+//               flush inside the lock, then a shared flush after it; durable before it
+//               resolves.
 // It creates a database of its own (DATABASE_URL_BENCH, else DATABASE_URL_TEST names the
 // server), drops it afterwards, and writes bench/results/audit-throughput.json.
 import { randomBytes } from 'node:crypto';

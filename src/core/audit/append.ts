@@ -6,22 +6,55 @@
 // commit (or use `withAudit`), since whatever runs after it runs inside the serialized
 // section.
 //
+// The serialized section is one round trip before the commit: the record is sealed
+// after a guessed head, and one call (`audit_append`, migration 0003) takes the lock,
+// checks the guess and inserts. The key stays here, so a wrong guess costs a second
+// statement under the lock: the call returns the real head and the record is sealed
+// again after it. The guess is the head cache, and this process's appends take turns
+// (see `ChainHeadCache`) so that it is right unless another instance appended since.
+//
 // The caller's transaction must be READ COMMITTED (PostgreSQL's default): the head is
 // read by a statement started after the lock is granted, so it sees the previous
 // holder's commit. Under REPEATABLE READ the head would be stale and the insert would
 // fail on the `seq` primary key; the chain can never fork either way.
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Schema } from '../db/schema.ts';
 import { AuditInputError } from './errors.ts';
-import { insertAfter, insertIfHead, readChainHead } from './insert.ts';
-import { prepareAuditEvent } from './prepare.ts';
-import type { AppendedAuditEvent, AuditDeps, AuditEventInput, ChainHeadCache } from './types.ts';
+import { insertAfter, lockAndInsertIfHead, sealAfter } from './insert.ts';
+import { prepareAuditEvent, type PreparedAuditEvent } from './prepare.ts';
+import { GENESIS, type AppendedAuditEvent, type AuditDeps, type AuditEventInput, type ChainHeadCache } from './types.ts';
 
 // Any fixed 64-bit number shared by every instance, distinct from the migration lock.
 export const AUDIT_CHAIN_LOCK_ID = 4_812_903_337_561;
 
 export function createChainHeadCache(): ChainHeadCache {
-  return { current: null };
+  return { current: null, turn: Promise.resolve(), holders: new WeakSet() };
+}
+
+/** Runs `fn` once the previous caller's `fn` has settled, whether or not it threw. */
+async function inTurn<T>(cache: ChainHeadCache, fn: () => Promise<T>): Promise<T> {
+  const previous = cache.turn;
+  let release = (): void => undefined;
+  cache.turn = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  try {
+    await previous;
+    return await fn();
+  } finally {
+    release();
+  }
+}
+
+async function lockAndAppend(trx: Transaction<Schema>, deps: AuditDeps, prepared: PreparedAuditEvent, options: { readonly deferFlush: boolean }): Promise<AppendedAuditEvent> {
+  const cache = deps.headCache;
+  const sealed = sealAfter(deps.key.key, prepared, cache?.current ?? GENESIS);
+  const outcome = await lockAndInsertIfHead(trx, sealed, { lockId: AUDIT_CHAIN_LOCK_ID, deferFlush: options.deferFlush });
+  cache?.holders.add(trx);
+  // Serialized from here to the caller's commit; a wrong guess's real head was read under the lock.
+  const appended = 'appended' in outcome ? outcome.appended : await insertAfter(trx, deps.key.key, prepared, outcome.head);
+  if (cache !== undefined) cache.current = { seq: appended.seq, hash: appended.hash };
+  return appended;
 }
 
 async function append(trx: Transaction<Schema>, deps: AuditDeps, event: AuditEventInput, options: { readonly deferFlush: boolean }): Promise<AppendedAuditEvent> {
@@ -29,16 +62,11 @@ async function append(trx: Transaction<Schema>, deps: AuditDeps, event: AuditEve
   const session: Kysely<Schema> = trx;
   if (!session.isTransaction) throw new AuditInputError('not_in_transaction', 'an audit record must be appended inside the transaction of the change it records');
   const prepared = prepareAuditEvent(deps, event);
-  await (options.deferFlush
-    ? sql`SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK_ID}::bigint)`.execute(trx)
-    : sql`SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK_ID}::bigint)`.execute(trx));
-  // Serialized from here to the caller's commit.
-  const guess = deps.headCache?.current ?? null;
-  const appended =
-    (guess === null ? null : await insertIfHead(trx, deps.key.key, prepared, guess)) ??
-    (await insertAfter(trx, deps.key.key, prepared, await readChainHead(trx)));
-  if (deps.headCache !== undefined) deps.headCache.current = { seq: appended.seq, hash: appended.hash };
-  return appended;
+  const cache = deps.headCache;
+  // A transaction appending again already holds the lock: waiting for a turn behind an
+  // append that waits for that lock would never end.
+  if (cache === undefined || cache.holders.has(trx)) return lockAndAppend(trx, deps, prepared, options);
+  return inTurn(cache, () => lockAndAppend(trx, deps, prepared, options));
 }
 
 export async function appendAuditEvent(trx: Transaction<Schema>, deps: AuditDeps, event: AuditEventInput): Promise<AppendedAuditEvent> {

@@ -24,9 +24,17 @@ export interface ChainPosition {
  * The last record this process appended. Only a guess: another instance may have
  * appended since, or the transaction that wrote it may have rolled back, so an append
  * uses it only through an insert that checks it against the table under the lock.
+ *
+ * `turn` orders this process's appends: each one sends its locking insert only after
+ * the previous one's has returned, so its guess (the previous one's record) is right
+ * unless another instance or a rollback came between. `holders` are the transactions
+ * that already hold the chain lock; they append again without waiting for a turn, which
+ * would wait on them.
  */
 export interface ChainHeadCache {
   current: ChainPosition | null;
+  turn: Promise<void>;
+  readonly holders: WeakSet<object>;
 }
 
 export interface AuditDeps {
