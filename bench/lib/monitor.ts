@@ -1,0 +1,119 @@
+// Watches a measured window: the server's resident memory (sampled), and how much CPU the
+// server, this load generator, the PostgreSQL backends serving the benchmark's database,
+// and everything else on the machine (other people's work: "foreign") used during it.
+// Foreign load skews throughput; CPU per request is much less sensitive to it.
+import { machineCPUSeconds, processCPUSeconds, residentBytes } from './proc.ts';
+import { round } from './stats.ts';
+
+export interface WindowUsage {
+  /** Cores' worth of CPU, e.g. 0.95 = one core busy 95% of the window. */
+  readonly serverCores: number;
+  readonly loadGeneratorCores: number;
+  /** Backends connected to the benchmark's database (0 for PGlite, which runs in the server). */
+  readonly postgresCores: number;
+  /** Everything else: other processes on the machine, PostgreSQL's shared background workers. */
+  readonly foreignCores: number;
+  /** Share of the whole machine busy, 0–100. */
+  readonly machineBusyPercent: number;
+  readonly rssMB: { readonly mean: number; readonly max: number; readonly samples: number };
+}
+
+export interface WindowMonitor {
+  start(): void;
+  end(): void;
+  /** Null when the window never opened. */
+  usage(): WindowUsage | null;
+}
+
+export interface MonitorOptions {
+  /** No separate server (the raw hash phase): null. */
+  readonly serverPid: number | null;
+  /** The PostgreSQL backend pids serving the benchmark, looked up as the window opens. */
+  readonly postgresPids?: () => Promise<readonly number[]>;
+  readonly sampleMs?: number;
+}
+
+const MB = 1024 * 1024;
+
+function cpuOf(pids: readonly number[]): Map<number, number> {
+  const seconds = new Map<number, number>();
+  for (const pid of pids) {
+    try {
+      seconds.set(pid, processCPUSeconds(pid));
+    } catch {
+      // The backend ended; it simply stops counting.
+    }
+  }
+  return seconds;
+}
+
+function cpuSince(before: ReadonlyMap<number, number>): number {
+  let total = 0;
+  for (const [pid, start] of before) {
+    try {
+      total += processCPUSeconds(pid) - start;
+    } catch {
+      // Ended during the window: its share is lost, which only understates PostgreSQL.
+    }
+  }
+  return total;
+}
+
+export function createWindowMonitor(options: MonitorOptions): WindowMonitor {
+  const { serverPid } = options;
+  const sampleMs = options.sampleMs ?? 200;
+  const rss: number[] = [];
+  let timer: NodeJS.Timeout | null = null;
+  let begin: { wall: number; server: number; self: NodeJS.CpuUsage; machine: { busy: number; total: number } } | null = null;
+  let postgresBegin: Map<number, number> = new Map<number, number>();
+  let result: WindowUsage | null = null;
+
+  const serverCPU = (): number => (serverPid === null ? 0 : processCPUSeconds(serverPid));
+  const sample = (): void => {
+    if (serverPid === null) return;
+    const bytes = residentBytes(serverPid);
+    if (bytes !== null) rss.push(bytes);
+  };
+  const mean = (values: readonly number[]): number => values.reduce((sum, value) => sum + value, 0) / values.length;
+
+  return {
+    start() {
+      begin = { wall: performance.now(), server: serverCPU(), self: process.cpuUsage(), machine: machineCPUSeconds() };
+      // A few milliseconds late at most: the lookup is one query on an open connection.
+      options.postgresPids?.().then(
+        (pids) => { postgresBegin = cpuOf(pids); },
+        () => { postgresBegin = new Map<number, number>(); },
+      );
+      sample();
+      timer = setInterval(sample, sampleMs);
+    },
+    end() {
+      if (begin === null) return;
+      if (timer !== null) clearInterval(timer);
+      sample();
+      const seconds = (performance.now() - begin.wall) / 1000;
+      const self = process.cpuUsage(begin.self);
+      const machine = machineCPUSeconds();
+      const busy = (machine.busy - begin.machine.busy) / seconds;
+      const total = machine.total - begin.machine.total;
+      const serverCores = (serverCPU() - begin.server) / seconds;
+      const loadGeneratorCores = (self.user + self.system) / 1e6 / seconds;
+      const postgresCores = cpuSince(postgresBegin) / seconds;
+      result = {
+        serverCores: round(serverCores),
+        loadGeneratorCores: round(loadGeneratorCores),
+        postgresCores: round(postgresCores),
+        foreignCores: round(Math.max(0, busy - serverCores - loadGeneratorCores - postgresCores)),
+        machineBusyPercent: round(total > 0 ? (100 * (machine.busy - begin.machine.busy)) / total : Number.NaN, 1),
+        rssMB: {
+          mean: rss.length === 0 ? Number.NaN : round(mean(rss) / MB, 1),
+          max: rss.length === 0 ? Number.NaN : round(Math.max(...rss) / MB, 1),
+          samples: rss.length,
+        },
+      };
+    },
+    usage() {
+      return result;
+    },
+  };
+}

@@ -1,0 +1,48 @@
+// Linux /proc readings: a process's resident memory and CPU time, and the machine's CPU
+// time, so a phase can say how busy the server, the load generator and the rest were.
+import { readFileSync } from 'node:fs';
+
+// USER_HZ: 100 on every mainstream Linux build; /proc/<pid>/stat counts in these ticks.
+const TICKS_PER_SECOND = 100;
+
+const VM_RSS = /^VmRSS:\s+(\d+) kB$/m;
+const VM_HWM = /^VmHWM:\s+(\d+) kB$/m;
+
+/** Resident set size in bytes (VmRSS), or null once the process is gone. */
+export function residentBytes(pid: number): number | null {
+  return statusField(pid, VM_RSS);
+}
+
+/** Peak resident set size in bytes (VmHWM) over the process's life so far. */
+export function peakResidentBytes(pid: number): number | null {
+  return statusField(pid, VM_HWM);
+}
+
+function statusField(pid: number, field: RegExp): number | null {
+  try {
+    const match = field.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match?.[1] === undefined ? null : Number(match[1]) * 1024;
+  } catch {
+    return null;
+  }
+}
+
+/** User plus system CPU seconds the process has used so far. */
+export function processCPUSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may contain spaces; fields after it are fixed.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15, i.e. 11 and 12 after the state field.
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+/** Busy and total CPU seconds of the whole machine, summed over all cores. */
+export function machineCPUSeconds(): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  // user nice system idle iowait irq softirq steal; guest time is already inside user.
+  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = ticks.reduce((sum, value) => sum + value, 0);
+  // idle and iowait are the 4th and 5th counters.
+  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+  return { busy: (total - idle) / TICKS_PER_SECOND, total: total / TICKS_PER_SECOND };
+}
