@@ -73,6 +73,12 @@ describe('loadConfig defaults', () => {
         ipLimit: { max: 30, windowSeconds: 60 },
         accountLimit: { max: 10, windowSeconds: 900 },
       },
+      administration: {
+        auditRetentionDays: null,
+        bootstrapAdmin: null,
+        webhooks: { urls: [], secret: null },
+        metricsPort: null,
+      },
     });
   });
 
@@ -282,7 +288,9 @@ describe('describeConfig', () => {
     assert.equal(description['SMTP_URL'], 'smtps://mailer:***@mail:465');
     assert.equal(description['TRUST_PROXY'], '10.0.0.0/8,10.1.0.0/16');
     assert.equal(description['PORT'], 8080);
-    assert.equal(Object.keys(description).length, 31);
+    assert.equal(Object.keys(description).length, 37);
+    assert.equal(description['SECURITY_WEBHOOK_SECRET'], 'unset');
+    assert.equal(description['AUDIT_RETENTION_DAYS'], 'keep forever');
     assert.equal(description['ACCESS_TOKEN_TTL'], 1800);
   });
 
@@ -323,5 +331,46 @@ describe('auth settings', () => {
         return true;
       },
     );
+  });
+});
+
+describe('administration settings', () => {
+  const secret = 'w'.repeat(40);
+
+  it('reads retention, the bootstrap admin, webhooks and the metrics port', () => {
+    const config = load({
+      AUDIT_RETENTION_DAYS: '400',
+      BOOTSTRAP_ADMIN_EMAIL: 'root@example.com',
+      BOOTSTRAP_ADMIN_PASSWORD_FILE: '/run/secrets/admin',
+      SECURITY_WEBHOOK_URLS: 'http://127.0.0.1:9000/hook, https://siem.example.com/in',
+      SECURITY_WEBHOOK_SECRET: secret,
+      METRICS_PORT: '9464',
+    });
+    assert.deepEqual({ ...config.administration }, {
+      auditRetentionDays: 400,
+      bootstrapAdmin: { email: 'root@example.com', passwordFile: '/run/secrets/admin' },
+      webhooks: { urls: ['http://127.0.0.1:9000/hook', 'https://siem.example.com/in'], secret },
+      metricsPort: 9464,
+    });
+  });
+
+  it('refuses a bootstrap email without a password file, and the reverse', () => {
+    assert.deepEqual(namesOf({ BOOTSTRAP_ADMIN_EMAIL: 'root@example.com' }), ['BOOTSTRAP_ADMIN_PASSWORD_FILE']);
+    assert.deepEqual(namesOf({ BOOTSTRAP_ADMIN_PASSWORD_FILE: '/run/secrets/admin' }), ['BOOTSTRAP_ADMIN_EMAIL']);
+    assert.deepEqual(namesOf({ BOOTSTRAP_ADMIN_EMAIL: 'not an email', BOOTSTRAP_ADMIN_PASSWORD_FILE: '/x' }), ['BOOTSTRAP_ADMIN_EMAIL']);
+  });
+
+  it('refuses webhooks without a strong secret, with credentials in the URL, or over http in production', () => {
+    assert.deepEqual(namesOf({ SECURITY_WEBHOOK_URLS: 'http://127.0.0.1:9000/' }), ['SECURITY_WEBHOOK_SECRET']);
+    assert.deepEqual(namesOf({ SECURITY_WEBHOOK_URLS: 'http://127.0.0.1:9000/', SECURITY_WEBHOOK_SECRET: 'short' }), ['SECURITY_WEBHOOK_SECRET']);
+    assert.deepEqual(namesOf({ SECURITY_WEBHOOK_URLS: 'http://u:p@127.0.0.1:9000/', SECURITY_WEBHOOK_SECRET: secret }), ['SECURITY_WEBHOOK_URLS']);
+    assert.deepEqual(namesOf({ SECURITY_WEBHOOK_URLS: 'ftp://127.0.0.1/', SECURITY_WEBHOOK_SECRET: secret }), ['SECURITY_WEBHOOK_URLS']);
+    const production = namesOf({ GATEHOUSE_ENV: 'production', SECURITY_WEBHOOK_URLS: 'http://siem.example.com/', SECURITY_WEBHOOK_SECRET: secret });
+    assert.ok(production.includes('SECURITY_WEBHOOK_URLS'));
+  });
+
+  it('refuses a metrics port equal to PORT and retention out of range', () => {
+    assert.deepEqual(namesOf({ PORT: '9000', METRICS_PORT: '9000' }), ['METRICS_PORT']);
+    assert.deepEqual(namesOf({ AUDIT_RETENTION_DAYS: '0' }), ['AUDIT_RETENTION_DAYS']);
   });
 });

@@ -12,12 +12,14 @@ import type { Env, ReadFile } from './env-source.ts';
 import { describeConfig } from './mask.ts';
 import { accept, hasControlCharacter, parseBoolean, parseChoice, parseDirectory, parseDuration, parseHost, parseInteger, parseMailbox, refuse, type Parsed } from './parse-values.ts';
 import { parsePublicURL, parseServiceURL, publicURLFromListener } from './parse-urls.ts';
+import { readAdministration, type AdministrationConfig } from './operations-extra.ts';
 import { createReader, type Reader } from './reader.ts';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.ts';
 
 export { ConfigError, formatConfigProblems, isConfigError, type ConfigProblem } from './config-error.ts';
 export type { CORSOrigins } from './cors.ts';
 export type { TrustProxy } from './trust-proxy.ts';
+export type { AdministrationConfig, BootstrapAdminConfig, WebhookConfig } from './operations-extra.ts';
 
 export const ENVIRONMENTS = ['development', 'production'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -49,6 +51,7 @@ export interface Config {
   readonly shutdownTimeoutSeconds: number;
   readonly metricsToken: string | null;
   readonly auth: AuthConfig;
+  readonly administration: AdministrationConfig;
 }
 
 /** Token lifetimes, brute-force limits and password policy (durations in seconds). */
@@ -216,7 +219,11 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     smtp: readSMTP(reader),
     ...readOperations(reader),
     auth: readAuth(reader, listener.publicURL),
+    administration: readAdministration(reader),
   };
+  if (config.administration.metricsPort !== null && config.administration.metricsPort === config.port) {
+    reader.report('METRICS_PORT', 'must differ from PORT');
+  }
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return freezeDeep(maskWhenPrinted(config));
 }

@@ -78,5 +78,11 @@ export function describeConfig(config: Config): ConfigDescription {
     AUTH_RATE_LIMIT_WINDOW: config.auth.ipLimit.windowSeconds,
     AUTH_ACCOUNT_RATE_LIMIT_MAX: config.auth.accountLimit.max,
     AUTH_ACCOUNT_RATE_LIMIT_WINDOW: config.auth.accountLimit.windowSeconds,
+    AUDIT_RETENTION_DAYS: config.administration.auditRetentionDays ?? 'keep forever',
+    BOOTSTRAP_ADMIN_EMAIL: config.administration.bootstrapAdmin?.email ?? 'unset',
+    BOOTSTRAP_ADMIN_PASSWORD_FILE: config.administration.bootstrapAdmin?.passwordFile ?? 'unset',
+    SECURITY_WEBHOOK_URLS: config.administration.webhooks.urls.length === 0 ? 'none' : config.administration.webhooks.urls.map(maskURL).join(','),
+    SECURITY_WEBHOOK_SECRET: describeSecret(config.administration.webhooks.secret),
+    METRICS_PORT: config.administration.metricsPort,
   };
 }

@@ -13,19 +13,30 @@ export interface RequestContext {
 
 export type AuditEvent = Omit<AuditEventInput, 'ip' | 'userAgent' | 'requestId'>;
 
+/**
+ * Sees each event right after it is appended, inside the same transaction: the security
+ * webhook outbox writes its row there (so an event is delivered exactly when its change
+ * commits), and metrics count it. An observer that throws rolls the change back.
+ */
+export type AuditObserver = (trx: Transaction<Schema>, event: AuditEventInput, appended: AppendedAuditEvent) => Promise<void> | void;
+
 export interface Auditor {
   record(trx: Transaction<Schema>, context: RequestContext, event: AuditEvent): Promise<AppendedAuditEvent>;
 }
 
-export function createAuditor(deps: AuditDeps): Auditor {
+export function createAuditor(deps: AuditDeps & { readonly observers?: readonly AuditObserver[] }): Auditor {
+  const observers = deps.observers ?? [];
   return {
-    record(trx, context, event) {
-      return appendAuditEvent(trx, deps, {
+    async record(trx, context, event) {
+      const input: AuditEventInput = {
         ...event,
         ...(context.ip === null ? {} : { ip: context.ip }),
         ...(context.userAgent === null ? {} : { userAgent: context.userAgent.slice(0, 256) }),
         ...(context.requestId === null ? {} : { requestId: context.requestId }),
-      });
+      };
+      const appended = await appendAuditEvent(trx, deps, input);
+      for (const observe of observers) await observe(trx, input, appended);
+      return appended;
     },
   };
 }

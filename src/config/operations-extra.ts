@@ -1,0 +1,98 @@
+// Settings of the authorization and monitoring features: audit retention, the first
+// admin, security webhooks and the metrics listener.
+import { hasControlCharacter, parseInteger, accept, refuse, type Parsed } from './parse-values.ts';
+import type { Reader } from './reader.ts';
+
+export interface WebhookConfig {
+  /** Receivers of signed security events; empty when webhooks are off. */
+  readonly urls: readonly string[];
+  /** The HMAC-SHA256 signing secret; set whenever `urls` is not empty. */
+  readonly secret: string | null;
+}
+
+export interface BootstrapAdminConfig {
+  readonly email: string;
+  /** The password is read from this file at start, never from the environment. */
+  readonly passwordFile: string;
+}
+
+export interface AdministrationConfig {
+  /** Audit records older than this many days may be pruned by `gatehouse audit prune`; null keeps them forever. */
+  readonly auditRetentionDays: number | null;
+  readonly bootstrapAdmin: BootstrapAdminConfig | null;
+  readonly webhooks: WebhookConfig;
+  /** When set, /metrics is served on this port on 127.0.0.1 only (no token needed there). */
+  readonly metricsPort: number | null;
+}
+
+const MAX_WEBHOOKS = 10;
+
+/** Comma-separated http(s) URLs without credentials; https required in production. */
+export function parseWebhookURLs(raw: string, options: { readonly production: boolean }): Parsed<readonly string[]> {
+  const parts = raw.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  if (parts.length > MAX_WEBHOOKS) return refuse(`must list at most ${MAX_WEBHOOKS} URLs`);
+  const urls: string[] = [];
+  for (const part of parts) {
+    if (part.length > 2048 || !URL.canParse(part)) return refuse('must be comma-separated absolute http(s) URLs');
+    const url = new URL(part);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') return refuse('must be comma-separated absolute http(s) URLs');
+    if (url.username !== '' || url.password !== '') return refuse('must not contain credentials (the events are signed instead)');
+    if (options.production && url.protocol !== 'https:') return refuse('must be https:// URLs in production');
+    urls.push(url.href);
+  }
+  return accept(urls);
+}
+
+function parseWebhookSecret(raw: string): Parsed<string> {
+  return raw.length >= 32 && raw.length <= 512 && !hasControlCharacter(raw)
+    ? accept(raw)
+    : refuse('must be 32 to 512 characters, without control characters');
+}
+
+function parseEmailSetting(raw: string): Parsed<string> {
+  const email = raw.trim();
+  return email.length <= 254 && /^[^\s@]+@[^\s@]+$/.test(email) ? accept(email) : refuse('must be an email address');
+}
+
+function readBootstrapAdmin(reader: Reader): BootstrapAdminConfig | null {
+  const email = reader.take('BOOTSTRAP_ADMIN_EMAIL', reader.plain('BOOTSTRAP_ADMIN_EMAIL'), parseEmailSetting, null);
+  const passwordFile = reader.plain('BOOTSTRAP_ADMIN_PASSWORD_FILE');
+  if (email === null && passwordFile === undefined) return null;
+  if (email !== null && passwordFile === undefined) {
+    reader.report('BOOTSTRAP_ADMIN_PASSWORD_FILE', 'must be set with BOOTSTRAP_ADMIN_EMAIL (the password is never taken from the environment)');
+    return null;
+  }
+  if (email === null) {
+    if (!reader.hasProblem('BOOTSTRAP_ADMIN_EMAIL')) reader.report('BOOTSTRAP_ADMIN_EMAIL', 'must be set with BOOTSTRAP_ADMIN_PASSWORD_FILE');
+    return null;
+  }
+  return { email, passwordFile: passwordFile ?? '' };
+}
+
+function readWebhooks(reader: Reader): WebhookConfig {
+  const urls = reader.take(
+    'SECURITY_WEBHOOK_URLS',
+    reader.plain('SECURITY_WEBHOOK_URLS'),
+    (raw) => parseWebhookURLs(raw, { production: reader.production }),
+    [],
+  );
+  const secret = reader.take('SECURITY_WEBHOOK_SECRET', reader.secret('SECURITY_WEBHOOK_SECRET'), parseWebhookSecret, null);
+  if (urls.length > 0 && secret === null && !reader.hasProblem('SECURITY_WEBHOOK_SECRET')) {
+    reader.report('SECURITY_WEBHOOK_SECRET', 'must be set when SECURITY_WEBHOOK_URLS is set (receivers verify the signature with it)');
+  }
+  return { urls, secret };
+}
+
+export function readAdministration(reader: Reader): AdministrationConfig {
+  return {
+    auditRetentionDays: reader.take(
+      'AUDIT_RETENTION_DAYS',
+      reader.plain('AUDIT_RETENTION_DAYS'),
+      (raw) => parseInteger(raw, { min: 1, max: 36_500 }),
+      null,
+    ),
+    bootstrapAdmin: readBootstrapAdmin(reader),
+    webhooks: readWebhooks(reader),
+    metricsPort: reader.take('METRICS_PORT', reader.plain('METRICS_PORT'), (raw) => parseInteger(raw, { min: 1, max: 65535 }), null),
+  };
+}
