@@ -16,6 +16,7 @@ import { enforceRoutePolicy } from './core/http/route-policy.ts';
 import { registerSecurityHeaders } from './core/http/security-headers.ts';
 import type { Logger } from './core/logging.ts';
 import { registerAuthentication } from './features/auth/authenticate.ts';
+import { isPermission } from './features/authorization/permissions.ts';
 import { authRoutes } from './features/auth/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
 import { meRoutes } from './features/me/routes.ts';
@@ -64,7 +65,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   // The API speaks JSON only; anything else is a 415 rather than a string to validate.
   app.removeContentTypeParser('text/plain');
-  enforceRoutePolicy(app);
+  enforceRoutePolicy(app, { isPermission });
   app.addHook('onRequest', async (request, reply) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
   });
@@ -81,7 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await registerOpenAPI(app, { publicURL: config.publicURL, version: VERSION });
 
   const { auth, signingKeys } = deps.services;
-  registerAuthentication(app, { tokens: auth.tokens, sessions: auth.sessionGate });
+  registerAuthentication(app, { tokens: auth.tokens, sessions: auth.sessionGate, authorizer: auth.authorizer });
   await app.register(healthRoutes, { database: deps.database });
   await app.register(jwksRoutes, { keys: signingKeys });
   await app.register(authRoutes, { deps: auth });

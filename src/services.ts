@@ -21,6 +21,8 @@ import { createPasswordHasher } from './core/password/hash.ts';
 import { createPasswordPolicy } from './core/password/policy.ts';
 import type { AuthDeps } from './features/auth/deps.ts';
 import { createSessionGate } from './features/auth/session-gate.ts';
+import { createAuthorizer } from './features/authorization/authorizer.ts';
+import { ensureBuiltInRoles } from './features/authorization/roles-repo.ts';
 import { createLockout } from './features/lockout/service.ts';
 import { createMailer, outboxTransport, smtpTransport, type MailTransport } from './features/mail/mailer.ts';
 import { createAccessTokens } from './features/tokens/access-tokens.ts';
@@ -60,6 +62,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
   const db = database.db;
   const auth = config.auth;
   await ensureSigningKeys(db, { keyring, clock });
+  await ensureBuiltInRoles(db, clock());
   const signingKeys = createSigningKeySource(db, {
     keyring,
     clock,
@@ -88,6 +91,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
         keys: signingKeys,
       }),
       sessionGate: createSessionGate({ db, clock }),
+      authorizer: createAuthorizer({ db, clock }),
       lifetimes: { idleTtl: auth.refreshIdleTtl, maxAge: auth.sessionMaxAge },
       lockout: createLockout({
         db,

@@ -4,8 +4,7 @@
 import { createInterface } from 'node:readline';
 import type { Runtime } from '../runtime.ts';
 import { createServices } from '../services.ts';
-import { insertUser } from '../features/users/repo.ts';
-import { DEFAULT_ROLE } from '../features/users/repo.ts';
+import { createAccount } from '../features/users/create-account.ts';
 
 const MAX_PASSWORD_INPUT = 4096;
 
@@ -48,31 +47,22 @@ export async function readPassword(): Promise<string> {
 export async function createUserCommand(runtime: Runtime, input: { email: string; name: string | null; roles: string[] }): Promise<number> {
   const password = await readPassword();
   const { auth } = await createServices(runtime);
-  const verdict = auth.policy.check(password, { email: input.email, name: input.name });
-  if (!verdict.ok) {
-    process.stderr.write(`password refused: ${verdict.reasons.join(', ')}\n${verdict.suggestions.map((s) => `  - ${s}\n`).join('')}`);
-    return 1;
-  }
-  const passwordHash = await auth.passwords.hash(password);
-  const now = runtime.clock();
-  const roles = [...new Set([DEFAULT_ROLE, ...input.roles])];
-  const userId = await auth.db.transaction().execute(async (trx) => {
-    const id = await insertUser(trx, auth, { email: input.email, name: input.name, passwordHash, emailVerified: true, roles, now });
-    if (id !== null) {
-      await auth.audit.record(trx, { ip: null, userAgent: 'gatehouse-cli', requestId: null }, {
-        actor: { type: 'system', id: 'cli' },
-        action: 'user.created',
-        target: { type: 'user', id },
-        outcome: 'success',
-        details: { roles },
-      });
-    }
-    return id;
+  const result = await createAccount(auth, { ...input, password, emailVerified: true }, {
+    actor: { type: 'system', id: 'cli' },
+    context: { ip: null, userAgent: 'gatehouse-cli', requestId: null },
   });
-  if (userId === null) {
-    process.stderr.write('a user with this email already exists\n');
-    return 1;
+  switch (result.kind) {
+    case 'weak_password':
+      process.stderr.write(`password refused: ${result.verdict.reasons.join(', ')}\n${result.verdict.suggestions.map((s) => `  - ${s}\n`).join('')}`);
+      return 1;
+    case 'unknown_role':
+      process.stderr.write(`no role named ${JSON.stringify(result.role)} (see GET /v1/admin/roles)\n`);
+      return 1;
+    case 'email_taken':
+      process.stderr.write('a user with this email already exists\n');
+      return 1;
+    case 'created':
+      process.stdout.write(`created user ${result.id} with roles ${result.roles.join(', ')}\n`);
+      return 0;
   }
-  process.stdout.write(`created user ${userId} with roles ${roles.join(', ')}\n`);
-  return 0;
 }

@@ -80,6 +80,10 @@ describe('gatehouse CLI', () => {
     assert.ok(!weak.stderr.includes('password1234'));
     const duplicate = await run(['users', 'create', '--email', 'ADMIN@example.test'], env, 'another long unusual passphrase\n');
     assert.equal(duplicate.code, 1);
+    assert.match(duplicate.stderr, /already exists/);
+    const unknownRole = await run(['users', 'create', '--email', 'other@example.test', '--role', 'superuser'], env, 'another long unusual passphrase\n');
+    assert.equal(unknownRole.code, 1);
+    assert.match(unknownRole.stderr, /no role named "superuser"/);
   });
 
   it('audit verify reports an intact chain', async () => {

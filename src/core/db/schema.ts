@@ -65,6 +65,19 @@ export interface UserRolesTable {
   granted_at: Timestamp;
 }
 
+export interface RolesTable {
+  name: string;
+  description: string;
+  built_in: boolean;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface RolePermissionsTable {
+  role: string;
+  permission: string;
+}
+
 export interface SessionsTable {
   id: string;
   user_id: string;
@@ -127,6 +140,8 @@ export interface Schema {
   audit_events: AuditEventsTable;
   users: UsersTable;
   user_roles: UserRolesTable;
+  roles: RolesTable;
+  role_permissions: RolePermissionsTable;
   sessions: SessionsTable;
   refresh_tokens: RefreshTokensTable;
   one_time_tokens: OneTimeTokensTable;

@@ -21,7 +21,8 @@ function isPluginRoute(route: RouteOptions): boolean {
   return route.url.startsWith('/docs') || (route.method === 'OPTIONS' && route.url === '*');
 }
 
-export function enforceRoutePolicy(app: FastifyInstance): void {
+/** `isPermission` says which permission names exist; a route naming another fails start-up. */
+export function enforceRoutePolicy(app: FastifyInstance, options: { isPermission: (name: string) => boolean }): void {
   app.addHook('onRoute', (route) => {
     if (isPluginRoute(route)) {
       route.config = { ...route.config, access: 'public' };
@@ -30,9 +31,11 @@ export function enforceRoutePolicy(app: FastifyInstance): void {
     const where = `${String(route.method)} ${route.url}`;
     const access = route.config?.access;
     if (access === undefined) throw new RoutePolicyError(`route ${where} declares no access`);
-    // Until permission checks exist, a route asking for one must not quietly run as
-    // merely "authenticated".
-    if (typeof access === 'object') throw new RoutePolicyError(`route ${where} needs permission checks, which are not available yet`);
+    // A misspelt permission would be one nobody holds (the route closed to all) or, worse,
+    // one a custom role could be given by mistake: refuse it.
+    if (typeof access === 'object' && !options.isPermission(access.permission)) {
+      throw new RoutePolicyError(`route ${where} names an unknown permission`);
+    }
     if (route.schema?.response === undefined) throw new RoutePolicyError(`route ${where} declares no response schema`);
   });
 }

@@ -3,6 +3,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../../core/errors.ts';
 import type { Access } from '../../core/http/route-policy.ts';
+import type { Authorizer } from '../authorization/authorizer.ts';
 import type { SessionGate } from './session-gate.ts';
 
 export interface AuthContext {
@@ -42,19 +43,31 @@ function isOpen(access: Access | undefined): boolean {
   return access === undefined || access === 'public';
 }
 
-export function registerAuthentication(app: FastifyInstance, deps: { tokens: AccessTokenVerifier; sessions: SessionGate }): void {
+export interface AuthenticationDeps {
+  readonly tokens: AccessTokenVerifier;
+  readonly sessions: SessionGate;
+  readonly authorizer: Authorizer;
+}
+
+export function registerAuthentication(app: FastifyInstance, deps: AuthenticationDeps): void {
   app.decorateRequest('auth', null);
   // preParsing, not onRequest: the rate limiter's onRequest hooks (route-level) run
   // after every app-level onRequest hook, and an unauthenticated flood must still be
   // counted. The body is not parsed until the caller is authenticated.
   app.addHook('preParsing', async (request, _reply, payload) => {
-    if (isOpen(request.routeOptions.config.access)) return payload;
+    const access = request.routeOptions.config.access;
+    if (isOpen(access)) return payload;
     const presented = bearerToken(request);
     if (presented === null) throw unauthorized('no bearer token');
     const claims = await deps.tokens.verify(presented);
     if (claims === null) throw unauthorized('access token rejected');
     if (!(await deps.sessions.isActive(claims.sid))) throw unauthorized('session not active');
     request.auth = { userId: claims.sub, sessionId: claims.sid, roles: claims.roles, token: presented };
+    if (typeof access === 'object') {
+      // Deny by default: the permission must be held now, whatever the token's roles say.
+      const held = await deps.authorizer.permissionsOf(claims.sub);
+      if (!held.has(access.permission)) throw new AppError('forbidden', { detail: `lacks ${access.permission}` });
+    }
     return payload;
   });
 }

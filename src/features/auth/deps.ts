@@ -9,6 +9,7 @@ import type { Limiter } from '../../core/limits/limiter.ts';
 import type { Logger } from '../../core/logging.ts';
 import type { PasswordHasher } from '../../core/password/hash.ts';
 import type { PasswordPolicy } from '../../core/password/policy.ts';
+import type { Authorizer } from '../authorization/authorizer.ts';
 import type { Lockout } from '../lockout/service.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import type { SessionLifetimes } from '../sessions/repo.ts';
@@ -26,6 +27,8 @@ export interface AuthDeps {
   readonly policy: PasswordPolicy;
   readonly tokens: AccessTokens;
   readonly sessionGate: SessionGate;
+  /** Current permissions of a user, from their roles in the database. */
+  readonly authorizer: Authorizer;
   readonly lifetimes: SessionLifetimes;
   readonly lockout: Lockout;
   /** ip: per client address; account: per address and account; mail: per recipient. */

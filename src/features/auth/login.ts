@@ -8,6 +8,7 @@ import { accountLockedMail } from '../mail/templates.ts';
 import { createSession } from '../sessions/repo.ts';
 import { findUserByEmailIndex, listRoles, loadEmail, setPasswordHash, type UserRecord } from '../users/repo.ts';
 import { reserveCredentialAttempt } from './attempts.ts';
+import { ADMIN_ROLE } from '../authorization/permissions.ts';
 import type { AuthDeps } from './deps.ts';
 import { issueTokenPair, type TokenPair } from './token-pair.ts';
 
@@ -77,6 +78,7 @@ export async function login(deps: AuthDeps, input: LoginInput, context: RequestC
   if (check.needsRehash) await setPasswordHash(deps.db, user.id, await deps.passwords.hash(input.password), deps.clock());
 
   const now = deps.clock();
+  const roles = await listRoles(deps.db, user.id);
   const session = await deps.db.transaction().execute(async (trx) => {
     const created = await createSession(trx, deps.lifetimes, {
       userId: user.id,
@@ -90,10 +92,10 @@ export async function login(deps: AuthDeps, input: LoginInput, context: RequestC
       action: 'auth.login_succeeded',
       target: { type: 'session', id: created.sessionId },
       outcome: 'success',
-      details: { method: 'password' },
+      // An admin's login is a security event of its own (webhooks send it).
+      details: { method: 'password', admin: roles.includes(ADMIN_ROLE) },
     });
     return created;
   });
-  const roles = await listRoles(deps.db, user.id);
   return { ...(await issueTokenPair(deps, { userId: user.id, sessionId: session.sessionId, roles, refreshToken: session.refreshToken })), sessionId: session.sessionId };
 }

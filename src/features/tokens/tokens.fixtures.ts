@@ -13,6 +13,7 @@ import type { DB } from '../../core/db/database.ts';
 import type { Schema } from '../../core/db/schema.ts';
 import { registerErrorHandling } from '../../core/http/errors.ts';
 import { enforceRoutePolicy } from '../../core/http/route-policy.ts';
+import { isPermission } from '../authorization/permissions.ts';
 import { createAccessTokens, type AccessTokens } from './access-tokens.ts';
 import { jwksRoutes } from './jwks-routes.ts';
 import { createSigningKeySource, type SigningKeySource } from './signing-key-source.ts';
@@ -141,7 +142,7 @@ export function countQueries(db: Kysely<Schema>): QueryCounter {
 /** The JWKS route alone, under the same route policy and error handling as the server. */
 export async function startJWKSApp(keys: SigningKeySource): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
-  enforceRoutePolicy(app);
+  enforceRoutePolicy(app, { isPermission });
   registerErrorHandling(app);
   await app.register(jwksRoutes, { keys });
   await app.ready();

@@ -1,0 +1,45 @@
+// Answers "may this user do X?" from the current database state, not from the roles in
+// the access token (a hint only): a removed role or a disabled account takes effect on
+// the next request on this instance, and within `ttlMs` (one second by default) on every
+// other instance, since each reads the shared database.
+import type { Clock } from '../../core/clock.ts';
+import type { DB } from '../../core/db/database.ts';
+import { permissionsOfUser } from './roles-repo.ts';
+
+export interface Authorizer {
+  permissionsOf(userId: string): Promise<ReadonlySet<string>>;
+  /** Forget one user's permissions on this instance (after changing their roles or status). */
+  forget(userId: string): void;
+  /** Forget everyone's (after changing what a role grants). */
+  forgetAll(): void;
+}
+
+export function createAuthorizer(deps: { db: DB; clock: Clock; ttlMs?: number; maxEntries?: number }): Authorizer {
+  const ttlMs = deps.ttlMs ?? 1000;
+  const maxEntries = deps.maxEntries ?? 50_000;
+  const cache = new Map<string, { permissions: ReadonlySet<string>; until: number }>();
+  // A read that started before a change must not put the old answer back afterwards.
+  let generation = 0;
+  return {
+    async permissionsOf(userId) {
+      const now = deps.clock().getTime();
+      const hit = cache.get(userId);
+      if (hit !== undefined && hit.until > now) return hit.permissions;
+      const started = generation;
+      const permissions: ReadonlySet<string> = await permissionsOfUser(deps.db, userId);
+      if (started === generation) {
+        if (cache.size >= maxEntries) cache.delete(cache.keys().next().value ?? '');
+        cache.set(userId, { permissions, until: now + ttlMs });
+      }
+      return permissions;
+    },
+    forget(userId) {
+      generation += 1;
+      cache.delete(userId);
+    },
+    forgetAll() {
+      generation += 1;
+      cache.clear();
+    },
+  };
+}

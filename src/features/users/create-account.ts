@@ -1,0 +1,51 @@
+// Creating an account on someone's authority rather than by self-registration: the
+// `users create` CLI, the admin API and the bootstrap admin. The password policy
+// applies as at registration, every named role must exist, and the account and its
+// audit record are written in one transaction.
+import type { AuditEvent, RequestContext } from '../../core/audit/auditor.ts';
+import type { PasswordPolicyResult } from '../../core/password/policy.ts';
+import type { AuthDeps } from '../auth/deps.ts';
+import { DEFAULT_ROLE, insertUser } from './repo.ts';
+
+export interface NewAccount {
+  readonly email: string;
+  readonly name: string | null;
+  readonly password: string;
+  readonly roles: readonly string[];
+  readonly emailVerified: boolean;
+}
+
+export type CreateAccountResult =
+  | { readonly kind: 'created'; readonly id: string; readonly roles: readonly string[] }
+  | { readonly kind: 'weak_password'; readonly verdict: Extract<PasswordPolicyResult, { ok: false }> }
+  | { readonly kind: 'unknown_role'; readonly role: string }
+  | { readonly kind: 'email_taken' };
+
+export async function createAccount(
+  deps: AuthDeps,
+  input: NewAccount,
+  audit: { readonly actor: AuditEvent['actor']; readonly context: RequestContext },
+): Promise<CreateAccountResult> {
+  const verdict = deps.policy.check(input.password, { email: input.email, name: input.name });
+  if (!verdict.ok) return { kind: 'weak_password', verdict };
+  const roles = [...new Set([DEFAULT_ROLE, ...input.roles])];
+  const known = await deps.db.selectFrom('roles').select('name').where('name', 'in', roles).execute();
+  const unknown = roles.find((role) => !known.some((row) => row.name === role));
+  if (unknown !== undefined) return { kind: 'unknown_role', role: unknown };
+  const passwordHash = await deps.passwords.hash(input.password);
+  const now = deps.clock();
+  const id = await deps.db.transaction().execute(async (trx) => {
+    const created = await insertUser(trx, deps, { email: input.email, name: input.name, passwordHash, emailVerified: input.emailVerified, roles, now });
+    if (created !== null) {
+      await deps.audit.record(trx, audit.context, {
+        actor: audit.actor,
+        action: 'user.created',
+        target: { type: 'user', id: created },
+        outcome: 'success',
+        details: { roles },
+      });
+    }
+    return created;
+  });
+  return id === null ? { kind: 'email_taken' } : { kind: 'created', id, roles };
+}
