@@ -17,6 +17,8 @@ import { registerSecurityHeaders } from './core/http/security-headers.ts';
 import type { Logger } from './core/logging.ts';
 import { registerAuthentication } from './features/auth/authenticate.ts';
 import { isPermission } from './features/authorization/permissions.ts';
+import { adminRoleRoutes } from './features/admin/roles-routes.ts';
+import { adminUserRoutes } from './features/admin/users-routes.ts';
 import { authRoutes } from './features/auth/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
 import { meRoutes } from './features/me/routes.ts';
@@ -87,5 +89,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(jwksRoutes, { keys: signingKeys });
   await app.register(authRoutes, { deps: auth });
   await app.register(meRoutes, { deps: auth });
+  await app.register(adminUserRoutes, { deps: auth });
+  await app.register(adminRoleRoutes, { deps: auth });
   return app;
 }

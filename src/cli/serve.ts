@@ -2,11 +2,19 @@
 // finish within the deadline, then close pools. A second signal or the deadline exits hard.
 import { buildApp } from '../app.ts';
 import type { Runtime } from '../runtime.ts';
+import { bootstrapAdmin } from '../features/admin/bootstrap.ts';
 import { createServices } from '../services.ts';
 
 export async function serve(runtime: Runtime): Promise<void> {
   const { config, log } = runtime;
   const services = await createServices(runtime);
+  const bootstrap = config.administration.bootstrapAdmin;
+  if (bootstrap !== null) {
+    const outcome = await bootstrapAdmin(services.auth, bootstrap);
+    if (outcome === 'created') log.info('bootstrap admin created');
+    // Never promoted: see bootstrap.ts. The operator creates the admin with the CLI instead.
+    if (outcome === 'email_taken') log.error('BOOTSTRAP_ADMIN_EMAIL belongs to an existing non-admin account; no admin was created');
+  }
   const app = await buildApp({ ...runtime, services });
   app.addHook('onClose', async () => {
     // In-flight requests are done; let their after-response work (mail) finish too.

@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   not_found: { status: 404, title: 'The resource was not found.' },
   method_not_allowed: { status: 405, title: 'The method is not allowed for this resource.' },
   conflict: { status: 409, title: 'The request conflicts with the current state.' },
+  last_admin: { status: 409, title: 'The last administrator cannot be removed, disabled or demoted.' },
+  built_in_role: { status: 409, title: 'Built-in roles cannot be changed or deleted.' },
   payload_too_large: { status: 413, title: 'The request body is too large.' },
   unsupported_media_type: { status: 415, title: 'The content type is not supported.' },
   rate_limited: { status: 429, title: 'Too many requests. Try again later.' },

@@ -161,3 +161,10 @@ export async function isActiveAdmin(db: DB, userId: string): Promise<boolean> {
     .executeTakeFirst();
   return row !== undefined;
 }
+
+/** The union of the named roles' permissions (unknown names contribute nothing). */
+export async function permissionsOfRoles(db: DB, roles: readonly string[]): Promise<string[]> {
+  if (roles.length === 0) return [];
+  const rows = await db.selectFrom('role_permissions').select('permission').distinct().where('role', 'in', roles).execute();
+  return rows.map((row) => row.permission);
+}

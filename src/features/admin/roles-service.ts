@@ -1,0 +1,76 @@
+// Custom roles. Built-in roles are fixed by the code (permissions.ts); a custom role is
+// a named set of catalog permissions, and whoever defines or changes one must hold every
+// permission it grants, before and after the change.
+import { AppError } from '../../core/errors.ts';
+import type { AuthDeps } from '../auth/deps.ts';
+import { isBuiltInRole } from '../authorization/permissions.ts';
+import { deleteRole, findRole, insertRole, replaceRole, type StoredRole } from '../authorization/roles-repo.ts';
+import { assertHoldsAll } from './guards.ts';
+import type { AdminActor } from './users-service.ts';
+
+export interface RoleInput {
+  readonly description: string;
+  readonly permissions: readonly string[];
+}
+
+async function customRole(deps: AuthDeps, name: string): Promise<StoredRole> {
+  const role = await findRole(deps.db, name);
+  if (role === null) throw new AppError('not_found', { detail: 'no such role' });
+  if (role.builtIn || isBuiltInRole(name)) throw new AppError('built_in_role');
+  return role;
+}
+
+export async function createCustomRole(deps: AuthDeps, actor: AdminActor, name: string, input: RoleInput): Promise<void> {
+  if (isBuiltInRole(name)) throw new AppError('built_in_role');
+  const permissions = [...new Set(input.permissions)].sort();
+  await assertHoldsAll(deps.authorizer, actor.userId, permissions);
+  const created = await deps.db.transaction().execute(async (trx) => {
+    const inserted = await insertRole(trx, { name, description: input.description, permissions, now: deps.clock() });
+    if (inserted) {
+      await deps.audit.record(trx, actor.context, {
+        actor: { type: 'user', id: actor.userId },
+        action: 'role.created',
+        target: { type: 'role', id: name },
+        outcome: 'success',
+        details: { permissions },
+      });
+    }
+    return inserted;
+  });
+  if (!created) throw new AppError('conflict', { detail: 'role exists' });
+}
+
+export async function replaceCustomRole(deps: AuthDeps, actor: AdminActor, name: string, input: RoleInput): Promise<void> {
+  const role = await customRole(deps, name);
+  const permissions = [...new Set(input.permissions)].sort();
+  // Holding the old set too: otherwise one could strip a permission they lack from
+  // everyone holding the role.
+  await assertHoldsAll(deps.authorizer, actor.userId, [...role.permissions, ...permissions]);
+  await deps.db.transaction().execute(async (trx) => {
+    await replaceRole(trx, { name, description: input.description, permissions, now: deps.clock() });
+    await deps.audit.record(trx, actor.context, {
+      actor: { type: 'user', id: actor.userId },
+      action: 'role.updated',
+      target: { type: 'role', id: name },
+      outcome: 'success',
+      details: { permissions, previous: role.permissions },
+    });
+  });
+  deps.authorizer.forgetAll();
+}
+
+export async function deleteCustomRole(deps: AuthDeps, actor: AdminActor, name: string): Promise<void> {
+  const role = await customRole(deps, name);
+  await assertHoldsAll(deps.authorizer, actor.userId, role.permissions);
+  await deps.db.transaction().execute(async (trx) => {
+    const holders = await deleteRole(trx, name);
+    await deps.audit.record(trx, actor.context, {
+      actor: { type: 'user', id: actor.userId },
+      action: 'role.deleted',
+      target: { type: 'role', id: name },
+      outcome: 'success',
+      details: { permissions: role.permissions, holders: holders.length },
+    });
+  });
+  deps.authorizer.forgetAll();
+}

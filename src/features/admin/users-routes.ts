@@ -1,0 +1,160 @@
+// /v1/admin/users: each route names the permission it needs next to its schema; the
+// authentication hook checks it against the caller's current roles before the body is
+// parsed. The actor of every change is the authenticated caller.
+import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type, type Static } from 'typebox';
+import { AppError } from '../../core/errors.ts';
+import { responses } from '../../core/http/problem.ts';
+import { requireAuth } from '../auth/authenticate.ts';
+import type { AuthDeps } from '../auth/deps.ts';
+import { weakPasswordError } from '../auth/password-rules.ts';
+import { requestContext } from '../auth/routes.ts';
+import type { Permission } from '../authorization/permissions.ts';
+import { permissionsOfRoles } from '../authorization/roles-repo.ts';
+import { createAccount } from '../users/create-account.ts';
+import { findAdminUserView, listAdminUserViews, type AdminUserView } from './users-repo.ts';
+import { AdminUser, CreateUserBody, PatchUserBody, RevokedCount, UserListQuery, UserPage, UserParams, UserRoleParams } from './schemas.ts';
+import { assertHoldsAll } from './guards.ts';
+import {
+  deleteUserByAdmin,
+  revokeSessionsByAdmin,
+  sendPasswordResetByAdmin,
+  setUserRole,
+  unlockUserByAdmin,
+  updateUserByAdmin,
+  type AdminActor,
+} from './users-service.ts';
+
+const tags = ['admin'];
+const security = [{ bearer: [] }];
+const needs = (permission: Permission): { access: { permission: Permission } } => ({ access: { permission } });
+
+export function actorOf(request: FastifyRequest): AdminActor {
+  return { userId: requireAuth(request).userId, context: requestContext(request) };
+}
+
+function toJSON(user: AdminUserView): Static<typeof AdminUser> {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    email_verified: user.emailVerified,
+    status: user.status,
+    roles: user.roles,
+    created_at: user.createdAt.toISOString(),
+    updated_at: user.updatedAt.toISOString(),
+  };
+}
+
+export const adminUserRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { deps }, done) => {
+  const typed = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  async function view(id: string): Promise<Static<typeof AdminUser>> {
+    const user = await findAdminUserView(deps.db, deps.keyring, id);
+    if (user === null) throw new AppError('not_found', { detail: 'no such user' });
+    return toJSON(user);
+  }
+
+  typed.get(
+    '/v1/admin/users',
+    { config: needs('users:read'), schema: { tags, security, querystring: UserListQuery, response: responses({ 200: UserPage }) } },
+    async (request) => {
+      const { query, status, cursor, limit } = request.query;
+      const page = await listAdminUserViews(deps.db, deps.keyring, {
+        limit,
+        ...(query === undefined ? {} : { emailIndex: deps.blindIndex.email(query) }),
+        ...(status === undefined ? {} : { status }),
+        ...(cursor === undefined ? {} : { after: cursor }),
+      });
+      const last = page.users.at(-1);
+      return { users: page.users.map(toJSON), next_cursor: page.more && last !== undefined ? last.id : null };
+    },
+  );
+
+  typed.post(
+    '/v1/admin/users',
+    { config: needs('users:write'), schema: { tags, security, body: CreateUserBody, response: responses({ 201: AdminUser }) } },
+    async (request, reply) => {
+      const actor = actorOf(request);
+      const body = request.body;
+      const roles = body.roles ?? [];
+      // Creating a user with a role is granting it.
+      await assertHoldsAll(deps.authorizer, actor.userId, await permissionsOfRoles(deps.db, roles));
+      const result = await createAccount(
+        deps,
+        { email: body.email, name: body.name ?? null, password: body.password, roles, emailVerified: body.email_verified ?? false },
+        { actor: { type: 'user', id: actor.userId }, context: actor.context },
+      );
+      if (result.kind === 'weak_password') throw weakPasswordError(result.verdict);
+      if (result.kind === 'unknown_role') throw new AppError('invalid_request', { detail: 'unknown role', fields: [{ field: '/body/roles', rule: 'unknown_role' }] });
+      if (result.kind === 'email_taken') throw new AppError('conflict', { detail: 'email taken' });
+      return reply.code(201).send(await view(result.id));
+    },
+  );
+
+  typed.get('/v1/admin/users/:id', { config: needs('users:read'), schema: { tags, security, params: UserParams, response: responses({ 200: AdminUser }) } }, async (request) =>
+    view(request.params.id),
+  );
+
+  typed.patch(
+    '/v1/admin/users/:id',
+    { config: needs('users:write'), schema: { tags, security, params: UserParams, body: PatchUserBody, response: responses({ 200: AdminUser }) } },
+    async (request) => {
+      await updateUserByAdmin(deps, actorOf(request), request.params.id, request.body);
+      return view(request.params.id);
+    },
+  );
+
+  typed.delete(
+    '/v1/admin/users/:id',
+    { config: needs('users:delete'), schema: { tags, security, params: UserParams, response: responses({ 204: Type.Null() }) } },
+    async (request, reply) => {
+      await deleteUserByAdmin(deps, actorOf(request), request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+
+  typed.put(
+    '/v1/admin/users/:id/roles/:role',
+    { config: needs('roles:assign'), schema: { tags, security, params: UserRoleParams, response: responses({ 200: AdminUser }) } },
+    async (request) => {
+      await setUserRole(deps, actorOf(request), request.params.id, request.params.role, 'assign');
+      return view(request.params.id);
+    },
+  );
+
+  typed.delete(
+    '/v1/admin/users/:id/roles/:role',
+    { config: needs('roles:assign'), schema: { tags, security, params: UserRoleParams, response: responses({ 200: AdminUser }) } },
+    async (request) => {
+      await setUserRole(deps, actorOf(request), request.params.id, request.params.role, 'remove');
+      return view(request.params.id);
+    },
+  );
+
+  typed.post(
+    '/v1/admin/users/:id/unlock',
+    { config: needs('users:lock'), schema: { tags, security, params: UserParams, response: responses({ 204: Type.Null() }) } },
+    async (request, reply) => {
+      await unlockUserByAdmin(deps, actorOf(request), request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+
+  typed.post(
+    '/v1/admin/users/:id/sessions/revoke',
+    { config: needs('sessions:revoke'), schema: { tags, security, params: UserParams, response: responses({ 200: RevokedCount }) } },
+    async (request) => ({ revoked: await revokeSessionsByAdmin(deps, actorOf(request), request.params.id) }),
+  );
+
+  typed.post(
+    '/v1/admin/users/:id/password-reset',
+    { config: needs('users:write'), schema: { tags, security, params: UserParams, response: responses({ 204: Type.Null() }) } },
+    async (request, reply) => {
+      await sendPasswordResetByAdmin(deps, actorOf(request), request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+  done();
+};

@@ -1,0 +1,148 @@
+// What an administrator does to other accounts. Each action checks who may act on whom
+// (guards.ts), changes state and writes its audit record, naming the acting user, in
+// one transaction; then forgets cached permissions and sessions on this instance.
+import type { Transaction } from 'kysely';
+import type { RequestContext } from '../../core/audit/auditor.ts';
+import { shredDataKey } from '../../core/crypto/envelope.ts';
+import type { DB } from '../../core/db/database.ts';
+import type { Schema } from '../../core/db/schema.ts';
+import { AppError } from '../../core/errors.ts';
+import type { AuthDeps } from '../auth/deps.ts';
+import { issueOneTimeToken } from '../auth/one-time-tokens.ts';
+import { ADMIN_ROLE } from '../authorization/permissions.ts';
+import { assignRole, findRole, removeRole } from '../authorization/roles-repo.ts';
+import { passwordResetMail } from '../mail/templates.ts';
+import { revokeUserSessions } from '../sessions/repo.ts';
+import { findUserById, loadEmail, updateName, type UserRecord } from '../users/repo.ts';
+import { assertHoldsAll, assertMayManage, assertNotLastAdmin } from './guards.ts';
+
+export interface AdminActor {
+  readonly userId: string;
+  readonly context: RequestContext;
+}
+
+async function existingUser(db: DB, id: string): Promise<UserRecord> {
+  const user = await findUserById(db, id);
+  if (user === null) throw new AppError('not_found', { detail: 'no such user' });
+  return user;
+}
+
+async function record(deps: AuthDeps, trx: Transaction<Schema>, actor: AdminActor, action: string, targetId: string, details?: Record<string, unknown>): Promise<void> {
+  await deps.audit.record(trx, actor.context, {
+    actor: { type: 'user', id: actor.userId },
+    action,
+    target: { type: 'user', id: targetId },
+    outcome: 'success',
+    ...(details === undefined ? {} : { details }),
+  });
+}
+
+function forgetUser(deps: AuthDeps, userId: string, sessionIds: readonly string[]): void {
+  deps.authorizer.forget(userId);
+  for (const id of sessionIds) deps.sessionGate.forget(id);
+}
+
+export async function updateUserByAdmin(
+  deps: AuthDeps,
+  actor: AdminActor,
+  id: string,
+  patch: { readonly status?: 'active' | 'disabled'; readonly name?: string | null },
+): Promise<void> {
+  const user = await existingUser(deps.db, id);
+  await assertMayManage(deps.db, deps.authorizer, actor.userId, id);
+  const now = deps.clock();
+  const revoked = await deps.db.transaction().execute(async (trx) => {
+    let ended: string[] = [];
+    if (patch.status !== undefined && patch.status !== user.status) {
+      if (patch.status === 'disabled') {
+        await assertNotLastAdmin(trx, id);
+        // Disabling ends every session at once, not at the access token's expiry.
+        ended = await revokeUserSessions(trx, id, 'user_disabled', now);
+      }
+      await trx.updateTable('users').set({ status: patch.status, updated_at: now }).where('id', '=', id).execute();
+      await record(deps, trx, actor, patch.status === 'disabled' ? 'user.disabled' : 'user.enabled', id, { sessions_revoked: ended.length });
+    }
+    if (patch.name !== undefined) {
+      await updateName(trx, deps.keyring, id, patch.name, now);
+      await record(deps, trx, actor, 'user.updated', id, { fields: ['name'] });
+    }
+    return ended;
+  });
+  forgetUser(deps, id, revoked);
+}
+
+export async function deleteUserByAdmin(deps: AuthDeps, actor: AdminActor, id: string): Promise<void> {
+  const user = await existingUser(deps.db, id);
+  await assertMayManage(deps.db, deps.authorizer, actor.userId, id);
+  const sessions = await deps.db.transaction().execute(async (trx) => {
+    await assertNotLastAdmin(trx, id);
+    const ended = await revokeUserSessions(trx, id, 'user_deleted', deps.clock());
+    await record(deps, trx, actor, 'user.deleted', id, { sessions_revoked: ended.length });
+    // Rows go by cascade; the data key goes too, so the encrypted email and name in
+    // backups can no longer be read (crypto-shredding).
+    await trx.deleteFrom('login_failures').where('subject', '=', user.emailIndex).execute();
+    await trx.deleteFrom('users').where('id', '=', id).execute();
+    await shredDataKey(trx, id);
+    return ended;
+  });
+  forgetUser(deps, id, sessions);
+}
+
+export async function setUserRole(deps: AuthDeps, actor: AdminActor, id: string, role: string, change: 'assign' | 'remove'): Promise<void> {
+  await existingUser(deps.db, id);
+  const stored = await findRole(deps.db, role);
+  if (stored === null) throw new AppError('not_found', { detail: 'no such role' });
+  await assertHoldsAll(deps.authorizer, actor.userId, stored.permissions);
+  await assertMayManage(deps.db, deps.authorizer, actor.userId, id);
+  const changed = await deps.db.transaction().execute(async (trx) => {
+    if (change === 'remove' && role === ADMIN_ROLE) await assertNotLastAdmin(trx, id);
+    const done = change === 'assign' ? await assignRole(trx, id, role, deps.clock()) : await removeRole(trx, id, role);
+    if (done) await record(deps, trx, actor, change === 'assign' ? 'role.assigned' : 'role.removed', id, { role });
+    return done;
+  });
+  if (changed) forgetUser(deps, id, []);
+}
+
+export async function unlockUserByAdmin(deps: AuthDeps, actor: AdminActor, id: string): Promise<void> {
+  const user = await existingUser(deps.db, id);
+  await deps.db.transaction().execute(async (trx) => {
+    await deps.lockout.unlock(user.emailIndex, { trx });
+    await record(deps, trx, actor, 'user.unlocked', id);
+  });
+}
+
+export async function revokeSessionsByAdmin(deps: AuthDeps, actor: AdminActor, id: string): Promise<number> {
+  await existingUser(deps.db, id);
+  const revoked = await deps.db.transaction().execute(async (trx) => {
+    const ended = await revokeUserSessions(trx, id, 'admin_revoked', deps.clock());
+    for (const sessionId of ended) {
+      await deps.audit.record(trx, actor.context, {
+        actor: { type: 'user', id: actor.userId },
+        action: 'session.revoked',
+        target: { type: 'session', id: sessionId },
+        outcome: 'success',
+        details: { reason: 'admin_revoked', user_id: id },
+      });
+    }
+    return ended;
+  });
+  forgetUser(deps, id, revoked);
+  return revoked.length;
+}
+
+/** Ends every session and mails a reset link to the stored address. */
+export async function sendPasswordResetByAdmin(deps: AuthDeps, actor: AdminActor, id: string): Promise<void> {
+  const user = await existingUser(deps.db, id);
+  await assertMayManage(deps.db, deps.authorizer, actor.userId, id);
+  const email = await loadEmail(deps.db, deps.keyring, id);
+  if (email === null || user.status === 'disabled') throw new AppError('conflict', { detail: 'user has no address or is disabled' });
+  const now = deps.clock();
+  const result = await deps.db.transaction().execute(async (trx) => {
+    const token = await issueOneTimeToken(trx, 'password_reset', id, now);
+    const ended = await revokeUserSessions(trx, id, 'admin_password_reset', now);
+    await record(deps, trx, actor, 'password.reset_requested', id, { by_admin: true, sessions_revoked: ended.length });
+    return { token, ended };
+  });
+  forgetUser(deps, id, result.ended);
+  deps.mailer.enqueue(passwordResetMail({ publicURL: deps.publicURL }, email, result.token));
+}
