@@ -20,7 +20,8 @@ export async function assertHoldsAll(authorizer: Authorizer, actorId: string, pe
  */
 export async function assertMayManage(db: DB, authorizer: Authorizer, actorId: string, targetId: string): Promise<void> {
   if (actorId === targetId) return;
-  const [held, target] = await Promise.all([authorizer.permissionsOf(actorId), permissionsOfUser(db, targetId)]);
+  // A disabled admin counts as an admin: re-enabling them is acting on an admin.
+  const [held, target] = await Promise.all([authorizer.permissionsOf(actorId), permissionsOfUser(db, targetId, { ignoreStatus: true })]);
   const missing = missingPermissions(held, target);
   if (missing.length > 0) throw new AppError('forbidden', { detail: 'target holds permissions the actor lacks' });
 }

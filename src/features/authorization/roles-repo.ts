@@ -40,17 +40,21 @@ export async function ensureBuiltInRoles(db: DB, now: Date): Promise<void> {
   });
 }
 
-/** Every permission the user holds through their roles; none when the user is disabled or gone. */
-export async function permissionsOfUser(db: DB, userId: string): Promise<Set<string>> {
-  const rows = await db
+/**
+ * Every permission the user holds through their roles. By default none when the user
+ * is disabled or gone; `ignoreStatus` gives what a disabled user would hold again if
+ * enabled (for deciding who may act on them).
+ */
+export async function permissionsOfUser(db: DB, userId: string, options: { ignoreStatus?: boolean } = {}): Promise<Set<string>> {
+  let query = db
     .selectFrom('user_roles')
     .innerJoin('role_permissions', 'role_permissions.role', 'user_roles.role')
     .innerJoin('users', 'users.id', 'user_roles.user_id')
     .select('role_permissions.permission')
     .distinct()
-    .where('user_roles.user_id', '=', userId)
-    .where('users.status', '=', 'active')
-    .execute();
+    .where('user_roles.user_id', '=', userId);
+  if (options.ignoreStatus !== true) query = query.where('users.status', '=', 'active');
+  const rows = await query.execute();
   return new Set(rows.map((row) => row.permission));
 }
 
