@@ -81,7 +81,7 @@ describe('gatehouse CLI', () => {
     const duplicate = await run(['users', 'create', '--email', 'ADMIN@example.test'], env, 'another long unusual passphrase\n');
     assert.equal(duplicate.code, 1);
     assert.match(duplicate.stderr, /already exists/);
-    const unknownRole = await run(['users', 'create', '--email', 'other@example.test', '--role', 'superuser'], env, 'another long unusual passphrase\n');
+    const unknownRole = await run(['users', 'create', '--email', 'third@example.test', '--role', 'superuser'], env, 'another long unusual passphrase\n');
     assert.equal(unknownRole.code, 1);
     assert.match(unknownRole.stderr, /no role named "superuser"/);
   });
