@@ -15,10 +15,12 @@ import { registerRequestLog } from './core/http/request-log.ts';
 import { enforceRoutePolicy } from './core/http/route-policy.ts';
 import { registerSecurityHeaders } from './core/http/security-headers.ts';
 import type { Logger } from './core/logging.ts';
+import { registerHTTPMetrics } from './core/metrics/http-metrics.ts';
 import { registerAuthentication } from './features/auth/authenticate.ts';
 import { authRoutes } from './features/auth/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
 import { meRoutes } from './features/me/routes.ts';
+import { metricsRoutes } from './features/metrics/routes.ts';
 import { jwksRoutes } from './features/tokens/jwks-routes.ts';
 import type { Services } from './services.ts';
 import { VERSION } from './version.ts';
@@ -69,6 +71,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     void reply.header(REQUEST_ID_HEADER, request.id);
   });
   registerRequestLog(app);
+  registerHTTPMetrics(app, deps.services.metrics);
   registerErrorHandling(app);
   await registerSecurityHeaders(app, { https: config.publicURL.startsWith('https:') });
   await registerCors(app, config.cors);
@@ -80,11 +83,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerNotFound(app, { preHandler: app.rateLimit() });
   await registerOpenAPI(app, { publicURL: config.publicURL, version: VERSION });
 
-  const { auth, signingKeys } = deps.services;
+  const { auth, signingKeys, metrics } = deps.services;
   registerAuthentication(app, { tokens: auth.tokens, sessions: auth.sessionGate });
   await app.register(healthRoutes, { database: deps.database });
   await app.register(jwksRoutes, { keys: signingKeys });
   await app.register(authRoutes, { deps: auth });
   await app.register(meRoutes, { deps: auth });
+  await app.register(metricsRoutes, { registry: metrics.registry, token: config.metricsToken });
   return app;
 }
