@@ -15,6 +15,7 @@ import { registerRequestLog } from './core/http/request-log.ts';
 import { enforceRoutePolicy } from './core/http/route-policy.ts';
 import { registerSecurityHeaders } from './core/http/security-headers.ts';
 import type { Logger } from './core/logging.ts';
+import { registerHTTPMetrics } from './core/metrics/http-metrics.ts';
 import { registerAuthentication } from './features/auth/authenticate.ts';
 import { isPermission } from './features/authorization/permissions.ts';
 import { adminRoleRoutes } from './features/admin/roles-routes.ts';
@@ -22,6 +23,7 @@ import { adminUserRoutes } from './features/admin/users-routes.ts';
 import { authRoutes } from './features/auth/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
 import { meRoutes } from './features/me/routes.ts';
+import { metricsRoutes } from './features/metrics/routes.ts';
 import { jwksRoutes } from './features/tokens/jwks-routes.ts';
 import type { Services } from './services.ts';
 import { VERSION } from './version.ts';
@@ -72,6 +74,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     void reply.header(REQUEST_ID_HEADER, request.id);
   });
   registerRequestLog(app);
+  registerHTTPMetrics(app, deps.services.metrics);
   registerErrorHandling(app);
   await registerSecurityHeaders(app, { https: config.publicURL.startsWith('https:') });
   await registerCors(app, config.cors);
@@ -83,7 +86,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerNotFound(app, { preHandler: app.rateLimit() });
   await registerOpenAPI(app, { publicURL: config.publicURL, version: VERSION });
 
-  const { auth, signingKeys } = deps.services;
+  const { auth, signingKeys, metrics } = deps.services;
   registerAuthentication(app, { tokens: auth.tokens, sessions: auth.sessionGate, authorizer: auth.authorizer });
   await app.register(healthRoutes, { database: deps.database });
   await app.register(jwksRoutes, { keys: signingKeys });
@@ -91,5 +94,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(meRoutes, { deps: auth });
   await app.register(adminUserRoutes, { deps: auth });
   await app.register(adminRoleRoutes, { deps: auth });
+  await app.register(metricsRoutes, { registry: metrics.registry, token: config.metricsToken });
   return app;
 }

@@ -17,6 +17,7 @@ import { createLimiter } from './core/limits/limiter.ts';
 import { createMemoryCounterStore } from './core/limits/memory-store.ts';
 import { createRedisCounterStore } from './core/limits/redis-store.ts';
 import type { Logger } from './core/logging.ts';
+import { createMetrics, type Metrics } from './core/metrics/metrics.ts';
 import { createPasswordHasher } from './core/password/hash.ts';
 import { createPasswordPolicy } from './core/password/policy.ts';
 import type { AuthDeps } from './features/auth/deps.ts';
@@ -32,6 +33,7 @@ import { ensureSigningKeys } from './features/tokens/signing-keys.ts';
 export interface Services {
   readonly auth: AuthDeps;
   readonly signingKeys: SigningKeySource;
+  readonly metrics: Metrics;
 }
 
 export interface ServiceResources {
@@ -72,8 +74,10 @@ export async function createServices(resources: ServiceResources): Promise<Servi
   // One store per limiter: a flood of keys in one cannot crowd out the others.
   const store = (): CounterStore => counterStore(resources.redis, clock);
   const blindIndexKey = await getOrCreateSystemKey(db, keyring, BLIND_INDEX_PURPOSE);
+  const metrics = createMetrics();
   return {
     signingKeys,
+    metrics,
     auth: {
       db,
       clock,
@@ -107,7 +111,13 @@ export async function createServices(resources: ServiceResources): Promise<Servi
         mail: createLimiter(store(), { name: 'auth-mail', max: 5, windowMs: 3_600_000 }),
       },
       mailer: createMailer({ transport: resources.mailTransport ?? mailTransport(config), from: config.smtp.from, log }),
-      audit: createAuditor({ key: resources.auditKey, clock, headCache: createChainHeadCache() }),
+      audit: createAuditor({
+        key: resources.auditKey,
+        clock,
+        headCache: createChainHeadCache(),
+        observers: [metrics.auditObserver],
+        onAppendTimed: (seconds) => { metrics.auditAppendSeconds.observe(seconds); },
+      }),
       background: createBackground({ log, maxPending: 1000 }),
     },
   };

@@ -1,6 +1,7 @@
 // `gatehouse serve`: start, and on SIGTERM/SIGINT stop accepting, let in-flight requests
 // finish within the deadline, then close pools. A second signal or the deadline exits hard.
 import { buildApp } from '../app.ts';
+import { startMetricsListener, type MetricsListener } from '../features/metrics/listener.ts';
 import type { Runtime } from '../runtime.ts';
 import { bootstrapAdmin } from '../features/admin/bootstrap.ts';
 import { createServices } from '../services.ts';
@@ -16,13 +17,26 @@ export async function serve(runtime: Runtime): Promise<void> {
     if (outcome === 'email_taken') log.error('BOOTSTRAP_ADMIN_EMAIL belongs to an existing non-admin account; no admin was created');
   }
   const app = await buildApp({ ...runtime, services });
+  // Opened before the public port, so a taken METRICS_PORT stops the start before any
+  // traffic arrives.
+  const metricsPort = config.administration.metricsPort;
+  const metricsListener: MetricsListener | null =
+    metricsPort === null ? null : await startMetricsListener({ registry: services.metrics.registry, port: metricsPort, log });
   app.addHook('onClose', async () => {
+    await metricsListener?.close();
     // In-flight requests are done; let their after-response work (mail) finish too.
     await services.auth.background.drain();
     await services.auth.mailer.drain();
     await runtime.close();
   });
-  await app.listen({ host: config.host, port: config.port });
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    // The token-free listener must not outlive a failed start.
+    await metricsListener?.close();
+    throw error;
+  }
+  if (metricsListener !== null) log.info({ address: metricsListener.address.address, port: metricsListener.address.port }, 'metrics listening');
   log.info({ url: config.publicURL, engine: runtime.database.engine, env: config.environment }, 'gatehouse listening');
 
   let stopping = false;

@@ -101,10 +101,11 @@ describe('gatehouse CLI', () => {
     assert.match(signing.stdout, /signing keys rotated/);
   });
 
-  it('serve answers, then shuts down cleanly on SIGTERM with exit code 0', async () => {
+  it('serve answers, with metrics on the loopback METRICS_PORT, then shuts both down cleanly on SIGTERM with exit code 0', async () => {
     const port = await freePort();
+    const metricsPort = await freePort();
     const child = spawn(process.execPath, [MAIN, 'serve'], {
-      env: { PATH: process.env['PATH'] ?? '', ...env, PORT: String(port), LOG_LEVEL: 'info' },
+      env: { PATH: process.env['PATH'] ?? '', ...env, PORT: String(port), METRICS_PORT: String(metricsPort), LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -120,6 +121,12 @@ describe('gatehouse CLI', () => {
     assert.equal(health.status, 200);
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     assert.equal(ready.status, 200);
+    const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    assert.equal(metrics.status, 200);
+    assert.match(await metrics.text(), /gatehouse_http_request_duration_seconds_count\{[^}]*route="\/readyz"/);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 404, 'no METRICS_TOKEN: not on the public port');
+    // Exit code 0 proves the metrics listener closed too: an open server would hold the
+    // process until the shutdown deadline, which exits 1.
     child.kill('SIGTERM');
     assert.equal(await exited, 0, output);
     assert.match(output, /shut down cleanly/);

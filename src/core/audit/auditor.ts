@@ -24,7 +24,13 @@ export interface Auditor {
   record(trx: Transaction<Schema>, context: RequestContext, event: AuditEvent): Promise<AppendedAuditEvent>;
 }
 
-export function createAuditor(deps: AuditDeps & { readonly observers?: readonly AuditObserver[] }): Auditor {
+export interface AuditorOptions {
+  readonly observers?: readonly AuditObserver[];
+  /** Told how long each append took (waiting for the chain lock included), failed ones too: for the latency metric. */
+  readonly onAppendTimed?: (seconds: number) => void;
+}
+
+export function createAuditor(deps: AuditDeps & AuditorOptions): Auditor {
   const observers = deps.observers ?? [];
   return {
     async record(trx, context, event) {
@@ -34,7 +40,13 @@ export function createAuditor(deps: AuditDeps & { readonly observers?: readonly 
         ...(context.userAgent === null ? {} : { userAgent: context.userAgent.slice(0, 256) }),
         ...(context.requestId === null ? {} : { requestId: context.requestId }),
       };
-      const appended = await appendAuditEvent(trx, deps, input);
+      const started = performance.now();
+      let appended: AppendedAuditEvent;
+      try {
+        appended = await appendAuditEvent(trx, deps, input);
+      } finally {
+        deps.onAppendTimed?.((performance.now() - started) / 1000);
+      }
       for (const observe of observers) await observe(trx, input, appended);
       return appended;
     },

@@ -1,0 +1,76 @@
+// The server's Prometheus instruments. Each app gets its own registry (never
+// prom-client's global one), so two apps in one process, as in the tests, count apart.
+// Every label is bounded: route patterns, methods, status codes and fixed words. Never
+// ids, emails, tokens, addresses or raw paths: they would put personal data in the
+// monitoring system and give an attacker a way to create series without limit.
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { AuditObserver } from '../audit/auditor.ts';
+import { countAuditEvents, LOGIN_OUTCOMES } from './audit-counts.ts';
+
+export const METRIC_PREFIX = 'gatehouse_';
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  /** Requests answered 429, by route pattern: the global limiter, the auth limiters and locked accounts. */
+  readonly rateLimited: Counter<'route'>;
+  readonly logins: Counter<'outcome' | 'reason'>;
+  readonly lockouts: Counter;
+  readonly refreshReuse: Counter;
+  /** How long each audit append took, waiting for the chain lock included. */
+  readonly auditAppendSeconds: Histogram;
+  /** For the security webhook dispatcher: one per failed delivery attempt. */
+  readonly webhookFailures: Counter;
+  /** Counts login outcomes, lockouts and refresh reuse from the audit events that record them. */
+  readonly auditObserver: AuditObserver;
+}
+
+// Audit appends take milliseconds unless the chain lock is contended.
+const AUDIT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  const counters = {
+    logins: new Counter({
+      name: `${METRIC_PREFIX}auth_logins_total`,
+      // A wrong current password on a password change is audited as a failed login too.
+      help: 'Password logins by outcome (succeeded, failed) and reason (unknown_account, wrong_password, other; none when succeeded).',
+      labelNames: ['outcome', 'reason'] as const,
+      registers,
+    }),
+    lockouts: new Counter({ name: `${METRIC_PREFIX}auth_lockouts_total`, help: 'Account locks started by repeated failed logins.', registers }),
+    refreshReuse: new Counter({
+      name: `${METRIC_PREFIX}auth_refresh_reuse_total`,
+      help: 'Refresh tokens presented again after rotation; each one ended its session.',
+      registers,
+    }),
+  };
+  // Known series start at zero, so a rate is defined before the first event.
+  for (const labels of LOGIN_OUTCOMES) counters.logins.inc(labels, 0);
+  return {
+    registry,
+    ...counters,
+    httpDuration: new Histogram({
+      name: `${METRIC_PREFIX}http_request_duration_seconds`,
+      help: 'Time to answer HTTP requests, by method, route pattern and status code.',
+      labelNames: ['method', 'route', 'status'] as const,
+      registers,
+    }),
+    rateLimited: new Counter({
+      name: `${METRIC_PREFIX}http_rate_limited_total`,
+      help: 'Requests refused with 429, by route pattern.',
+      labelNames: ['route'] as const,
+      registers,
+    }),
+    auditAppendSeconds: new Histogram({
+      name: `${METRIC_PREFIX}audit_append_duration_seconds`,
+      help: 'Time to append one audit record, waiting for the chain lock included.',
+      buckets: AUDIT_BUCKETS,
+      registers,
+    }),
+    webhookFailures: new Counter({ name: `${METRIC_PREFIX}webhook_failures_total`, help: 'Failed security webhook deliveries.', registers }),
+    auditObserver: countAuditEvents(counters),
+  };
+}
