@@ -26,10 +26,14 @@ import { createMailer, outboxTransport, smtpTransport, type MailTransport } from
 import { createAccessTokens } from './features/tokens/access-tokens.ts';
 import { createSigningKeySource, type SigningKeySource } from './features/tokens/signing-key-source.ts';
 import { ensureSigningKeys } from './features/tokens/signing-keys.ts';
+import type { WebhookDispatcher, WebhookTuning } from './features/webhooks/dispatcher.ts';
+import { createSecurityWebhooks } from './features/webhooks/service.ts';
 
 export interface Services {
   readonly auth: AuthDeps;
   readonly signingKeys: SigningKeySource;
+  /** Delivers security webhooks; null when none are configured. The caller starts and stops it. */
+  readonly webhooks: WebhookDispatcher | null;
 }
 
 export interface ServiceResources {
@@ -43,6 +47,8 @@ export interface ServiceResources {
   /** Tests pass a lighter hasher; production uses the configured OWASP parameters. */
   readonly passwordHashing?: { memoryKiB: number; passes: number; parallelism: number };
   readonly mailTransport?: MailTransport;
+  /** Tests shorten the webhook dispatcher's intervals. */
+  readonly webhookTuning?: Partial<WebhookTuning>;
 }
 
 function counterStore(redis: Redis | null, clock: Clock): CounterStore {
@@ -69,8 +75,16 @@ export async function createServices(resources: ServiceResources): Promise<Servi
   // One store per limiter: a flood of keys in one cannot crowd out the others.
   const store = (): CounterStore => counterStore(resources.redis, clock);
   const blindIndexKey = await getOrCreateSystemKey(db, keyring, BLIND_INDEX_PURPOSE);
+  const webhooks = createSecurityWebhooks({
+    db,
+    clock,
+    log,
+    config: config.administration.webhooks,
+    ...(resources.webhookTuning === undefined ? {} : { tuning: resources.webhookTuning }),
+  });
   return {
     signingKeys,
+    webhooks: webhooks?.dispatcher ?? null,
     auth: {
       db,
       clock,
@@ -103,7 +117,12 @@ export async function createServices(resources: ServiceResources): Promise<Servi
         mail: createLimiter(store(), { name: 'auth-mail', max: 5, windowMs: 3_600_000 }),
       },
       mailer: createMailer({ transport: resources.mailTransport ?? mailTransport(config), from: config.smtp.from, log }),
-      audit: createAuditor({ key: resources.auditKey, clock, headCache: createChainHeadCache() }),
+      audit: createAuditor({
+        key: resources.auditKey,
+        clock,
+        headCache: createChainHeadCache(),
+        ...(webhooks === null ? {} : { observers: [webhooks.observer] }),
+      }),
       background: createBackground({ log, maxPending: 1000 }),
     },
   };

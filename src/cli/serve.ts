@@ -12,9 +12,12 @@ export async function serve(runtime: Runtime): Promise<void> {
     // In-flight requests are done; let their after-response work (mail) finish too.
     await services.auth.background.drain();
     await services.auth.mailer.drain();
+    // After the requests, so a webhook they enqueued is either sent or left queued.
+    await services.webhooks?.stop();
     await runtime.close();
   });
   await app.listen({ host: config.host, port: config.port });
+  services.webhooks?.start();
   log.info({ url: config.publicURL, engine: runtime.database.engine, env: config.environment }, 'gatehouse listening');
 
   let stopping = false;
