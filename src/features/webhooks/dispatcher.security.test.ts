@@ -1,8 +1,8 @@
 // What a hostile or broken receiver, or a race between instances, could do to delivery.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { manualClock } from '../../../test/security/security.fixtures.ts';
-import { testEngines, type TestDatabase } from '../../../test/helpers/database.ts';
+import { databasePerSuite, testEngines } from '../../../test/helpers/database.ts';
 import type { DB } from '../../core/db/database.ts';
 import { createLogger } from '../../core/logging.ts';
 import { createSecurityWebhooks } from './service.ts';
@@ -10,13 +10,11 @@ import { startReceiver, webhookRig } from './webhooks.fixtures.ts';
 
 for (const engine of testEngines()) {
   describe(`webhook delivery attacks on ${engine.engine}`, () => {
-    let test: TestDatabase;
+    const database = databasePerSuite(engine);
     let db: DB;
-    before(async () => {
-      test = await engine.open();
-      db = test.database.db;
+    before(() => {
+      db = database().db;
     });
-    after(() => test.cleanup());
 
     it('a receiver cannot bounce signed events elsewhere: redirects are not followed', async () => {
       const receiver = await startReceiver();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { manualClock } from '../../../test/security/security.fixtures.ts';
-import { testEngines, type TestDatabase } from '../../../test/helpers/database.ts';
+import { databasePerSuite, testEngines } from '../../../test/helpers/database.ts';
 import type { DB } from '../../core/db/database.ts';
 import { verifyWebhookSignature } from './signature.ts';
 import { startReceiver, webhookRig, type Receiver } from './webhooks.fixtures.ts';
@@ -12,18 +12,11 @@ function rowOf(db: DB, eventId: string) {
 
 for (const engine of testEngines()) {
   describe(`webhook dispatcher on ${engine.engine}`, () => {
-    let test: TestDatabase;
+    const database = databasePerSuite(engine);
     let db: DB;
-    let receiver: Receiver;
-    before(async () => {
-      test = await engine.open();
-      db = test.database.db;
+    before(() => {
+      db = database().db;
     });
-    after(() => test.cleanup());
-    before(async () => {
-      receiver = await startReceiver();
-    });
-    after(() => receiver.close());
 
     async function withReceiver(fn: (receiver: Receiver) => Promise<void>): Promise<void> {
       const own = await startReceiver();
@@ -119,18 +112,19 @@ for (const engine of testEngines()) {
     });
 
     it('once started, an enqueue wakes it: the event arrives without waiting for the poll', async () => {
-      const time = manualClock();
-      const rig = webhookRig(db, { urls: [receiver.url], clock: time.clock, tuning: { pollIntervalMs: 60_000 } });
-      rig.dispatcher.start();
-      try {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        const before = receiver.received.length;
-        const eventId = await rig.recordLock();
-        const requests = await receiver.waitFor(before + 1, 3_000);
-        assert.equal(requests.at(-1)!.headers['gatehouse-event-id'], eventId);
-      } finally {
-        await rig.dispatcher.stop();
-      }
+      await withReceiver(async (receiver) => {
+        const rig = webhookRig(db, { urls: [receiver.url], clock: manualClock().clock, tuning: { pollIntervalMs: 60_000 } });
+        rig.dispatcher.start();
+        try {
+          // Past the first round, which runs at start; the next poll is a minute away.
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          const eventId = await rig.recordLock();
+          const [request] = await receiver.waitFor(1, 3_000);
+          assert.equal(request!.headers['gatehouse-event-id'], eventId);
+        } finally {
+          await rig.dispatcher.stop();
+        }
+      });
     });
 
     it('stopping abandons a delivery in flight: it is given back uncounted and the next instance sends it', async () => {

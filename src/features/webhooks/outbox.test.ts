@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import { testEngines, type TestDatabase } from '../../../test/helpers/database.ts';
+import { before, describe, it } from 'node:test';
+import { databasePerSuite, testEngines } from '../../../test/helpers/database.ts';
 import { createChainHeadCache } from '../../core/audit/append.ts';
 import { generateAuditKey } from '../../core/audit/audit.fixtures.ts';
 import { createAuditor, type Auditor } from '../../core/audit/auditor.ts';
@@ -46,13 +46,11 @@ const claim = (db: DB, urls: readonly string[], nowMs: number, limit = 10) =>
 
 for (const engine of testEngines()) {
   describe(`webhook outbox on ${engine.engine}`, () => {
-    let test: TestDatabase;
+    const database = databasePerSuite(engine);
     let db: DB;
-    before(async () => {
-      test = await engine.open();
-      db = test.database.db;
+    before(() => {
+      db = database().db;
     });
-    after(() => test.cleanup());
 
     it('writes one row per receiver, in the transaction of the audited change', async () => {
       const urls = receivers(2);
