@@ -91,6 +91,18 @@ for (const engine of testEngines()) {
       }
     });
 
+    it('a receiver listed twice gets each event once, and the audited change still commits', async () => {
+      const receiver = await startReceiver();
+      try {
+        const rig = webhookRig(db, { urls: [receiver.url, receiver.url], clock: manualClock().clock });
+        const eventId = await rig.recordLock();
+        await rig.dispatcher.deliverDue();
+        assert.deepEqual(receiver.received.map((request) => request.headers['gatehouse-event-id']), [eventId]);
+      } finally {
+        await receiver.close();
+      }
+    });
+
     it('an unsigned event is never sent: without a secret there is no dispatcher at all', async () => {
       const log = createLogger({ level: 'silent' });
       assert.equal(createSecurityWebhooks({ db, clock: () => new Date(), log, config: { urls: ['http://127.0.0.1:9/x'], secret: null } }), null);

@@ -24,7 +24,10 @@ export interface SecurityWebhooksDeps {
 }
 
 export function createSecurityWebhooks(deps: SecurityWebhooksDeps): SecurityWebhooks | null {
-  const { urls, secret } = deps.config;
+  const { secret } = deps.config;
+  // A URL listed twice is one receiver: a second row for it would break the outbox's
+  // (event, url) uniqueness and roll back the change being audited.
+  const urls = [...new Set(deps.config.urls)];
   // Configuration refuses URLs without a secret; an unsigned event is never sent.
   if (urls.length === 0 || secret === null) return null;
   const dispatcher = createWebhookDispatcher({
