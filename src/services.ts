@@ -29,11 +29,15 @@ import { createMailer, outboxTransport, smtpTransport, type MailTransport } from
 import { createAccessTokens } from './features/tokens/access-tokens.ts';
 import { createSigningKeySource, type SigningKeySource } from './features/tokens/signing-key-source.ts';
 import { ensureSigningKeys } from './features/tokens/signing-keys.ts';
+import type { WebhookDispatcher, WebhookTuning } from './features/webhooks/dispatcher.ts';
+import { createSecurityWebhooks } from './features/webhooks/service.ts';
 
 export interface Services {
   readonly auth: AuthDeps;
   readonly signingKeys: SigningKeySource;
   readonly metrics: Metrics;
+  /** Delivers security webhooks; null when none are configured. The caller starts and stops it. */
+  readonly webhooks: WebhookDispatcher | null;
 }
 
 export interface ServiceResources {
@@ -47,6 +51,8 @@ export interface ServiceResources {
   /** Tests pass a lighter hasher; production uses the configured OWASP parameters. */
   readonly passwordHashing?: { memoryKiB: number; passes: number; parallelism: number };
   readonly mailTransport?: MailTransport;
+  /** Tests shorten the webhook dispatcher's intervals. */
+  readonly webhookTuning?: Partial<WebhookTuning>;
 }
 
 function counterStore(redis: Redis | null, clock: Clock): CounterStore {
@@ -75,9 +81,18 @@ export async function createServices(resources: ServiceResources): Promise<Servi
   const store = (): CounterStore => counterStore(resources.redis, clock);
   const blindIndexKey = await getOrCreateSystemKey(db, keyring, BLIND_INDEX_PURPOSE);
   const metrics = createMetrics();
+  const webhooks = createSecurityWebhooks({
+    db,
+    clock,
+    log,
+    config: config.administration.webhooks,
+    onFailure: () => { metrics.webhookFailures.inc(); },
+    ...(resources.webhookTuning === undefined ? {} : { tuning: resources.webhookTuning }),
+  });
   return {
     signingKeys,
     metrics,
+    webhooks: webhooks?.dispatcher ?? null,
     auth: {
       db,
       clock,
@@ -115,7 +130,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
         key: resources.auditKey,
         clock,
         headCache: createChainHeadCache(),
-        observers: [metrics.auditObserver],
+        observers: webhooks === null ? [metrics.auditObserver] : [metrics.auditObserver, webhooks.observer],
         onAppendTimed: (seconds) => { metrics.auditAppendSeconds.observe(seconds); },
       }),
       background: createBackground({ log, maxPending: 1000 }),

@@ -27,6 +27,8 @@ export async function serve(runtime: Runtime): Promise<void> {
     // In-flight requests are done; let their after-response work (mail) finish too.
     await services.auth.background.drain();
     await services.auth.mailer.drain();
+    // After the requests, so a webhook they enqueued is either sent or left queued.
+    await services.webhooks?.stop();
     await runtime.close();
   });
   try {
@@ -37,6 +39,7 @@ export async function serve(runtime: Runtime): Promise<void> {
     throw error;
   }
   if (metricsListener !== null) log.info({ address: metricsListener.address.address, port: metricsListener.address.port }, 'metrics listening');
+  services.webhooks?.start();
   log.info({ url: config.publicURL, engine: runtime.database.engine, env: config.environment }, 'gatehouse listening');
 
   let stopping = false;

@@ -2,6 +2,7 @@
 // Each PostgreSQL test database is created fresh and dropped afterwards, so test files
 // running in parallel never see each other's rows.
 import { randomBytes } from 'node:crypto';
+import { after, before } from 'node:test';
 import pg from 'pg';
 import { openDatabase, type Database, type Engine } from '../../src/core/db/database.ts';
 import { migrate } from '../../src/core/db/migrate.ts';
@@ -66,4 +67,19 @@ export function testEngines(): TestEngine[] {
 export function postgresTestUrl(): string | null {
   const baseUrl = process.env['DATABASE_URL_TEST'];
   return baseUrl === undefined || baseUrl === '' ? null : baseUrl;
+}
+
+/** Opens the engine's database before the suite and drops it after. */
+export function databasePerSuite(engine: TestEngine): () => Database {
+  let test: TestDatabase | undefined;
+  before(async () => {
+    test = await engine.open();
+  });
+  after(async () => {
+    await test?.cleanup();
+  });
+  return () => {
+    if (test === undefined) throw new Error('the test database is not open');
+    return test.database;
+  };
 }

@@ -133,6 +133,21 @@ export interface LoginFailuresTable {
   updated_at: Timestamp;
 }
 
+/** Security webhooks waiting for, or done with, delivery (migration 0006). */
+export interface WebhookOutboxTable {
+  id: string;
+  event_id: string;
+  url: string;
+  event_type: string;
+  payload: string;
+  created_at: Timestamp;
+  next_attempt_at: Timestamp;
+  attempts: Generated<number>;
+  last_error: string | null;
+  delivered_at: Timestamp | null;
+  failed_at: Timestamp | null;
+}
+
 export interface Schema {
   schema_migrations: SchemaMigrationsTable;
   system_keys: SystemKeysTable;
@@ -147,4 +162,5 @@ export interface Schema {
   one_time_tokens: OneTimeTokensTable;
   signing_keys: SigningKeysTable;
   login_failures: LoginFailuresTable;
+  webhook_outbox: WebhookOutboxTable;
 }

@@ -1,10 +1,8 @@
 // Shared by the lockout tests: one migrated database per engine and suite, a fresh
 // random subject per test so tests never see each other's rows, and a hand-moved clock.
 import { randomBytes } from 'node:crypto';
-import { after, before } from 'node:test';
-import type { Database } from '../../core/db/database.ts';
 import type { Clock } from '../../core/clock.ts';
-import type { TestDatabase, TestEngine } from '../../../test/helpers/database.ts';
+import type { Database } from '../../core/db/database.ts';
 import { createLockout, type Lockout } from './service.ts';
 import type { FailureOutcome } from './types.ts';
 
@@ -23,20 +21,7 @@ export function manualClock(start = Date.UTC(2030, 0, 2, 3, 4, 5)): ManualClock 
   };
 }
 
-/** Opens the engine's database before the suite and drops it after. */
-export function databasePerSuite(engine: TestEngine): () => Database {
-  let test: TestDatabase | undefined;
-  before(async () => {
-    test = await engine.open();
-  });
-  after(async () => {
-    await test?.cleanup();
-  });
-  return () => {
-    if (test === undefined) throw new Error('the test database is not open');
-    return test.database;
-  };
-}
+export { databasePerSuite } from '../../../test/helpers/database.ts';
 
 /** Looks like the blind index of an email: 32 random bytes, base64url. */
 export function randomSubject(): string {

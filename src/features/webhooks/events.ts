@@ -1,0 +1,60 @@
+// Which audit events become security webhooks, and the JSON a receiver gets. The payload
+// is built from the audit event only, whose details are already bounded and refused any
+// secret-named key (core/audit/details.ts), so no password or token can reach it; it is
+// a fixed set of snake_case fields, a public contract like the error codes.
+import type { AppendedAuditEvent, AuditEventInput } from '../../core/audit/types.ts';
+import { prepareDetails } from '../../core/audit/details.ts';
+
+/** Audit actions a SIEM or on-call wants to hear about at once. */
+export const WEBHOOK_ACTIONS: ReadonlySet<string> = new Set([
+  'auth.locked',
+  'token.reuse_detected',
+  'role.assigned',
+  'role.removed',
+  'role.created',
+  'role.updated',
+  'role.deleted',
+  'audit.verify_failed',
+]);
+
+// A successful login is routine, unless the account holds the admin role: the login
+// flow marks those with `details.admin === true`.
+const ADMIN_LOGIN_ACTION = 'auth.login_succeeded';
+
+export function isWebhookEvent(event: AuditEventInput): boolean {
+  if (WEBHOOK_ACTIONS.has(event.action)) return true;
+  return event.action === ADMIN_LOGIN_ACTION && event.details?.['admin'] === true;
+}
+
+export interface WebhookPayload {
+  /** The audit event's id: the same for every receiver and every retry (deduplicate on it). */
+  readonly id: string;
+  /** The audit action, e.g. `auth.locked`. */
+  readonly type: string;
+  readonly occurred_at: string;
+  readonly actor: { readonly type: string; readonly id: string | null };
+  readonly target: { readonly type: string; readonly id: string } | null;
+  readonly outcome: string;
+  readonly ip: string | null;
+  readonly request_id: string | null;
+  readonly details: Readonly<Record<string, unknown>>;
+  /** Where to find the record in the audit trail (`gatehouse audit verify` covers it). */
+  readonly audit_seq: number;
+}
+
+/** The receiver's view of `event`; `occurredAt` is the clock reading of the append. */
+export function webhookPayload(event: AuditEventInput, appended: AppendedAuditEvent, occurredAt: Date): WebhookPayload {
+  return {
+    id: appended.id,
+    type: event.action,
+    occurred_at: occurredAt.toISOString(),
+    actor: { type: event.actor.type, id: event.actor.id ?? null },
+    target: event.target === undefined ? null : { type: event.target.type, id: event.target.id },
+    outcome: event.outcome,
+    ip: event.ip ?? null,
+    request_id: event.requestId ?? null,
+    // The same bounded copy the audit record stored (the append already accepted it).
+    details: prepareDetails(event.details).value,
+    audit_seq: appended.seq,
+  };
+}

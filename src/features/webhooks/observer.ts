@@ -1,0 +1,25 @@
+// Turns selected audit events into outbox rows. It runs inside the audit append's
+// transaction (see AuditObserver), so the webhook commits or rolls back with the change
+// it reports, and never slows the request by more than one INSERT: delivery happens
+// later, in the dispatcher.
+import type { AuditObserver } from '../../core/audit/auditor.ts';
+import type { Clock } from '../../core/clock.ts';
+import { isWebhookEvent, webhookPayload } from './events.ts';
+import { enqueueWebhook } from './outbox.ts';
+
+export interface WebhookObserverDeps {
+  readonly urls: readonly string[];
+  readonly clock: Clock;
+  /** Called after a row is written, to wake the dispatcher (it finds the row once the transaction commits). */
+  readonly onEnqueued?: () => void;
+}
+
+export function createWebhookObserver(deps: WebhookObserverDeps): AuditObserver {
+  return async (trx, event, appended) => {
+    if (deps.urls.length === 0 || !isWebhookEvent(event)) return;
+    const now = deps.clock();
+    const payload = JSON.stringify(webhookPayload(event, appended, now));
+    await enqueueWebhook(trx, { eventId: appended.id, eventType: event.action, payload }, { urls: deps.urls, now });
+    deps.onEnqueued?.();
+  };
+}
