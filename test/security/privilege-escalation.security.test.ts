@@ -110,6 +110,40 @@ for (const engine of testEngines()) {
       assert.equal((await call(test, 'PATCH', `/v1/admin/users/${plain.id}`, { token: manager.tokens.access_token, body: { status: 'disabled' } })).status, 200);
     });
 
+    it('support cannot revoke an admin\'s sessions or unlock an admin locked by guessing', async () => {
+      const support = await createSignedIn(test, { roles: ['support'], label: 'support' });
+      const admin = await createSignedIn(test, { roles: [ADMIN_ROLE], label: 'victim-admin' });
+      const revoke = await call(test, 'POST', `/v1/admin/users/${admin.id}/sessions/revoke`, { token: support.tokens.access_token });
+      assert.equal(revoke.status, 403, revoke.body);
+      assert.equal(revoke.code, 'forbidden');
+      assert.equal((await call(test, 'GET', '/v1/me', { token: admin.tokens.access_token })).status, 200, 'the admin is still signed in');
+      const unlock = await call(test, 'POST', `/v1/admin/users/${admin.id}/unlock`, { token: support.tokens.access_token });
+      assert.equal(unlock.status, 403, unlock.body);
+      // The control: support does both for a plain user.
+      const plain = await createSignedIn(test, { label: 'plain' });
+      const revoked = await call(test, 'POST', `/v1/admin/users/${plain.id}/sessions/revoke`, { token: support.tokens.access_token });
+      assert.deepEqual(revoked.json(), { revoked: 1 });
+      assert.equal((await call(test, 'POST', `/v1/admin/users/${plain.id}/unlock`, { token: support.tokens.access_token })).status, 204);
+    });
+
+    it('a disabled admin is still out of reach: no re-enabling, renaming or deleting them through a lesser role', async () => {
+      const admin = await createSignedIn(test, { roles: [ADMIN_ROLE], label: 'admin' });
+      const dormant = await createSignedIn(test, { roles: [ADMIN_ROLE], label: 'dormant-admin' });
+      assert.equal((await call(test, 'PATCH', `/v1/admin/users/${dormant.id}`, { token: admin.tokens.access_token, body: { status: 'disabled' } })).status, 200);
+      const manager = await createSignedIn(test, { roles: [await createCustomRole(test, ['users:read', 'users:write', 'users:delete'], 'manager')], label: 'manager' });
+      const attempts: [string, string, unknown?][] = [
+        ['PATCH', `/v1/admin/users/${dormant.id}`, { status: 'active' }],
+        ['PATCH', `/v1/admin/users/${dormant.id}`, { name: 'Pwned' }],
+        ['DELETE', `/v1/admin/users/${dormant.id}`],
+      ];
+      for (const [method, url, body] of attempts) {
+        const response = await call(test, method, url, { token: manager.tokens.access_token, ...(body === undefined ? {} : { body }) });
+        assert.equal(response.status, 403, `${method} ${url}: ${response.body}`);
+      }
+      const row = await test.services.auth.db.selectFrom('users').select('status').where('id', '=', dormant.id).executeTakeFirst();
+      assert.deepEqual(row, { status: 'disabled' });
+    });
+
     it('the last admin cannot remove their admin role, be disabled or be deleted (409 last_admin)', async () => {
       await demoteEveryAdmin();
       const admin = await createSignedIn(test, { roles: [ADMIN_ROLE], label: 'last-admin' });

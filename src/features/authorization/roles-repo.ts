@@ -54,6 +54,22 @@ export async function permissionsOfUser(db: DB, userId: string): Promise<Set<str
   return new Set(rows.map((row) => row.permission));
 }
 
+/**
+ * What the user's roles grant, whatever the account's status: the powers a disabled
+ * account would get back on being enabled. Guards compare against this, so disabling
+ * an admin does not put them within reach of lesser roles.
+ */
+export async function grantedPermissionsOfUser(db: DB, userId: string): Promise<Set<string>> {
+  const rows = await db
+    .selectFrom('user_roles')
+    .innerJoin('role_permissions', 'role_permissions.role', 'user_roles.role')
+    .select('role_permissions.permission')
+    .distinct()
+    .where('user_roles.user_id', '=', userId)
+    .execute();
+  return new Set(rows.map((row) => row.permission));
+}
+
 export async function permissionsOfRole(db: DB, role: string): Promise<string[]> {
   const rows = await db.selectFrom('role_permissions').select('permission').where('role', '=', role).orderBy('permission').execute();
   return rows.map((row) => row.permission);
