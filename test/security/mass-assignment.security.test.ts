@@ -6,6 +6,7 @@ import { findUserByEmailIndex } from '../../src/features/users/repo.ts';
 import { testEngines } from '../helpers/database.ts';
 import { startEngineApp, type EngineApp } from '../helpers/engine-app.ts';
 import { strongPassword, uniqueEmail } from '../helpers/http.ts';
+import { createSignedIn, createTarget } from './authz.fixtures.ts';
 import { logIn, problemCode, registerVerified, type Tokens } from './security.fixtures.ts';
 
 for (const engine of testEngines()) {
@@ -108,6 +109,44 @@ for (const engine of testEngines()) {
         assert.equal(await findUserByEmailIndex(app.database.db, app.services.auth.blindIndex.email(email)), null);
         assert.equal(app.mails.filter((mail) => mail.to === email).length, 0);
       }
+    });
+
+    it('PATCH /v1/admin/users/{id} with roles, email, email_verified or id is refused and changes nothing', async () => {
+      const admin = await createSignedIn(app, { roles: ['admin'], label: 'mass-admin' });
+      const target = await createTarget(app, 'mass-target');
+      const before = await snapshot(target.id);
+      const attempts: Record<string, unknown>[] = [
+        { roles: ['admin'] },
+        { name: 'Mallory', roles: ['admin'] },
+        { email: uniqueEmail('hijack') },
+        { status: 'disabled', email: uniqueEmail('hijack') },
+        { email_verified: false },
+        { id: '00000000-0000-7000-8000-000000000000' },
+        { password_hash: '$argon2id$v=19$m=1024,t=1,p=1$AAAA$AAAA' },
+        { status: 'suspended' },
+        {},
+      ];
+      for (const body of attempts) {
+        const response = await app.client.request('PATCH', `/v1/admin/users/${target.id}`, { token: admin.tokens.access_token, body });
+        assert.equal(response.status, 400, `${JSON.stringify(body)} -> ${response.status}`);
+        assert.equal(problemCode(response), 'invalid_request');
+      }
+      assert.deepEqual(await snapshot(target.id), before);
+    });
+
+    it('POST /v1/admin/roles refuses unknown permissions, fields and malformed names', async () => {
+      const admin = await createSignedIn(app, { roles: ['admin'], label: 'mass-admin' });
+      const attempts: Record<string, unknown>[] = [
+        { name: 'mass-role', permissions: ['users:*'] },
+        { name: 'mass-role', permissions: ['root'] },
+        { name: 'mass-role', permissions: [], built_in: true },
+        { name: 'Mass Role', permissions: [] },
+      ];
+      for (const body of attempts) {
+        const response = await app.client.request('POST', '/v1/admin/roles', { token: admin.tokens.access_token, body });
+        assert.equal(response.status, 400, `${JSON.stringify(body)} -> ${response.status}`);
+      }
+      assert.equal(await app.database.db.selectFrom('roles').select('name').where('name', 'in', ['mass-role', 'Mass Role']).executeTakeFirst(), undefined);
     });
   });
 }

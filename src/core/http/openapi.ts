@@ -29,6 +29,9 @@ export async function registerOpenAPI(app: FastifyInstance, options: { publicURL
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
       },
     },
+    // Each operation states the access its route declares (route-policy.ts): clients see
+    // which permission a call needs, and the authorization matrix test reads it from here.
+    transform: ({ schema, url, route }) => ({ schema: { ...schema, 'x-access': route.config?.access ?? null }, url }),
   });
   await app.register(swaggerUi, {
     routePrefix: '/docs',

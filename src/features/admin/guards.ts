@@ -5,7 +5,7 @@ import { AppError } from '../../core/errors.ts';
 import type { DB } from '../../core/db/database.ts';
 import type { Authorizer } from '../authorization/authorizer.ts';
 import { missingPermissions } from '../authorization/permissions.ts';
-import { countOtherActiveAdmins, isActiveAdmin, permissionsOfUser } from '../authorization/roles-repo.ts';
+import { countOtherActiveAdmins, grantedPermissionsOfUser, isActiveAdmin } from '../authorization/roles-repo.ts';
 
 /** No self-escalation: nobody grants (or takes away) a permission they do not hold themselves. */
 export async function assertHoldsAll(authorizer: Authorizer, actorId: string, permissions: Iterable<string>): Promise<void> {
@@ -16,12 +16,13 @@ export async function assertHoldsAll(authorizer: Authorizer, actorId: string, pe
 
 /**
  * An actor changes only users whose permissions are a subset of their own: someone with
- * `users:write` through a custom role cannot disable, delete or reset an admin.
+ * `users:write` through a custom role cannot disable, delete or reset an admin, support
+ * cannot end an admin's sessions or lift an admin's lockout. A disabled account counts
+ * with what its roles grant, so a disabled admin cannot be re-enabled or deleted by them.
  */
 export async function assertMayManage(db: DB, authorizer: Authorizer, actorId: string, targetId: string): Promise<void> {
   if (actorId === targetId) return;
-  // A disabled admin counts as an admin: re-enabling them is acting on an admin.
-  const [held, target] = await Promise.all([authorizer.permissionsOf(actorId), permissionsOfUser(db, targetId, { ignoreStatus: true })]);
+  const [held, target] = await Promise.all([authorizer.permissionsOf(actorId), grantedPermissionsOfUser(db, targetId)]);
   const missing = missingPermissions(held, target);
   if (missing.length > 0) throw new AppError('forbidden', { detail: 'target holds permissions the actor lacks' });
 }

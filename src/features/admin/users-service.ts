@@ -105,6 +105,8 @@ export async function setUserRole(deps: AuthDeps, actor: AdminActor, id: string,
 
 export async function unlockUserByAdmin(deps: AuthDeps, actor: AdminActor, id: string): Promise<void> {
   const user = await existingUser(deps.db, id);
+  // Lifting an admin's lockout would hand a password guesser fresh attempts.
+  await assertMayManage(deps.db, deps.authorizer, actor.userId, id);
   await deps.db.transaction().execute(async (trx) => {
     await deps.lockout.unlock(user.emailIndex, { trx });
     await record(deps, trx, actor, 'user.unlocked', id);
@@ -113,6 +115,8 @@ export async function unlockUserByAdmin(deps: AuthDeps, actor: AdminActor, id: s
 
 export async function revokeSessionsByAdmin(deps: AuthDeps, actor: AdminActor, id: string): Promise<number> {
   await existingUser(deps.db, id);
+  // Otherwise support could sign every admin out, over and over, during an incident.
+  await assertMayManage(deps.db, deps.authorizer, actor.userId, id);
   const revoked = await deps.db.transaction().execute(async (trx) => {
     const ended = await revokeUserSessions(trx, id, 'admin_revoked', deps.clock());
     for (const sessionId of ended) {

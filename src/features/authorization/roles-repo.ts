@@ -40,21 +40,33 @@ export async function ensureBuiltInRoles(db: DB, now: Date): Promise<void> {
   });
 }
 
-/**
- * Every permission the user holds through their roles. By default none when the user
- * is disabled or gone; `ignoreStatus` gives what a disabled user would hold again if
- * enabled (for deciding who may act on them).
- */
-export async function permissionsOfUser(db: DB, userId: string, options: { ignoreStatus?: boolean } = {}): Promise<Set<string>> {
-  let query = db
+/** Every permission the user holds through their roles; none when the user is disabled or gone. */
+export async function permissionsOfUser(db: DB, userId: string): Promise<Set<string>> {
+  const rows = await db
     .selectFrom('user_roles')
     .innerJoin('role_permissions', 'role_permissions.role', 'user_roles.role')
     .innerJoin('users', 'users.id', 'user_roles.user_id')
     .select('role_permissions.permission')
     .distinct()
-    .where('user_roles.user_id', '=', userId);
-  if (options.ignoreStatus !== true) query = query.where('users.status', '=', 'active');
-  const rows = await query.execute();
+    .where('user_roles.user_id', '=', userId)
+    .where('users.status', '=', 'active')
+    .execute();
+  return new Set(rows.map((row) => row.permission));
+}
+
+/**
+ * What the user's roles grant, whatever the account's status: the powers a disabled
+ * account would get back on being enabled. Guards compare against this, so disabling
+ * an admin does not put them within reach of lesser roles.
+ */
+export async function grantedPermissionsOfUser(db: DB, userId: string): Promise<Set<string>> {
+  const rows = await db
+    .selectFrom('user_roles')
+    .innerJoin('role_permissions', 'role_permissions.role', 'user_roles.role')
+    .select('role_permissions.permission')
+    .distinct()
+    .where('user_roles.user_id', '=', userId)
+    .execute();
   return new Set(rows.map((row) => row.permission));
 }
 
