@@ -17,6 +17,7 @@ import { registerSecurityHeaders } from './core/http/security-headers.ts';
 import type { Logger } from './core/logging.ts';
 import { registerAuthentication } from './features/auth/authenticate.ts';
 import { isPermission } from './features/authorization/permissions.ts';
+import { auditTrailRoutes } from './features/audit-trail/routes.ts';
 import { authRoutes } from './features/auth/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
 import { meRoutes } from './features/me/routes.ts';
@@ -87,5 +88,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(jwksRoutes, { keys: signingKeys });
   await app.register(authRoutes, { deps: auth });
   await app.register(meRoutes, { deps: auth });
+  await app.register(auditTrailRoutes, { deps: auth, keys: deps.services.auditKeys });
   return app;
 }

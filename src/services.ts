@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from './config/config.ts';
 import { createChainHeadCache } from './core/audit/append.ts';
 import { createAuditor } from './core/audit/auditor.ts';
-import type { AuditKey } from './core/audit/types.ts';
+import type { AuditKey, AuditKeyLookup } from './core/audit/types.ts';
 import { createBackground } from './core/background.ts';
 import type { Clock } from './core/clock.ts';
 import { BLIND_INDEX_PURPOSE, createBlindIndex } from './core/crypto/blind-index.ts';
@@ -32,6 +32,8 @@ import { ensureSigningKeys } from './features/tokens/signing-keys.ts';
 export interface Services {
   readonly auth: AuthDeps;
   readonly signingKeys: SigningKeySource;
+  /** The audit-chain key by id, for verifying the trail. */
+  readonly auditKeys: AuditKeyLookup;
 }
 
 export interface ServiceResources {
@@ -72,8 +74,10 @@ export async function createServices(resources: ServiceResources): Promise<Servi
   // One store per limiter: a flood of keys in one cannot crowd out the others.
   const store = (): CounterStore => counterStore(resources.redis, clock);
   const blindIndexKey = await getOrCreateSystemKey(db, keyring, BLIND_INDEX_PURPOSE);
+  const auditKey = resources.auditKey;
   return {
     signingKeys,
+    auditKeys: (keyId) => (keyId === auditKey.id ? auditKey.key : null),
     auth: {
       db,
       clock,
