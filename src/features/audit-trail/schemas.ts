@@ -10,7 +10,8 @@ const Cursor = Type.String({ minLength: 1, maxLength: 24, pattern: '^[A-Za-z0-9_
 const Limit = Type.Integer({ minimum: 1, maximum: 200, default: 50 });
 // The vocabulary the code records (core/audit/prepare.ts): a free-text filter is refused.
 const Action = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z][a-z0-9_.:-]{0,63}$' });
-const Identifier = Type.String({ minLength: 1, maxLength: 256 });
+// No control characters: PostgreSQL refuses NUL in text (a 500), and no stored id holds one.
+const Identifier = Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\u0000-\\u001f\\u007f]+$' });
 
 export const AuditQuery = Type.Object(
   {
