@@ -70,17 +70,23 @@ function isPosition(value: unknown): value is ChainPosition {
   return Number.isSafeInteger(position['seq']) && typeof position['hash'] === 'string';
 }
 
-function readHeader(line: string, keys: AuditKeyLookup): { anchor: ChainPosition; anchoring: ExportAnchoring } | null {
+type Start = { readonly anchor: ChainPosition; readonly anchoring: ExportAnchoring };
+
+function startAt(anchor: ChainPosition, anchoring: ExportAnchoring): Start {
+  return { anchor, anchoring };
+}
+
+function readHeader(line: string, keys: AuditKeyLookup): Start | ExportProblem {
   const header = parseObject(line);
-  if (header?.['format'] !== EXPORT_FORMAT || !isPosition(header['anchor'])) return null;
+  if (header?.['format'] !== EXPORT_FORMAT || !isPosition(header['anchor'])) return 'missing_header';
   const anchor = header['anchor'];
   const checkpoint = header['checkpoint'] as AuditCheckpoint | null | undefined;
   if (checkpoint !== null && checkpoint !== undefined) {
-    const vouches = checkpointIsAuthentic(checkpoint, keys) && positionAfter(checkpoint).seq === anchor.seq && positionAfter(checkpoint).hash === anchor.hash;
-    return vouches ? { anchor, anchoring: 'checkpoint' } : null;
+    const after = checkpointIsAuthentic(checkpoint, keys) ? positionAfter(checkpoint) : null;
+    return after?.seq === anchor.seq && after.hash === anchor.hash ? startAt(anchor, 'checkpoint') : 'checkpoint_invalid';
   }
-  if (anchor.seq === 0) return anchor.hash === GENESIS_HASH ? { anchor, anchoring: 'genesis' } : null;
-  return { anchor, anchoring: 'unanchored' };
+  if (anchor.seq === 0) return anchor.hash === GENESIS_HASH ? startAt(anchor, 'genesis') : 'prev_mismatch';
+  return startAt(anchor, 'unanchored');
 }
 
 function isTrailer(line: Record<string, unknown>): boolean {
@@ -94,7 +100,7 @@ function trailerMatches(trailer: Record<string, unknown>, head: ChainPosition | 
 
 /** Verifies an export line by line, holding one batch of records at a time. */
 export async function verifyExport(lines: AsyncIterable<string> | Iterable<string>, keys: AuditKeyLookup): Promise<ExportVerification> {
-  let start: { anchor: ChainPosition; anchoring: ExportAnchoring } | null = null;
+  let start: Start | null = null;
   let head: ChainPosition | null = null;
   let trailer: Record<string, unknown> | null = null;
   let checked = 0;
@@ -113,9 +119,10 @@ export async function verifyExport(lines: AsyncIterable<string> | Iterable<strin
   for await (const line of lines) {
     if (line.trim() === '') continue;
     if (start === null) {
-      start = readHeader(line, keys);
-      if (start === null) return broken(null, 'missing_header');
-      head = start.anchor;
+      const header = readHeader(line, keys);
+      if (typeof header === 'string') return broken(null, header);
+      start = header;
+      head = header.anchor;
       continue;
     }
     const parsed = parseObject(line);

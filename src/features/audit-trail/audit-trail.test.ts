@@ -144,6 +144,13 @@ for (const engine of testEngines()) {
       assert.equal(pruned.kind, 'pruned');
       const whole = await verifyExport(ndjsonLines(await exportText()), app.services.auditKeys);
       assert.deepEqual([whole.ok, whole.anchoring, whole.anchor?.seq], [true, 'checkpoint', 4]);
+      // A copy whose header claims a different checkpoint, or none, no longer verifies.
+      const lines = ndjsonLines(await exportText());
+      const header = JSON.parse(lines[0] ?? '{}') as { anchor: { seq: number; hash: string }; checkpoint: Record<string, unknown> };
+      const moved = { ...header, anchor: { ...header.anchor, seq: 3 }, checkpoint: { ...header.checkpoint, through_seq: 3 } };
+      assert.equal((await verifyExport(lines.with(0, JSON.stringify(moved)), app.services.auditKeys)).reason, 'checkpoint_invalid');
+      const genesis = { ...header, anchor: { seq: 0, hash: '0'.repeat(64) }, checkpoint: null };
+      assert.equal((await verifyExport(lines.with(0, JSON.stringify(genesis)), app.services.auditKeys)).firstBrokenSeq, 1);
       const partial = await verifyExport(ndjsonLines(await exportText('?from_seq=8')), app.services.auditKeys);
       assert.deepEqual([partial.ok, partial.anchoring, partial.anchor?.seq], [true, 'unanchored', 7]);
       const verified = await app.client.request('GET', '/v1/admin/audit/verify', { token: auditor.token });
