@@ -20,6 +20,7 @@ import { registerAuthentication } from './features/auth/authenticate.ts';
 import { isPermission } from './features/authorization/permissions.ts';
 import { adminRoleRoutes } from './features/admin/roles-routes.ts';
 import { adminUserRoutes } from './features/admin/users-routes.ts';
+import { auditTrailRoutes } from './features/audit-trail/routes.ts';
 import { authRoutes } from './features/auth/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
 import { meRoutes } from './features/me/routes.ts';
@@ -95,5 +96,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(adminUserRoutes, { deps: auth });
   await app.register(adminRoleRoutes, { deps: auth });
   await app.register(metricsRoutes, { registry: metrics.registry, token: config.metricsToken });
+  await app.register(auditTrailRoutes, { deps: auth, keys: deps.services.auditKeys });
   return app;
 }

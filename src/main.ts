@@ -9,7 +9,8 @@ import { openRuntime, type Runtime } from './runtime.ts';
 import { createUserCommand } from './cli/users.ts';
 import { rotateSigningKeysCommand } from './features/tokens/rotate-command.ts';
 import { serve } from './cli/serve.ts';
-import { auditVerify } from './cli/audit-verify.ts';
+import { auditPrune, pruneCutoff, PruneUsageError } from './cli/audit-prune.ts';
+import { auditVerify, auditVerifyFile } from './cli/audit-verify.ts';
 import { rotateMaster } from './cli/keys.ts';
 import { migrateCommand } from './cli/migrate.ts';
 
@@ -18,7 +19,11 @@ const USAGE = `usage: gatehouse <command>
   serve               start the server (applies pending migrations first)
   migrate [--status]  apply pending migrations, or show their state
   config check        validate the configuration and print it, secrets masked
-  audit verify        walk the audit chain and name the first broken record
+  audit verify [--file F]
+                      walk the audit chain (or an NDJSON export, offline) and name the first broken record
+  audit prune [--before DATE]
+                      remove audit records older than DATE (default: now - AUDIT_RETENTION_DAYS),
+                      after writing a signed checkpoint; run as the database owner
   keys rotate-master  re-wrap every stored key under the newest master key
   keys rotate-signing make the next signing key active and publish a new next key
   users create --email E [--name N] [--role R ...]
@@ -59,8 +64,22 @@ const commands: Record<string, Command> = {
     process.stdout.write(`${JSON.stringify(describeConfig(config()), null, 2)}\n`);
     return Promise.resolve(0);
   },
-  async 'audit verify'() {
-    return withRuntime(auditVerify, { migrate: false });
+  async 'audit verify'(argv) {
+    const { values } = parseArgs({ args: [...argv], options: { file: { type: 'string' } }, strict: true });
+    const file = values.file;
+    return withRuntime((runtime) => (file === undefined ? auditVerify(runtime) : auditVerifyFile(runtime, file)), { migrate: false });
+  },
+  async 'audit prune'(argv) {
+    const { values } = parseArgs({ args: [...argv], options: { before: { type: 'string' } }, strict: true });
+    const cfg = config();
+    let before: Date;
+    try {
+      before = pruneCutoff(values.before, cfg.administration.auditRetentionDays, new Date());
+    } catch (error) {
+      if (error instanceof PruneUsageError) throw new UsageError(error.message);
+      throw error;
+    }
+    return withRuntime((runtime) => auditPrune(runtime, before));
   },
   async 'keys rotate-master'() {
     return rotateMaster(config());

@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from './config/config.ts';
 import { createChainHeadCache } from './core/audit/append.ts';
 import { createAuditor } from './core/audit/auditor.ts';
-import type { AuditKey } from './core/audit/types.ts';
+import type { AuditKey, AuditKeyLookup } from './core/audit/types.ts';
 import { createBackground } from './core/background.ts';
 import type { Clock } from './core/clock.ts';
 import { BLIND_INDEX_PURPOSE, createBlindIndex } from './core/crypto/blind-index.ts';
@@ -38,6 +38,8 @@ export interface Services {
   readonly metrics: Metrics;
   /** Delivers security webhooks; null when none are configured. The caller starts and stops it. */
   readonly webhooks: WebhookDispatcher | null;
+  /** The audit-chain key by id, for verifying the trail. */
+  readonly auditKeys: AuditKeyLookup;
 }
 
 export interface ServiceResources {
@@ -89,9 +91,11 @@ export async function createServices(resources: ServiceResources): Promise<Servi
     onFailure: () => { metrics.webhookFailures.inc(); },
     ...(resources.webhookTuning === undefined ? {} : { tuning: resources.webhookTuning }),
   });
+  const auditKey = resources.auditKey;
   return {
     signingKeys,
     metrics,
+    auditKeys: (keyId) => (keyId === auditKey.id ? auditKey.key : null),
     webhooks: webhooks?.dispatcher ?? null,
     auth: {
       db,

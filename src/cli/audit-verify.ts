@@ -1,15 +1,41 @@
+// `gatehouse audit verify [--file export.ndjson]`: walk the stored chain from its start
+// (or its newest checkpoint), or check an export offline with the same code. Either way
+// the audit key comes from this installation, unwrapped by the master key.
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { verifyExport } from '../core/audit/export-format.ts';
+import type { AuditKeyLookup } from '../core/audit/types.ts';
 import { verifyAuditChain } from '../core/audit/verify.ts';
 import type { Runtime } from '../runtime.ts';
 
-export async function auditVerify(runtime: Runtime): Promise<number> {
+function keysOf(runtime: Runtime): AuditKeyLookup {
   const { auditKey } = runtime;
-  const result = await verifyAuditChain(runtime.database.db, (keyId) => (keyId === auditKey.id ? auditKey.key : null));
+  return (keyId) => (keyId === auditKey.id ? auditKey.key : null);
+}
+
+export async function auditVerify(runtime: Runtime): Promise<number> {
+  const result = await verifyAuditChain(runtime.database.db, keysOf(runtime));
   if (result.ok) {
-    process.stdout.write(`audit chain intact: ${result.checked} records verified\n`);
+    process.stdout.write(`audit chain intact: ${result.checked} records verified, head seq ${result.head.seq} hash ${result.head.hash}\n`);
     return 0;
   }
   process.stdout.write(
     `audit chain BROKEN at seq ${String(result.firstBrokenSeq)} (${result.reason ?? 'unknown'}); ${result.checked} records checked\n`,
   );
+  return 1;
+}
+
+export async function auditVerifyFile(runtime: Runtime, path: string): Promise<number> {
+  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  const result = await verifyExport(lines, keysOf(runtime));
+  if (result.ok) {
+    const anchor = result.anchor === null ? '' : ` after seq ${result.anchor.seq}`;
+    process.stdout.write(`export intact: ${result.checked} records verified${anchor} (anchored by ${result.anchoring ?? 'nothing'})\n`);
+    if (result.anchoring === 'unanchored') {
+      process.stdout.write(`  partial export: check that seq ${String(result.anchor?.seq)} has hash ${String(result.anchor?.hash)} in your previous export\n`);
+    }
+    return 0;
+  }
+  process.stdout.write(`export BROKEN at seq ${String(result.firstBrokenSeq)} (${result.reason ?? 'unknown'}); ${result.checked} records checked\n`);
   return 1;
 }

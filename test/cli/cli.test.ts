@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,7 +81,8 @@ describe('gatehouse CLI', () => {
     const duplicate = await run(['users', 'create', '--email', 'ADMIN@example.test'], env, 'another long unusual passphrase\n');
     assert.equal(duplicate.code, 1);
     assert.match(duplicate.stderr, /already exists/);
-    const unknownRole = await run(['users', 'create', '--email', 'third@example.test', '--role', 'superuser'], env, 'another long unusual passphrase\n');
+    // Not `other@…`: the policy refuses a password containing the address's local part.
+    const unknownRole = await run(['users', 'create', '--email', 'someone@example.test', '--role', 'superuser'], env, 'another long unusual passphrase\n');
     assert.equal(unknownRole.code, 1);
     assert.match(unknownRole.stderr, /no role named "superuser"/);
   });
@@ -90,6 +91,31 @@ describe('gatehouse CLI', () => {
     const result = await run(['audit', 'verify'], env);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /audit chain intact: [1-9]\d* records verified/);
+  });
+
+  it('audit prune refuses without a retention or --before, then prunes behind a checkpoint and the chain still verifies', async () => {
+    const refused = await run(['audit', 'prune'], env);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /AUDIT_RETENTION_DAYS is not set/);
+    assert.equal((await run(['audit', 'prune', '--before', '2999-01-01'], env)).code, 2, 'a cut-off in the future');
+    for (const email of ['prune-a@example.test', 'prune-b@example.test']) {
+      assert.equal((await run(['users', 'create', '--email', email], env, 'a long and quite unusual passphrase\n')).code, 0);
+    }
+    const pruned = await run(['audit', 'prune', '--before', new Date().toISOString()], env);
+    assert.equal(pruned.code, 0, pruned.stderr);
+    assert.match(pruned.stdout, /audit prune: removed [1-9]\d* records .* \(through seq [1-9]\d*\); checkpoint [0-9a-f-]{36} hash [0-9a-f]{64}/);
+    const kept = await run(['audit', 'prune', '--before', '2000-01-01'], { ...env, AUDIT_RETENTION_DAYS: '30' });
+    assert.match(kept.stdout, /no records before 2000-01-01T00:00:00.000Z to remove/);
+    const verified = await run(['audit', 'verify'], env);
+    assert.equal(verified.code, 0, verified.stdout);
+  });
+
+  it('audit verify --file refuses a file that is not an export', async () => {
+    const file = join(dataDir, 'not-an-export.ndjson');
+    await writeFile(file, '{"seq":1}\n');
+    const result = await run(['audit', 'verify', '--file', file], env);
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, /export BROKEN .*missing_header/);
   });
 
   it('keys rotate-master and rotate-signing work on the development key file', async () => {

@@ -63,7 +63,9 @@ export async function asTriggerBypassingSuperuser(database: Database, fn: (trx: 
       return;
     }
     await sql`ALTER TABLE audit_events DISABLE TRIGGER USER`.execute(trx);
+    await sql`ALTER TABLE audit_checkpoints DISABLE TRIGGER USER`.execute(trx);
     await fn(trx);
+    await sql`ALTER TABLE audit_checkpoints ENABLE TRIGGER USER`.execute(trx);
     await sql`ALTER TABLE audit_events ENABLE TRIGGER USER`.execute(trx);
   });
 }
@@ -103,6 +105,7 @@ export function freshTrailPerTest(engine: TestEngine): () => Database {
   beforeEach(async () => {
     await asTriggerBypassingSuperuser(database(), async (trx) => {
       await trx.deleteFrom('audit_events').execute();
+      await trx.deleteFrom('audit_checkpoints').execute();
       await trx.deleteFrom('system_keys').execute();
     });
   });

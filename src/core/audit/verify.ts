@@ -5,12 +5,17 @@
 // What it proves: no record inside the range was altered, inserted, removed or moved by
 // anyone without the key. What it cannot see alone: records cut from the end; compare
 // the returned head with one kept elsewhere (a log line, an export) to catch that.
+//
+// After a prune the chain starts at the newest checkpoint (checkpoint.ts): its signature
+// must hold and the first remaining record must follow it. Removing or forging the
+// checkpoint, or removing records past it, breaks the walk at the first missing seq.
 import type { Kysely } from 'kysely';
 import type { Schema } from '../db/schema.ts';
+import { checkpointIsAuthentic, latestCheckpoint, positionAfter } from './checkpoint.ts';
 import { auditHashMatches } from './seal.ts';
 import { GENESIS, type AuditKeyLookup, type AuditRecord, type ChainPosition } from './types.ts';
 
-export type AuditChainProblem = 'hash_mismatch' | 'prev_mismatch' | 'seq_gap' | 'unknown_key';
+export type AuditChainProblem = 'hash_mismatch' | 'prev_mismatch' | 'seq_gap' | 'unknown_key' | 'checkpoint_invalid';
 
 export type RecordsVerification =
   | { readonly ok: true; readonly checked: number; readonly head: ChainPosition }
@@ -57,7 +62,7 @@ export function verifyRecords(records: Iterable<AuditRecord>, keys: AuditKeyLook
 }
 
 export interface VerifyChainOptions {
-  /** First seq to check; the record before it is trusted as the anchor. Default 1. */
+  /** First seq to check; the record before it is trusted as the anchor. Default: after the newest checkpoint, or 1. */
   readonly fromSeq?: number;
   /** Records read per query, which bounds memory. Default 1000. */
   readonly batchSize?: number;
@@ -85,19 +90,34 @@ function positiveInteger(value: number, field: string, max: number): number {
   return value;
 }
 
-async function anchorBefore(db: Kysely<Schema>, fromSeq: number): Promise<ChainPosition | null> {
-  if (fromSeq === 1) return GENESIS;
+type Start = { readonly anchor: ChainPosition } | { readonly broken: ChainVerification };
+
+function brokenAt(seq: number, reason: AuditChainProblem, anchor: ChainPosition): Start {
+  return { broken: { ok: false, checked: 0, firstBrokenSeq: seq, reason, head: anchor } };
+}
+
+async function startAfterCheckpoint(db: Kysely<Schema>, keys: AuditKeyLookup): Promise<Start> {
+  const checkpoint = await latestCheckpoint(db);
+  if (checkpoint === null) return { anchor: GENESIS };
+  // A forged or altered checkpoint could hide anything before it: nothing after it counts.
+  if (!checkpointIsAuthentic(checkpoint, keys)) return brokenAt(checkpoint.through_seq, 'checkpoint_invalid', GENESIS);
+  return { anchor: positionAfter(checkpoint) };
+}
+
+async function startBefore(db: Kysely<Schema>, fromSeq: number): Promise<Start> {
+  if (fromSeq === 1) return { anchor: GENESIS };
   const row = await db.selectFrom('audit_events').select(['seq', 'hash']).where('seq', '=', fromSeq - 1).executeTakeFirst();
-  return row ?? null;
+  return row === undefined ? brokenAt(fromSeq - 1, 'seq_gap', GENESIS) : { anchor: row };
 }
 
 export async function verifyAuditChain(db: Kysely<Schema>, keys: AuditKeyLookup, options: VerifyChainOptions = {}): Promise<ChainVerification> {
-  const fromSeq = positiveInteger(options.fromSeq ?? 1, 'fromSeq', Number.MAX_SAFE_INTEGER);
   const batchSize = positiveInteger(options.batchSize ?? 1000, 'batchSize', 10_000);
   const lookup = memoize(keys);
-  const anchor = await anchorBefore(db, fromSeq);
-  if (anchor === null) return { ok: false, checked: 0, firstBrokenSeq: fromSeq - 1, reason: 'seq_gap', head: GENESIS };
-  let head = anchor;
+  const start = options.fromSeq === undefined
+    ? await startAfterCheckpoint(db, lookup)
+    : await startBefore(db, positiveInteger(options.fromSeq, 'fromSeq', Number.MAX_SAFE_INTEGER));
+  if ('broken' in start) return start.broken;
+  let head = start.anchor;
   let checked = 0;
   for (;;) {
     // Keyset pagination: one batch in memory at a time, however long the chain.

@@ -80,12 +80,20 @@ const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
   applied_at timestamptz NOT NULL DEFAULT now()
 )`;
 
+async function tableExists(session: ScriptSession): Promise<boolean> {
+  const rows = await session.query<{ present: boolean }>("SELECT to_regclass('schema_migrations') IS NOT NULL AS present", []);
+  return rows[0]?.present === true;
+}
+
 /** Applies every pending migration in one transaction; returns the versions applied. */
 export async function migrate(database: Database, dir: string = MIGRATIONS_DIR): Promise<number[]> {
   const files = await readMigrationFiles(dir);
   return database.scriptTransaction(async (session) => {
     await session.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_ID]);
-    await session.exec(CREATE_TABLE);
+    // No DDL unless something is pending: PostgreSQL checks CREATE on the schema even for
+    // IF NOT EXISTS, and a least-privilege role (docs/operations.md) has none, so a
+    // server running as that role starts whenever the owner has migrated first.
+    if (!(await tableExists(session))) await session.exec(CREATE_TABLE);
     const status = compare(files, await readApplied(session));
     if (status.modified.length > 0) {
       throw new MigrationError(`applied migration changed on disk: ${status.modified.join(', ')}`);
@@ -110,11 +118,7 @@ export async function migrate(database: Database, dir: string = MIGRATIONS_DIR):
 export async function migrationStatus(database: Database, dir: string = MIGRATIONS_DIR): Promise<MigrationStatus> {
   const files = await readMigrationFiles(dir);
   return database.scriptTransaction(async (session) => {
-    const exists = await session.query<{ present: boolean }>(
-      "SELECT to_regclass('schema_migrations') IS NOT NULL AS present",
-      [],
-    );
-    const applied = exists[0]?.present === true ? await readApplied(session) : [];
+    const applied = (await tableExists(session)) ? await readApplied(session) : [];
     return compare(files, applied);
   });
 }

@@ -47,6 +47,16 @@ export interface AuditEventsTable {
   hash: string;
 }
 
+export interface AuditCheckpointsTable {
+  id: string;
+  through_seq: number;
+  through_hash: string;
+  record_count: number;
+  created_at: Timestamp;
+  key_id: string;
+  signature: string;
+}
+
 export interface UsersTable {
   id: string;
   email_index: string;
@@ -153,6 +163,7 @@ export interface Schema {
   system_keys: SystemKeysTable;
   data_keys: DataKeysTable;
   audit_events: AuditEventsTable;
+  audit_checkpoints: AuditCheckpointsTable;
   users: UsersTable;
   user_roles: UserRolesTable;
   roles: RolesTable;

@@ -1,0 +1,84 @@
+// Removes records older than a cut-off, the only way records ever leave the trail. In
+// one transaction, under the chain lock (so no append or other prune interleaves): it
+// appends an `audit.pruned` record, writes a signed checkpoint for the last record it
+// removes, and deletes up to it through the one door the append-only trigger leaves
+// open (migration 0005). The checkpoint and the deletion commit together or not at all.
+//
+// It refuses while the chain does not verify: a checkpoint over tampered records would
+// launder them, and the broken records are the evidence. The newest record is never
+// removed (the `audit.pruned` record is appended first and always stays), since
+// `audit_append` continues the chain from the newest row in the table.
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { uuidv7 } from '../crypto/ids.ts';
+import type { Schema } from '../db/schema.ts';
+import { AUDIT_CHAIN_LOCK_ID, appendAuditEvent } from './append.ts';
+import { latestCheckpoint, signCheckpoint, type AuditCheckpoint } from './checkpoint.ts';
+import type { AuditDeps } from './types.ts';
+import { verifyAuditChain, type ChainVerification } from './verify.ts';
+
+export type PruneResult =
+  | { readonly kind: 'pruned'; readonly checkpoint: AuditCheckpoint; readonly removed: number }
+  | { readonly kind: 'nothing_to_prune' }
+  | { readonly kind: 'chain_broken'; readonly verification: ChainVerification };
+
+export class PruneInvariantError extends Error {
+  override readonly name = 'PruneInvariantError';
+}
+
+/** The last seq to remove: everything before the first record at or after `before`, never the head. */
+async function lastSeqBefore(trx: Transaction<Schema>, before: Date, headSeq: number): Promise<number> {
+  // Keyed on the first record to keep, not the last to drop: with clocks that differ
+  // between instances, a record is kept whenever any later one is at or after the cut-off.
+  const firstKept = await trx
+    .selectFrom('audit_events')
+    .select((eb) => eb.fn.min('seq').as('seq'))
+    .where('occurred_at', '>=', before)
+    .executeTakeFirst();
+  const keepFrom = firstKept?.seq ?? headSeq;
+  return Math.min(keepFrom - 1, headSeq - 1);
+}
+
+async function removeThrough(trx: Transaction<Schema>, checkpoint: AuditCheckpoint): Promise<number> {
+  await sql`SELECT set_config('gatehouse.audit_prune', 'on', true)`.execute(trx);
+  const result = await trx.deleteFrom('audit_events').where('seq', '<=', checkpoint.through_seq).executeTakeFirst();
+  await sql`SELECT set_config('gatehouse.audit_prune', 'off', true)`.execute(trx);
+  return Number(result.numDeletedRows);
+}
+
+async function pruneLocked(trx: Transaction<Schema>, deps: AuditDeps, before: Date): Promise<PruneResult> {
+  await sql`SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK_ID}::bigint)`.execute(trx);
+  const head = await trx.selectFrom('audit_events').select(['seq']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  if (head === undefined) return { kind: 'nothing_to_prune' };
+  const through = await lastSeqBefore(trx, before, head.seq);
+  const previous = (await latestCheckpoint(trx))?.through_seq ?? 0;
+  if (through <= previous) return { kind: 'nothing_to_prune' };
+  const last = await trx.selectFrom('audit_events').select(['hash']).where('seq', '=', through).executeTakeFirst();
+  if (last === undefined) throw new PruneInvariantError(`record ${through} is missing`);
+  const expected = through - previous;
+  await appendAuditEvent(trx, deps, {
+    actor: { type: 'system', id: 'cli' },
+    action: 'audit.pruned',
+    outcome: 'success',
+    details: { through_seq: through, records: expected, before: before.toISOString() },
+  });
+  const checkpoint = signCheckpoint(deps.key, {
+    id: uuidv7(deps.clock().getTime()),
+    through_seq: through,
+    through_hash: last.hash,
+    record_count: expected,
+    created_at: deps.clock().toISOString(),
+  });
+  await trx.insertInto('audit_checkpoints').values(checkpoint).execute();
+  const removed = await removeThrough(trx, checkpoint);
+  // The chain is gapless, so anything else means rows vanished or appeared: keep them all.
+  if (removed !== expected) throw new PruneInvariantError(`expected to remove ${expected} records, removed ${removed}`);
+  return { kind: 'pruned', checkpoint, removed };
+}
+
+export async function pruneAuditTrail(db: Kysely<Schema>, deps: AuditDeps, options: { readonly before: Date }): Promise<PruneResult> {
+  if (Number.isNaN(options.before.getTime())) throw new RangeError('the cut-off is not a valid date');
+  // Verified outside the lock: a full walk under it would stall every append meanwhile.
+  const verification = await verifyAuditChain(db, (keyId) => (keyId === deps.key.id ? deps.key.key : null));
+  if (!verification.ok) return { kind: 'chain_broken', verification };
+  return db.transaction().execute((trx) => pruneLocked(trx, deps, options.before));
+}

@@ -1,0 +1,85 @@
+// Reads of the audit trail, newest first, a page at a time (keyset on seq: a page costs
+// the same however deep it is, and records appended meanwhile never shift a page).
+import type { Kysely } from 'kysely';
+import type { AuditOutcome, Schema } from '../../core/db/schema.ts';
+import type { AuditRecord } from '../../core/audit/types.ts';
+
+export interface AuditFilter {
+  readonly actor?: string;
+  readonly target?: string;
+  readonly action?: string;
+  readonly outcome?: AuditOutcome;
+  /** Inclusive. */
+  readonly from?: Date;
+  /** Exclusive. */
+  readonly to?: Date;
+}
+
+export interface Page {
+  readonly limit: number;
+  /** Records with a seq below this one; null for the first page. */
+  readonly beforeSeq: number | null;
+}
+
+/** Up to `limit + 1` records (the extra one says whether a next page exists). */
+export async function listAuditEvents(db: Kysely<Schema>, filter: AuditFilter, page: Page): Promise<AuditRecord[]> {
+  let query = db.selectFrom('audit_events').selectAll();
+  if (filter.actor !== undefined) query = query.where('actor_id', '=', filter.actor);
+  if (filter.target !== undefined) query = query.where('target_id', '=', filter.target);
+  if (filter.action !== undefined) query = query.where('action', '=', filter.action);
+  if (filter.outcome !== undefined) query = query.where('outcome', '=', filter.outcome);
+  if (filter.from !== undefined) query = query.where('occurred_at', '>=', filter.from);
+  if (filter.to !== undefined) query = query.where('occurred_at', '<', filter.to);
+  if (page.beforeSeq !== null) query = query.where('seq', '<', page.beforeSeq);
+  return query.orderBy('seq', 'desc').limit(page.limit + 1).execute();
+}
+
+/**
+ * The security events a user may see about their own account. Allowlisted: anything
+ * else (an admin's other actions, future event kinds) stays out until someone decides
+ * it is the user's to see.
+ */
+export const OWN_EVENT_ACTIONS = [
+  'auth.login_succeeded',
+  'auth.login_failed',
+  'auth.locked',
+  'auth.unlocked',
+  'session.revoked',
+  'token.reuse_detected',
+  'password.changed',
+  'password.reset_requested',
+  'password.reset_completed',
+  'role.assigned',
+  'role.removed',
+  'user.created',
+  'user.registered',
+  'user.email_verified',
+  'user.updated',
+  'user.disabled',
+  'user.enabled',
+] as const;
+
+export type OwnEventRow = Pick<AuditRecord, 'seq' | 'id' | 'occurred_at' | 'actor_type' | 'actor_id' | 'action' | 'target_type' | 'target_id' | 'outcome' | 'ip' | 'user_agent'>;
+
+/**
+ * Records whose target is the user or one of their sessions, never selected by actor:
+ * what a user did to someone else (an admin changing another account) is that other
+ * person's event. Details are not read at all: they may name other people.
+ */
+export async function listOwnEvents(db: Kysely<Schema>, userId: string, page: Page): Promise<OwnEventRow[]> {
+  let query = db
+    .selectFrom('audit_events')
+    .select(['seq', 'id', 'occurred_at', 'actor_type', 'actor_id', 'action', 'target_type', 'target_id', 'outcome', 'ip', 'user_agent'])
+    .where('action', 'in', OWN_EVENT_ACTIONS)
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('target_type', '=', 'user'), eb('target_id', '=', userId)]),
+        eb.and([
+          eb('target_type', '=', 'session'),
+          eb('target_id', 'in', eb.selectFrom('sessions').select((inner) => inner.cast<string>('id', 'text').as('id')).where('user_id', '=', userId)),
+        ]),
+      ]),
+    );
+  if (page.beforeSeq !== null) query = query.where('seq', '<', page.beforeSeq);
+  return query.orderBy('seq', 'desc').limit(page.limit + 1).execute();
+}
