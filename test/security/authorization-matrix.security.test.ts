@@ -117,6 +117,10 @@ const EXPECTED: Record<string, Access> = {
   'GET /v1/admin/roles/{name}': { permission: 'roles:read' },
   'PUT /v1/admin/roles/{name}': { permission: 'roles:write' },
   'DELETE /v1/admin/roles/{name}': { permission: 'roles:write' },
+  'GET /v1/me/events': 'authenticated',
+  'GET /v1/admin/audit': { permission: 'audit:read' },
+  'GET /v1/admin/audit/export': { permission: 'audit:read' },
+  'GET /v1/admin/audit/verify': { permission: 'audit:read' },
 };
 
 // Routes kept out of the document on purpose: the document itself and the docs page.
