@@ -9,6 +9,7 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { FAST_WEBHOOKS, startReceiver, testWebhookSecret, type ReceivedWebhook, type Receiver } from '../../src/features/webhooks/webhooks.fixtures.ts';
 import { openDatabase, type Database } from '../../src/core/db/database.ts';
 import { migrate } from '../../src/core/db/migrate.ts';
+import { createAccount } from '../../src/features/users/create-account.ts';
 import { verifyWebhookSignature } from '../../src/features/webhooks/signature.ts';
 import type { TestAppOptions } from '../helpers/app.ts';
 import { testEngines, type TestDatabase, type TestEngine } from '../helpers/database.ts';
@@ -116,6 +117,37 @@ for (const engine of testEngines()) {
       for (const secretText of [WRONG_PASSWORD, email, secret]) assert.equal(request!.body.includes(secretText), false);
       await new Promise((resolve) => setTimeout(resolve, 5 * FAST_WEBHOOKS.pollIntervalMs));
       assert.equal(receiver.received.length, 1, 'auth.login_failed is not a webhook');
+      await stop(app);
+    });
+
+    it('an admin login and a role assignment send signed events; an ordinary login sends none', async () => {
+      const secret = testWebhookSecret();
+      const app = await start(webhookOptions(receiver, secret));
+      const adminEmail = uniqueEmail('hook-admin');
+      const password = strongPassword();
+      const created = await createAccount(app.services.auth, { email: adminEmail, name: null, password, roles: ['admin'], emailVerified: true }, {
+        actor: { type: 'system' },
+        context: { ip: null, userAgent: null, requestId: null },
+      });
+      assert.equal(created.kind, 'created');
+      const plainEmail = uniqueEmail('hook-plain');
+      await registerVerified(app, plainEmail, password);
+      assert.equal((await app.client.request('POST', '/v1/auth/login', { body: { email: plainEmail, password } })).status, 200);
+      const login = await app.client.request<{ access_token: string }>('POST', '/v1/auth/login', { body: { email: adminEmail, password } });
+      assert.equal(login.status, 200, login.text);
+      const [adminLogin] = await receiver.waitFor(1);
+      const event = assertSigned(adminLogin!, secret, new Date());
+      assert.equal(event['type'], 'auth.login_succeeded');
+      assert.deepEqual((event['details'] as Record<string, unknown>)['admin'], true);
+      const plainId = (await app.services.auth.db.selectFrom('users').select('id').where('email_index', '=', app.services.auth.blindIndex.email(plainEmail)).executeTakeFirstOrThrow()).id;
+      const assigned = await app.client.request('PUT', `/v1/admin/users/${plainId}/roles/auditor`, { token: login.json().access_token });
+      assert.equal(assigned.status, 200, assigned.text);
+      const [, roleEvent] = await receiver.waitFor(2);
+      const role = assertSigned(roleEvent!, secret, new Date());
+      assert.equal(role['type'], 'role.assigned');
+      assert.deepEqual(role['target'], { type: 'user', id: plainId });
+      await new Promise((resolve) => setTimeout(resolve, 5 * FAST_WEBHOOKS.pollIntervalMs));
+      assert.equal(receiver.received.length, 2, 'the ordinary login sent nothing');
       await stop(app);
     });
 
