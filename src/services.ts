@@ -26,6 +26,7 @@ import { createMailer, outboxTransport, smtpTransport, type MailTransport } from
 import { createAccessTokens } from './features/tokens/access-tokens.ts';
 import { createSigningKeySource, type SigningKeySource } from './features/tokens/signing-key-source.ts';
 import { ensureSigningKeys } from './features/tokens/signing-keys.ts';
+import { createProfileCache } from './features/users/profile-cache.ts';
 
 export interface Services {
   readonly auth: AuthDeps;
@@ -88,6 +89,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
         keys: signingKeys,
       }),
       sessionGate: createSessionGate({ db, clock }),
+      profiles: createProfileCache({ clock }),
       lifetimes: { idleTtl: auth.refreshIdleTtl, maxAge: auth.sessionMaxAge },
       lockout: createLockout({
         db,

@@ -1,6 +1,7 @@
 // `gatehouse serve`: start, and on SIGTERM/SIGINT stop accepting, let in-flight requests
 // finish within the deadline, then close pools. A second signal or the deadline exits hard.
 import { buildApp } from '../app.ts';
+import { missingTuning } from '../process-tuning.ts';
 import type { Runtime } from '../runtime.ts';
 import { createServices } from '../services.ts';
 
@@ -16,6 +17,8 @@ export async function serve(runtime: Runtime): Promise<void> {
   });
   await app.listen({ host: config.host, port: config.port });
   log.info({ url: config.publicURL, engine: runtime.database.engine, env: config.environment }, 'gatehouse listening');
+  const missing = missingTuning(process.execArgv, process.env);
+  if (missing.length > 0) log.warn({ missing }, 'started without the memory tuning of docs/operations.md: expect a larger resident set');
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {

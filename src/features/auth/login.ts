@@ -6,7 +6,7 @@ import type { RequestContext } from '../../core/audit/auditor.ts';
 import { AppError } from '../../core/errors.ts';
 import { accountLockedMail } from '../mail/templates.ts';
 import { createSession } from '../sessions/repo.ts';
-import { findUserByEmailIndex, listRoles, loadEmail, setPasswordHash, type UserRecord } from '../users/repo.ts';
+import { findUserWithRolesByEmailIndex, loadEmail, setPasswordHash, type UserRecord } from '../users/repo.ts';
 import { reserveCredentialAttempt } from './attempts.ts';
 import type { AuthDeps } from './deps.ts';
 import { issueTokenPair, type TokenPair } from './token-pair.ts';
@@ -64,7 +64,8 @@ export async function login(deps: AuthDeps, input: LoginInput, context: RequestC
   const subject = deps.blindIndex.email(input.email);
   await reserveCredentialAttempt(deps, subject, context.ip);
 
-  const user = await findUserByEmailIndex(deps.db, subject);
+  // The roles come with the row, for the access token: no second query after the password.
+  const user = await findUserWithRolesByEmailIndex(deps.db, subject);
   const check = await checkPassword(deps, user, input.password);
   if (!check.ok || user === null) {
     await recordFailedAttempt(deps, subject, user, context);
@@ -94,6 +95,5 @@ export async function login(deps: AuthDeps, input: LoginInput, context: RequestC
     });
     return created;
   });
-  const roles = await listRoles(deps.db, user.id);
-  return { ...(await issueTokenPair(deps, { userId: user.id, sessionId: session.sessionId, roles, refreshToken: session.refreshToken })), sessionId: session.sessionId };
+  return { ...(await issueTokenPair(deps, { userId: user.id, sessionId: session.sessionId, roles: user.roles, refreshToken: session.refreshToken })), sessionId: session.sessionId };
 }
