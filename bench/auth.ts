@@ -205,7 +205,8 @@ async function machineBusyPercent(ms: number): Promise<number> {
 async function measureHashRate(options: AuthBenchOptions): Promise<HashMeasurement> {
   const concurrency = options.concurrency.hash;
   options.progress(`  argon2id: raw hashes/s at production cost in this process, ${concurrency} at a time (server idle)`);
-  const hasher = createPasswordHasher();
+  // As many in flight as asked for: the raw ceiling, not bounded like the server's hasher.
+  const hasher = createPasswordHasher({ concurrency });
   if (options.warmupMs > 0) await measureHashesPerSecond(options.warmupMs, concurrency, hasher);
   const monitor = createWindowMonitor({ serverPid: null });
   monitor.start();

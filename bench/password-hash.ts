@@ -53,7 +53,7 @@ async function worker(hasher: PasswordHasher, index: number, until: number, late
 export async function measureHashesPerSecond(
   durationMs: number,
   concurrency: number,
-  hasher: PasswordHasher = createPasswordHasher(),
+  hasher: PasswordHasher = createPasswordHasher({ concurrency }),
 ): Promise<HashThroughput> {
   const latencies: number[] = [];
   const cpuBefore = process.cpuUsage();

@@ -77,7 +77,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerRequestLog(app);
   registerHTTPMetrics(app, deps.services.metrics);
   registerErrorHandling(app);
-  await registerSecurityHeaders(app, { https: config.publicURL.startsWith('https:') });
+  registerSecurityHeaders(app, { https: config.publicURL.startsWith('https:') });
   await registerCors(app, config.cors);
   await registerRateLimit(app, {
     max: config.rateLimit.max,

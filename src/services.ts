@@ -31,6 +31,7 @@ import { createSigningKeySource, type SigningKeySource } from './features/tokens
 import { ensureSigningKeys } from './features/tokens/signing-keys.ts';
 import type { WebhookDispatcher, WebhookTuning } from './features/webhooks/dispatcher.ts';
 import { createSecurityWebhooks } from './features/webhooks/service.ts';
+import { createProfileCache } from './features/users/profile-cache.ts';
 
 export interface Services {
   readonly auth: AuthDeps;
@@ -115,6 +116,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
       }),
       sessionGate: createSessionGate({ db, clock }),
       authorizer: createAuthorizer({ db, clock }),
+      profiles: createProfileCache({ clock }),
       lifetimes: { idleTtl: auth.refreshIdleTtl, maxAge: auth.sessionMaxAge },
       lockout: createLockout({
         db,

@@ -1,6 +1,7 @@
 // The parent's side of the server child: fork it, start it, and watch its memory and CPU.
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { SERVER_ENV, SERVER_NODE_FLAGS } from '../../src/process-tuning.ts';
 import { isChildMessage, type ChildMessage, type ParentMessage, type ReadyMessage, type ServerMemory, type StartMessage } from './protocol.ts';
 
 const SERVER_ENTRY = new URL('./auth-server.ts', import.meta.url);
@@ -51,8 +52,10 @@ async function request(child: ChildProcess, message: ParentMessage, timeoutMs: n
 }
 
 export async function startServerProcess(start: StartMessage, options: ForkOptions = {}): Promise<ServerProcess> {
+  // Started as production starts the server (src/process-tuning.ts), then any extra flags.
   const child = fork(SERVER_ENTRY, [], {
-    execArgv: [...process.execArgv, ...(options.execArgv ?? [])],
+    execArgv: [...process.execArgv, ...SERVER_NODE_FLAGS, ...(options.execArgv ?? [])],
+    env: { ...process.env, ...SERVER_ENV },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const pid = child.pid;

@@ -2,6 +2,7 @@
 // finish within the deadline, then close pools. A second signal or the deadline exits hard.
 import { buildApp } from '../app.ts';
 import { startMetricsListener, type MetricsListener } from '../features/metrics/listener.ts';
+import { missingTuning } from '../process-tuning.ts';
 import type { Runtime } from '../runtime.ts';
 import { bootstrapAdmin } from '../features/admin/bootstrap.ts';
 import { createServices } from '../services.ts';
@@ -41,6 +42,8 @@ export async function serve(runtime: Runtime): Promise<void> {
   if (metricsListener !== null) log.info({ address: metricsListener.address.address, port: metricsListener.address.port }, 'metrics listening');
   services.webhooks?.start();
   log.info({ url: config.publicURL, engine: runtime.database.engine, env: config.environment }, 'gatehouse listening');
+  const missing = missingTuning(process.execArgv, process.env);
+  if (missing.length > 0) log.warn({ missing }, 'started without the memory tuning of docs/operations.md: expect a larger resident set');
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {

@@ -71,6 +71,9 @@ for (const engine of testEngines()) {
       const patched = await app.client.request('PATCH', '/v1/me', { token: tokens.access_token, body: { name: 'Ada L.' } });
       assert.equal(patched.status, 200);
       assert.equal(patched.json()['name'], 'Ada L.');
+      // The profile GET /v1/me just served is cached: the change must show at once all the same.
+      const reread = await app.client.request('GET', '/v1/me', { token: tokens.access_token });
+      assert.equal(reread.json()['name'], 'Ada L.');
     });
 
     it('refresh rotates the pair; a replayed refresh token ends the session and its access token', async () => {

@@ -59,6 +59,12 @@ export async function loadDataKey(db: DB, keyring: Keyring, ownerId: string): Pr
   return row === undefined ? null : keyring.unwrap(row.wrapped_key, dataKeyAAD(ownerId));
 }
 
+/** An owner's data key from its stored wrapped form, for a caller that read the row itself (in a join). */
+export function unwrapDataKey(keyring: Keyring, ownerId: string, wrapped: string): Buffer {
+  assertOwnerId(ownerId);
+  return keyring.unwrap(wrapped, dataKeyAAD(ownerId));
+}
+
 /** Deletes the owner's data key, making every field encrypted under it unrecoverable. */
 export async function shredDataKey(db: DB, ownerId: string): Promise<boolean> {
   assertOwnerId(ownerId);

@@ -7,6 +7,7 @@
 // tells an attacker what was stored.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { deriveArgon2id } from './argon2id.ts';
+import { defaultHashSlots, limitConcurrency } from './hash-slots.ts';
 import { compareBcrypt, isBcryptHash, parseBcryptCost } from './bcrypt-legacy.ts';
 import { normalizePassword } from './normalize.ts';
 import { formatArgon2idHash, isAcceptableCost, parseArgon2idHash, type Argon2Cost, type Argon2idHash } from './phc.ts';
@@ -41,7 +42,10 @@ export interface PasswordHasher {
   dummyVerify(password: string): Promise<void>;
 }
 
-export type PasswordHasherOptions = Partial<Argon2Cost>;
+export type PasswordHasherOptions = Partial<Argon2Cost> & {
+  /** Argon2id computations at once, the rest queue (hash-slots.ts); one per core by default. */
+  readonly concurrency?: number;
+};
 
 /** The two computations, replaceable so tests can prove what is never computed. */
 export interface PasswordHasherDeps {
@@ -81,8 +85,12 @@ async function verifyAnyFormat(stored: string, password: string, cost: Argon2Cos
 }
 
 export function createPasswordHasher(options: PasswordHasherOptions = {}, deps: PasswordHasherDeps = {}): PasswordHasher {
-  const cost: Argon2Cost = { ...DEFAULT_ARGON2_COST, ...options };
-  const compute: Computations = { deriveArgon2id: deps.deriveArgon2id ?? deriveArgon2id, compareBcrypt: deps.compareBcrypt ?? compareBcrypt };
+  const { concurrency = defaultHashSlots(), ...costOptions } = options;
+  const cost: Argon2Cost = { ...DEFAULT_ARGON2_COST, ...costOptions };
+  const compute: Computations = {
+    deriveArgon2id: limitConcurrency(deps.deriveArgon2id ?? deriveArgon2id, concurrency),
+    compareBcrypt: deps.compareBcrypt ?? compareBcrypt,
+  };
   // The hasher must never write a hash that its own verify would refuse as out of bounds.
   if (!isAcceptableCost(cost)) throw new RangeError('argon2id parameters out of bounds');
 

@@ -62,7 +62,7 @@ export async function replaceCustomRole(deps: AuthDeps, actor: AdminActor, name:
 export async function deleteCustomRole(deps: AuthDeps, actor: AdminActor, name: string): Promise<void> {
   const role = await customRole(deps, name);
   await assertHoldsAll(deps.authorizer, actor.userId, role.permissions);
-  await deps.db.transaction().execute(async (trx) => {
+  const holders = await deps.db.transaction().execute(async (trx) => {
     const holders = await deleteRole(trx, name);
     await deps.audit.record(trx, actor.context, {
       actor: { type: 'user', id: actor.userId },
@@ -71,6 +71,8 @@ export async function deleteCustomRole(deps: AuthDeps, actor: AdminActor, name: 
       outcome: 'success',
       details: { permissions: role.permissions, holders: holders.length },
     });
+    return holders;
   });
   deps.authorizer.forgetAll();
+  for (const userId of holders) deps.profiles.forget(userId);
 }

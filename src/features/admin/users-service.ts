@@ -37,8 +37,10 @@ async function record(deps: AuthDeps, trx: Transaction<Schema>, actor: AdminActo
   });
 }
 
+// After the commit: cached permissions, profile (name, status, roles) and sessions.
 function forgetUser(deps: AuthDeps, userId: string, sessionIds: readonly string[]): void {
   deps.authorizer.forget(userId);
+  deps.profiles.forget(userId);
   for (const id of sessionIds) deps.sessionGate.forget(id);
 }
 

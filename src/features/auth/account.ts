@@ -83,5 +83,6 @@ export async function changePassword(
     return ids;
   });
   for (const id of revoked) deps.sessionGate.forget(id);
+  deps.profiles.forget(auth.userId);
   if (profile !== null) deps.mailer.enqueue(passwordChangedMail(profile.email));
 }

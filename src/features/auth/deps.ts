@@ -14,6 +14,7 @@ import type { Lockout } from '../lockout/service.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import type { SessionLifetimes } from '../sessions/repo.ts';
 import type { AccessTokens } from '../tokens/access-tokens.ts';
+import type { ProfileCache } from '../users/profile-cache.ts';
 import type { SessionGate } from './session-gate.ts';
 
 export interface AuthDeps {
@@ -29,6 +30,8 @@ export interface AuthDeps {
   readonly sessionGate: SessionGate;
   /** Current permissions of a user, from their roles in the database. */
   readonly authorizer: Authorizer;
+  /** Decrypted profiles for GET /v1/me, ≤ 1 s old; writers of profile fields call `forget`. */
+  readonly profiles: ProfileCache;
   readonly lifetimes: SessionLifetimes;
   readonly lockout: Lockout;
   /** ip: per client address; account: per address and account; mail: per recipient. */

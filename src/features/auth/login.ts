@@ -6,7 +6,7 @@ import type { RequestContext } from '../../core/audit/auditor.ts';
 import { AppError } from '../../core/errors.ts';
 import { accountLockedMail } from '../mail/templates.ts';
 import { createSession } from '../sessions/repo.ts';
-import { findUserByEmailIndex, listRoles, loadEmail, setPasswordHash, type UserRecord } from '../users/repo.ts';
+import { findUserWithRolesByEmailIndex, loadEmail, setPasswordHash, type UserRecord } from '../users/repo.ts';
 import { reserveCredentialAttempt } from './attempts.ts';
 import { ADMIN_ROLE } from '../authorization/permissions.ts';
 import type { AuthDeps } from './deps.ts';
@@ -65,7 +65,8 @@ export async function login(deps: AuthDeps, input: LoginInput, context: RequestC
   const subject = deps.blindIndex.email(input.email);
   await reserveCredentialAttempt(deps, subject, context.ip);
 
-  const user = await findUserByEmailIndex(deps.db, subject);
+  // The roles come with the row, for the access token: no second query after the password.
+  const user = await findUserWithRolesByEmailIndex(deps.db, subject);
   const check = await checkPassword(deps, user, input.password);
   if (!check.ok || user === null) {
     await recordFailedAttempt(deps, subject, user, context);
@@ -78,7 +79,6 @@ export async function login(deps: AuthDeps, input: LoginInput, context: RequestC
   if (check.needsRehash) await setPasswordHash(deps.db, user.id, await deps.passwords.hash(input.password), deps.clock());
 
   const now = deps.clock();
-  const roles = await listRoles(deps.db, user.id);
   const session = await deps.db.transaction().execute(async (trx) => {
     const created = await createSession(trx, deps.lifetimes, {
       userId: user.id,
@@ -93,9 +93,9 @@ export async function login(deps: AuthDeps, input: LoginInput, context: RequestC
       target: { type: 'session', id: created.sessionId },
       outcome: 'success',
       // An admin's login is a security event of its own (webhooks send it).
-      details: { method: 'password', admin: roles.includes(ADMIN_ROLE) },
+      details: { method: 'password', admin: user.roles.includes(ADMIN_ROLE) },
     });
     return created;
   });
-  return { ...(await issueTokenPair(deps, { userId: user.id, sessionId: session.sessionId, roles, refreshToken: session.refreshToken })), sessionId: session.sessionId };
+  return { ...(await issueTokenPair(deps, { userId: user.id, sessionId: session.sessionId, roles: user.roles, refreshToken: session.refreshToken })), sessionId: session.sessionId };
 }

@@ -74,6 +74,8 @@ export async function resetPassword(deps: AuthDeps, token: string, password: str
   });
   if (result.kind === 'invalid') throw new AppError('invalid_link', { detail: 'reset token unknown, used or expired' });
   for (const sessionId of result.revoked) deps.sessionGate.forget(sessionId);
+  // The address is now verified (and the password changed).
+  deps.profiles.forget(result.userId);
   const user = await findUserById(deps.db, result.userId);
   if (user !== null) await deps.lockout.unlock(user.emailIndex);
 }

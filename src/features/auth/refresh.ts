@@ -4,28 +4,26 @@
 import type { RequestContext } from '../../core/audit/auditor.ts';
 import { AppError } from '../../core/errors.ts';
 import { revokeSession, rotateRefreshToken } from '../sessions/repo.ts';
-import { listRoles } from '../users/repo.ts';
 import type { AuthDeps } from './deps.ts';
 import { issueTokenPair, type TokenPair } from './token-pair.ts';
 
 export async function refresh(deps: AuthDeps, token: string, context: RequestContext): Promise<TokenPair> {
   const now = deps.clock();
-  const result = await deps.db.transaction().execute(async (trx) => {
-    const rotation = await rotateRefreshToken(trx, deps.lifetimes, token, now);
-    if (rotation.kind === 'reused') {
-      await revokeSession(trx, rotation.userId, rotation.sessionId, 'refresh_token_reuse', now);
+  // One statement, atomic by itself: no explicit transaction, no separate roles query.
+  const result = await rotateRefreshToken(deps.db, deps.lifetimes, token, now);
+  if (result.kind === 'reused') {
+    await deps.db.transaction().execute(async (trx) => {
+      await revokeSession(trx, result.userId, result.sessionId, 'refresh_token_reuse', now);
       await deps.audit.record(trx, context, {
         actor: { type: 'anonymous' },
         action: 'token.reuse_detected',
-        target: { type: 'session', id: rotation.sessionId },
+        target: { type: 'session', id: result.sessionId },
         outcome: 'denied',
-        details: { user_id: rotation.userId },
+        details: { user_id: result.userId },
       });
-    }
-    return rotation;
-  });
-  if (result.kind === 'reused') deps.sessionGate.forget(result.sessionId);
+    });
+    deps.sessionGate.forget(result.sessionId);
+  }
   if (result.kind !== 'rotated') throw new AppError('invalid_token', { detail: `refresh ${result.kind}` });
-  const roles = await listRoles(deps.db, result.userId);
-  return issueTokenPair(deps, { userId: result.userId, sessionId: result.sessionId, roles, refreshToken: result.refreshToken });
+  return issueTokenPair(deps, { userId: result.userId, sessionId: result.sessionId, roles: result.roles, refreshToken: result.refreshToken });
 }

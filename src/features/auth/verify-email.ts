@@ -8,7 +8,7 @@ export async function verifyEmail(deps: AuthDeps, token: string, context: Reques
   const now = deps.clock();
   const verified = await deps.db.transaction().execute(async (trx) => {
     const userId = await consumeOneTimeToken(trx, 'verify_email', token, now);
-    if (userId === null) return false;
+    if (userId === null) return null;
     await markEmailVerified(trx, userId, now);
     await deps.audit.record(trx, context, {
       actor: { type: 'user', id: userId },
@@ -16,7 +16,8 @@ export async function verifyEmail(deps: AuthDeps, token: string, context: Reques
       target: { type: 'user', id: userId },
       outcome: 'success',
     });
-    return true;
+    return userId;
   });
-  if (!verified) throw new AppError('invalid_link', { detail: 'verification token unknown, used or expired' });
+  if (verified === null) throw new AppError('invalid_link', { detail: 'verification token unknown, used or expired' });
+  deps.profiles.forget(verified);
 }

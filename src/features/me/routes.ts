@@ -48,7 +48,7 @@ export const meRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { deps 
   const authenticated = { access: 'authenticated' as const };
 
   async function profileOf(userId: string): Promise<Static<typeof Profile>> {
-    const profile = await loadProfile(deps.db, deps.keyring, userId);
+    const profile = await deps.profiles.get(userId, () => loadProfile(deps.db, deps.keyring, userId));
     if (profile === null) throw new AppError('not_found', { detail: 'profile gone (deleted or shredded)' });
     return {
       id: profile.id,
@@ -79,6 +79,7 @@ export const meRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { deps 
           details: { fields: ['name'] },
         });
       });
+      deps.profiles.forget(auth.userId);
       return profileOf(auth.userId);
     },
   );

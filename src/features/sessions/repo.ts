@@ -2,6 +2,7 @@
 // prefix (so secret scanners recognise leaked ones), stored only as SHA-256, and used
 // once: rotation marks it used in the same statement that checks it was unused, so of
 // any number of concurrent presentations exactly one wins.
+import { sql } from 'kysely';
 import { hashToken, randomToken } from '../../core/crypto/random.ts';
 import { uuidv7 } from '../../core/crypto/ids.ts';
 import type { DB } from '../../core/db/database.ts';
@@ -34,7 +35,7 @@ export interface SessionView {
 }
 
 export type RotationResult =
-  | { readonly kind: 'rotated'; readonly sessionId: string; readonly userId: string; readonly refreshToken: string }
+  | { readonly kind: 'rotated'; readonly sessionId: string; readonly userId: string; readonly refreshToken: string; readonly roles: readonly string[] }
   /** A used token came back: whoever holds it, the family is compromised. */
   | { readonly kind: 'reused'; readonly sessionId: string; readonly userId: string }
   | { readonly kind: 'invalid' };
@@ -51,12 +52,7 @@ export function isWellFormedRefreshToken(token: string): boolean {
   return REFRESH_TOKEN_PATTERN.test(token);
 }
 
-async function insertRefreshToken(trx: DB, sessionId: string, now: Date): Promise<string> {
-  const token = newRefreshToken();
-  await trx.insertInto('refresh_tokens').values({ token_hash: hashToken(token), session_id: sessionId, created_at: now }).execute();
-  return token;
-}
-
+/** Creates a session and its first refresh token, in one statement. */
 export async function createSession(
   trx: DB,
   lifetimes: SessionLifetimes,
@@ -64,61 +60,48 @@ export async function createSession(
 ): Promise<{ sessionId: string; refreshToken: string }> {
   const sessionId = uuidv7(session.now.getTime());
   const expiresAt = addSeconds(session.now, lifetimes.maxAge);
+  const refreshToken = newRefreshToken();
+  // The token row references the session row inserted by the WITH clause of the same
+  // statement; the foreign key is checked when the statement ends, and sees it.
   await trx
-    .insertInto('sessions')
-    .values({
-      id: sessionId,
-      user_id: session.userId,
-      created_at: session.now,
-      last_used_at: session.now,
-      idle_expires_at: new Date(Math.min(addSeconds(session.now, lifetimes.idleTtl).getTime(), expiresAt.getTime())),
-      expires_at: expiresAt,
-      ip: session.ip,
-      user_agent: session.userAgent === null ? null : session.userAgent.slice(0, USER_AGENT_MAX),
-      auth_method: session.authMethod,
-    })
+    .with('session', (qc) =>
+      qc
+        .insertInto('sessions')
+        .values({
+          id: sessionId,
+          user_id: session.userId,
+          created_at: session.now,
+          last_used_at: session.now,
+          idle_expires_at: new Date(Math.min(addSeconds(session.now, lifetimes.idleTtl).getTime(), expiresAt.getTime())),
+          expires_at: expiresAt,
+          ip: session.ip,
+          user_agent: session.userAgent === null ? null : session.userAgent.slice(0, USER_AGENT_MAX),
+          auth_method: session.authMethod,
+        })
+        .returning('id'),
+    )
+    .insertInto('refresh_tokens')
+    .values({ token_hash: hashToken(refreshToken), session_id: sessionId, created_at: session.now })
     .execute();
-  return { sessionId, refreshToken: await insertRefreshToken(trx, sessionId, session.now) };
+  return { sessionId, refreshToken };
 }
 
-/** Rotates a refresh token; call inside a transaction. */
-export async function rotateRefreshToken(trx: DB, lifetimes: SessionLifetimes, token: string, now: Date): Promise<RotationResult> {
+/**
+ * Rotates a refresh token in one call (`rotate_refresh_token`, migration 0007): one round
+ * trip and one implicit transaction that claims the token if unused (the single-use
+ * check), extends the live session, stores the successor's hash and reads the roles.
+ */
+export async function rotateRefreshToken(db: DB, lifetimes: SessionLifetimes, token: string, now: Date): Promise<RotationResult> {
   if (!isWellFormedRefreshToken(token)) return { kind: 'invalid' };
-  const tokenHash = hashToken(token);
-  const claimed = await trx
-    .updateTable('refresh_tokens')
-    .set({ used_at: now })
-    .where('token_hash', '=', tokenHash)
-    .where('used_at', 'is', null)
-    .returning('session_id')
-    .executeTakeFirst();
-  if (claimed === undefined) {
-    const known = await trx
-      .selectFrom('refresh_tokens')
-      .innerJoin('sessions', 'sessions.id', 'refresh_tokens.session_id')
-      .select(['sessions.id as sessionId', 'sessions.user_id as userId'])
-      .where('refresh_tokens.token_hash', '=', tokenHash)
-      .executeTakeFirst();
-    return known === undefined ? { kind: 'invalid' } : { kind: 'reused', ...known };
-  }
-  const session = await trx
-    .updateTable('sessions')
-    .set((eb) => ({
-      last_used_at: now,
-      idle_expires_at: eb.fn('least', [eb.val(addSeconds(now, lifetimes.idleTtl)), eb.ref('expires_at')]),
-    }))
-    .where('id', '=', claimed.session_id)
-    .where('revoked_at', 'is', null)
-    .where('idle_expires_at', '>', now)
-    .where('expires_at', '>', now)
-    // A disabled user's sessions stop refreshing even before they are revoked.
-    .where((eb) =>
-      eb.exists(eb.selectFrom('users').select('users.id').whereRef('users.id', '=', 'sessions.user_id').where('users.status', '=', 'active')),
-    )
-    .returning(['id', 'user_id'])
-    .executeTakeFirst();
-  if (session === undefined) return { kind: 'invalid' };
-  return { kind: 'rotated', sessionId: session.id, userId: session.user_id, refreshToken: await insertRefreshToken(trx, session.id, now) };
+  const successor = newRefreshToken();
+  const result = await sql<{ kind: string; session_id: string | null; user_id: string | null; roles: string[] | null }>`
+    SELECT kind, session_id, user_id, roles FROM rotate_refresh_token(
+      ${hashToken(token)}::text, ${hashToken(successor)}::text, ${now}::timestamptz, ${addSeconds(now, lifetimes.idleTtl)}::timestamptz)`.execute(db);
+  const row = result.rows[0];
+  if (row === undefined || row.session_id === null || row.user_id === null) return { kind: 'invalid' };
+  if (row.kind === 'reused') return { kind: 'reused', sessionId: row.session_id, userId: row.user_id };
+  if (row.kind !== 'rotated' || row.roles === null) return { kind: 'invalid' };
+  return { kind: 'rotated', sessionId: row.session_id, userId: row.user_id, refreshToken: successor, roles: row.roles };
 }
 
 /** Live: not revoked, within both lifetimes, and its user is not disabled. */

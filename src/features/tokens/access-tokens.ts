@@ -2,12 +2,13 @@
 // explicit checks, each stated at the call site: the algorithm allowlist, the type, the
 // issuer, the audience, the required claims, the lifetime. Any failure is `null`, with
 // no reason given: the reason would only help someone probing.
-import { jwtVerify, SignJWT, type CompactJWSHeaderParameters } from 'jose';
+import { jwtVerify, type CompactJWSHeaderParameters } from 'jose';
 import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../../core/clock.ts';
 import { uuidv7 } from '../../core/crypto/ids.ts';
 import { isRoleList, toAccessClaims, type AccessClaims } from './access-claims.ts';
 import { assertAccessTokenTTL, CLOCK_TOLERANCE_SECONDS, MAX_ACCESS_TOKEN_LENGTH } from './limits.ts';
+import { signEdDSAJWT } from './sign-jws.ts';
 import type { SigningKeySource } from './signing-key-source.ts';
 import { createVerifiedTokenCache, type VerifiedTokenCache } from './verified-token-cache.ts';
 
@@ -92,15 +93,11 @@ export function createAccessTokens(deps: AccessTokenDeps): AccessTokens {
       const now = clock();
       const iat = Math.floor(now.getTime() / 1000);
       const jti = uuidv7(now.getTime());
-      const token = await new SignJWT({ sid: subject.sid, roles: [...subject.roles] })
-        .setProtectedHeader({ alg: 'EdDSA', typ: ACCESS_TOKEN_TYPE, kid })
-        .setIssuer(issuer)
-        .setAudience(audience)
-        .setSubject(subject.sub)
-        .setIssuedAt(iat)
-        .setExpirationTime(iat + ttlSeconds)
-        .setJti(jti)
-        .sign(privateKey);
+      const token = signEdDSAJWT(
+        { alg: 'EdDSA', typ: ACCESS_TOKEN_TYPE, kid },
+        { sid: subject.sid, roles: [...subject.roles], iss: issuer, aud: audience, sub: subject.sub, iat, exp: iat + ttlSeconds, jti },
+        privateKey,
+      );
       if (token.length > MAX_ACCESS_TOKEN_LENGTH) throw new RangeError('the access token would exceed its size limit');
       return { token, expiresIn: ttlSeconds, jti };
     },

@@ -2,7 +2,8 @@
 // associated data; lookups go through the blind index of the normalized email. Functions
 // take the database or the caller's transaction first.
 import type { BlindIndex } from '../../core/crypto/blind-index.ts';
-import { createDataKey, encryptField, decryptField, loadDataKey, shredDataKey } from '../../core/crypto/envelope.ts';
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
+import { createDataKey, encryptField, decryptField, loadDataKey, shredDataKey, unwrapDataKey } from '../../core/crypto/envelope.ts';
 import { uuidv7 } from '../../core/crypto/ids.ts';
 import type { Keyring } from '../../core/crypto/keyring.ts';
 import type { DB } from '../../core/db/database.ts';
@@ -106,6 +107,19 @@ export async function findUserByEmailIndex(db: DB, emailIndex: string): Promise<
   return row === undefined ? null : toRecord(row);
 }
 
+/** As findUserByEmailIndex, with the user's roles in the same round trip (login needs both). */
+export async function findUserWithRolesByEmailIndex(db: DB, emailIndex: string): Promise<(UserRecord & { readonly roles: string[] }) | null> {
+  const row = await db
+    .selectFrom('users')
+    .select((eb) => [
+      ...RECORD_COLUMNS,
+      jsonArrayFrom(eb.selectFrom('user_roles').select('user_roles.role').whereRef('user_roles.user_id', '=', 'users.id').orderBy('user_roles.role')).as('roles'),
+    ])
+    .where('email_index', '=', emailIndex)
+    .executeTakeFirst();
+  return row === undefined ? null : { ...toRecord(row), roles: row.roles.map((entry) => entry.role) };
+}
+
 export async function findUserById(db: DB, id: string): Promise<UserRecord | null> {
   const row = await db.selectFrom('users').select(RECORD_COLUMNS).where('id', '=', id).executeTakeFirst();
   return row === undefined ? null : toRecord(row);
@@ -116,23 +130,34 @@ export async function listRoles(db: DB, userId: string): Promise<string[]> {
   return rows.map((row) => row.role);
 }
 
-/** Decrypts the profile; null when the user is gone or their data key was shredded. */
+/**
+ * Decrypts the profile; null when the user is gone or their data key was shredded.
+ * One round trip: the user row, the wrapped data key and the roles come back together.
+ */
 export async function loadProfile(db: DB, keyring: Keyring, id: string): Promise<UserProfile | null> {
   const row = await db
     .selectFrom('users')
-    .select(['id', 'email_ciphertext', 'name_ciphertext', 'email_verified_at', 'created_at'])
-    .where('id', '=', id)
+    .innerJoin('data_keys', 'data_keys.owner_id', 'users.id')
+    .select((eb) => [
+      'users.id',
+      'users.email_ciphertext',
+      'users.name_ciphertext',
+      'users.email_verified_at',
+      'users.created_at',
+      'data_keys.wrapped_key',
+      jsonArrayFrom(eb.selectFrom('user_roles').select('user_roles.role').whereRef('user_roles.user_id', '=', 'users.id').orderBy('user_roles.role')).as('roles'),
+    ])
+    .where('users.id', '=', id)
     .executeTakeFirst();
   if (row === undefined) return null;
-  const dek = await loadDataKey(db, keyring, id);
-  if (dek === null) return null;
+  const dek = unwrapDataKey(keyring, id, row.wrapped_key);
   try {
     return {
       id: row.id,
       email: decryptField(dek, emailField(id), row.email_ciphertext),
       name: row.name_ciphertext === null ? null : decryptField(dek, nameField(id), row.name_ciphertext),
       emailVerified: row.email_verified_at !== null,
-      roles: await listRoles(db, id),
+      roles: row.roles.map((entry) => entry.role),
       createdAt: row.created_at,
     };
   } finally {

@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { describe, it } from 'node:test';
+import { missingTuning, SERVER_ENV, SERVER_NODE_FLAGS } from './process-tuning.ts';
+
+const variables = Object.entries(SERVER_ENV).map(([name, value]) => `${name}=${value}`);
+const tuning = [...variables, ...SERVER_NODE_FLAGS];
+
+describe('process tuning', () => {
+  it('every way of starting the server sets it: npm start and the gatehouse #! line', async () => {
+    const manifest: unknown = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
+    assert.ok(typeof manifest === 'object' && manifest !== null && 'scripts' in manifest);
+    const start = String((manifest.scripts as Record<string, unknown>)['start']);
+    const shebang = (await readFile(new URL('./main.ts', import.meta.url), 'utf8')).split('\n', 1)[0] ?? '';
+    for (const item of tuning) {
+      assert.ok(start.split(' ').includes(item), `npm start lacks ${item}`);
+      assert.ok(shebang.split(' ').includes(item), `the #! line lacks ${item}`);
+    }
+  });
+
+  it('names what a process was started without, from its flags, NODE_OPTIONS and environment', () => {
+    assert.deepEqual(missingTuning([], {}), [...SERVER_NODE_FLAGS, ...variables]);
+    assert.deepEqual(missingTuning([...SERVER_NODE_FLAGS], { ...SERVER_ENV }), []);
+    assert.deepEqual(missingTuning([], { ...SERVER_ENV, NODE_OPTIONS: SERVER_NODE_FLAGS.join(' ') }), []);
+    assert.deepEqual(missingTuning([...SERVER_NODE_FLAGS], { MALLOC_ARENA_MAX: '8' }), variables);
+  });
+});
