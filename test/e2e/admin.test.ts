@@ -170,15 +170,20 @@ for (const engine of testEngines()) {
 
     it('assigns and removes a role, with immediate effect', async () => {
       const user = await signedInUser('roles');
+      const ownRoles = async (): Promise<unknown> => (await app.client.request('GET', '/v1/me', { token: user.tokens.access_token })).json()['roles'];
+      // Read once, so the profile is cached: the admin's change must still show at once.
+      assert.deepEqual(await ownRoles(), ['user']);
       const assigned = await as<AdminUser>('PUT', `/v1/admin/users/${user.id}/roles/support`);
       assert.equal(assigned.status, 200, assigned.text);
       assert.deepEqual(assigned.json().roles, ['support', 'user']);
       assert.equal(await audited('role.assigned', user.id), 1);
+      assert.deepEqual(await ownRoles(), ['support', 'user']);
       assert.equal((await app.client.request('GET', '/v1/admin/users', { token: user.tokens.access_token })).status, 200);
 
       const removed = await as<AdminUser>('DELETE', `/v1/admin/users/${user.id}/roles/support`);
       assert.deepEqual(removed.json().roles, ['user']);
       assert.equal(await audited('role.removed', user.id), 1);
+      assert.deepEqual(await ownRoles(), ['user']);
       assert.equal((await app.client.request('GET', '/v1/admin/users', { token: user.tokens.access_token })).status, 403);
       assert.equal((await as('PUT', `/v1/admin/users/${user.id}/roles/no-such-role`)).status, 404);
     });
