@@ -115,6 +115,22 @@ for (const engine of testEngines()) {
       assert.deepEqual([result.ok, result.firstBrokenSeq, result.reason], [false, 3, 'hash_mismatch']);
     });
 
+    it('a record back-filled below the head (seq 0, -1, or an old seq) is refused by the database', async () => {
+      const deps = testDeps();
+      await appendMany(database().db, deps, 3);
+      const last = await recordAt(database(), 3);
+      for (const seq of [0, -1, 2]) {
+        const content = { ...last, seq, id: `01900000-0000-7000-8000-00000000010${String(Math.abs(seq))}`, action: 'user.promote' };
+        await assert.rejects(
+          database().db.insertInto('audit_events').values({ ...content, details: JSON.stringify(content.details) }).execute(),
+          /only grows at its head/,
+          `seq ${seq}`,
+        );
+      }
+      const result = await verifyAuditChain(database().db, keyLookup(deps.key));
+      assert.deepEqual([result.ok, result.checked], [true, 3]);
+    });
+
     it('a record sealed under a key id the verifier does not hold is refused, not trusted', async () => {
       const deps = testDeps();
       await appendMany(database().db, deps, 1);

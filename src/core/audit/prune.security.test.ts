@@ -4,10 +4,12 @@
 // (test/security/least-privilege-role.security.test.ts).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
+import type { Schema } from '../db/schema.ts';
 import { testEngines } from '../../../test/helpers/database.ts';
 import type { Database } from '../db/database.ts';
-import { appendMany, asTriggerBypassingSuperuser, freshTrailPerTest, generateAuditKey, keyLookup, testDeps } from './audit.fixtures.ts';
+import { appendMany, appendOne, asTriggerBypassingSuperuser, freshTrailPerTest, generateAuditKey, keyLookup, sampleEvent, testDeps } from './audit.fixtures.ts';
+import { computeAuditHash } from './seal.ts';
 import { signCheckpoint } from './checkpoint.ts';
 import { pruneAuditTrail } from './prune.ts';
 import type { AuditDeps } from './types.ts';
@@ -35,6 +37,38 @@ for (const engine of testEngines()) {
       const result = await verifyAuditChain(database().db, keyLookup(deps.key));
       return [result.ok, result.firstBrokenSeq, result.reason];
     }
+
+    it('a record forged after the pre-prune walk, and sealed over by an honest append, is kept as evidence', async () => {
+      const deps = testDeps();
+      await appendMany(database().db, deps, 10);
+      const real = database().db;
+      // The forgery lands in the window between the walk outside the lock and taking it.
+      const racing = new Proxy(real, {
+        get(target, property) {
+          if (property !== 'transaction') {
+            // Kysely's private fields need the real instance as `this`.
+            const value = Reflect.get(target, property, target) as unknown;
+            return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+          }
+          return () => ({
+            async execute<T>(fn: (trx: Transaction<Schema>) => Promise<T>): Promise<T> {
+              const tenth = await real.selectFrom('audit_events').selectAll().where('seq', '=', 10).executeTakeFirstOrThrow();
+              const content = { ...tenth, seq: 11, id: '01900000-0000-7000-8000-0000000000f1', action: 'role.assigned', prev_hash: tenth.hash };
+              const hash = computeAuditHash(generateAuditKey(deps.key.id).key, content);
+              await real.insertInto('audit_events').values({ ...content, details: JSON.stringify(content.details), hash }).execute();
+              await appendOne(real, deps, sampleEvent(12));
+              return real.transaction().execute(fn);
+            },
+          });
+        },
+      });
+      const result = await pruneAuditTrail(racing, deps, { before: new Date(Date.UTC(2100, 0, 1)) });
+      assert.ok(result.kind === 'chain_broken', `prune answered ${result.kind}`);
+      assert.deepEqual([result.verification.firstBrokenSeq, result.verification.reason], [11, 'hash_mismatch']);
+      const kept = await real.selectFrom('audit_events').select('seq').where('seq', '=', 11).executeTakeFirst();
+      assert.equal(kept?.seq, 11, 'the forged record is still there');
+      assert.equal((await real.selectFrom('audit_checkpoints').select('id').execute()).length, 0);
+    });
 
     it('an altered checkpoint (moved to hide more records) fails verification', async () => {
       const deps = await prunedTrail();

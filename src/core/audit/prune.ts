@@ -14,7 +14,7 @@ import type { Schema } from '../db/schema.ts';
 import { AUDIT_CHAIN_LOCK_ID, appendAuditEvent } from './append.ts';
 import { latestCheckpoint, signCheckpoint, type AuditCheckpoint } from './checkpoint.ts';
 import type { AuditDeps } from './types.ts';
-import { verifyAuditChain, type ChainVerification } from './verify.ts';
+import { verifyAuditChain, verifyRecords, type ChainVerification } from './verify.ts';
 
 export type PruneResult =
   | { readonly kind: 'pruned'; readonly checkpoint: AuditCheckpoint; readonly removed: number }
@@ -45,13 +45,35 @@ async function removeThrough(trx: Transaction<Schema>, checkpoint: AuditCheckpoi
   return Number(result.numDeletedRows);
 }
 
-async function pruneLocked(trx: Transaction<Schema>, deps: AuditDeps, before: Date): Promise<PruneResult> {
+/**
+ * Records appended between the walk outside the lock and taking it are verified now,
+ * under the lock, before any checkpoint can cover them: a forged record slipped in
+ * meanwhile must stay as evidence, not be pruned away.
+ */
+async function verifyThrough(trx: Transaction<Schema>, deps: AuditDeps, verified: ChainVerification, through: number): Promise<ChainVerification | null> {
+  if (through <= verified.head.seq) return null;
+  const rows = await trx.selectFrom('audit_events').selectAll().where('seq', '>', verified.head.seq).where('seq', '<=', through).orderBy('seq').execute();
+  const result = verifyRecords(rows, (keyId) => (keyId === deps.key.id ? deps.key.key : null), verified.head);
+  const complete = result.ok && result.head.seq === through;
+  if (complete) return null;
+  return {
+    ok: false,
+    checked: verified.checked + result.checked,
+    firstBrokenSeq: result.ok ? result.head.seq + 1 : result.firstBrokenSeq,
+    reason: result.ok ? 'seq_gap' : result.reason,
+    head: result.head,
+  };
+}
+
+async function pruneLocked(trx: Transaction<Schema>, deps: AuditDeps, before: Date, verified: ChainVerification): Promise<PruneResult> {
   await sql`SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK_ID}::bigint)`.execute(trx);
   const head = await trx.selectFrom('audit_events').select(['seq']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
   if (head === undefined) return { kind: 'nothing_to_prune' };
   const through = await lastSeqBefore(trx, before, head.seq);
   const previous = (await latestCheckpoint(trx))?.through_seq ?? 0;
   if (through <= previous) return { kind: 'nothing_to_prune' };
+  const broken = await verifyThrough(trx, deps, verified, through);
+  if (broken !== null) return { kind: 'chain_broken', verification: broken };
   const last = await trx.selectFrom('audit_events').select(['hash']).where('seq', '=', through).executeTakeFirst();
   if (last === undefined) throw new PruneInvariantError(`record ${through} is missing`);
   const expected = through - previous;
@@ -80,5 +102,5 @@ export async function pruneAuditTrail(db: Kysely<Schema>, deps: AuditDeps, optio
   // Verified outside the lock: a full walk under it would stall every append meanwhile.
   const verification = await verifyAuditChain(db, (keyId) => (keyId === deps.key.id ? deps.key.key : null));
   if (!verification.ok) return { kind: 'chain_broken', verification };
-  return db.transaction().execute((trx) => pruneLocked(trx, deps, options.before));
+  return db.transaction().execute((trx) => pruneLocked(trx, deps, options.before, verification));
 }
