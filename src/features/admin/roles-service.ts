@@ -1,6 +1,7 @@
 // Custom roles. Built-in roles are fixed by the code (permissions.ts); a custom role is
 // a named set of catalog permissions, and whoever defines or changes one must hold every
 // permission it grants, before and after the change.
+import type { DB } from '../../core/db/database.ts';
 import { AppError } from '../../core/errors.ts';
 import type { AuthDeps } from '../auth/deps.ts';
 import { isBuiltInRole } from '../authorization/permissions.ts';
@@ -13,8 +14,8 @@ export interface RoleInput {
   readonly permissions: readonly string[];
 }
 
-async function customRole(deps: AuthDeps, name: string): Promise<StoredRole> {
-  const role = await findRole(deps.db, name);
+async function customRole(db: DB, name: string): Promise<StoredRole> {
+  const role = await findRole(db, name, { forUpdate: true });
   if (role === null) throw new AppError('not_found', { detail: 'no such role' });
   if (role.builtIn || isBuiltInRole(name)) throw new AppError('built_in_role');
   return role;
@@ -41,12 +42,13 @@ export async function createCustomRole(deps: AuthDeps, actor: AdminActor, name: 
 }
 
 export async function replaceCustomRole(deps: AuthDeps, actor: AdminActor, name: string, input: RoleInput): Promise<void> {
-  const role = await customRole(deps, name);
   const permissions = [...new Set(input.permissions)].sort();
-  // Holding the old set too: otherwise one could strip a permission they lack from
-  // everyone holding the role.
-  await assertHoldsAll(deps.authorizer, actor.userId, [...role.permissions, ...permissions]);
   await deps.db.transaction().execute(async (trx) => {
+    // Read and checked under the role's row lock: the old set is the one being replaced.
+    const role = await customRole(trx, name);
+    // Holding the old set too: otherwise one could strip a permission they lack from
+    // everyone holding the role.
+    await assertHoldsAll(deps.authorizer, actor.userId, [...role.permissions, ...permissions]);
     await replaceRole(trx, { name, description: input.description, permissions, now: deps.clock() });
     await deps.audit.record(trx, actor.context, {
       actor: { type: 'user', id: actor.userId },
@@ -60,9 +62,9 @@ export async function replaceCustomRole(deps: AuthDeps, actor: AdminActor, name:
 }
 
 export async function deleteCustomRole(deps: AuthDeps, actor: AdminActor, name: string): Promise<void> {
-  const role = await customRole(deps, name);
-  await assertHoldsAll(deps.authorizer, actor.userId, role.permissions);
   const holders = await deps.db.transaction().execute(async (trx) => {
+    const role = await customRole(trx, name);
+    await assertHoldsAll(deps.authorizer, actor.userId, role.permissions);
     const holders = await deleteRole(trx, name);
     await deps.audit.record(trx, actor.context, {
       actor: { type: 'user', id: actor.userId },

@@ -92,11 +92,12 @@ export async function deleteUserByAdmin(deps: AuthDeps, actor: AdminActor, id: s
 
 export async function setUserRole(deps: AuthDeps, actor: AdminActor, id: string, role: string, change: 'assign' | 'remove'): Promise<void> {
   await existingUser(deps.db, id);
-  const stored = await findRole(deps.db, role);
-  if (stored === null) throw new AppError('not_found', { detail: 'no such role' });
-  await assertHoldsAll(deps.authorizer, actor.userId, stored.permissions);
-  await assertMayManage(deps.db, deps.authorizer, actor.userId, id);
   const changed = await deps.db.transaction().execute(async (trx) => {
+    // Checked against the role as it stands when the change commits (row locked).
+    const stored = await findRole(trx, role, { forUpdate: true });
+    if (stored === null) throw new AppError('not_found', { detail: 'no such role' });
+    await assertHoldsAll(deps.authorizer, actor.userId, stored.permissions);
+    await assertMayManage(trx, deps.authorizer, actor.userId, id);
     if (change === 'remove' && role === ADMIN_ROLE) await assertNotLastAdmin(trx, id);
     const done = change === 'assign' ? await assignRole(trx, id, role, deps.clock()) : await removeRole(trx, id, role);
     if (done) await record(deps, trx, actor, change === 'assign' ? 'role.assigned' : 'role.removed', id, { role });

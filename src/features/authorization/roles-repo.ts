@@ -75,8 +75,14 @@ export async function permissionsOfRole(db: DB, role: string): Promise<string[]>
   return rows.map((row) => row.permission);
 }
 
-export async function findRole(db: DB, name: string): Promise<StoredRole | null> {
-  const row = await db.selectFrom('roles').selectAll().where('name', '=', name).executeTakeFirst();
+/**
+ * `forUpdate` (inside a transaction) locks the role's row until the transaction ends, so
+ * the permissions a guard checked are the ones in force when the change commits: a
+ * concurrent PUT of the role waits, as its UPDATE needs the same row.
+ */
+export async function findRole(db: DB, name: string, options: { forUpdate?: boolean } = {}): Promise<StoredRole | null> {
+  const query = db.selectFrom('roles').selectAll().where('name', '=', name);
+  const row = await (options.forUpdate === true ? query.forUpdate() : query).executeTakeFirst();
   if (row === undefined) return null;
   return {
     name: row.name,
