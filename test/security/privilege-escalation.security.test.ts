@@ -4,6 +4,7 @@
 // database has taken away, and a token that claims a role its holder does not have.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import pg from 'pg';
 import { ADMIN_ROLE } from '../../src/features/authorization/permissions.ts';
 import type { TestApp } from '../helpers/app.ts';
 import { testEngines } from '../helpers/database.ts';
@@ -209,6 +210,32 @@ for (const engine of testEngines()) {
         .where('users.status', '=', 'active')
         .execute();
       assert.equal(remaining.length, 1, 'one active admin remains');
+    });
+
+    it('a role widened while an assignment of it waits is checked as widened: the role row is locked, not read early', {
+      skip: engine.engine === 'pglite' ? 'PGlite has one connection: no second transaction can hold the row' : false,
+    }, async () => {
+      const actor = await assigner();
+      const role = await createCustomRole(test, ['users:read'], 'widened');
+      const target = await createTarget(test);
+      const other = new pg.Client({ connectionString: suite.database.url ?? '' });
+      await other.connect();
+      try {
+        // Another admin is changing the role: its transaction holds the row.
+        await other.query('BEGIN');
+        await other.query('UPDATE roles SET updated_at = now() WHERE name = $1', [role]);
+        const pending = call(test, 'PUT', `/v1/admin/users/${target.id}/roles/${role}`, { token: actor.tokens.access_token });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        // ...and gives it a permission the assigner lacks, then commits.
+        await other.query('INSERT INTO role_permissions (role, permission) VALUES ($1, $2)', [role, 'audit:read']);
+        await other.query('COMMIT');
+        const response = await pending;
+        assert.equal(response.status, 403, response.body);
+        assert.equal(response.code, 'forbidden');
+        assert.deepEqual(await rolesOf(target.id), ['user']);
+      } finally {
+        await other.end();
+      }
     });
 
     it('removing a role takes effect on the next request, not when the access token expires', async () => {

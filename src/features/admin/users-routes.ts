@@ -79,12 +79,15 @@ export const adminUserRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, 
       const actor = actorOf(request);
       const body = request.body;
       const roles = body.roles ?? [];
-      // Creating a user with a role is granting it.
+      // Creating a user with a role is granting it. Checked early (before the password
+      // hash is paid for), and again inside the creating transaction with the roles' rows
+      // locked, so a role widened meanwhile is judged as it commits.
       await assertHoldsAll(deps.authorizer, actor.userId, await permissionsOfRoles(deps.db, roles));
       const result = await createAccount(
         deps,
         { email: body.email, name: body.name ?? null, password: body.password, roles, emailVerified: body.email_verified ?? false },
         { actor: { type: 'user', id: actor.userId }, context: actor.context },
+        { authorizeRoles: async (trx, granted) => assertHoldsAll(deps.authorizer, actor.userId, await permissionsOfRoles(trx, granted, { lock: true })) },
       );
       if (result.kind === 'weak_password') throw weakPasswordError(result.verdict);
       if (result.kind === 'unknown_role') throw new AppError('invalid_request', { detail: 'unknown role', fields: [{ field: '/body/roles', rule: 'unknown_role' }] });

@@ -184,9 +184,13 @@ export async function isActiveAdmin(db: DB, userId: string): Promise<boolean> {
   return row !== undefined;
 }
 
-/** The union of the named roles' permissions (unknown names contribute nothing). */
-export async function permissionsOfRoles(db: DB, roles: readonly string[]): Promise<string[]> {
+/**
+ * The union of the named roles' permissions (unknown names contribute nothing).
+ * `lock` (inside a transaction) holds the roles' rows against changes until it ends.
+ */
+export async function permissionsOfRoles(db: DB, roles: readonly string[], options: { lock?: boolean } = {}): Promise<string[]> {
   if (roles.length === 0) return [];
+  if (options.lock === true) await db.selectFrom('roles').select('name').where('name', 'in', roles).forShare().execute();
   const rows = await db.selectFrom('role_permissions').select('permission').distinct().where('role', 'in', roles).execute();
   return rows.map((row) => row.permission);
 }

@@ -2,7 +2,9 @@
 // `users create` CLI, the admin API and the bootstrap admin. The password policy
 // applies as at registration, every named role must exist, and the account and its
 // audit record are written in one transaction.
+import type { Transaction } from 'kysely';
 import type { AuditEvent, RequestContext } from '../../core/audit/auditor.ts';
+import type { Schema } from '../../core/db/schema.ts';
 import type { PasswordPolicyResult } from '../../core/password/policy.ts';
 import type { AuthDeps } from '../auth/deps.ts';
 import { DEFAULT_ROLE, insertUser } from './repo.ts';
@@ -25,6 +27,10 @@ export async function createAccount(
   deps: AuthDeps,
   input: NewAccount,
   audit: { readonly actor: AuditEvent['actor']; readonly context: RequestContext },
+  options: {
+    /** Runs first inside the creating transaction (the admin API's escalation check), so it sees the roles as they commit. */
+    readonly authorizeRoles?: (trx: Transaction<Schema>, roles: readonly string[]) => Promise<void>;
+  } = {},
 ): Promise<CreateAccountResult> {
   const verdict = deps.policy.check(input.password, { email: input.email, name: input.name });
   if (!verdict.ok) return { kind: 'weak_password', verdict };
@@ -35,6 +41,7 @@ export async function createAccount(
   const passwordHash = await deps.passwords.hash(input.password);
   const now = deps.clock();
   const id = await deps.db.transaction().execute(async (trx) => {
+    await options.authorizeRoles?.(trx, roles);
     const created = await insertUser(trx, deps, { email: input.email, name: input.name, passwordHash, emailVerified: input.emailVerified, roles, now });
     if (created !== null) {
       await deps.audit.record(trx, audit.context, {
