@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import type { BootstrapAdminConfig } from '../../config/config.ts';
 import type { AuthDeps } from '../auth/deps.ts';
 import { ADMIN_ROLE } from '../authorization/permissions.ts';
+import { activeAdminIds } from '../authorization/roles-repo.ts';
 import { createAccount } from '../users/create-account.ts';
 
 export type BootstrapOutcome = 'created' | 'admin_exists' | 'email_taken';
@@ -13,15 +14,7 @@ export type BootstrapOutcome = 'created' | 'admin_exists' | 'email_taken';
 const MAX_PASSWORD_FILE_BYTES = 4096;
 
 async function anyActiveAdmin(deps: AuthDeps): Promise<boolean> {
-  const row = await deps.db
-    .selectFrom('user_roles')
-    .innerJoin('users', 'users.id', 'user_roles.user_id')
-    .select('users.id')
-    .where('user_roles.role', '=', ADMIN_ROLE)
-    .where('users.status', '=', 'active')
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
+  return (await activeAdminIds(deps.db, { limit: 1 })).length > 0;
 }
 
 async function readPasswordFile(path: string): Promise<string> {

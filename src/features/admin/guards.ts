@@ -5,7 +5,7 @@ import { AppError } from '../../core/errors.ts';
 import type { DB } from '../../core/db/database.ts';
 import type { Authorizer } from '../authorization/authorizer.ts';
 import { missingPermissions } from '../authorization/permissions.ts';
-import { countOtherActiveAdmins, grantedPermissionsOfUser, isActiveAdmin } from '../authorization/roles-repo.ts';
+import { activeAdminIds, lockAdminGuard, permissionsOfUser } from '../authorization/roles-repo.ts';
 
 /** No self-escalation: nobody grants (or takes away) a permission they do not hold themselves. */
 export async function assertHoldsAll(authorizer: Authorizer, actorId: string, permissions: Iterable<string>): Promise<void> {
@@ -22,7 +22,7 @@ export async function assertHoldsAll(authorizer: Authorizer, actorId: string, pe
  */
 export async function assertMayManage(db: DB, authorizer: Authorizer, actorId: string, targetId: string): Promise<void> {
   if (actorId === targetId) return;
-  const [held, target] = await Promise.all([authorizer.permissionsOf(actorId), grantedPermissionsOfUser(db, targetId)]);
+  const [held, target] = await Promise.all([authorizer.permissionsOf(actorId), permissionsOfUser(db, targetId, { evenIfDisabled: true })]);
   const missing = missingPermissions(held, target);
   if (missing.length > 0) throw new AppError('forbidden', { detail: 'target holds permissions the actor lacks' });
 }
@@ -34,6 +34,7 @@ export async function assertMayManage(db: DB, authorizer: Authorizer, actorId: s
  * both pass.
  */
 export async function assertNotLastAdmin(trx: DB, userId: string): Promise<void> {
-  const others = await countOtherActiveAdmins(trx, userId);
-  if (others === 0 && (await isActiveAdmin(trx, userId))) throw new AppError('last_admin', { detail: 'would leave no active admin' });
+  await lockAdminGuard(trx);
+  const admins = await activeAdminIds(trx);
+  if (admins.length === 1 && admins[0] === userId) throw new AppError('last_admin', { detail: 'would leave no active admin' });
 }

@@ -40,8 +40,13 @@ export async function ensureBuiltInRoles(db: DB, now: Date): Promise<void> {
   });
 }
 
-/** Every permission the user holds through their roles; none when the user is disabled or gone. */
-export async function permissionsOfUser(db: DB, userId: string): Promise<Set<string>> {
+/**
+ * Every permission the user holds through their roles: none when the user is disabled
+ * or gone. With `evenIfDisabled`, what the roles grant whatever the account's status (the
+ * powers a disabled account would get back on being enabled): guards compare against
+ * that, so disabling an admin does not put them within reach of lesser roles.
+ */
+export async function permissionsOfUser(db: DB, userId: string, options: { evenIfDisabled?: boolean } = {}): Promise<Set<string>> {
   const rows = await db
     .selectFrom('user_roles')
     .innerJoin('role_permissions', 'role_permissions.role', 'user_roles.role')
@@ -49,23 +54,7 @@ export async function permissionsOfUser(db: DB, userId: string): Promise<Set<str
     .select('role_permissions.permission')
     .distinct()
     .where('user_roles.user_id', '=', userId)
-    .where('users.status', '=', 'active')
-    .execute();
-  return new Set(rows.map((row) => row.permission));
-}
-
-/**
- * What the user's roles grant, whatever the account's status: the powers a disabled
- * account would get back on being enabled. Guards compare against this, so disabling
- * an admin does not put them within reach of lesser roles.
- */
-export async function grantedPermissionsOfUser(db: DB, userId: string): Promise<Set<string>> {
-  const rows = await db
-    .selectFrom('user_roles')
-    .innerJoin('role_permissions', 'role_permissions.role', 'user_roles.role')
-    .select('role_permissions.permission')
-    .distinct()
-    .where('user_roles.user_id', '=', userId)
+    .$if(options.evenIfDisabled !== true, (query) => query.where('users.status', '=', 'active'))
     .execute();
   return new Set(rows.map((row) => row.permission));
 }
@@ -158,30 +147,22 @@ export async function removeRole(trx: DB, userId: string, role: string): Promise
 // other at once must not both succeed.
 const ADMIN_GUARD_LOCK = 7_261_001;
 
-/** Active admins other than `excludedUserId`, counted under the admin guard lock (hold it to the end of `trx`). */
-export async function countOtherActiveAdmins(trx: DB, excludedUserId: string): Promise<number> {
+/** Takes the admin guard lock until the end of `trx`; read the admins after it. */
+export async function lockAdminGuard(trx: DB): Promise<void> {
   await sql`SELECT pg_advisory_xact_lock(${ADMIN_GUARD_LOCK})`.execute(trx);
-  const row = await trx
-    .selectFrom('user_roles')
-    .innerJoin('users', 'users.id', 'user_roles.user_id')
-    .select((eb) => eb.fn.countAll<string>().as('count'))
-    .where('user_roles.role', '=', ADMIN_ROLE)
-    .where('users.status', '=', 'active')
-    .where('users.id', '!=', excludedUserId)
-    .executeTakeFirstOrThrow();
-  return Number(row.count);
 }
 
-export async function isActiveAdmin(db: DB, userId: string): Promise<boolean> {
-  const row = await db
+/** The ids of the active users holding `admin` (a handful), at most `limit` of them. */
+export async function activeAdminIds(db: DB, options: { limit?: number } = {}): Promise<string[]> {
+  const rows = await db
     .selectFrom('user_roles')
     .innerJoin('users', 'users.id', 'user_roles.user_id')
-    .select('user_roles.user_id')
+    .select('users.id')
     .where('user_roles.role', '=', ADMIN_ROLE)
     .where('users.status', '=', 'active')
-    .where('users.id', '=', userId)
-    .executeTakeFirst();
-  return row !== undefined;
+    .$if(options.limit !== undefined, (query) => query.limit(options.limit ?? 0))
+    .execute();
+  return rows.map((row) => row.id);
 }
 
 /**

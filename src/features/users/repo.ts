@@ -6,7 +6,9 @@ import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import { createDataKey, encryptField, decryptField, loadDataKey, shredDataKey, unwrapDataKey } from '../../core/crypto/envelope.ts';
 import { uuidv7 } from '../../core/crypto/ids.ts';
 import type { Keyring } from '../../core/crypto/keyring.ts';
+import type { AliasedRawBuilder, ExpressionBuilder } from 'kysely';
 import type { DB } from '../../core/db/database.ts';
+import type { Schema } from '../../core/db/schema.ts';
 
 export const DEFAULT_ROLE = 'user';
 
@@ -44,6 +46,33 @@ export interface NewUser {
 
 const emailField = (id: string): { table: string; column: string; rowId: string } => ({ table: 'users', column: 'email', rowId: id });
 const nameField = (id: string): { table: string; column: string; rowId: string } => ({ table: 'users', column: 'name', rowId: id });
+
+/** The stored contact columns of one user, with that user's wrapped data key (null once shredded). */
+export interface EncryptedContact {
+  readonly id: string;
+  readonly email_ciphertext: string;
+  readonly name_ciphertext: string | null;
+  readonly wrapped_key: string | null;
+}
+
+/** Decrypts email and name under the user's own data key; null once the key is shredded. */
+export function decryptContact(keyring: Keyring, row: EncryptedContact): { email: string; name: string | null } | null {
+  if (row.wrapped_key === null) return null;
+  const dek = unwrapDataKey(keyring, row.id, row.wrapped_key);
+  try {
+    return {
+      email: decryptField(dek, emailField(row.id), row.email_ciphertext),
+      name: row.name_ciphertext === null ? null : decryptField(dek, nameField(row.id), row.name_ciphertext),
+    };
+  } finally {
+    dek.fill(0);
+  }
+}
+
+/** The roles of the row's user, as a JSON array column, for selects on `users`. */
+export function rolesColumn(eb: ExpressionBuilder<Schema, 'users'>): AliasedRawBuilder<{ role: string }[], 'roles'> {
+  return jsonArrayFrom(eb.selectFrom('user_roles').select('user_roles.role').whereRef('user_roles.user_id', '=', 'users.id').orderBy('user_roles.role')).as('roles');
+}
 
 /** Inserts a user with a fresh data key; null when the email is already registered. */
 export async function insertUser(trx: DB, crypto: UserCrypto, user: NewUser): Promise<string | null> {
@@ -111,10 +140,7 @@ export async function findUserByEmailIndex(db: DB, emailIndex: string): Promise<
 export async function findUserWithRolesByEmailIndex(db: DB, emailIndex: string): Promise<(UserRecord & { readonly roles: string[] }) | null> {
   const row = await db
     .selectFrom('users')
-    .select((eb) => [
-      ...RECORD_COLUMNS,
-      jsonArrayFrom(eb.selectFrom('user_roles').select('user_roles.role').whereRef('user_roles.user_id', '=', 'users.id').orderBy('user_roles.role')).as('roles'),
-    ])
+    .select((eb) => [...RECORD_COLUMNS, rolesColumn(eb)])
     .where('email_index', '=', emailIndex)
     .executeTakeFirst();
   return row === undefined ? null : { ...toRecord(row), roles: row.roles.map((entry) => entry.role) };
@@ -145,24 +171,19 @@ export async function loadProfile(db: DB, keyring: Keyring, id: string): Promise
       'users.email_verified_at',
       'users.created_at',
       'data_keys.wrapped_key',
-      jsonArrayFrom(eb.selectFrom('user_roles').select('user_roles.role').whereRef('user_roles.user_id', '=', 'users.id').orderBy('user_roles.role')).as('roles'),
+      rolesColumn(eb),
     ])
     .where('users.id', '=', id)
     .executeTakeFirst();
-  if (row === undefined) return null;
-  const dek = unwrapDataKey(keyring, id, row.wrapped_key);
-  try {
-    return {
-      id: row.id,
-      email: decryptField(dek, emailField(id), row.email_ciphertext),
-      name: row.name_ciphertext === null ? null : decryptField(dek, nameField(id), row.name_ciphertext),
-      emailVerified: row.email_verified_at !== null,
-      roles: row.roles.map((entry) => entry.role),
-      createdAt: row.created_at,
-    };
-  } finally {
-    dek.fill(0);
-  }
+  const contact = row === undefined ? null : decryptContact(keyring, row);
+  if (row === undefined || contact === null) return null;
+  return {
+    id: row.id,
+    ...contact,
+    emailVerified: row.email_verified_at !== null,
+    roles: row.roles.map((entry) => entry.role),
+    createdAt: row.created_at,
+  };
 }
 
 export async function updateName(trx: DB, keyring: Keyring, id: string, name: string | null, now: Date): Promise<boolean> {
