@@ -2,10 +2,11 @@
 // configured. Everything above this file sees only Kysely and `Database`.
 import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect } from 'kysely';
+import { PostgresDialect, type Kysely } from 'kysely';
 import pg from 'pg';
 import type { Schema } from './schema.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
+import { ScopedDialect, ScopedKysely } from './transaction-scope.ts';
 
 export type Engine = 'pglite' | 'postgres';
 export type DB = Kysely<Schema>;
@@ -39,7 +40,7 @@ function postgresTypes(): pg.TypeOverrides {
 async function openPGlite(dataDir: string | null): Promise<Database> {
   if (dataDir !== null) await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const client = dataDir === null ? await PGlite.create() : await PGlite.create(dataDir);
-  const db = new Kysely<Schema>({ dialect: new PGliteDialect(client) });
+  const db = new ScopedKysely<Schema>({ dialect: new ScopedDialect(new PGliteDialect(client)) });
   return {
     engine: 'pglite',
     db,
@@ -75,7 +76,7 @@ function openPostgres(url: string, poolMax: number): Database {
   });
   // An idle client that loses its connection emits here; without a listener Node exits.
   pool.on('error', () => {});
-  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  const db = new ScopedKysely<Schema>({ dialect: new ScopedDialect(new PostgresDialect({ pool })) });
   return {
     engine: 'postgres',
     db,
