@@ -4,6 +4,7 @@
 // other instance, since each reads the shared database.
 import type { Clock } from '../../core/clock.ts';
 import type { DB } from '../../core/db/database.ts';
+import { insideTransaction } from '../../core/db/transaction-scope.ts';
 import { permissionsOfUser } from './roles-repo.ts';
 
 export interface Authorizer {
@@ -22,6 +23,10 @@ export function createAuthorizer(deps: { db: DB; clock: Clock; ttlMs?: number; m
   let generation = 0;
   return {
     async permissionsOf(userId) {
+      // A guard inside a change's transaction reads through it (see transaction-scope.ts)
+      // the state as it will commit; such a read is neither served from the cache nor
+      // stored in it, since the transaction may still roll back.
+      if (insideTransaction()) return permissionsOfUser(deps.db, userId);
       const now = deps.clock().getTime();
       const hit = cache.get(userId);
       if (hit !== undefined && hit.until > now) return hit.permissions;
