@@ -39,6 +39,36 @@ function freePort(): Promise<number> {
   });
 }
 
+interface Served {
+  readonly ready: Promise<void>;
+  output(): string;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+function startServe(env: Record<string, string>): Served {
+  const child = spawn(process.execPath, [MAIN, 'serve'], { env: { PATH: process.env['PATH'] ?? '', ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const ready = (async (): Promise<void> => {
+    const deadline = Date.now() + 60_000;
+    while (!output.includes('gatehouse listening')) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`server did not start:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  return {
+    ready,
+    output: () => output,
+    stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
 describe('gatehouse CLI', () => {
   let dataDir: string;
   let env: Record<string, string>;
@@ -127,22 +157,35 @@ describe('gatehouse CLI', () => {
     assert.match(signing.stdout, /signing keys rotated/);
   });
 
-  it('serve answers, with metrics on the loopback METRICS_PORT, then shuts both down cleanly on SIGTERM with exit code 0', async () => {
+  it('while serve runs on DATA_DIR, another command on it is refused at once and loses nothing; stopped, the command works and the server sees its change', async (t) => {
+    const port = await freePort();
+    const server = startServe({ ...env, PORT: String(port) });
+    t.after(() => server.stop());
+    await server.ready;
+    const started = Date.now();
+    const refused = await run(['users', 'create', '--email', 'while-serving@example.test'], env, 'a long and quite unusual passphrase\n');
+    assert.equal(refused.code, 1, refused.stdout);
+    assert.match(refused.stderr, /DATA_DIR .* is in use by another Gatehouse process .*stop the server, run the command, then start the server again/);
+    assert.ok(Date.now() - started < 15_000, 'refused at once, not after opening the database');
+    assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200, 'the server is unaffected');
+    assert.equal(await server.stop(), 0, server.output());
+
+    const created = await run(['users', 'create', '--email', 'while-serving@example.test'], env, 'a long and quite unusual passphrase\n');
+    assert.equal(created.code, 0, created.stderr);
+    const again = startServe({ ...env, PORT: String(port) });
+    t.after(() => again.stop());
+    await again.ready;
+    assert.equal(await again.stop(), 0, again.output());
+    const duplicate = await run(['users', 'create', '--email', 'while-serving@example.test'], env, 'another long unusual passphrase\n');
+    assert.match(duplicate.stderr, /already exists/, 'the account survived the server starting and stopping on the same directory');
+  });
+
+  it('serve answers, with metrics on the loopback METRICS_PORT, then shuts both down cleanly on SIGTERM with exit code 0', async (t) => {
     const port = await freePort();
     const metricsPort = await freePort();
-    const child = spawn(process.execPath, [MAIN, 'serve'], {
-      env: { PATH: process.env['PATH'] ?? '', ...env, PORT: String(port), METRICS_PORT: String(metricsPort), LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    const deadline = Date.now() + 60_000;
-    while (!output.includes('gatehouse listening')) {
-      if (Date.now() > deadline) throw new Error(`server did not start:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const server = startServe({ ...env, PORT: String(port), METRICS_PORT: String(metricsPort) });
+    t.after(() => server.stop());
+    await server.ready;
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     assert.equal(health.status, 200);
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
@@ -153,8 +196,7 @@ describe('gatehouse CLI', () => {
     assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 404, 'no METRICS_TOKEN: not on the public port');
     // Exit code 0 proves the metrics listener closed too: an open server would hold the
     // process until the shutdown deadline, which exits 1.
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0, output);
-    assert.match(output, /shut down cleanly/);
+    assert.equal(await server.stop(), 0, server.output());
+    assert.match(server.output(), /shut down cleanly/);
   });
 });

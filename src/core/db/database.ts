@@ -5,6 +5,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { PostgresDialect, type Kysely } from 'kysely';
 import pg from 'pg';
 import type { Schema } from './schema.ts';
+import { lockDataDir } from './data-dir-lock.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
 import { ScopedDialect, ScopedKysely } from './transaction-scope.ts';
 
@@ -39,7 +40,15 @@ function postgresTypes(): pg.TypeOverrides {
 
 async function openPGlite(dataDir: string | null): Promise<Database> {
   if (dataDir !== null) await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const client = dataDir === null ? await PGlite.create() : await PGlite.create(dataDir);
+  // Before PGlite reads the directory: a second process must not even start on it.
+  const lock = dataDir === null ? null : await lockDataDir(dataDir);
+  let client: PGlite;
+  try {
+    client = dataDir === null ? await PGlite.create() : await PGlite.create(dataDir);
+  } catch (error) {
+    await lock?.release();
+    throw error;
+  }
   const db = new ScopedKysely<Schema>({ dialect: new ScopedDialect(new PGliteDialect(client)) });
   return {
     engine: 'pglite',
@@ -62,6 +71,7 @@ async function openPGlite(dataDir: string | null): Promise<Database> {
     async close() {
       await db.destroy();
       await client.close();
+      await lock?.release();
     },
   };
 }
