@@ -67,7 +67,8 @@ export async function startThrowawayPostgres(options: { database?: string } = {}
   const data = join(dir, 'data');
   const port = await freePort();
   const pgCtl = await postgresBin('pg_ctl');
-  let running = false;
+  // An object, so the closures below and the cleanup on failure share one flag.
+  const state = { running: false };
   try {
     await chown(dir, ...(await postgresIds()));
     await asPostgres(await postgresBin('initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
@@ -81,12 +82,12 @@ export async function startThrowawayPostgres(options: { database?: string } = {}
     ].join(' ');
     const start = async (): Promise<void> => {
       await asPostgres(pgCtl, ['-D', data, '-o', settings, '-l', join(dir, 'log'), '-w', '-t', '30', 'start']);
-      running = true;
+      state.running = true;
     };
     const stop = async (mode: 'fast' | 'immediate' = 'fast'): Promise<void> => {
-      if (!running) return;
+      if (!state.running) return;
       await asPostgres(pgCtl, ['-D', data, '-m', mode, '-w', '-t', '30', 'stop']);
-      running = false;
+      state.running = false;
     };
     await start();
     const adminURL = `postgres://postgres@127.0.0.1:${port}/postgres`;
@@ -111,7 +112,7 @@ export async function startThrowawayPostgres(options: { database?: string } = {}
       },
     };
   } catch (error) {
-    if (running) await asPostgres(pgCtl, ['-D', data, '-m', 'immediate', 'stop']).catch(() => {});
+    if (state.running) await asPostgres(pgCtl, ['-D', data, '-m', 'immediate', 'stop']).catch(() => {});
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
