@@ -1,6 +1,7 @@
 // A PostgreSQL cluster of the test's own, so fault tests can stop, restart and kill it
-// without touching the shared server. It runs as the `postgres` user (initdb refuses
-// root) in a temp dir, on a free port of 127.0.0.1 with trust auth, and is removed after.
+// without touching the shared server: in a temp dir, on a free port of 127.0.0.1, trust
+// auth, its socket in the temp dir, run as `postgres` when started as root (initdb refuses
+// root), and removed by destroy().
 import { execFile } from 'node:child_process';
 import { chown, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -45,9 +46,13 @@ async function freePort(): Promise<number> {
   });
 }
 
+// initdb and postgres refuse to run as root; as any other user they run as that user.
+const isRoot = process.getuid?.() === 0;
+
 async function asPostgres(bin: string, args: readonly string[]): Promise<void> {
   // A bounded child: a wedged pg_ctl must not hang the test run.
-  await run('runuser', ['-u', 'postgres', '--', bin, ...args], { timeout: 60_000 });
+  if (isRoot) await run('runuser', ['-u', 'postgres', '--', bin, ...args], { timeout: 60_000 });
+  else await run(bin, args, { timeout: 60_000 });
 }
 
 async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -70,11 +75,11 @@ export async function startThrowawayPostgres(options: { database?: string } = {}
   // An object, so the closures below and the cleanup on failure share one flag.
   const state = { running: false };
   try {
-    await chown(dir, ...(await postgresIds()));
+    if (isRoot) await chown(dir, ...(await postgresIds()));
     await asPostgres(await postgresBin('initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
     const settings = [
       `-p ${port}`,
-      "-c listen_addresses=127.0.0.1",
+      '-c listen_addresses=127.0.0.1',
       `-c unix_socket_directories=${dir}`,
       '-c fsync=off',
       '-c shared_buffers=16MB',
