@@ -4,103 +4,22 @@
 // takes the faults, never the shared one. The server must stay up, never answer 500,
 // answer 503 with Retry-After while the database is unreachable, and recover by itself.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { freePort, MAIN, ServerProcess, type Answer } from '../helpers/server-process.ts';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../helpers/throwaway-postgres.ts';
 
-const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 const EMAIL = 'fault@example.test';
 const PASSWORD = `correct horse ${randomBytes(6).toString('hex')} battery staple`;
-const REQUEST_TIMEOUT_MS = 10_000;
 
 interface Tokens {
   access_token: string;
   refresh_token: string;
-}
-
-interface Answer {
-  status: number;
-  retryAfter: string | null;
-  code: unknown;
-  ms: number;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (typeof address === 'object' && address !== null) resolve(address.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
-}
-
-class Server {
-  output = '';
-  exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-  readonly #child: ChildProcess;
-  readonly baseURL: string;
-
-  constructor(env: Record<string, string>, port: number) {
-    this.baseURL = `http://127.0.0.1:${port}`;
-    this.#child = spawn(process.execPath, [MAIN, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.#child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    this.#child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    this.#child.on('exit', (code, signal) => {
-      this.exit = { code, signal };
-    });
-  }
-
-  async waitListening(): Promise<void> {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      if (this.exit !== null) throw new Error(`server exited at start:\n${this.output}`);
-      if (Date.now() > deadline) throw new Error(`server did not start:\n${this.output}`);
-      const ready = await fetch(`${this.baseURL}/readyz`).catch(() => null);
-      if (ready?.status === 200) return;
-      await sleep(100);
-    }
-  }
-
-  assertAlive(): void {
-    assert.equal(this.exit, null, `the server exited:\n${this.output.slice(-3000)}`);
-    assert.doesNotMatch(this.output, /Unhandled 'error' event|uncaught|unhandled/i, this.output.slice(-3000));
-  }
-
-  async stop(): Promise<void> {
-    if (this.exit !== null) return;
-    const exited = new Promise((resolve) => this.#child.once('exit', resolve));
-    this.#child.kill('SIGTERM');
-    const killer = setTimeout(() => this.#child.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(killer);
-  }
-
-  async request(method: string, path: string, options: { body?: unknown; token?: string } = {}): Promise<Answer & { json: Record<string, unknown> }> {
-    const headers: Record<string, string> = {};
-    if (options.body !== undefined) headers['content-type'] = 'application/json';
-    if (options.token !== undefined) headers['authorization'] = `Bearer ${options.token}`;
-    const started = Date.now();
-    const response = await fetch(`${this.baseURL}${path}`, {
-      method,
-      headers,
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-    });
-    const text = await response.text();
-    const json = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
-    return { status: response.status, retryAfter: response.headers.get('retry-after'), code: json['code'], ms: Date.now() - started, json };
-  }
 }
 
 /** Statuses seen under load, and every answer the server must never give. */
@@ -135,7 +54,7 @@ class Tally {
  * Workers that each hold a session and keep the pool busy: refresh (a transaction),
  * GET /v1/me/sessions, and logins with wrong passwords, until `signal` aborts.
  */
-async function runLoad(server: Server, tally: Tally, signal: AbortSignal, workers = 6): Promise<void> {
+async function runLoad(server: ServerProcess, tally: Tally, signal: AbortSignal, workers = 6): Promise<void> {
   async function worker(index: number): Promise<void> {
     let tokens: Tokens | null = null;
     let step = index;
@@ -169,7 +88,7 @@ async function runLoad(server: Server, tally: Tally, signal: AbortSignal, worker
 }
 
 /** Polls a fresh login until it succeeds; returns how long recovery took. */
-async function waitRecovered(server: Server, withinMs: number): Promise<number> {
+async function waitRecovered(server: ServerProcess, withinMs: number): Promise<number> {
   const started = Date.now();
   let last = '';
   while (Date.now() - started < withinMs) {
@@ -198,7 +117,7 @@ describe('PostgreSQL connection loss', { timeout: 90_000 }, () => {
   let dataDir: string | undefined;
   let env: Record<string, string>;
   // Each test starts its own server, so one that crashed cannot take the next test with it.
-  let server: Server | undefined;
+  let server: ServerProcess | undefined;
 
   before(async () => {
     cluster = await startThrowawayPostgres();
@@ -227,7 +146,7 @@ describe('PostgreSQL connection loss', { timeout: 90_000 }, () => {
 
   beforeEach(async () => {
     const port = await freePort();
-    server = new Server({ ...env, PORT: String(port) }, port);
+    server = new ServerProcess({ ...env, PORT: String(port) }, port);
     await server.waitListening();
   });
 
@@ -241,7 +160,7 @@ describe('PostgreSQL connection loss', { timeout: 90_000 }, () => {
     if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
   });
 
-  function current(): { server: Server; cluster: ThrowawayPostgres } {
+  function current(): { server: ServerProcess; cluster: ThrowawayPostgres } {
     if (server === undefined || cluster === undefined) throw new Error('no server');
     return { server, cluster };
   }

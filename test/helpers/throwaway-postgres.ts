@@ -4,11 +4,11 @@
 // root), and removed by destroy().
 import { execFile } from 'node:child_process';
 import { chown, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { freePort } from './server-process.ts';
 
 const run = promisify(execFile);
 
@@ -30,20 +30,6 @@ async function postgresBin(name: string): Promise<string> {
   const newest = versions[0];
   if (newest === undefined) throw new Error('no PostgreSQL under /usr/lib/postgresql');
   return join('/usr/lib/postgresql', newest, 'bin', name);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address === null || typeof address === 'string') reject(new Error('no port'));
-        else resolve(address.port);
-      });
-    });
-  });
 }
 
 // initdb and postgres refuse to run as root; as any other user they run as that user.
