@@ -76,6 +76,10 @@ async function openPGlite(dataDir: string | null): Promise<Database> {
   };
 }
 
+// Nothing to do here: whoever was using the connection sees its own error, and a new
+// connection is opened for the next query.
+function ignoreConnectionError(): void {}
+
 function openPostgres(url: string, poolMax: number): Database {
   const pool = new pg.Pool({
     connectionString: url,
@@ -84,8 +88,15 @@ function openPostgres(url: string, poolMax: number): Database {
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 5_000,
   });
-  // An idle client that loses its connection emits here; without a listener Node exits.
-  pool.on('error', () => {});
+  // A connection lost to a restart, a failover or pg_terminate_backend emits 'error' on its
+  // client; an EventEmitter without a listener for it ends the process. The pool listens
+  // only while a client is idle (and re-emits here), so every client gets its own listener
+  // for the time it is checked out: the query in flight fails on its own (the caller
+  // answers 503, see unavailable.ts) and the pool discards the broken client on release.
+  pool.on('error', ignoreConnectionError);
+  pool.on('connect', (client) => {
+    client.on('error', ignoreConnectionError);
+  });
   const db = new ScopedKysely<Schema>({ dialect: new ScopedDialect(new PostgresDialect({ pool })) });
   return {
     engine: 'postgres',
@@ -109,6 +120,7 @@ function openPostgres(url: string, poolMax: number): Database {
         await client.query('rollback').catch(() => {});
         throw error;
       } finally {
+        // A client whose connection broke is destroyed by the pool, never reused.
         client.release();
       }
     },

@@ -3,6 +3,7 @@
 // anything unexpected becomes a generic 500 whose cause is only in the log.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, isAppError, toProblem, type ErrorCode, type FieldProblem } from '../errors.ts';
+import { databaseUnavailableReason } from '../db/unavailable.ts';
 import { CounterStoreError } from '../limits/errors.ts';
 
 const MAX_FIELD_PROBLEMS = 20;
@@ -56,8 +57,25 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, error:
   return reply.code(error.statusCode).type('application/problem+json').send(toProblem(error, request.id));
 }
 
+// Long enough for the pool to reconnect after a restart or a failover, short enough that
+// clients come back soon; the pool's connection timeout bounds each attempt anyway.
+const DATABASE_RETRY_AFTER_SECONDS = '2';
+
+/**
+ * A database that cannot be reached (down, restarting, failing over) is a retryable 503,
+ * not a 500: logged as a warning naming the kind of failure, never its message or URL.
+ */
+function databaseUnavailable(error: unknown, request: FastifyRequest): AppError | null {
+  const reason = databaseUnavailableReason(error);
+  if (reason === null) return null;
+  request.log.warn({ reason }, 'database unavailable');
+  return new AppError('service_unavailable', { cause: error, detail: `database unavailable: ${reason}`, headers: { 'retry-after': DATABASE_RETRY_AFTER_SECONDS } });
+}
+
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: unknown, request, reply) => {
+    const outage = databaseUnavailable(error, request);
+    if (outage !== null) return sendProblem(reply, request, outage);
     const appError = toAppError(error);
     if (appError.statusCode >= 500) {
       request.log.error({ err: error, code: appError.code }, 'request failed');
