@@ -14,6 +14,7 @@
 // when it ends. Error messages are scrubbed of URL credentials, and the command's
 // arguments that ioredis attaches to some errors (AUTH's password, limiter keys) are
 // never logged.
+import type { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
 import type { Clock } from './clock.ts';
 import type { Logger } from './logging.ts';
@@ -62,7 +63,7 @@ export function openRedis(url: string, deps: { log: Logger; clock: Clock }): Red
  * Logs a Redis client's connection state through `log`, and keeps ioredis from writing
  * to stderr. Attach it to every client, including any duplicate or subscriber.
  */
-export function watchRedis(redis: Redis, deps: { log: Logger; clock: Clock }): void {
+export function watchRedis(redis: EventEmitter, deps: { log: Logger; clock: Clock }): void {
   const log = deps.log.child({ component: 'redis' });
   const now = (): number => deps.clock().getTime();
   let connectedOnce = false;

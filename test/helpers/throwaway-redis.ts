@@ -84,24 +84,24 @@ function exited(child: ChildProcess): Promise<void> {
 
 export async function startThrowawayRedis(options: ThrowawayRedisOptions = {}): Promise<ThrowawayRedis> {
   const port = options.port ?? (await freePort());
-  const password = options.password;
+  const requirePass = options.password;
   const timeoutMs = options.startTimeoutMs ?? 10_000;
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
-  if (password !== undefined) args.push('--requirepass', password);
+  if (requirePass !== undefined) args.push('--requirepass', requirePass);
   let child: ChildProcess | null = null;
   let output = '';
 
   async function launch(): Promise<void> {
     const started = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child = started;
-    started.stdout?.on('data', (chunk: Buffer) => { output = (output + chunk.toString('utf8')).slice(-4000); });
-    started.stderr?.on('data', (chunk: Buffer) => { output = (output + chunk.toString('utf8')).slice(-4000); });
+    started.stdout.on('data', (chunk: Buffer) => { output = (output + chunk.toString('utf8')).slice(-4000); });
+    started.stderr.on('data', (chunk: Buffer) => { output = (output + chunk.toString('utf8')).slice(-4000); });
     const failed = new Promise<never>((_resolve, reject) => {
       started.once('error', reject);
       started.once('exit', (code) => { reject(new Error(`redis-server exited (${String(code)}) before answering:\n${output}`)); });
     });
     failed.catch(() => undefined);
-    await Promise.race([waitUntil(() => answersPing(port, password), timeoutMs, `redis-server on port ${port}`), failed]);
+    await Promise.race([waitUntil(() => answersPing(port, requirePass), timeoutMs, `redis-server on port ${port}`), failed]);
   }
 
   async function kill(): Promise<void> {
@@ -114,7 +114,7 @@ export async function startThrowawayRedis(options: ThrowawayRedisOptions = {}): 
   }
 
   await launch();
-  const auth = password === undefined ? '' : `:${encodeURIComponent(password)}@`;
+  const auth = requirePass === undefined ? '' : `:${encodeURIComponent(requirePass)}@`;
   return {
     port,
     url: `redis://${auth}127.0.0.1:${port}`,
