@@ -5,8 +5,9 @@
 // while disconnected and retry it across reconnects, so every request waited 0.5–6 s.
 // Here a command is refused at once while disconnected (no offline queue), is not
 // carried over a reconnect, and gives up after COMMAND_TIMEOUT_MS on a Redis that
-// accepts connections but does not answer. Reconnection goes on forever in the
-// background, so service comes back by itself when Redis does.
+// accepts connections but does not answer (whose connection is then reopened).
+// Reconnection goes on forever in the background, so service comes back by itself when
+// Redis does.
 //
 // ioredis prints `[ioredis] Unhandled error event` on stderr for every failed reconnect
 // when nothing listens for 'error': the listener below logs through the app's logger
@@ -22,6 +23,12 @@ import type { Logger } from './logging.ts';
 /** A command against a silent Redis is abandoned after this; Redis answers in well under 1 ms. */
 export const COMMAND_TIMEOUT_MS = 500;
 const CONNECT_TIMEOUT_MS = 5_000;
+/**
+ * A connection that has answered nothing for this long while commands wait is dropped and
+ * opened again: a half-open connection (a partition, a replaced host) would otherwise
+ * stay up until TCP gives up on it, about 15 minutes later.
+ */
+const SOCKET_TIMEOUT_MS = 2_000;
 /** Longest pause between reconnection attempts. */
 const MAX_RECONNECT_DELAY_MS = 1_000;
 /** While an outage lasts, how often the log is reminded of it. */
@@ -52,6 +59,7 @@ export function openRedis(url: string, deps: { log: Logger; clock: Clock }): Red
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     commandTimeout: COMMAND_TIMEOUT_MS,
+    socketTimeout: SOCKET_TIMEOUT_MS,
     connectTimeout: CONNECT_TIMEOUT_MS,
     retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
   });

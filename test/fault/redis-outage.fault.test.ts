@@ -109,23 +109,28 @@ describe('a server started while Redis is unreachable', { timeout: 60_000 }, () 
     await redis?.stop();
   });
 
-  it('a server started while Redis is unreachable answers /healthz 200 and limited routes 503 fast with Retry-After', { timeout: 20_000 }, async () => {
+  it('a server started while Redis is unreachable answers /healthz 200 and limited routes 503 fast with Retry-After', { timeout: 20_000 }, async (t) => {
     for (let i = 0; i < 3; i += 1) {
       const health = await call(server, 'GET', '/healthz');
       assert.equal(health.status, 200, 'liveness must not depend on Redis');
       assert.ok(health.ms < FAST_MS, `/healthz took ${health.ms} ms`);
     }
+    let slowest = 0;
     for (let i = 0; i < 5; i += 1) {
-      for (const answer of [await jwks(server), await login(server), await unknownPath(server)]) assertFastRefusal(answer);
+      for (const answer of [await jwks(server), await login(server), await unknownPath(server)]) {
+        assertFastRefusal(answer);
+        slowest = Math.max(slowest, answer.ms);
+      }
     }
+    t.diagnostic(`slowest 503 of 15: ${slowest.toFixed(1)} ms`);
     const ready = await call(server, 'GET', '/readyz');
     assert.equal(ready.status, 503);
     assert.equal(ready.code, 'service_unavailable');
     assert.ok(Number(ready.retryAfter) >= 1);
     assert.ok(ready.ms < FAST_MS, `/readyz took ${ready.ms} ms`);
-    assert.ok(
+    // Log lines reach the pipe asynchronously, possibly after the answer.
+    await waitFor('the log names redis as the failing readiness check', 2_000, async () =>
       server.stdout.some((line) => line.includes('"readiness check failed"') && line.includes('"check":"redis"')),
-      'the log names redis as the failing readiness check',
     );
     assert.ok(server.running(), 'the server is still up');
     assertStructuredLogs(server, secret);
@@ -135,7 +140,7 @@ describe('a server started while Redis is unreachable', { timeout: 60_000 }, () 
     assert.ok(errors.length <= 3, `the outage floods the log: ${errors.length} lines`);
   });
 
-  it('recovers when Redis returns', { timeout: 30_000 }, async () => {
+  it('recovers when Redis returns', { timeout: 30_000 }, async (t) => {
     // Redis appears for the first time on the port the server was given...
     redis = await startThrowawayRedis({ password: secret, port });
     let since = Date.now();
@@ -157,8 +162,9 @@ describe('a server started while Redis is unreachable', { timeout: 60_000 }, () 
     assert.equal((await login(server)).status, 401);
 
     assert.ok(firstMs < 10_000 && againMs < 10_000, `recovered in ${firstMs} ms, then ${againMs} ms`);
-    const restored = redisLogLines(server).filter((entry) => entry['msg'] === 'redis connection restored');
-    assert.equal(restored.length, 2, 'each recovery is logged once');
+    t.diagnostic(`recovered ${firstMs} ms after Redis first came up, ${againMs} ms after its restart began`);
+    const restored = (): number => redisLogLines(server).filter((entry) => entry['msg'] === 'redis connection restored').length;
+    await waitFor('each recovery is logged', 2_000, async () => restored() === 2);
     assert.ok(server.running());
     assertStructuredLogs(server, secret);
   });
@@ -183,7 +189,7 @@ describe('Redis failing under a running server', { timeout: 70_000 }, () => {
     assert.equal((await jwks(server)).status, 200);
   };
 
-  it('Redis dying under traffic: no 500, no crash, structured logs only', { timeout: 30_000 }, async () => {
+  it('Redis dying under traffic: no 500, no crash, structured logs only', { timeout: 30_000 }, async (t) => {
     await redisUp();
     const answers: Answer[] = [];
     let traffic = true;
@@ -205,6 +211,7 @@ describe('Redis failing under a running server', { timeout: 70_000 }, () => {
     const refused = answers.filter((a) => a.status === 503);
     assert.ok(refused.length > 0, 'the outage was seen');
     for (const answer of refused) assertFastRefusal(answer);
+    t.diagnostic(`${answers.length} answers, ${refused.length} of them 503; slowest 503: ${Math.max(...refused.map((a) => a.ms)).toFixed(1)} ms`);
     // Fail closed: a request sent once the outage showed is refused, never let through
     // uncounted (one sent before it may still finish, e.g. a login hashing its password).
     const firstRefusal = Math.min(...refused.map((a) => a.doneAt));
@@ -218,12 +225,21 @@ describe('Redis failing under a running server', { timeout: 70_000 }, () => {
     assert.ok(redisLogLines(server).some((entry) => entry['level'] === 'error' || entry['level'] === 'warn'), 'the outage is logged');
   });
 
-  it('a frozen Redis (connection open, no replies) still gets limited routes a 503 fast', { timeout: 30_000 }, async () => {
+  it('a frozen Redis (connection open, no replies) still gets limited routes a 503 fast', { timeout: 30_000 }, async (t) => {
     await redisUp();
+    const restored = (): number => redisLogLines(server).filter((entry) => entry['msg'] === 'redis connection restored').length;
+    const restoredBefore = restored();
     redis.freeze();
-    for (let i = 0; i < 3; i += 1) {
-      for (const answer of await Promise.all([jwks(server), login(server), unknownPath(server)])) assertFastRefusal(answer);
+    // Longer than the socket timeout (2 s), after which the silent connection is reopened.
+    const frozenUntil = Date.now() + 3_000;
+    let slowest = 0;
+    while (Date.now() < frozenUntil) {
+      for (const answer of await Promise.all([jwks(server), login(server), unknownPath(server)])) {
+        assertFastRefusal(answer);
+        slowest = Math.max(slowest, answer.ms);
+      }
     }
+    t.diagnostic(`slowest 503 while frozen: ${slowest.toFixed(1)} ms`);
     const health = await call(server, 'GET', '/healthz');
     assert.equal(health.status, 200);
     assert.ok(health.ms < FAST_MS);
@@ -234,6 +250,8 @@ describe('Redis failing under a running server', { timeout: 70_000 }, () => {
     });
     redis.thaw();
     await waitFor('the limited route answers again', 10_000, async () => (await jwks(server)).status === 200);
+    // Log lines reach the pipe asynchronously, possibly after the answer.
+    await waitFor('the silent connection was dropped and opened again', 2_000, async () => restored() === restoredBefore + 1);
     assert.ok(server.running());
     assertStructuredLogs(server, secret);
   });

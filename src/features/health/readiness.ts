@@ -72,7 +72,9 @@ export function createReadiness(checks: readonly ReadinessCheck[], deps: { clock
   }
 
   return () => {
-    if (last !== null && deps.clock().getTime() - last.at < CACHE_MS) return Promise.resolve(last.result);
+    // A clock stepped backwards must not pin an old answer: a negative age is stale too.
+    const age = last === null ? Number.POSITIVE_INFINITY : deps.clock().getTime() - last.at;
+    if (last !== null && age >= 0 && age < CACHE_MS) return Promise.resolve(last.result);
     running ??= evaluate()
       .then((result) => {
         last = { at: deps.clock().getTime(), result };
