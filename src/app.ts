@@ -89,7 +89,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   const { auth, signingKeys, metrics } = deps.services;
   registerAuthentication(app, { tokens: auth.tokens, sessions: auth.sessionGate, authorizer: auth.authorizer });
-  await app.register(healthRoutes, { database: deps.database });
+  await app.register(healthRoutes, { database: deps.database, redis: deps.redis, clock: deps.clock });
   await app.register(jwksRoutes, { keys: signingKeys });
   await app.register(authRoutes, { deps: auth });
   await app.register(meRoutes, { deps: auth });

@@ -1,7 +1,7 @@
 // Opens what a command needs from a validated configuration: the master keyring, the
 // database (migrated when asked), Redis, and the keys the server derives for itself.
 // Every CLI command and the server use this one path, so they agree on all of it.
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Config } from './config/config.ts';
 import { ensureDevelopmentMasterKey } from './config/dev-keys.ts';
 import type { AuditKey } from './core/audit/types.ts';
@@ -12,6 +12,7 @@ import { getOrCreateSystemKey } from './core/crypto/system-keys.ts';
 import { openDatabase, type Database } from './core/db/database.ts';
 import { migrate } from './core/db/migrate.ts';
 import type { Logger } from './core/logging.ts';
+import { openRedis } from './core/redis.ts';
 
 export interface Runtime {
   readonly config: Config;
@@ -35,19 +36,10 @@ export async function openCommandDatabase(config: Config): Promise<Database> {
   return openDatabase(config.database.engine === 'postgres' ? { ...config.database, poolMax: 2 } : config.database);
 }
 
-export function openRedis(url: string): Redis {
-  return new Redis(url, {
-    lazyConnect: false,
-    enableOfflineQueue: true,
-    maxRetriesPerRequest: 2,
-    connectTimeout: 5_000,
-  });
-}
-
 export async function openRuntime(config: Config, log: Logger, options: { migrate: boolean }): Promise<Runtime> {
   const keyring = createKeyring(await resolveMasterKeys(config, log));
   const database = await openDatabase(config.database);
-  const redis = config.redisURL === null ? null : openRedis(config.redisURL);
+  const redis = config.redisURL === null ? null : openRedis(config.redisURL, { log, clock: systemClock });
   try {
     if (options.migrate) {
       const applied = await migrate(database);

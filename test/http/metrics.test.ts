@@ -40,10 +40,10 @@ describe('request metrics', () => {
 
   it('count 429s by route, from the global limit and from the auth limits', async () => {
     await withApp({ env: { RATE_LIMIT_MAX: '2' } }, async (test) => {
-      for (let i = 0; i < 3; i += 1) await test.app.inject({ method: 'GET', url: '/healthz' });
+      for (let i = 0; i < 3; i += 1) await test.app.inject({ method: 'GET', url: '/.well-known/jwks.json' });
       await test.app.inject({ method: 'GET', url: '/nowhere' });
       const text = await exposition(test);
-      assert.equal(sampleSum(text, 'gatehouse_http_rate_limited_total', { route: '/healthz' }), 1);
+      assert.equal(sampleSum(text, 'gatehouse_http_rate_limited_total', { route: '/.well-known/jwks.json' }), 1);
       assert.equal(sampleSum(text, 'gatehouse_http_rate_limited_total', { route: 'unmatched' }), 1);
     });
     await withApp({ env: { AUTH_RATE_LIMIT_MAX: '1' } }, async (test) => {

@@ -39,9 +39,9 @@ const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
 /** Maps any thrown value to the AppError that will be sent. */
 export function toAppError(error: unknown): AppError {
   if (isAppError(error)) return error;
-  // A limiter that cannot count any more refuses (fails closed), as a retryable 503.
-  if (error instanceof CounterStoreError && error.code === 'store_full') {
-    return new AppError('service_unavailable', { cause: error, detail: 'rate-limit store full', headers: { 'retry-after': '60' } });
+  // A limiter that cannot count (store full, Redis down) refuses (fails closed), as a retryable 503.
+  if (error instanceof CounterStoreError && error.retryAfterSeconds !== null) {
+    return new AppError('service_unavailable', { cause: error, detail: `rate-limit ${error.code}`, headers: { 'retry-after': String(error.retryAfterSeconds) } });
   }
   const fastifyError = error as Partial<FastifyError>;
   if (Array.isArray(fastifyError.validation)) {

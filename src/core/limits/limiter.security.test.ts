@@ -30,7 +30,8 @@ describe('request budget attacks', () => {
     const redis = unreachableRedis();
     try {
       const limiter = createLimiter(createRedisCounterStore(redis, { prefix: 'gatehouse:test:' }), { name: 'login', max: 100, windowMs: 60_000 });
-      await assert.rejects(limiter.consume('client-a'));
+      // Classified, so the HTTP layer answers 503 with Retry-After rather than a 500.
+      await assert.rejects(limiter.consume('client-a'), (error) => error instanceof CounterStoreError && error.code === 'store_unavailable' && error.retryAfterSeconds !== null);
     } finally {
       redis.disconnect();
     }

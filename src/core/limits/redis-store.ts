@@ -5,6 +5,7 @@
 // run by Redis; no JavaScript is evaluated.)
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { describeRedisFailure } from '../redis.ts';
 import { assertWindowMs, type CounterStore, type CounterWindow } from './counter-store.ts';
 import { CounterStoreError } from './errors.ts';
 
@@ -43,6 +44,15 @@ function toCounterWindow(reply: unknown): CounterWindow {
   throw new CounterStoreError('invalid_reply', 'the Redis counter script returned an unexpected reply');
 }
 
+// Whatever ioredis throws (refused at once while disconnected, timed out, dropped with
+// the connection, or an error reply) means the count is unknown: the hit is refused as
+// `store_unavailable`. Only a scrubbed description is kept: ioredis attaches the
+// command's arguments (the limiter key: an address, an email's blind index) to errors.
+function storeUnavailable(error: unknown): CounterStoreError {
+  const failure = describeRedisFailure(error);
+  return new CounterStoreError('store_unavailable', `the Redis counter store failed: ${failure.name}${failure.errorCode === undefined ? '' : ` ${failure.errorCode}`}: ${failure.message}`);
+}
+
 export function createRedisCounterStore(redis: Redis, options: RedisCounterStoreOptions): CounterStore {
   const { prefix } = options;
   if (prefix === '') throw new RangeError('a Redis counter store needs a key prefix');
@@ -60,10 +70,20 @@ export function createRedisCounterStore(redis: Redis, options: RedisCounterStore
   return {
     async increment(key: string, windowMs: number): Promise<CounterWindow> {
       assertWindowMs(windowMs);
-      return toCounterWindow(await runScript(prefix + key, windowMs));
+      let reply: unknown;
+      try {
+        reply = await runScript(prefix + key, windowMs);
+      } catch (error) {
+        throw storeUnavailable(error);
+      }
+      return toCounterWindow(reply);
     },
     async reset(key: string): Promise<void> {
-      await redis.del(prefix + key);
+      try {
+        await redis.del(prefix + key);
+      } catch (error) {
+        throw storeUnavailable(error);
+      }
     },
   };
 }

@@ -1,37 +1,52 @@
-// Liveness (the process answers) and readiness (the database answers and its schema is
-// exactly what this build expects). Neither says why it is not ready: that goes to logs.
+// Liveness (the process answers) and readiness (the database answers with exactly the
+// schema this build expects, and Redis answers when configured). Liveness depends on
+// nothing outside the process, not even the request budget kept in Redis: an orchestrator
+// would otherwise restart healthy instances during a Redis outage. Neither probe draws on
+// a request budget (answering costs less than counting); readiness is cached instead
+// (readiness.ts). Neither says why it is not ready: that goes to logs.
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Redis } from 'ioredis';
 import { Type } from 'typebox';
+import type { Clock } from '../../core/clock.ts';
 import type { Database } from '../../core/db/database.ts';
-import { isCurrent, migrationStatus } from '../../core/db/migrate.ts';
 import { AppError } from '../../core/errors.ts';
 import { responses } from '../../core/http/problem.ts';
+import { createReadiness, databaseCheck, redisCheck } from './readiness.ts';
 
 const Status = Type.Object({ status: Type.Literal('ok') }, { additionalProperties: false });
 
-export const healthRoutes: FastifyPluginAsync<{ database: Database }> = async (app, { database }) => {
+/** A probe that fails is asked again by the orchestrator; this only paces other clients. */
+const NOT_READY_RETRY_SECONDS = '5';
+
+export interface HealthRoutesOptions {
+  readonly database: Database;
+  readonly redis: Redis | null;
+  readonly clock: Clock;
+}
+
+export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app, { database, redis, clock }) => {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
+  const readiness = createReadiness([databaseCheck(database), ...(redis === null ? [] : [redisCheck(redis)])], { clock });
+  const probe = { access: 'public', rateLimit: false } as const;
 
   typed.get(
     '/healthz',
-    { config: { access: 'public' }, schema: { tags: ['health'], response: responses({ 200: Status }) } },
+    { config: probe, schema: { tags: ['health'], response: responses({ 200: Status }) } },
     async () => ({ status: 'ok' as const }),
   );
 
   typed.get(
     '/readyz',
-    { config: { access: 'public' }, schema: { tags: ['health'], response: responses({ 200: Status }) } },
+    { config: probe, schema: { tags: ['health'], response: responses({ 200: Status }) } },
     async (request) => {
-      try {
-        const status = await migrationStatus(database);
-        if (!isCurrent(status)) {
-          throw new AppError('service_unavailable', { detail: `migrations not current: ${JSON.stringify(status)}` });
-        }
-      } catch (error) {
-        if (error instanceof AppError) throw error;
-        request.log.warn({ err: error }, 'readiness check failed');
-        throw new AppError('service_unavailable', { detail: 'database unreachable' });
+      const result = await readiness();
+      if (!result.ready) {
+        request.log.warn({ check: result.check, reason: result.reason, err: result.error }, 'readiness check failed');
+        throw new AppError('service_unavailable', {
+          detail: `${result.check}: ${result.reason}`,
+          headers: { 'retry-after': NOT_READY_RETRY_SECONDS },
+        });
       }
       return { status: 'ok' as const };
     },
