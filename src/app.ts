@@ -14,6 +14,7 @@ import { REQUEST_ID_HEADER, requestIdFor } from './core/http/request-id.ts';
 import { registerRequestLog } from './core/http/request-log.ts';
 import { enforceRoutePolicy } from './core/http/route-policy.ts';
 import { registerSecurityHeaders } from './core/http/security-headers.ts';
+import { registerWellFormedInput } from './core/http/well-formed-input.ts';
 import type { Logger } from './core/logging.ts';
 import { registerHTTPMetrics } from './core/metrics/http-metrics.ts';
 import { registerAuthentication } from './features/auth/authenticate.ts';
@@ -77,6 +78,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerRequestLog(app);
   registerHTTPMetrics(app, deps.services.metrics);
   registerErrorHandling(app);
+  registerWellFormedInput(app);
   registerSecurityHeaders(app, { https: config.publicURL.startsWith('https:') });
   await registerCors(app, config.cors);
   await registerRateLimit(app, {
