@@ -124,7 +124,9 @@ describe('ill-formed Unicode in the query, the path and keys', () => {
         const status = await new Promise<number>((resolve, reject) => {
           const req = httpRequest({ host: '127.0.0.1', port: Number(port), path, method: 'GET' }, (res) => {
             res.resume();
-            res.on('end', () => resolve(res.statusCode ?? 0));
+            res.on('end', () => {
+              resolve(res.statusCode ?? 0);
+            });
           });
           req.on('error', reject);
           req.end();

@@ -32,12 +32,9 @@ export function findIllFormed(value: unknown, root: string): string | null {
     } else if (Array.isArray(item)) {
       for (let i = item.length - 1; i >= 0; i -= 1) stack.push({ value: item[i] as unknown, pointer: `${pointer}/${i}` });
     } else if (typeof item === 'object' && item !== null) {
-      const entries = Object.entries(item);
-      for (const [key] of entries) if (!key.isWellFormed()) return pointer;
-      for (let i = entries.length - 1; i >= 0; i -= 1) {
-        const [key, child] = entries[i]!;
-        stack.push({ value: child as unknown, pointer: `${pointer}/${escapePointer(key)}` });
-      }
+      const entries: [string, unknown][] = Object.entries(item);
+      if (entries.some(([key]) => !key.isWellFormed())) return pointer;
+      for (const [key, child] of entries.reverse()) stack.push({ value: child, pointer: `${pointer}/${escapePointer(key)}` });
     }
   }
   return null;
