@@ -73,6 +73,7 @@ async function countWithin(counter: AddressCounter | null, address: string | und
   try {
     return await Promise.race([counter(address), timeout]);
   } catch {
+    // A failing store leaves the request uncounted, but it is refused all the same.
     return null;
   } finally {
     clearTimeout(timer);
