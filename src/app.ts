@@ -5,15 +5,18 @@ import type { Redis } from 'ioredis';
 import type { Config, TrustProxy } from './config/config.ts';
 import type { Clock } from './core/clock.ts';
 import type { Database } from './core/db/database.ts';
+import { createClientErrorHandling } from './core/http/client-errors.ts';
 import { registerCors } from './core/http/cors.ts';
 import { registerErrorHandling } from './core/http/errors.ts';
+import { routeFrameworkError } from './core/http/framework-errors.ts';
 import { registerNotFound } from './core/http/not-found.ts';
 import { registerOpenAPI } from './core/http/openapi.ts';
-import { registerRateLimit } from './core/http/rate-limit.ts';
+import { addressCounter, registerRateLimit } from './core/http/rate-limit.ts';
 import { REQUEST_ID_HEADER, requestIdFor } from './core/http/request-id.ts';
 import { registerRequestLog } from './core/http/request-log.ts';
 import { enforceRoutePolicy } from './core/http/route-policy.ts';
-import { registerSecurityHeaders } from './core/http/security-headers.ts';
+import { registerSecurityHeaders, securityHeaders } from './core/http/security-headers.ts';
+import { registerWellFormedInput } from './core/http/well-formed-input.ts';
 import type { Logger } from './core/logging.ts';
 import { registerHTTPMetrics } from './core/metrics/http-metrics.ts';
 import { registerAuthentication } from './features/auth/authenticate.ts';
@@ -50,6 +53,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const { config } = deps;
   // Widened to Fastify's logger interface so the instance keeps Fastify's default generics.
   const logger: FastifyBaseLogger = deps.log;
+  const https = config.publicURL.startsWith('https:');
+  const clientErrors = createClientErrorHandling({ log: deps.log, headers: securityHeaders({ https }) });
   const app = Fastify({
     loggerInstance: logger,
     // Fastify's own per-request lines are off: request-log.ts writes one line per request.
@@ -61,6 +66,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     forceCloseConnections: 'idle',
     requestTimeout: 30_000,
     routerOptions: { maxParamLength: 256 },
+    frameworkErrors: routeFrameworkError,
+    clientErrorHandler: clientErrors.handle,
     ajv: {
       // Unknown fields are an error (400), never silently dropped; all errors are not
       // collected, so a hostile body costs one failed check.
@@ -77,13 +84,17 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerRequestLog(app);
   registerHTTPMetrics(app, deps.services.metrics);
   registerErrorHandling(app);
-  registerSecurityHeaders(app, { https: config.publicURL.startsWith('https:') });
+  registerWellFormedInput(app);
+  registerSecurityHeaders(app, { https });
   await registerCors(app, config.cors);
   await registerRateLimit(app, {
     max: config.rateLimit.max,
     windowMs: config.rateLimit.windowSeconds * 1000,
     redis: deps.redis,
   });
+  // Behind a proxy the socket's peer is the proxy, not the client: counting it would spend
+  // every client's budget. (A proxy enforces its own header limits in front of ours.)
+  if (config.trustProxy === false || config.trustProxy === 0) clientErrors.countWith(addressCounter(app));
   registerNotFound(app, { preHandler: app.rateLimit() });
   await registerOpenAPI(app, { publicURL: config.publicURL, version: VERSION });
 

@@ -1,6 +1,11 @@
 // Structured JSON logs to stdout. Secrets are removed by key name at any depth before a
 // line is written, so a careless `log.info({ body })` cannot leak a password; request
 // bodies are never logged in the first place (see http/request-log.ts).
+//
+// `code` is both a credential (a one-time code, an OAuth authorization code) and the name
+// every log line gives its error code (`invalid_request`, `ECONNREFUSED`). So it is kept at
+// one precise path, the top level of a line, where the server writes error codes, and
+// redacted at every other depth, where it can only have come from input (`{ body }`).
 import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
 
 export type { Logger };
@@ -24,15 +29,20 @@ const SECRET_KEYS = new Set([
   'idtoken',
   'secret',
   'clientsecret',
-  'code',
   'masterkey',
   'apikey',
   'privatekey',
 ]);
+// Secret below the top level of a line; the top-level `code` is the line's error code.
+const NESTED_SECRET_KEYS = new Set(['code']);
 const MAX_DEPTH = 12;
 
 export function isSecretKey(key: string): boolean {
   return SECRET_KEYS.has(key.toLowerCase().replaceAll(/[-_]/g, ''));
+}
+
+function isSecretAt(key: string, depth: number): boolean {
+  return isSecretKey(key) || (depth > 0 && NESTED_SECRET_KEYS.has(key.toLowerCase()));
 }
 
 function redactValue(value: unknown, depth: number, seen: WeakSet<object>): unknown {
@@ -44,12 +54,12 @@ function redactValue(value: unknown, depth: number, seen: WeakSet<object>): unkn
   if (Array.isArray(value)) return value.map((item: unknown) => redactValue(item, depth + 1, seen));
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
-    out[key] = isSecretKey(key) ? REDACTED : redactValue(item, depth + 1, seen);
+    out[key] = isSecretAt(key, depth) ? REDACTED : redactValue(item, depth + 1, seen);
   }
   return out;
 }
 
-/** A copy of `value` with every secret-named key replaced, at any depth. */
+/** A copy of `value` with every secret-named key replaced, at any depth (`code` below the top). */
 export function redactSecrets(value: Record<string, unknown>): Record<string, unknown> {
   return redactValue(value, 0, new WeakSet()) as Record<string, unknown>;
 }

@@ -87,6 +87,16 @@ describe('problem responses', () => {
     assert.doesNotMatch(response.body, /JSON|Unexpected|position/);
   });
 
+  it('400 for malformed or empty JSON says the body did not parse (field /body, rule json)', async () => {
+    for (const payload of ['{"name": "x",', '', '{"__proto__": {"admin": true}}', 'nul']) {
+      const response = await test.app.inject({ method: 'POST', url: '/v1/echo', headers: { 'content-type': 'application/json' }, payload });
+      assert.equal(response.statusCode, 400, payload);
+      const body = response.json<{ code: string; errors: unknown }>();
+      assert.equal(body.code, 'invalid_request');
+      assert.deepEqual(body.errors, [{ field: '/body', rule: 'json' }], payload);
+    }
+  });
+
   it('413 for a body over the limit', async () => {
     const response = await test.app.inject({ method: 'POST', url: '/v1/echo', payload: { name: 'x'.repeat(4096) } });
     assert.equal(response.statusCode, 413);

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Type } from 'typebox';
+import { AppError } from '../../src/core/errors.ts';
 import { responses } from '../../src/core/http/problem.ts';
 import { redactSecrets } from '../../src/core/logging.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
@@ -33,6 +34,14 @@ describe('log redaction', () => {
           async (request, reply) => {
             request.log.info({ headers: request.headers, body: request.body }, 'careless handler logs everything');
             return reply.code(204).send();
+          },
+        );
+        app.get(
+          '/v1/careless-refusal',
+          { config: { access: 'public' }, schema: { response: responses({ 204: Type.Null() }) } },
+          async (request) => {
+            request.log.info({ query: request.query }, 'careless handler logs the query');
+            throw new AppError('invalid_link', { detail: 'one-time code unknown' });
           },
         );
       },
@@ -67,6 +76,38 @@ describe('log redaction', () => {
     const password = randomBytes(24).toString('base64url');
     await test.app.inject({ method: 'POST', url: '/v1/careless', payload: { password, unexpected: true } });
     assert.ok(!test.logs.join('\n').includes(password));
+  });
+
+  it('a refused request logs its error code, while a one-time code in the query stays out', async () => {
+    const oneTimeCode = randomBytes(24).toString('base64url');
+    const response = await test.app.inject({ method: 'GET', url: `/v1/careless-refusal?code=${oneTimeCode}`, headers: { 'x-request-id': 'refusal-code-0001' } });
+    assert.equal(response.statusCode, 400);
+    const lines = test.logs.filter((line) => line.includes('refusal-code-0001'));
+    assert.ok(lines.some((line) => line.includes('"code":"invalid_link"') && line.includes('request refused')), lines.join('\n'));
+    assert.ok(lines.some((line) => line.includes('careless handler logs the query') && line.includes('"code":"[redacted]"')));
+    assert.ok(!test.logs.join('\n').includes(oneTimeCode), 'the one-time code leaked into the log');
+  });
+
+  it('an unknown verification or reset token is logged as invalid_link, and the token itself never', async () => {
+    for (const [url, payload] of [
+      ['/v1/auth/verify-email', (token: string) => ({ token })],
+      ['/v1/auth/password/reset', (token: string) => ({ token, password: 'correct horse battery staple 42' })],
+    ] as const) {
+      const token = randomBytes(32).toString('base64url');
+      const id = `token-log-${randomBytes(6).toString('hex')}`;
+      const response = await test.app.inject({ method: 'POST', url, headers: { 'x-request-id': id }, payload: payload(token) });
+      assert.equal(response.json<{ code: string }>().code, 'invalid_link', url);
+      await test.settle();
+      assert.ok(test.logs.some((line) => line.includes(id) && line.includes('"code":"invalid_link"')), `${url}: the error code is logged`);
+      assert.ok(!test.logs.join('\n').includes(token), `${url}: the token leaked into the log`);
+    }
+  });
+
+  it('keeps the error code at the top of a line and redacts code anywhere below it', () => {
+    const out = redactSecrets({ code: 'ECONNREFUSED', body: { code: 'one-time' }, query: { Code: 'x' } });
+    assert.equal(out['code'], 'ECONNREFUSED');
+    assert.deepEqual(out['body'], { code: '[redacted]' });
+    assert.deepEqual(out['query'], { Code: '[redacted]' });
   });
 
   it('redacts by normalized key name and survives cycles', () => {

@@ -49,6 +49,8 @@ describe('/metrics on the public port', () => {
       const response = await scrape(authorization);
       assert.equal(response.statusCode, 401, authorization.slice(0, 20));
       assert.equal(response.json<{ code: string }>().code, 'unauthorized');
+      const challenge = authorization.startsWith('Bearer ') ? 'Bearer error="invalid_token"' : 'Bearer';
+      assert.equal(response.headers['www-authenticate'], challenge, authorization.slice(0, 20));
     }
   });
 

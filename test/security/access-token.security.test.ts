@@ -54,7 +54,9 @@ for (const engine of testEngines()) {
       const headers: Record<string, string> = authorization === null ? {} : { authorization };
       const response = await app.client.request('GET', '/v1/me', { headers });
       if (response.status === 401) {
-        assert.equal(response.headers.get('www-authenticate'), 'Bearer');
+        // RFC 6750 §3: a presented bearer token that fails is invalid_token; no bearer credentials, no error.
+        const presented = authorization !== null && /^bearer(?: |$)/i.test(authorization);
+        assert.equal(response.headers.get('www-authenticate'), presented ? 'Bearer error="invalid_token"' : 'Bearer', String(authorization).slice(0, 40));
         assert.doesNotMatch(response.text, /"email"/);
       }
       return response.status;
@@ -226,6 +228,10 @@ for (const engine of testEngines()) {
       assert.equal(await bearer(token), 200, 'still valid a second before exp');
       time.advanceSeconds(1 + 61);
       assert.equal(await bearer(token), 401);
+      const expired = await app.client.request('GET', '/v1/me', { token });
+      assert.equal(expired.headers.get('www-authenticate'), 'Bearer error="invalid_token"', 'the client is told its token is no longer good');
+      const without = await app.client.request('GET', '/v1/me');
+      assert.equal(without.headers.get('www-authenticate'), 'Bearer', 'no credentials, no error attribute');
     });
 
     it('a token issued before a signing key rotation keeps working after it', async () => {

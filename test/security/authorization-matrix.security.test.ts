@@ -249,7 +249,7 @@ for (const engine of testEngines()) {
               ...(operation.hasBody ? { payload: {} } : {}),
             });
             assert.equal(response.statusCode, 401, `${method} ${url} with ${token === undefined ? 'no token' : 'a bad token'}: ${response.body}`);
-            assert.equal(response.headers['www-authenticate'], 'Bearer');
+            assert.equal(response.headers['www-authenticate'], token === undefined ? 'Bearer' : 'Bearer error="invalid_token"');
             checked += 1;
           }
         }
@@ -270,6 +270,7 @@ for (const engine of testEngines()) {
             const body = bodyFor(operation, caller);
             const response = await call(test, method, url, { token: caller.tokens.access_token, ...(body === undefined ? {} : { body: body.body }) });
             assert.equal(response.status, 403, `${method} ${url} as ${who}: ${response.body}`);
+            assert.equal(response.headers['www-authenticate'], 'Bearer error="insufficient_scope"', `${method} ${url} as ${who}`);
             if (method !== 'HEAD') assert.equal(response.code, 'forbidden');
           }
         }

@@ -107,7 +107,7 @@ export async function call(
   method: string,
   url: string,
   options: { token?: string; body?: unknown } = {},
-): Promise<{ status: number; code: unknown; body: string; json<T = Record<string, unknown>>(): T }> {
+): Promise<{ status: number; code: unknown; body: string; headers: Record<string, unknown>; json<T = Record<string, unknown>>(): T }> {
   const response = await test.app.inject({
     method: method as 'GET',
     url,
@@ -120,5 +120,5 @@ export async function call(
   } catch {
     code = undefined;
   }
-  return { status: response.statusCode, code, body: response.body, json: <T>() => response.json<T>() };
+  return { status: response.statusCode, code, body: response.body, headers: response.headers, json: <T>() => response.json<T>() };
 }

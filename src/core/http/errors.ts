@@ -30,10 +30,20 @@ const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
   403: 'forbidden',
   404: 'not_found',
   405: 'method_not_allowed',
+  408: 'request_timeout',
   413: 'payload_too_large',
+  414: 'uri_too_long',
   415: 'unsupported_media_type',
   429: 'rate_limited',
+  431: 'headers_too_large',
   503: 'service_unavailable',
+};
+
+// Fastify's own 400s that name no schema rule: a field-free rule still tells a client that
+// its body did not parse at all, rather than failing one field.
+const FRAMEWORK_FIELDS: Readonly<Partial<Record<string, FieldProblem>>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { field: '/body', rule: 'json' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { field: '/body', rule: 'json' },
 };
 
 /** Maps any thrown value to the AppError that will be sent. */
@@ -49,7 +59,8 @@ export function toAppError(error: unknown): AppError {
   }
   const status = typeof fastifyError.statusCode === 'number' ? fastifyError.statusCode : 500;
   const code = status >= 400 && status < 500 ? (STATUS_CODES[status] ?? 'invalid_request') : undefined;
-  return new AppError(code ?? 'internal_error', { cause: error });
+  const field = typeof fastifyError.code === 'string' ? FRAMEWORK_FIELDS[fastifyError.code] : undefined;
+  return new AppError(code ?? 'internal_error', { cause: error, ...(field === undefined || code !== 'invalid_request' ? {} : { fields: [field] }) });
 }
 
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: AppError): FastifyReply {

@@ -3,6 +3,7 @@
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { AppError } from '../errors.ts';
 import { sendProblem } from './errors.ts';
+import { frameworkRefusalOf } from './framework-errors.ts';
 
 interface KnownRoute {
   readonly segments: readonly string[];
@@ -29,6 +30,9 @@ export function registerNotFound(app: FastifyInstance, options: { preHandler?: R
   });
 
   app.setNotFoundHandler(options.preHandler === undefined ? {} : { preHandler: options.preHandler }, (request, reply) => {
+    // A request Fastify's router refused (framework-errors.ts), answered through the error handler.
+    const refusal = frameworkRefusalOf(request.raw);
+    if (refusal !== undefined) throw refusal;
     const path = splitPath(request.url);
     const allowed = new Set<string>();
     for (const route of known.values()) {

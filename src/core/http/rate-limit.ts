@@ -13,6 +13,7 @@ import { AppError } from '../errors.ts';
 import type { CounterStore } from '../limits/counter-store.ts';
 import { createRedisCounterStore } from '../limits/redis-store.ts';
 import { clientAddressKey } from './client-address.ts';
+import type { AddressCounter } from './client-errors.ts';
 
 export interface RateLimitOptions {
   readonly max: number;
@@ -71,4 +72,19 @@ export async function registerRateLimit(app: FastifyInstance, options: RateLimit
         headers: { 'retry-after': String(Math.max(1, Math.ceil(context.ttl / 1000))) },
       }),
   });
+}
+
+/**
+ * Counts a request Fastify never parsed (client-errors.ts) against its address's budget,
+ * in the same store and under the same key as every other request from that address.
+ */
+export function addressCounter(app: FastifyInstance): AddressCounter {
+  const limit = app.createRateLimit();
+  return async (address) => {
+    // There is no request: the limiter reads only the address (through rateLimitKey) and
+    // the route's rate-limit group, which an unparsed request does not have.
+    const request = { ip: address, routeOptions: { config: {} } } as unknown as FastifyRequest;
+    const result = await limit(request);
+    return result.isAllowed ? { exceeded: false, retryAfterSeconds: 0 } : { exceeded: result.isExceeded, retryAfterSeconds: Math.max(1, result.ttlInSeconds) };
+  };
 }

@@ -2,6 +2,7 @@
 // every other route needs a valid bearer access token whose session is still alive.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../../core/errors.ts';
+import { bearerChallenge, unauthorizedChallenge } from '../../core/http/bearer-challenge.ts';
 import type { Access } from '../../core/http/route-policy.ts';
 import type { Authorizer } from '../authorization/authorizer.ts';
 import type { SessionGate } from './session-gate.ts';
@@ -28,8 +29,8 @@ declare module 'fastify' {
 const BEARER = /^bearer ([A-Za-z0-9._~+/-]+=*)$/i;
 const MAX_AUTHORIZATION_LENGTH = 4096;
 
-function unauthorized(detail: string): AppError {
-  return new AppError('unauthorized', { detail, headers: { 'www-authenticate': 'Bearer' } });
+function unauthorized(request: FastifyRequest, detail: string): AppError {
+  return new AppError('unauthorized', { detail, headers: unauthorizedChallenge(request.headers.authorization) });
 }
 
 export function bearerToken(request: FastifyRequest): string | null {
@@ -58,15 +59,17 @@ export function registerAuthentication(app: FastifyInstance, deps: Authenticatio
     const access = request.routeOptions.config.access;
     if (isOpen(access)) return payload;
     const presented = bearerToken(request);
-    if (presented === null) throw unauthorized('no bearer token');
+    if (presented === null) throw unauthorized(request, 'no bearer token');
     const claims = await deps.tokens.verify(presented);
-    if (claims === null) throw unauthorized('access token rejected');
-    if (!(await deps.sessions.isActive(claims.sid))) throw unauthorized('session not active');
+    if (claims === null) throw unauthorized(request, 'access token rejected');
+    if (!(await deps.sessions.isActive(claims.sid))) throw unauthorized(request, 'session not active');
     request.auth = { userId: claims.sub, sessionId: claims.sid, roles: claims.roles, token: presented };
     if (typeof access === 'object') {
       // Deny by default: the permission must be held now, whatever the token's roles say.
       const held = await deps.authorizer.permissionsOf(claims.sub);
-      if (!held.has(access.permission)) throw new AppError('forbidden', { detail: `lacks ${access.permission}` });
+      if (!held.has(access.permission)) {
+        throw new AppError('forbidden', { detail: `lacks ${access.permission}`, headers: bearerChallenge('insufficient_scope') });
+      }
     }
     return payload;
   });

@@ -51,4 +51,19 @@ describe('mail', () => {
     assert.match(output, /mail delivery failed/);
     assert.doesNotMatch(output, /victim@example\.test|secret-link-token/);
   });
+
+  it('the failure log keeps the transport error code, while the link token stays out', async () => {
+    const lines: string[] = [];
+    const log = createLogger({
+      level: 'info',
+      destination: new Writable({ write(chunk: Buffer, _e, cb) { lines.push(chunk.toString()); cb(); } }),
+    });
+    const refused: MailTransport = () => Promise.reject(Object.assign(new Error('connect refused'), { code: 'ECONNREFUSED' }));
+    const mailer = createMailer({ transport: refused, from: 'x@localhost', log });
+    mailer.enqueue(passwordResetMail({ publicURL: 'https://id.example.test' }, 'victim@example.test', 'secret-link-token'));
+    await mailer.drain();
+    const output = lines.join('');
+    assert.match(output, /"code":"ECONNREFUSED"/);
+    assert.doesNotMatch(output, /secret-link-token/);
+  });
 });

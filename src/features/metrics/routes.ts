@@ -5,6 +5,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import type { Registry } from 'prom-client';
 import { AppError } from '../../core/errors.ts';
+import { unauthorizedChallenge } from '../../core/http/bearer-challenge.ts';
 import { responses } from '../../core/http/problem.ts';
 import { createScrapeTokenCheck } from './scrape-token.ts';
 
@@ -31,7 +32,7 @@ export const metricsRoutes: FastifyPluginAsync<MetricsRouteOptions> = async (app
     },
     async (request, reply) => {
       if (!presentsToken(request.headers.authorization)) {
-        throw new AppError('unauthorized', { detail: 'metrics token missing or wrong', headers: { 'www-authenticate': 'Bearer' } });
+        throw new AppError('unauthorized', { detail: 'metrics token missing or wrong', headers: unauthorizedChallenge(request.headers.authorization) });
       }
       const body = await registry.metrics();
       return reply.type(registry.contentType).header('cache-control', 'no-store').send(body);
