@@ -13,10 +13,9 @@
 -- spent too, is a reuse even within the interval: otherwise a stolen old token could be
 -- replayed forever. Interval 0 is strict single use. Everything else is as in 0007.
 --
--- The arguments change, so the function is replaced by drop and create (one migration,
--- one transaction: no caller ever sees neither).
-DROP FUNCTION rotate_refresh_token(text, text, timestamptz, timestamptz);
-
+-- The arguments change, so this is an overload beside 0007's four-argument function,
+-- which stays, unchanged, for instances of the previous release during a rolling upgrade
+-- (they keep strict single use); a later migration can drop it.
 CREATE FUNCTION rotate_refresh_token(
   p_token_hash text, p_successor_hash text, p_now timestamptz, p_idle_expires_at timestamptz, p_reuse_interval integer,
   OUT kind text, OUT session_id uuid, OUT user_id uuid, OUT roles text[])
