@@ -26,6 +26,7 @@ import { createAuthorizer } from './features/authorization/authorizer.ts';
 import { ensureBuiltInRoles } from './features/authorization/roles-repo.ts';
 import { createLockout } from './features/lockout/service.ts';
 import { createMailer, outboxTransport, smtpTransport, type MailTransport } from './features/mail/mailer.ts';
+import { createRefreshRotation, REFRESH_SUCCESSOR_KEY_PURPOSE } from './features/sessions/successor.ts';
 import { createAccessTokens } from './features/tokens/access-tokens.ts';
 import { createSigningKeySource, type SigningKeySource } from './features/tokens/signing-key-source.ts';
 import { ensureSigningKeys } from './features/tokens/signing-keys.ts';
@@ -83,6 +84,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
   // One store per limiter: a flood of keys in one cannot crowd out the others.
   const store = (): CounterStore => counterStore(resources.redis, clock);
   const blindIndexKey = await getOrCreateSystemKey(db, keyring, BLIND_INDEX_PURPOSE);
+  const successorKey = await getOrCreateSystemKey(db, keyring, REFRESH_SUCCESSOR_KEY_PURPOSE);
   const metrics = createMetrics();
   const webhooks = createSecurityWebhooks({
     db,
@@ -118,6 +120,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
       authorizer: createAuthorizer({ db, clock }),
       profiles: createProfileCache({ clock }),
       lifetimes: { idleTtl: auth.refreshIdleTtl, maxAge: auth.sessionMaxAge },
+      refreshRotation: createRefreshRotation(successorKey.key, { reuseIntervalSeconds: auth.refreshTokenReuseInterval }),
       lockout: createLockout({
         db,
         clock,

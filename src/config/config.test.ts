@@ -67,6 +67,7 @@ describe('loadConfig defaults', () => {
         accessTokenAudience: 'http://127.0.0.1:8080',
         refreshIdleTtl: 604_800,
         sessionMaxAge: 2_592_000,
+        refreshTokenReuseInterval: 10,
         lockoutThreshold: 5,
         lockoutDuration: 900,
         passwordMinLength: 12,
@@ -288,7 +289,7 @@ describe('describeConfig', () => {
     assert.equal(description['SMTP_URL'], 'smtps://mailer:***@mail:465');
     assert.equal(description['TRUST_PROXY'], '10.0.0.0/8,10.1.0.0/16');
     assert.equal(description['PORT'], 8080);
-    assert.equal(Object.keys(description).length, 37);
+    assert.equal(Object.keys(description).length, 38);
     assert.equal(description['SECURITY_WEBHOOK_SECRET'], 'unset');
     assert.equal(description['AUDIT_RETENTION_DAYS'], 'keep forever');
     assert.equal(description['ACCESS_TOKEN_TTL'], 1800);
@@ -307,6 +308,7 @@ describe('auth settings', () => {
     assert.equal(auth.accessTokenAudience, publicURL);
     assert.equal(auth.refreshIdleTtl, 7 * 86_400);
     assert.equal(auth.sessionMaxAge, 30 * 86_400);
+    assert.equal(auth.refreshTokenReuseInterval, 10);
     assert.equal(auth.lockoutThreshold, 5);
     assert.equal(auth.lockoutDuration, 900);
     assert.equal(auth.passwordMinLength, 12);
@@ -331,6 +333,17 @@ describe('auth settings', () => {
         return true;
       },
     );
+  });
+  it('take REFRESH_TOKEN_REUSE_INTERVAL_SECONDS from 0 (strict single use) to 60, whole seconds only', () => {
+    assert.equal(loadConfig({ REFRESH_TOKEN_REUSE_INTERVAL_SECONDS: '0' }).auth.refreshTokenReuseInterval, 0);
+    assert.equal(loadConfig({ REFRESH_TOKEN_REUSE_INTERVAL_SECONDS: '60' }).auth.refreshTokenReuseInterval, 60);
+    for (const raw of ['61', '-1', '2.5', '10s', 'ten']) {
+      assert.throws(
+        () => loadConfig({ REFRESH_TOKEN_REUSE_INTERVAL_SECONDS: raw }),
+        (error: unknown) => error instanceof ConfigError && error.problems.some((problem) => problem.name === 'REFRESH_TOKEN_REUSE_INTERVAL_SECONDS'),
+        raw,
+      );
+    }
   });
 });
 

@@ -61,6 +61,8 @@ export interface AuthConfig {
   readonly accessTokenAudience: string;
   readonly refreshIdleTtl: number;
   readonly sessionMaxAge: number;
+  /** Seconds in which a spent refresh token, retried, gets the same successor; 0: strict single use. */
+  readonly refreshTokenReuseInterval: number;
   readonly lockoutThreshold: number;
   readonly lockoutDuration: number;
   readonly passwordMinLength: number;
@@ -165,6 +167,9 @@ function readAuth(reader: Reader, publicURL: string): AuthConfig {
     accessTokenAudience: reader.take('ACCESS_TOKEN_AUDIENCE', reader.plain('ACCESS_TOKEN_AUDIENCE'), parseAudience, publicURL),
     refreshIdleTtl: duration('REFRESH_IDLE_TTL', 300, 90 * 86_400, 7 * 86_400),
     sessionMaxAge: duration('SESSION_MAX_AGE', 3600, 365 * 86_400, 30 * 86_400),
+    // Long enough for a client's retry after a lost response (and Supabase Auth's default),
+    // short enough that a thief replaying a copied token must race its owner by seconds.
+    refreshTokenReuseInterval: integer('REFRESH_TOKEN_REUSE_INTERVAL_SECONDS', 0, 60, 10),
     lockoutThreshold: integer('LOCKOUT_THRESHOLD', 1, 100, 5),
     lockoutDuration: duration('LOCKOUT_DURATION', 60, 86_400, 900),
     // NIST SP 800-63B: never below 8.

@@ -71,6 +71,7 @@ export function describeConfig(config: Config): ConfigDescription {
     ACCESS_TOKEN_AUDIENCE: config.auth.accessTokenAudience,
     REFRESH_IDLE_TTL: config.auth.refreshIdleTtl,
     SESSION_MAX_AGE: config.auth.sessionMaxAge,
+    REFRESH_TOKEN_REUSE_INTERVAL_SECONDS: config.auth.refreshTokenReuseInterval,
     LOCKOUT_THRESHOLD: config.auth.lockoutThreshold,
     LOCKOUT_DURATION: config.auth.lockoutDuration,
     PASSWORD_MIN_LENGTH: config.auth.passwordMinLength,

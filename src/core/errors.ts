@@ -8,6 +8,7 @@ export const ERROR_CODES = {
   invalid_link: { status: 400, title: 'The link is invalid or has expired.' },
   invalid_credentials: { status: 401, title: 'The email or password is incorrect.' },
   invalid_token: { status: 401, title: 'The token is invalid or has expired.' },
+  refresh_token_reused: { status: 401, title: 'The refresh token was already used. Sign in again.' },
   email_not_verified: { status: 403, title: 'Confirm your email address before logging in.' },
   account_disabled: { status: 403, title: 'This account is disabled.' },
   unauthorized: { status: 401, title: 'Authentication is required.' },

@@ -43,7 +43,8 @@ export const UserListQuery = Type.Object(
 export const CreateUserBody = Type.Object(
   {
     email: Email,
-    password: Password,
+    /** Deprecated: without it the user is invited to set their own password (the recommended way). */
+    password: Type.Optional(Password),
     name: Type.Optional(Name),
     roles: Type.Optional(Type.Array(RoleName, { maxItems: 16, uniqueItems: true })),
     email_verified: Type.Optional(Type.Boolean()),

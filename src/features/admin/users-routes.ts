@@ -14,6 +14,7 @@ import type { Permission } from '../authorization/permissions.ts';
 import { permissionsOfRoles } from '../authorization/roles-repo.ts';
 import { createAccount } from '../users/create-account.ts';
 import { findAdminUserView, listAdminUserViews, type AdminUserView } from './users-repo.ts';
+import { issueInvitation, mailInvitation } from './invitations.ts';
 import { AdminUser, CreateUserBody, PatchUserBody, RevokedCount, UserListQuery, UserPage, UserParams, UserRoleParams } from './schemas.ts';
 import { assertHoldsAll } from './guards.ts';
 import {
@@ -83,15 +84,27 @@ export const adminUserRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, 
       // hash is paid for), and again inside the creating transaction with the roles' rows
       // locked, so a role widened meanwhile is judged as it commits.
       await assertHoldsAll(deps.authorizer, actor.userId, await permissionsOfRoles(deps.db, roles));
+      // Nobody vouches for an address nobody has a password for: only the invitation verifies it.
+      if (body.password === undefined && body.email_verified === true) {
+        throw new AppError('invalid_request', { detail: 'email_verified without password', fields: [{ field: '/body/email_verified', rule: 'requires_password' }] });
+      }
+      // Every account the API creates gets an invitation, except one whose password the
+      // administrator set and whose address they vouch for (as `users create` does).
+      const invite = body.password === undefined || body.email_verified !== true;
+      const invitation: { token: string | null } = { token: null };
       const result = await createAccount(
         deps,
-        { email: body.email, name: body.name ?? null, password: body.password, roles, emailVerified: body.email_verified ?? false },
+        { email: body.email, name: body.name ?? null, password: body.password ?? null, roles, emailVerified: body.email_verified ?? false },
         { actor: { type: 'user', id: actor.userId }, context: actor.context },
-        { authorizeRoles: async (trx, granted) => assertHoldsAll(deps.authorizer, actor.userId, await permissionsOfRoles(trx, granted, { lock: true })) },
+        {
+          authorizeRoles: async (trx, granted) => assertHoldsAll(deps.authorizer, actor.userId, await permissionsOfRoles(trx, granted, { lock: true })),
+          ...(invite ? { onCreated: async (trx, id) => { invitation.token = await issueInvitation(deps, trx, actor, id); } } : {}),
+        },
       );
       if (result.kind === 'weak_password') throw weakPasswordError(result.verdict);
       if (result.kind === 'unknown_role') throw new AppError('invalid_request', { detail: 'unknown role', fields: [{ field: '/body/roles', rule: 'unknown_role' }] });
       if (result.kind === 'email_taken') throw new AppError('conflict', { detail: 'email taken' });
+      if (invitation.token !== null) mailInvitation(deps, body.email.trim(), invitation.token);
       return reply.code(201).send(await view(result.id));
     },
   );

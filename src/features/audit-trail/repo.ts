@@ -52,6 +52,7 @@ export const OWN_EVENT_ACTIONS = [
   'role.assigned',
   'role.removed',
   'user.created',
+  'user.invited',
   'user.registered',
   'user.email_verified',
   'user.updated',

@@ -13,6 +13,7 @@ import type { Authorizer } from '../authorization/authorizer.ts';
 import type { Lockout } from '../lockout/service.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import type { SessionLifetimes } from '../sessions/repo.ts';
+import type { RefreshRotation } from '../sessions/successor.ts';
 import type { AccessTokens } from '../tokens/access-tokens.ts';
 import type { ProfileCache } from '../users/profile-cache.ts';
 import type { SessionGate } from './session-gate.ts';
@@ -33,6 +34,8 @@ export interface AuthDeps {
   /** Decrypted profiles for GET /v1/me, ≤ 1 s old; writers of profile fields call `forget`. */
   readonly profiles: ProfileCache;
   readonly lifetimes: SessionLifetimes;
+  /** Derives refresh-token successors; holds the reuse interval. */
+  readonly refreshRotation: RefreshRotation;
   readonly lockout: Lockout;
   /** ip: per client address; account: per address and account; mail: per recipient. */
   readonly limits: { readonly ip: Limiter; readonly account: Limiter; readonly mail: Limiter };

@@ -8,10 +8,23 @@ export const ONE_TIME_TOKEN_TTL: Readonly<Record<OneTimeTokenPurpose, number>> =
   verify_email: 24 * 3600,
   password_reset: 30 * 60,
 };
+/**
+ * An administrator's invitation is a `password_reset` token that lives longer: it sets
+ * the first password (and so verifies the address) through the same reset endpoint, and
+ * the invited person may not read their mail within 30 minutes.
+ */
+export const INVITATION_TTL = 72 * 3600;
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
-export async function issueOneTimeToken(trx: DB, purpose: OneTimeTokenPurpose, userId: string, now: Date): Promise<string> {
+export async function issueOneTimeToken(
+  trx: DB,
+  purpose: OneTimeTokenPurpose,
+  userId: string,
+  now: Date,
+  options: { readonly ttlSeconds?: number } = {},
+): Promise<string> {
   const token = randomToken(32);
+  const ttlSeconds = options.ttlSeconds ?? ONE_TIME_TOKEN_TTL[purpose];
   await trx
     .insertInto('one_time_tokens')
     .values({
@@ -19,7 +32,7 @@ export async function issueOneTimeToken(trx: DB, purpose: OneTimeTokenPurpose, u
       purpose,
       user_id: userId,
       created_at: now,
-      expires_at: new Date(now.getTime() + ONE_TIME_TOKEN_TTL[purpose] * 1000),
+      expires_at: new Date(now.getTime() + ttlSeconds * 1000),
     })
     .execute();
   return token;

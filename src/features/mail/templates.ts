@@ -38,6 +38,14 @@ export function passwordResetMail(links: MailLinks, to: string, token: string): 
   };
 }
 
+export function invitationMail(links: MailLinks, to: string, token: string, validHours: number): MailMessage {
+  return {
+    to,
+    subject: 'You have been invited to an account',
+    text: `An administrator created an account for this email address. To choose your password and start using it:\n\n${link(links, 'reset-password', token)}\n\nThe link works once, for ${validHours} hours; after that, ask your administrator for a new one. If you did not expect this, ignore this message.\n`,
+  };
+}
+
 export function accountLockedMail(to: string, minutes: number): MailMessage {
   return {
     to,

@@ -1,11 +1,14 @@
-// Sessions and their refresh tokens. A refresh token is 256 random bits behind a `ghr_`
-// prefix (so secret scanners recognise leaked ones), stored only as SHA-256, and used
-// once: rotation marks it used in the same statement that checks it was unused, so of
-// any number of concurrent presentations exactly one wins.
+// Sessions and their refresh tokens. A refresh token is 256 bits behind a `ghr_` prefix
+// (so secret scanners recognise leaked ones): random at login, then each successor an
+// HMAC of its predecessor (successor.ts). Tokens are stored only as SHA-256 and used
+// once: rotation marks a token used in the same statement that checks it was unused, so
+// of any number of concurrent presentations exactly one rotates; within the reuse
+// interval the others get the same successor back, after it they end the session.
 import { sql } from 'kysely';
 import { hashToken, randomToken } from '../../core/crypto/random.ts';
 import { uuidv7 } from '../../core/crypto/ids.ts';
 import type { DB } from '../../core/db/database.ts';
+import type { RefreshRotation } from './successor.ts';
 
 export const REFRESH_TOKEN_PREFIX = 'ghr_';
 const REFRESH_TOKEN_PATTERN = /^ghr_[A-Za-z0-9_-]{43}$/;
@@ -35,7 +38,8 @@ export interface SessionView {
 }
 
 export type RotationResult =
-  | { readonly kind: 'rotated'; readonly sessionId: string; readonly userId: string; readonly refreshToken: string; readonly roles: readonly string[] }
+  /** `retried`: the token was rotated moments ago (within the reuse interval) into the current one, returned again. */
+  | { readonly kind: 'rotated' | 'retried'; readonly sessionId: string; readonly userId: string; readonly refreshToken: string; readonly roles: readonly string[] }
   /** A used token came back: whoever holds it, the family is compromised. */
   | { readonly kind: 'reused'; readonly sessionId: string; readonly userId: string }
   | { readonly kind: 'invalid' };
@@ -87,21 +91,29 @@ export async function createSession(
 }
 
 /**
- * Rotates a refresh token in one call (`rotate_refresh_token`, migration 0007): one round
+ * Rotates a refresh token in one call (`rotate_refresh_token`, migration 0009): one round
  * trip and one implicit transaction that claims the token if unused (the single-use
- * check), extends the live session, stores the successor's hash and reads the roles.
+ * check), extends the live session, stores the successor's hash and reads the roles; or,
+ * for a token spent within the reuse interval whose successor is still current, reports
+ * a retry so the same successor is returned again.
  */
-export async function rotateRefreshToken(db: DB, lifetimes: SessionLifetimes, token: string, now: Date): Promise<RotationResult> {
+export async function rotateRefreshToken(
+  db: DB,
+  policy: { readonly lifetimes: SessionLifetimes; readonly rotation: RefreshRotation },
+  token: string,
+  now: Date,
+): Promise<RotationResult> {
   if (!isWellFormedRefreshToken(token)) return { kind: 'invalid' };
-  const successor = newRefreshToken();
+  const successor = policy.rotation.successorOf(token);
   const result = await sql<{ kind: string; session_id: string | null; user_id: string | null; roles: string[] | null }>`
     SELECT kind, session_id, user_id, roles FROM rotate_refresh_token(
-      ${hashToken(token)}::text, ${hashToken(successor)}::text, ${now}::timestamptz, ${addSeconds(now, lifetimes.idleTtl)}::timestamptz)`.execute(db);
+      ${hashToken(token)}::text, ${hashToken(successor)}::text, ${now}::timestamptz,
+      ${addSeconds(now, policy.lifetimes.idleTtl)}::timestamptz, ${policy.rotation.reuseIntervalSeconds}::integer)`.execute(db);
   const row = result.rows[0];
   if (row === undefined || row.session_id === null || row.user_id === null) return { kind: 'invalid' };
   if (row.kind === 'reused') return { kind: 'reused', sessionId: row.session_id, userId: row.user_id };
-  if (row.kind !== 'rotated' || row.roles === null) return { kind: 'invalid' };
-  return { kind: 'rotated', sessionId: row.session_id, userId: row.user_id, refreshToken: successor, roles: row.roles };
+  if ((row.kind !== 'rotated' && row.kind !== 'retried') || row.roles === null) return { kind: 'invalid' };
+  return { kind: row.kind, sessionId: row.session_id, userId: row.user_id, refreshToken: successor, roles: row.roles };
 }
 
 /** Live: not revoked, within both lifetimes, and its user is not disabled. */

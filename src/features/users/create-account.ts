@@ -12,7 +12,8 @@ import { DEFAULT_ROLE, insertUser } from './repo.ts';
 export interface NewAccount {
   readonly email: string;
   readonly name: string | null;
-  readonly password: string;
+  /** Null: no password yet (an invited user sets it through a one-time link). */
+  readonly password: string | null;
   readonly roles: readonly string[];
   readonly emailVerified: boolean;
 }
@@ -30,15 +31,17 @@ export async function createAccount(
   options: {
     /** Runs first inside the creating transaction (the admin API's escalation check), so it sees the roles as they commit. */
     readonly authorizeRoles?: (trx: Transaction<Schema>, roles: readonly string[]) => Promise<void>;
+    /** Runs last inside the creating transaction (the admin API's invitation), so it commits with the account. */
+    readonly onCreated?: (trx: Transaction<Schema>, id: string) => Promise<void>;
   } = {},
 ): Promise<CreateAccountResult> {
-  const verdict = deps.policy.check(input.password, { email: input.email, name: input.name });
-  if (!verdict.ok) return { kind: 'weak_password', verdict };
+  const verdict = input.password === null ? null : deps.policy.check(input.password, { email: input.email, name: input.name });
+  if (verdict !== null && !verdict.ok) return { kind: 'weak_password', verdict };
   const roles = [...new Set([DEFAULT_ROLE, ...input.roles])];
   const known = await deps.db.selectFrom('roles').select('name').where('name', 'in', roles).execute();
   const unknown = roles.find((role) => !known.some((row) => row.name === role));
   if (unknown !== undefined) return { kind: 'unknown_role', role: unknown };
-  const passwordHash = await deps.passwords.hash(input.password);
+  const passwordHash = input.password === null ? null : await deps.passwords.hash(input.password);
   const now = deps.clock();
   const id = await deps.db.transaction().execute(async (trx) => {
     await options.authorizeRoles?.(trx, roles);
@@ -51,6 +54,7 @@ export async function createAccount(
         outcome: 'success',
         details: { roles },
       });
+      await options.onCreated?.(trx, created);
     }
     return created;
   });
