@@ -15,13 +15,13 @@ export const healthRoutes: FastifyPluginAsync<{ database: Database }> = async (a
 
   typed.get(
     '/healthz',
-    { config: { access: 'public' }, schema: { tags: ['health'], response: responses({ 200: Status }) } },
+    { config: { access: 'public' }, schema: { summary: 'Liveness: the process answers', tags: ['health'], response: responses({ 200: Status }) } },
     async () => ({ status: 'ok' as const }),
   );
 
   typed.get(
     '/readyz',
-    { config: { access: 'public' }, schema: { tags: ['health'], response: responses({ 200: Status }) } },
+    { config: { access: 'public' }, schema: { summary: 'Readiness: the database answers and migrations are current', tags: ['health'], response: responses({ 200: Status }) } },
     async (request) => {
       try {
         const status = await migrationStatus(database);
