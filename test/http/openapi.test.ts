@@ -40,12 +40,12 @@ describe('the OpenAPI document', () => {
     for (const [name, operation] of await operations('/openapi.json')) {
       const access = operation['x-access'];
       assert.ok(typeof access === 'object' && access !== null && !Array.isArray(access), `${name}: ${JSON.stringify(access)}`);
-      const entries = Object.entries(access);
+      const entries: [string, unknown][] = Object.entries(access);
       assert.equal(entries.length, 1, name);
-      const [key, value] = entries[0] ?? [];
+      const [key, value] = entries[0] ?? assert.fail(name);
       if (key === 'permission') assert.match(String(value), /^[a-z]+:[a-z]+$/, name);
       else assert.ok((key === 'public' || key === 'authenticated') && value === true, `${name}: ${JSON.stringify(access)}`);
-      seen.add(key ?? '');
+      seen.add(key);
     }
     assert.deepEqual([...seen].sort(), ['authenticated', 'permission', 'public']);
   });
