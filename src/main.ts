@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError, formatConfigProblems } from './config/config.ts';
 import { describeConfig } from './config/mask.ts';
+import { DOTENV_FILE, DotEnvError, loadDotEnv } from './config/dotenv.ts';
 import { createLogger } from './core/logging.ts';
 import { openRuntime, type Runtime } from './runtime.ts';
 import { createUserCommand } from './cli/users.ts';
@@ -123,10 +124,17 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   try {
+    // Before any configuration is read; the process environment wins over the file.
+    const dotenv = loadDotEnv({ path: DOTENV_FILE, env: process.env, uid: process.getuid?.() });
+    for (const warning of dotenv.warnings) process.stderr.write(`gatehouse: warning: ${warning}\n`);
     return await found.command(found.rest);
   } catch (error) {
     if (error instanceof UsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
       process.stderr.write(`gatehouse: ${error.message}\n${USAGE}`);
+      return 2;
+    }
+    if (error instanceof DotEnvError) {
+      process.stderr.write(`gatehouse: refusing ${DOTENV_FILE}: ${error.message}\n`);
       return 2;
     }
     if (error instanceof ConfigError) {

@@ -84,8 +84,8 @@ function readListener(reader: Reader): Pick<Config, 'host' | 'port' | 'publicURL
   const port = reader.take('PORT', reader.plain('PORT'), (raw) => parseInteger(raw, { min: 1, max: 65535 }), 8080);
   const explicit = reader.plain('PUBLIC_URL');
   const publicURL = explicit === undefined ? publicURLFromListener(host, port) : reader.take('PUBLIC_URL', explicit, parsePublicURL, '');
-  // Session cookies are Secure and tokens are bearer credentials: over plain http
-  // anyone on the path can take them.
+  // Access and refresh tokens are bearer credentials (the server sets no cookies): over
+  // plain http anyone on the path can take them, and passwords with them.
   if (reader.production && !reader.hasProblem('PUBLIC_URL') && !publicURL.startsWith('https://')) {
     reader.report('PUBLIC_URL', explicit === undefined ? 'must be set to the https:// URL clients use, in production' : 'must be an https:// URL in production');
   }

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,9 +16,13 @@ interface Run {
   stderr: string;
 }
 
-function run(args: string[], env: Record<string, string>, stdin?: string): Promise<Run> {
+// The CLI reads `.env` from its working directory: every run gets an empty one of its
+// own unless a test names another, so a developer's `.env` never leaks into the tests.
+const EMPTY_DIR = await mkdtemp(join(tmpdir(), 'gh-cli-cwd-'));
+
+function run(args: string[], env: Record<string, string>, stdin?: string, cwd: string = EMPTY_DIR): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, ...args], { cwd, env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -47,7 +51,7 @@ interface Served {
 }
 
 function startServe(env: Record<string, string>): Served {
-  const child = spawn(process.execPath, [MAIN, 'serve'], { env: { PATH: process.env['PATH'] ?? '', ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, 'serve'], { cwd: EMPTY_DIR, env: { PATH: process.env['PATH'] ?? '', ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -76,7 +80,10 @@ describe('gatehouse CLI', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'gh-cli-'));
     env = { DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
   });
-  after(() => rm(dataDir, { recursive: true, force: true }));
+  after(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+    await rm(EMPTY_DIR, { recursive: true, force: true });
+  });
 
   it('config check refuses a weak production configuration, naming each problem and no secret', async () => {
     const weak = `k1:${Buffer.alloc(32, 'a').toString('base64url')}`;
@@ -93,6 +100,55 @@ describe('gatehouse CLI', () => {
     const printed = JSON.parse(result.stdout) as Record<string, unknown>;
     assert.equal(printed['GATEHOUSE_MASTER_KEY'], 'set (1 key)');
     assert.ok(!result.stdout.includes(key.slice(3)));
+  });
+
+  it('reads .env from the working directory, the process environment winning over it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gh-cli-dotenv-'));
+    try {
+      const key = `k1:${randomBytes(32).toString('base64url')}`;
+      await writeFile(join(dir, '.env'), `# a comment\nGATEHOUSE_MASTER_KEY=${key}\nDATA_DIR=${join(dir, 'state')}\nPORT=9191\n`, { mode: 0o600 });
+      const result = await run(['config', 'check'], { PORT: '8181', LOG_LEVEL: 'warn' }, undefined, dir);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stderr, '', 'a 0600 file raises no warning');
+      const printed = JSON.parse(result.stdout) as Record<string, unknown>;
+      assert.equal(printed['GATEHOUSE_MASTER_KEY'], 'set (1 key)', 'the key came from the file');
+      assert.equal(printed['DATA_DIR'], join(dir, 'state'));
+      assert.equal(printed['PORT'], 8181, 'the environment wins over the file');
+      const elsewhere = await run(['config', 'check'], { DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
+      assert.equal((JSON.parse(elsewhere.stdout) as Record<string, unknown>)['GATEHOUSE_MASTER_KEY'], 'unset', 'only the working directory is read');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a .env that other users can read or change (or that another user owns), naming no value; warns when its group can read it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gh-cli-dotenv-'));
+    try {
+      const key = `k1:${randomBytes(32).toString('base64url')}`;
+      const file = join(dir, '.env');
+      await writeFile(file, `GATEHOUSE_MASTER_KEY=${key}\nDATA_DIR=${join(dir, 'state')}\n`, { mode: 0o600 });
+      for (const mode of [0o644, 0o604, 0o620, 0o602, 0o666]) {
+        await chmod(file, mode);
+        const refused = await run(['config', 'check'], { LOG_LEVEL: 'warn' }, undefined, dir);
+        assert.equal(refused.code, 2, `mode ${mode.toString(8)}`);
+        assert.match(refused.stderr, /refusing \.env: .*chmod 600 \.env/);
+        assert.equal(refused.stdout, '');
+        assert.ok(!refused.stderr.includes(key.slice(3)));
+      }
+      await chmod(file, 0o640);
+      const warned = await run(['config', 'check'], { LOG_LEVEL: 'warn' }, undefined, dir);
+      assert.equal(warned.code, 0, warned.stderr);
+      assert.match(warned.stderr, /warning: \.env can be read by its group/);
+      if (process.getuid?.() === 0) {
+        await chmod(file, 0o600);
+        await chown(file, 4242, 4242);
+        const foreign = await run(['config', 'check'], { LOG_LEVEL: 'warn' }, undefined, dir);
+        assert.equal(foreign.code, 2);
+        assert.match(foreign.stderr, /belongs to another user/);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('unknown commands and bad flags print usage and exit 2', async () => {

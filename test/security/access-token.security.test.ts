@@ -121,6 +121,9 @@ for (const engine of testEngines()) {
       }
     });
 
+    // jose refuses "none" and an HMAC keyed with our Ed25519 public key on its own as well,
+    // so these two hold even without the `algorithms` allowlist; the test after them is
+    // the one that fails without it.
     it('an unsigned alg "none" token is refused', async () => {
       const genuine = (await newSession()).access_token;
       const header = decodeProtectedHeader(genuine);
@@ -151,6 +154,13 @@ for (const engine of testEngines()) {
           assert.equal(await bearer(await sign(secret, { ...header, alg }, claims)), 401, `${alg} keyed with ${name}`);
         }
       }
+    });
+
+    it('a token signed by our own key under another algorithm name (alg "Ed25519", which jose would verify) is refused: only EdDSA is allowlisted', async () => {
+      const { header, claims } = await genuineClaims();
+      const { privateKey } = await ourKey();
+      assert.equal(await bearer(await sign(privateKey, { ...header, alg: 'EdDSA' }, claims)), 200, 'control');
+      assert.equal(await bearer(await sign(privateKey, { ...header, alg: 'Ed25519' }, claims)), 401);
     });
 
     it('a token signed by an Ed25519 key not in our JWKS is refused, whatever kid or embedded key it names', async () => {

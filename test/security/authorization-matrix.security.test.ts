@@ -37,9 +37,12 @@ interface OpenAPIOperation {
   parameters?: { in: string; name: string; schema?: { format?: string } }[];
 }
 
+/** `x-access` is a JSON object with exactly one key: {"public":true}, {"authenticated":true} or {"permission":"…"}. */
 function parseAccess(value: unknown, where: string): Access {
-  if (value === 'public' || value === 'authenticated') return value;
-  if (typeof value === 'object' && value !== null && Object.keys(value).join() === 'permission') {
+  const keys = typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.keys(value) : [];
+  if (keys.length === 1 && keys[0] === 'public' && (value as { public: unknown }).public === true) return 'public';
+  if (keys.length === 1 && keys[0] === 'authenticated' && (value as { authenticated: unknown }).authenticated === true) return 'authenticated';
+  if (keys.length === 1 && keys[0] === 'permission') {
     const permission = (value as { permission: unknown }).permission;
     assert.ok(typeof permission === 'string' && (PERMISSIONS as readonly string[]).includes(permission), `${where}: unknown permission ${String(permission)}`);
     return { permission };

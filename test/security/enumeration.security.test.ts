@@ -95,44 +95,59 @@ for (const engine of testEngines()) {
       });
     });
 
-    it('login with an unknown email and with a wrong password look the same: status, body and median time', async (t) => {
+    it('login with an unknown email and with a wrong password look the same: status, body and time (median of paired differences)', async (t) => {
       const env = { LOCKOUT_THRESHOLD: '100', AUTH_RATE_LIMIT_MAX: '100000', AUTH_ACCOUNT_RATE_LIMIT_MAX: '10000' };
       await withApp({ env, passwordHashing: PRODUCTION_ARGON2 }, async (app) => {
-        const email = uniqueEmail('timing');
-        await registerVerified(app, email, strongPassword());
-        const unknownEmail = uniqueEmail('timing-ghost');
         const attempt = async (target: string): Promise<{ response: JSONResponse; ms: number }> => {
           const start = performance.now();
           const response = await app.client.request('POST', '/v1/auth/login', { body: { email: target, password: 'a wrong password entirely' } });
           return { response, ms: performance.now() - start };
         };
-        for (let warm = 0; warm < 5; warm++) {
-          await attempt(email);
-          await attempt(unknownEmail);
-        }
+        // Paired rounds: each round times one of each back to back, so a burst of load from
+        // other processes (this 2-core machine is shared) lands on both members of a pair
+        // and the pair's difference cancels it; comparing the two groups' medians instead
+        // let load that drifted during a full run reach 21% on an honest server. Which goes
+        // first alternates, because the first of a pair is measurably slower or faster than
+        // the second (up to 8 ms here): the two orders' median differences are averaged.
+        // 120 pairs: under a load average of 10, blocks of 40 pairs gave estimates from -8%
+        // to +14% on an honest server; blocks of 120 stayed within ±5%. Each block of 40 uses
+        // a fresh account, under LOCKOUT_THRESHOLD's ceiling of 100 failures.
         const existingTimes: number[] = [];
         const unknownTimes: number[] = [];
-        // 40 of each: on this loaded 2-core machine 15 to 25 left medians noisy enough to cross 10%.
-        for (let round = 0; round < 40; round++) {
-          // Alternate which goes first so drift in machine load falls on both alike.
-          const order = round % 2 === 0 ? [email, unknownEmail] : [unknownEmail, email];
-          const results = new Map<string, { response: JSONResponse; ms: number }>();
-          for (const target of order) results.set(target, await attempt(target));
-          const existing = results.get(email)!;
-          const unknown = results.get(unknownEmail)!;
-          assert.equal(existing.response.status, 401, existing.response.text);
-          assert.equal(existing.response.json()['code'], 'invalid_credentials');
-          assertSameAnswer(existing.response, unknown.response, `login round ${round}`);
-          existingTimes.push(existing.ms);
-          unknownTimes.push(unknown.ms);
+        const differences: [number[], number[]] = [[], []];
+        for (let block = 0; block < 3; block++) {
+          const email = uniqueEmail('timing');
+          await registerVerified(app, email, strongPassword());
+          const unknownEmail = uniqueEmail('timing-ghost');
+          for (let warm = 0; warm < 5; warm++) {
+            await attempt(email);
+            await attempt(unknownEmail);
+          }
+          for (let round = 0; round < 40; round++) {
+            const existingFirst = round % 2 === 0;
+            const order = existingFirst ? [email, unknownEmail] : [unknownEmail, email];
+            const results = new Map<string, { response: JSONResponse; ms: number }>();
+            for (const target of order) results.set(target, await attempt(target));
+            const existing = results.get(email)!;
+            const unknown = results.get(unknownEmail)!;
+            assert.equal(existing.response.status, 401, existing.response.text);
+            assert.equal(existing.response.json()['code'], 'invalid_credentials');
+            assertSameAnswer(existing.response, unknown.response, `login block ${block} round ${round}`);
+            existingTimes.push(existing.ms);
+            unknownTimes.push(unknown.ms);
+            differences[existingFirst ? 0 : 1].push(existing.ms - unknown.ms);
+          }
         }
-        const existingMedian = median(existingTimes);
-        const unknownMedian = median(unknownTimes);
-        const gap = Math.abs(existingMedian - unknownMedian) / Math.max(existingMedian, unknownMedian);
+        // Relative to the slower of the two medians, as the bound has always been stated.
+        const typical = Math.max(median(existingTimes), median(unknownTimes));
+        const difference = (median(differences[0]) + median(differences[1])) / 2;
+        const gap = Math.abs(difference) / typical;
         t.diagnostic(
-          `median wrong-password ${existingMedian.toFixed(1)} ms, unknown-email ${unknownMedian.toFixed(1)} ms, gap ${(gap * 100).toFixed(1)}%`,
+          `median wrong-password ${median(existingTimes).toFixed(1)} ms, unknown-email ${median(unknownTimes).toFixed(1)} ms; ` +
+            `median paired difference ${difference.toFixed(1)} ms = ${(gap * 100).toFixed(1)}% of ${typical.toFixed(1)} ms ` +
+            `(wrong-password first ${median(differences[0]).toFixed(1)} ms, unknown-email first ${median(differences[1]).toFixed(1)} ms)`,
         );
-        assert.ok(gap <= 0.1, `medians ${existingMedian.toFixed(1)} ms vs ${unknownMedian.toFixed(1)} ms differ by ${(gap * 100).toFixed(1)}%`);
+        assert.ok(gap <= 0.1, `wrong-password and unknown-email logins differ by ${difference.toFixed(1)} ms a pair, ${(gap * 100).toFixed(1)}% of ${typical.toFixed(1)} ms`);
       });
     });
 

@@ -1,6 +1,8 @@
 // Envelope encryption: each owner (a user) has one random data key, stored wrapped by the
 // master keyring in data_keys; that owner's personal fields are encrypted under it.
-// Deleting the row crypto-shreds every such field, in backups too. A field ciphertext
+// Deleting the row crypto-shreds every such field in the live database. Not in backups:
+// a backup taken before the deletion still holds the wrapped data key, and the master
+// key that wrapped it still unwraps it (docs/operations.md#backups). A field ciphertext
 // is bound to its table, column and row, so it cannot be copied anywhere else.
 import { randomBytes } from 'node:crypto';
 import type { DB } from '../db/database.ts';
@@ -65,7 +67,7 @@ export function unwrapDataKey(keyring: Keyring, ownerId: string, wrapped: string
   return keyring.unwrap(wrapped, dataKeyAAD(ownerId));
 }
 
-/** Deletes the owner's data key, making every field encrypted under it unrecoverable. */
+/** Deletes the owner's data key, making every field encrypted under it unrecoverable from this database (not from older backups). */
 export async function shredDataKey(db: DB, ownerId: string): Promise<boolean> {
   assertOwnerId(ownerId);
   const result = await db.deleteFrom('data_keys').where('owner_id', '=', ownerId).executeTakeFirst();

@@ -3,6 +3,16 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import type { Access } from './route-policy.ts';
+
+/** How `x-access` documents a route's access: always a JSON object, one key. */
+export type DocumentedAccess = { readonly public: true } | { readonly authenticated: true } | { readonly permission: string };
+
+export function documentAccess(access: Access): DocumentedAccess {
+  if (access === 'public') return { public: true };
+  if (access === 'authenticated') return { authenticated: true };
+  return { permission: access.permission };
+}
 
 // swagger-ui's default page policy allows remote styles and frames from its own origin;
 // this keeps only what the bundled page needs.
@@ -29,9 +39,14 @@ export async function registerOpenAPI(app: FastifyInstance, options: { publicURL
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
       },
     },
-    // Each operation states the access its route declares (route-policy.ts): clients see
-    // which permission a call needs, and the authorization matrix test reads it from here.
-    transform: ({ schema, url, route }) => ({ schema: { ...schema, 'x-access': route.config?.access ?? null }, url }),
+    // Each operation states the access its route declares (route-policy.ts) as a JSON
+    // object, {"public":true}, {"authenticated":true} or {"permission":"users:read"}:
+    // clients see which permission a call needs, and the authorization matrix test reads
+    // it from here. A route without one never gets this far (route-policy.ts).
+    transform: ({ schema, url, route }) => {
+      const access = route.config?.access;
+      return { schema: { ...schema, 'x-access': access === undefined ? null : documentAccess(access) }, url };
+    },
   });
   await app.register(swaggerUi, {
     routePrefix: '/docs',

@@ -1,7 +1,8 @@
 // What a new password must satisfy, after NIST SP 800-63B rev 4 §3.1.1.2: a minimum
 // length (15 when the password is the only factor, 8 otherwise; 12 here by default and
 // never below 8), a generous maximum, every character allowed, NO composition rules
-// (no "one digit, one symbol"), and a refusal of passwords that are common, breached,
+// (no "one digit, one symbol"), and a refusal of passwords that are common (zxcvbn-ts's
+// frequency list, drawn from leaked-password corpora; no lookup of a breach service),
 // context-specific or easily guessed.
 //
 // A refusal carries stable snake_case reason codes (a public contract: never rename them)

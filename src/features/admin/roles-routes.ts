@@ -36,13 +36,13 @@ export const adminRoleRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, 
     return toJSON(role);
   }
 
-  typed.get('/v1/admin/roles', { config: read, schema: { tags, security, response: responses({ 200: Type.Array(Role, { maxItems: 1000 }) }) } }, async () =>
+  typed.get('/v1/admin/roles', { config: read, schema: { summary: 'List roles', tags, security, response: responses({ 200: Type.Array(Role, { maxItems: 1000 }) }) } }, async () =>
     (await listRoleDefinitions(deps.db)).map(toJSON),
   );
 
   typed.post(
     '/v1/admin/roles',
-    { config: write, schema: { tags, security, body: CreateRoleBody, response: responses({ 201: Role }) } },
+    { config: write, schema: { summary: 'Create a custom role', tags, security, body: CreateRoleBody, response: responses({ 201: Role }) } },
     async (request, reply) => {
       const { name, description, permissions } = request.body;
       await createCustomRole(deps, actorOf(request), name, { description: description ?? '', permissions });
@@ -50,13 +50,13 @@ export const adminRoleRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, 
     },
   );
 
-  typed.get('/v1/admin/roles/:name', { config: read, schema: { tags, security, params: RoleParams, response: responses({ 200: Role }) } }, async (request) =>
+  typed.get('/v1/admin/roles/:name', { config: read, schema: { summary: 'Read a role', tags, security, params: RoleParams, response: responses({ 200: Role }) } }, async (request) =>
     view(request.params.name),
   );
 
   typed.put(
     '/v1/admin/roles/:name',
-    { config: write, schema: { tags, security, params: RoleParams, body: ReplaceRoleBody, response: responses({ 200: Role }) } },
+    { config: write, schema: { summary: 'Replace a custom role\'s permissions', tags, security, params: RoleParams, body: ReplaceRoleBody, response: responses({ 200: Role }) } },
     async (request) => {
       const { description, permissions } = request.body;
       await replaceCustomRole(deps, actorOf(request), request.params.name, { description: description ?? '', permissions });
@@ -66,7 +66,7 @@ export const adminRoleRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, 
 
   typed.delete(
     '/v1/admin/roles/:name',
-    { config: write, schema: { tags, security, params: RoleParams, response: responses({ 204: Type.Null() }) } },
+    { config: write, schema: { summary: 'Delete a custom role', tags, security, params: RoleParams, response: responses({ 204: Type.Null() }) } },
     async (request, reply) => {
       await deleteCustomRole(deps, actorOf(request), request.params.name);
       return reply.code(204).send(null);

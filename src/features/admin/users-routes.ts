@@ -59,7 +59,7 @@ export const adminUserRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, 
 
   typed.get(
     '/v1/admin/users',
-    { config: needs('users:read'), schema: { tags, security, querystring: UserListQuery, response: responses({ 200: UserPage }) } },
+    { config: needs('users:read'), schema: { summary: 'List users', tags, security, querystring: UserListQuery, response: responses({ 200: UserPage }) } },
     async (request) => {
       const { query, status, cursor, limit } = request.query;
       const page = await listAdminUserViews(deps.db, deps.keyring, {
@@ -75,7 +75,7 @@ export const adminUserRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, 
 
   typed.post(
     '/v1/admin/users',
-    { config: needs('users:write'), schema: { tags, security, body: CreateUserBody, response: responses({ 201: AdminUser }) } },
+    { config: needs('users:write'), schema: { summary: 'Create a user', tags, security, body: CreateUserBody, response: responses({ 201: AdminUser }) } },
     async (request, reply) => {
       const actor = actorOf(request);
       const body = request.body;
@@ -109,13 +109,13 @@ export const adminUserRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, 
     },
   );
 
-  typed.get('/v1/admin/users/:id', { config: needs('users:read'), schema: { tags, security, params: UserParams, response: responses({ 200: AdminUser }) } }, async (request) =>
+  typed.get('/v1/admin/users/:id', { config: needs('users:read'), schema: { summary: 'Read a user', tags, security, params: UserParams, response: responses({ 200: AdminUser }) } }, async (request) =>
     view(request.params.id),
   );
 
   typed.patch(
     '/v1/admin/users/:id',
-    { config: needs('users:write'), schema: { tags, security, params: UserParams, body: PatchUserBody, response: responses({ 200: AdminUser }) } },
+    { config: needs('users:write'), schema: { summary: 'Change a user', tags, security, params: UserParams, body: PatchUserBody, response: responses({ 200: AdminUser }) } },
     async (request) => {
       await updateUserByAdmin(deps, actorOf(request), request.params.id, request.body);
       return view(request.params.id);
@@ -124,7 +124,7 @@ export const adminUserRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, 
 
   typed.delete(
     '/v1/admin/users/:id',
-    { config: needs('users:delete'), schema: { tags, security, params: UserParams, response: responses({ 204: Type.Null() }) } },
+    { config: needs('users:delete'), schema: { summary: 'Delete a user and their data key', tags, security, params: UserParams, response: responses({ 204: Type.Null() }) } },
     async (request, reply) => {
       await deleteUserByAdmin(deps, actorOf(request), request.params.id);
       return reply.code(204).send(null);
@@ -133,7 +133,7 @@ export const adminUserRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, 
 
   typed.put(
     '/v1/admin/users/:id/roles/:role',
-    { config: needs('roles:assign'), schema: { tags, security, params: UserRoleParams, response: responses({ 200: AdminUser }) } },
+    { config: needs('roles:assign'), schema: { summary: 'Assign a role to a user', tags, security, params: UserRoleParams, response: responses({ 200: AdminUser }) } },
     async (request) => {
       await setUserRole(deps, actorOf(request), request.params.id, request.params.role, 'assign');
       return view(request.params.id);
@@ -142,7 +142,7 @@ export const adminUserRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, 
 
   typed.delete(
     '/v1/admin/users/:id/roles/:role',
-    { config: needs('roles:assign'), schema: { tags, security, params: UserRoleParams, response: responses({ 200: AdminUser }) } },
+    { config: needs('roles:assign'), schema: { summary: 'Remove a role from a user', tags, security, params: UserRoleParams, response: responses({ 200: AdminUser }) } },
     async (request) => {
       await setUserRole(deps, actorOf(request), request.params.id, request.params.role, 'remove');
       return view(request.params.id);
@@ -151,7 +151,7 @@ export const adminUserRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, 
 
   typed.post(
     '/v1/admin/users/:id/unlock',
-    { config: needs('users:lock'), schema: { tags, security, params: UserParams, response: responses({ 204: Type.Null() }) } },
+    { config: needs('users:lock'), schema: { summary: 'Unlock a locked-out account', tags, security, params: UserParams, response: responses({ 204: Type.Null() }) } },
     async (request, reply) => {
       await unlockUserByAdmin(deps, actorOf(request), request.params.id);
       return reply.code(204).send(null);
@@ -160,13 +160,13 @@ export const adminUserRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, 
 
   typed.post(
     '/v1/admin/users/:id/sessions/revoke',
-    { config: needs('sessions:revoke'), schema: { tags, security, params: UserParams, response: responses({ 200: RevokedCount }) } },
+    { config: needs('sessions:revoke'), schema: { summary: 'End all of a user\'s sessions', tags, security, params: UserParams, response: responses({ 200: RevokedCount }) } },
     async (request) => ({ revoked: await revokeSessionsByAdmin(deps, actorOf(request), request.params.id) }),
   );
 
   typed.post(
     '/v1/admin/users/:id/password-reset',
-    { config: needs('users:write'), schema: { tags, security, params: UserParams, response: responses({ 204: Type.Null() }) } },
+    { config: needs('users:write'), schema: { summary: 'Send a user a password-reset mail', tags, security, params: UserParams, response: responses({ 204: Type.Null() }) } },
     async (request, reply) => {
       await sendPasswordResetByAdmin(deps, actorOf(request), request.params.id);
       return reply.code(204).send(null);

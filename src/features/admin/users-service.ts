@@ -80,8 +80,9 @@ export async function deleteUserByAdmin(deps: AuthDeps, actor: AdminActor, id: s
     await assertNotLastAdmin(trx, id);
     const ended = await revokeUserSessions(trx, id, 'user_deleted', deps.clock());
     await record(deps, trx, actor, 'user.deleted', id, { sessions_revoked: ended.length });
-    // Rows go by cascade; the data key goes too, so the encrypted email and name in
-    // backups can no longer be read (crypto-shredding).
+    // Rows go by cascade; the data key goes too, so the encrypted email and name left
+    // anywhere in this database can no longer be read (crypto-shredding). Backups taken
+    // before still hold the wrapped key: see docs/operations.md#backups.
     await trx.deleteFrom('login_failures').where('subject', '=', user.emailIndex).execute();
     await trx.deleteFrom('users').where('id', '=', id).execute();
     await shredDataKey(trx, id);

@@ -49,7 +49,7 @@ export const ownEventRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, {
     '/v1/me/events',
     {
       config: { access: 'authenticated' },
-      schema: { tags: ['me'], security: [{ bearer: [] }], querystring: PageQuery, response: responses({ 200: OwnEventPage }) },
+      schema: { summary: 'Your account\'s security events', tags: ['me'], security: [{ bearer: [] }], querystring: PageQuery, response: responses({ 200: OwnEventPage }) },
     },
     async (request) => {
       const userId = requireAuth(request).userId;

@@ -60,7 +60,7 @@ export const auditTrailRoutes: FastifyPluginCallback<AuditTrailOptions> = (app, 
 
   typed.get(
     '/v1/admin/audit',
-    { config: auditRead, schema: { tags, security, querystring: AuditQuery, response: responses({ 200: AuditPage }) } },
+    { config: auditRead, schema: { summary: 'Search the audit trail', tags, security, querystring: AuditQuery, response: responses({ 200: AuditPage }) } },
     async (request) => {
       const limit = request.query.limit ?? 50;
       const rows = await listAuditEvents(deps.db, filterOf(request.query), { limit, beforeSeq: decodeCursor(request.query.cursor) });
@@ -70,7 +70,7 @@ export const auditTrailRoutes: FastifyPluginCallback<AuditTrailOptions> = (app, 
 
   typed.get(
     '/v1/admin/audit/export',
-    { config: auditRead, schema: { tags, security, querystring: ExportQuery, response: responses({ 200: NDJSON }) } },
+    { config: auditRead, schema: { summary: 'Export the audit trail as NDJSON', tags, security, querystring: ExportQuery, response: responses({ 200: NDJSON }) } },
     async (request, reply) => {
       const fromSeq = request.query.from_seq ?? null;
       await recordExport(deps, request, fromSeq);
@@ -84,7 +84,7 @@ export const auditTrailRoutes: FastifyPluginCallback<AuditTrailOptions> = (app, 
 
   typed.get(
     '/v1/admin/audit/verify',
-    { config: auditRead, schema: { tags, security, response: responses({ 200: Verification }) } },
+    { config: auditRead, schema: { summary: 'Verify the audit chain', tags, security, response: responses({ 200: Verification }) } },
     async (request) => check(requestContext(request), requireAuth(request).userId),
   );
 

@@ -42,7 +42,7 @@ export const authRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { dep
 
   typed.post(
     '/v1/auth/register',
-    { config: { access: 'public' }, schema: { tags, body: S.RegisterBody, response: responses({ 202: S.Accepted }) } },
+    { config: { access: 'public' }, schema: { summary: 'Register an account (a verification mail follows)', tags, body: S.RegisterBody, response: responses({ 202: S.Accepted }) } },
     async (request, reply) => {
       await limitPerAccount(deps, request, request.body.email);
       register(deps, { email: request.body.email, password: request.body.password, name: request.body.name ?? null }, requestContext(request));
@@ -52,7 +52,7 @@ export const authRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { dep
 
   typed.post(
     '/v1/auth/verify-email',
-    { config: { access: 'public' }, schema: { tags, body: S.TokenBody, response: responses({ 200: S.Verified }) } },
+    { config: { access: 'public' }, schema: { summary: 'Verify an email address with the mailed token', tags, body: S.TokenBody, response: responses({ 200: S.Verified }) } },
     async (request) => {
       await verifyEmail(deps, request.body.token, requestContext(request));
       return { status: 'email_verified' as const };
@@ -61,7 +61,7 @@ export const authRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { dep
 
   typed.post(
     '/v1/auth/verify-email/resend',
-    { config: { access: 'public' }, schema: { tags, body: S.ForgotBody, response: responses({ 202: S.Accepted }) } },
+    { config: { access: 'public' }, schema: { summary: 'Send a new verification mail', tags, body: S.ForgotBody, response: responses({ 202: S.Accepted }) } },
     async (request, reply) => {
       await limitPerAccount(deps, request, request.body.email);
       requestVerificationMail(deps, request.body.email, requestContext(request));
@@ -71,7 +71,7 @@ export const authRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { dep
 
   typed.post(
     '/v1/auth/login',
-    { config: { access: 'public' }, schema: { tags, body: S.LoginBody, response: responses({ 200: S.TokenResponse }) } },
+    { config: { access: 'public' }, schema: { summary: 'Log in with email and password', tags, body: S.LoginBody, response: responses({ 200: S.TokenResponse }) } },
     async (request) => {
       const result = await login(deps, request.body, requestContext(request));
       return {
@@ -86,7 +86,7 @@ export const authRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { dep
 
   typed.post(
     '/v1/auth/refresh',
-    { config: { access: 'public' }, schema: { tags, body: S.RefreshBody, response: responses({ 200: S.RefreshResponse }) } },
+    { config: { access: 'public' }, schema: { summary: 'Exchange a refresh token for new tokens', tags, body: S.RefreshBody, response: responses({ 200: S.RefreshResponse }) } },
     async (request) => {
       const pair = await refresh(deps, request.body.refresh_token, requestContext(request));
       return { access_token: pair.accessToken, token_type: 'Bearer' as const, expires_in: pair.expiresIn, refresh_token: pair.refreshToken };
@@ -95,7 +95,7 @@ export const authRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { dep
 
   typed.post(
     '/v1/auth/logout',
-    { config: { access: 'authenticated' }, schema: { tags, security: [{ bearer: [] }], response: responses({ 204: Type.Null() }) } },
+    { config: { access: 'authenticated' }, schema: { summary: 'Log out: end the current session', tags, security: [{ bearer: [] }], response: responses({ 204: Type.Null() }) } },
     async (request, reply) => {
       const auth = requireAuth(request);
       await revokeOwnSession(deps, auth, auth.sessionId, 'logout', requestContext(request));
@@ -105,7 +105,7 @@ export const authRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { dep
 
   typed.post(
     '/v1/auth/password/forgot',
-    { config: { access: 'public' }, schema: { tags, body: S.ForgotBody, response: responses({ 202: S.ForgotAccepted }) } },
+    { config: { access: 'public' }, schema: { summary: 'Ask for a password-reset mail', tags, body: S.ForgotBody, response: responses({ 202: S.ForgotAccepted }) } },
     async (request, reply) => {
       await limitPerAccount(deps, request, request.body.email);
       forgotPassword(deps, request.body.email, requestContext(request));
@@ -115,7 +115,7 @@ export const authRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { dep
 
   typed.post(
     '/v1/auth/password/reset',
-    { config: { access: 'public' }, schema: { tags, body: S.ResetBody, response: responses({ 204: Type.Null() }) } },
+    { config: { access: 'public' }, schema: { summary: 'Set a new password with the mailed reset token', tags, body: S.ResetBody, response: responses({ 204: Type.Null() }) } },
     async (request, reply) => {
       await resetPassword(deps, request.body.token, request.body.password, requestContext(request));
       return reply.code(204).send(null);

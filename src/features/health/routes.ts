@@ -32,13 +32,13 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
 
   typed.get(
     '/healthz',
-    { config: probe, schema: { tags: ['health'], response: responses({ 200: Status }) } },
+    { config: probe, schema: { summary: 'Liveness: the process answers (depends on nothing external)', tags: ['health'], response: responses({ 200: Status }) } },
     async () => ({ status: 'ok' as const }),
   );
 
   typed.get(
     '/readyz',
-    { config: probe, schema: { tags: ['health'], response: responses({ 200: Status }) } },
+    { config: probe, schema: { summary: 'Readiness: the database and Redis answer and migrations are current', tags: ['health'], response: responses({ 200: Status }) } },
     async (request) => {
       const result = await readiness();
       if (!result.ready) {

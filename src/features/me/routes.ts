@@ -60,13 +60,13 @@ export const meRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { deps 
     };
   }
 
-  typed.get('/v1/me', { config: authenticated, schema: { tags, security, response: responses({ 200: Profile }) } }, async (request) =>
+  typed.get('/v1/me', { config: authenticated, schema: { summary: 'Read your profile', tags, security, response: responses({ 200: Profile }) } }, async (request) =>
     profileOf(requireAuth(request).userId),
   );
 
   typed.patch(
     '/v1/me',
-    { config: authenticated, schema: { tags, security, body: PatchBody, response: responses({ 200: Profile }) } },
+    { config: authenticated, schema: { summary: 'Change your profile', tags, security, body: PatchBody, response: responses({ 200: Profile }) } },
     async (request) => {
       const auth = requireAuth(request);
       await deps.db.transaction().execute(async (trx) => {
@@ -86,7 +86,7 @@ export const meRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { deps 
 
   typed.post(
     '/v1/me/password',
-    { config: authenticated, schema: { tags, security, body: PasswordBody, response: responses({ 204: Type.Null() }) } },
+    { config: authenticated, schema: { summary: 'Change your password', tags, security, body: PasswordBody, response: responses({ 204: Type.Null() }) } },
     async (request, reply) => {
       const auth = requireAuth(request);
       await changePassword(deps, auth, { currentPassword: request.body.current_password, newPassword: request.body.new_password }, requestContext(request));
@@ -96,7 +96,7 @@ export const meRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { deps 
 
   typed.get(
     '/v1/me/sessions',
-    { config: authenticated, schema: { tags, security, response: responses({ 200: Type.Array(Session, { maxItems: 200 }) }) } },
+    { config: authenticated, schema: { summary: 'List your live sessions', tags, security, response: responses({ 200: Type.Array(Session, { maxItems: 200 }) }) } },
     async (request) => {
       const auth = requireAuth(request);
       const sessions = await listActiveSessions(deps.db, auth.userId, deps.clock());
@@ -113,7 +113,7 @@ export const meRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { deps 
 
   typed.delete(
     '/v1/me/sessions/:id',
-    { config: authenticated, schema: { tags, security, params: SessionParams, response: responses({ 204: Type.Null() }) } },
+    { config: authenticated, schema: { summary: 'End one of your sessions', tags, security, params: SessionParams, response: responses({ 204: Type.Null() }) } },
     async (request, reply) => {
       const auth = requireAuth(request);
       const revoked = await revokeOwnSession(deps, auth, request.params.id, 'user_revoked', requestContext(request));
@@ -125,7 +125,7 @@ export const meRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { deps 
 
   typed.delete(
     '/v1/me/sessions',
-    { config: authenticated, schema: { tags, security, response: responses({ 204: Type.Null() }) } },
+    { config: authenticated, schema: { summary: 'End all your sessions but this one', tags, security, response: responses({ 204: Type.Null() }) } },
     async (request, reply) => {
       await revokeOtherSessions(deps, requireAuth(request), requestContext(request));
       return reply.code(204).send(null);

@@ -62,10 +62,13 @@ export function createAccessTokens(deps: AccessTokenDeps): AccessTokens {
   if (issuer === '' || audience === '') throw new TypeError('issuer and audience are required');
   const cache = deps.cache ?? createVerifiedTokenCache<AccessClaims>({ maxEntries: DEFAULT_CACHE_ENTRIES, clock });
 
-  // Only keys we publish: never one named by the token (`jwk`, `jku`, `x5u`), and only
-  // for EdDSA, so no other algorithm ever reaches a key.
+  // Only keys we publish: never one named by the token (`jwk`, `jku`, `x5u`). The
+  // algorithm is the `algorithms` allowlist's to judge, and jose judges it before it asks
+  // for a key, so no other algorithm ever reaches one. A second check here would make the
+  // allowlist untestable: the token it alone stops (our own key under alg "Ed25519",
+  // which jose would verify) is in tokens.security.test.ts.
   async function resolveKey(header: CompactJWSHeaderParameters): Promise<KeyObject> {
-    if (header.alg !== 'EdDSA' || typeof header.kid !== 'string') throw new KeyNotFound();
+    if (typeof header.kid !== 'string') throw new KeyNotFound();
     const key = await keys.publicKey(header.kid);
     if (key === null) throw new KeyNotFound();
     return key;

@@ -9,6 +9,7 @@ import { testEngines } from '../../../test/helpers/database.ts';
 import { CryptoError } from '../../core/crypto/keyring.ts';
 import { openDatabase } from '../../core/db/database.ts';
 import type { AccessClaims } from './access-claims.ts';
+import { createAccessTokens } from './access-tokens.ts';
 import { JWKS_PATH } from './jwks-routes.ts';
 import { CLOCK_TOLERANCE_SECONDS, MAX_ACCESS_TOKEN_LENGTH } from './limits.ts';
 import { signingKeyAAD, type PublicSigningJWK } from './signing-key-material.ts';
@@ -86,6 +87,9 @@ for (const engine of testEngines()) {
         assert.equal(await w.tokens.verify(`${header}.${escalated}.${signature}`), null);
       });
 
+      // "none" and HS256 are refused by jose itself too ("none" is never verified, an HMAC
+      // needs a secret key, not our Ed25519 one), so these pass even without the
+      // `algorithms` allowlist; the test after them is the one that needs it.
       it('an unsigned alg "none" token is refused', async () => {
         const w = await world();
         const { kid } = await w.source.current();
@@ -113,6 +117,15 @@ for (const engine of testEngines()) {
           const token = await signToken(secret, { alg: 'HS256', typ: 'at+jwt', kid }, claimsAt(w.time));
           assert.equal(await w.tokens.verify(token), null);
         }
+      });
+
+      it('our own key under another algorithm name (alg "Ed25519", which jose would verify with it) is refused: only EdDSA is allowlisted', async () => {
+        const w = await world();
+        const { kid, privateKey } = await w.source.current();
+        const control = await signToken(privateKey, { alg: 'EdDSA', typ: 'at+jwt', kid }, claimsAt(w.time));
+        assert.notEqual(await w.tokens.verify(control), null, 'control: the same claims and key under EdDSA are accepted');
+        const renamed = await signToken(privateKey, { alg: 'Ed25519', typ: 'at+jwt', kid }, claimsAt(w.time));
+        assert.equal(await w.tokens.verify(renamed), null);
       });
 
       it('RS256 and ES256 tokens from an attacker key, under our kid or with the key embedded, are refused', async () => {
@@ -223,13 +236,16 @@ for (const engine of testEngines()) {
         assert.equal(await w.tokens.verify(forged), null);
       });
 
-      it('a cached token is not accepted past its exp plus skew', async () => {
+      it('a token cached while valid is not answered from the cache past its exp plus skew', async () => {
         const w = await world();
-        const tokens = tokensFor(w.source, w.time);
+        // An entry may live 10 minutes here, so only the token's exp can end it (the
+        // default one-minute age would end it anyway, and hide a cache that ignores exp).
+        const cache = createVerifiedTokenCache<AccessClaims>({ maxEntries: 10, clock: w.time.clock, maxAgeMs: 10 * 60_000 });
+        const tokens = createAccessTokens({ issuer: ISSUER, audience: AUDIENCE, ttlSeconds: TTL_SECONDS, clock: w.time.clock, keys: w.source, cache });
         const token = await signAsServer(w, claimsAt(w.time, { exp: w.time.seconds() + 30 }));
-        w.time.advance(30 + CLOCK_TOLERANCE_SECONDS - 10);
-        assert.notEqual(await tokens.verify(token), null, 'inside the skew: accepted, so cached');
-        w.time.advance(11);
+        assert.notEqual(await tokens.verify(token), null);
+        assert.equal(cache.size, 1, 'verified while valid: now in the cache');
+        w.time.advance(30 + CLOCK_TOLERANCE_SECONDS + 1);
         assert.equal(await tokens.verify(token), null);
       });
     });
