@@ -5,6 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { testEngines, type TestDatabase } from '../../../test/helpers/database.ts';
 import type { DB } from '../db/database.ts';
+import { outsideTransaction } from '../db/transaction-scope.ts';
 import { createKeyring, CryptoError } from './keyring.ts';
 import { getOrCreateSystemKey } from './system-keys.ts';
 
@@ -53,7 +54,8 @@ for (const engine of testEngines()) {
       await assert.rejects(
         db.transaction().execute(async (tx) => {
           await tx.insertInto('system_keys').values({ id: 'held', purpose: 'held', master_key_id: 'k1', wrapped_key: 'placeholder' }).execute();
-          racing = Promise.all(Array.from({ length: 4 }, () => getOrCreateSystemKey(db, keyring, 'held')));
+          // Other instances: their own connections, not this transaction's.
+          racing = outsideTransaction(() => Promise.all(Array.from({ length: 4 }, () => getOrCreateSystemKey(db, keyring, 'held'))));
           await waitForLockWaiters(tx, 4);
           throw new Rollback();
         }),

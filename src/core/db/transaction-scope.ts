@@ -44,6 +44,15 @@ function heldConnection(hold: Hold | undefined): DatabaseConnection | null {
   return null;
 }
 
+/**
+ * Runs `work` as if from outside any transaction: its queries wait for a connection of
+ * their own. For work that must not join the caller's transaction, such as a test that
+ * plays a second instance racing the one holding it.
+ */
+export function outsideTransaction<T>(work: () => T): T {
+  return scope.exit(work);
+}
+
 /** True while the calling async context is inside an open transaction. */
 export function insideTransaction(): boolean {
   return heldConnection(scope.getStore()) !== null;
