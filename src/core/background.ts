@@ -1,6 +1,7 @@
 // Work done after the response: mail, and the parts of registration and recovery that
 // must not show in response time. Bounded, so a flood cannot queue unlimited work; a
 // full queue is refused up front and the caller answers 503.
+import { outsideTransaction } from './db/transaction-scope.ts';
 import type { Logger } from './logging.ts';
 
 export interface Background {
@@ -18,7 +19,8 @@ export function createBackground(deps: { log: Logger; maxPending: number }): Bac
         deps.log.warn({ task: name, pending: pending.size }, 'background queue full');
         return false;
       }
-      const running: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
+      // Never part of a transaction that happens to be open where it was scheduled.
+      const running: Promise<void> = outsideTransaction(() => new Promise<void>((resolve) => setImmediate(resolve)))
         .then(task)
         .catch((error: unknown) => {
           deps.log.error({ err: error, task: name }, 'background task failed');

@@ -37,9 +37,10 @@ interface Hold {
 
 const scope = new AsyncLocalStorage<Hold>();
 
-function heldConnection(hold: Hold | undefined): DatabaseConnection | null {
+/** The innermost open transaction of this context, if any. */
+function openHold(hold: Hold | undefined): Hold | null {
   for (let current = hold; current !== undefined; current = current.parent) {
-    if (current.connection !== null) return current.connection;
+    if (current.connection !== null) return current;
   }
   return null;
 }
@@ -55,25 +56,39 @@ export function outsideTransaction<T>(work: () => T): T {
 
 /** True while the calling async context is inside an open transaction. */
 export function insideTransaction(): boolean {
-  return heldConnection(scope.getStore()) !== null;
+  return openHold(scope.getStore()) !== null;
 }
 
 /** The held connection, lent to a query or nested transaction of the same context. */
 class LentConnection implements DatabaseConnection {
+  readonly #lender: Hold;
   readonly #owner: DatabaseConnection;
   nested = false;
 
-  constructor(owner: DatabaseConnection) {
+  constructor(lender: Hold, owner: DatabaseConnection) {
+    this.#lender = lender;
     this.#owner = owner;
   }
 
+  // Work the transaction did not wait for must not use its connection once it has ended:
+  // on PGlite that would run beside whoever holds the backend next.
+  #checked(): DatabaseConnection {
+    if (this.#lender.connection !== this.#owner) throw new Error('query on a transaction that has already ended');
+    return this.#owner;
+  }
+
   executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
-    return this.#owner.executeQuery<R>(compiled);
+    return this.#checked().executeQuery<R>(compiled);
   }
 
   streamQuery<R>(compiled: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
-    return this.#owner.streamQuery<R>(compiled, chunkSize);
+    return this.#checked().streamQuery<R>(compiled, chunkSize);
   }
+}
+
+function lend(lender: Hold): LentConnection {
+  if (lender.connection === null) throw new Error('no open transaction to lend');
+  return new LentConnection(lender, lender.connection);
 }
 
 class ScopedDriver implements Driver {
@@ -93,12 +108,12 @@ class ScopedDriver implements Driver {
       // The transaction this scope was opened for: its own connection, or a savepoint
       // on the one an enclosing transaction holds.
       hold.claimed = true;
-      const outer = heldConnection(hold.parent);
-      hold.connection = outer === null ? await this.#inner.acquireConnection() : new LentConnection(outer);
+      const outer = openHold(hold.parent);
+      hold.connection = outer === null ? await this.#inner.acquireConnection() : lend(outer);
       return hold.connection;
     }
-    const held = heldConnection(hold);
-    return held === null ? this.#inner.acquireConnection() : new LentConnection(held);
+    const lender = openHold(hold);
+    return lender === null ? this.#inner.acquireConnection() : lend(lender);
   }
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {

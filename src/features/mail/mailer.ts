@@ -9,6 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import { uuidv7 } from '../../core/crypto/ids.ts';
+import { outsideTransaction } from '../../core/db/transaction-scope.ts';
 import type { Logger } from '../../core/logging.ts';
 
 export interface MailMessage {
@@ -60,7 +61,7 @@ export function createMailer(deps: { transport: MailTransport; from: string; log
         deps.log.error({ subject: message.subject, pending: pending.size }, 'mail queue full: message dropped');
         return;
       }
-      const attempt = new Promise<void>((resolve) => setImmediate(resolve))
+      const attempt = outsideTransaction(() => new Promise<void>((resolve) => setImmediate(resolve)))
         .then(() => send(message))
         .catch((error: unknown) => {
           // The recipient is personal data and the body holds a one-time link: log neither.

@@ -1,5 +1,7 @@
 // What a hostile or broken receiver, or a race between instances, could do to delivery.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { before, describe, it } from 'node:test';
 import { manualClock } from '../../../test/security/security.fixtures.ts';
 import { databasePerSuite, testEngines } from '../../../test/helpers/database.ts';
@@ -99,6 +101,33 @@ for (const engine of testEngines()) {
         await rig.dispatcher.deliverDue();
         assert.deepEqual(receiver.received.map((request) => request.headers['gatehouse-event-id']), [eventId]);
       } finally {
+        await receiver.close();
+      }
+    });
+
+    it('the event of a change that rolls back is never sent, even when the dispatcher wakes before the rollback', async () => {
+      const receiver = await startReceiver();
+      const rig = webhookRig(db, { urls: [receiver.url], clock: manualClock().clock });
+      rig.dispatcher.start();
+      try {
+        await assert.rejects(
+          db.transaction().execute(async (trx) => {
+            await rig.auditor.record(trx, { ip: null, userAgent: null, requestId: null }, {
+              actor: { type: 'system' },
+              action: 'auth.locked',
+              target: { type: 'user', id: randomUUID() },
+              outcome: 'success',
+            });
+            // The wake timer (20 ms) fires while the change is still open.
+            await delay(300);
+            throw new Error('rolled back');
+          }),
+          /rolled back/,
+        );
+        await delay(300);
+        assert.deepEqual(receiver.received, [], 'an alert for a change that never happened');
+      } finally {
+        await rig.dispatcher.stop();
         await receiver.close();
       }
     });

@@ -10,6 +10,7 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.ts';
 import type { Schema } from '../../core/db/schema.ts';
+import { outsideTransaction } from '../../core/db/transaction-scope.ts';
 import type { Logger } from '../../core/logging.ts';
 import { deliverWebhook } from './deliver.ts';
 import {
@@ -174,11 +175,16 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDis
 
   function schedule(delayMs: number): void {
     if (timer !== null) clearTimeout(timer);
-    timer = setTimeout(() => {
-      timer = null;
-      waking = false;
-      void runRound();
-    }, delayMs);
+    // wake() is called from inside the audited change's transaction: a timer armed there
+    // would inherit it and, firing before the commit, claim the uncommitted row and send
+    // an event for a change that may still roll back.
+    timer = outsideTransaction(() =>
+      setTimeout(() => {
+        timer = null;
+        waking = false;
+        void runRound();
+      }, delayMs),
+    );
     // The loop alone never keeps a process alive (a CLI command, a finished test).
     timer.unref();
   }

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { captureLines } from '../../../test/helpers/app.ts';
 import { createChainHeadCache } from '../../core/audit/append.ts';
 import { generateAuditKey } from '../../core/audit/audit.fixtures.ts';
-import { createAuditor } from '../../core/audit/auditor.ts';
+import { createAuditor, type Auditor } from '../../core/audit/auditor.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { DB } from '../../core/db/database.ts';
 import { createLogger } from '../../core/logging.ts';
@@ -109,6 +109,8 @@ export interface WebhookRig {
   readonly logs: string[];
   readonly failures: WebhookFailure[];
   readonly secret: string;
+  /** The auditor wired to the observer, for tests that record inside their own transaction. */
+  readonly auditor: Auditor;
   /** Records an `auth.locked` event (a webhook) in its own transaction; returns its audit id. */
   recordLock(): Promise<string>;
 }
@@ -137,6 +139,7 @@ export function webhookRig(db: DB, options: { readonly urls: readonly string[]; 
     logs,
     failures,
     secret,
+    auditor,
     async recordLock() {
       const appended = await db.transaction().execute((trx) =>
         auditor.record(trx, { ip: '192.0.2.1', userAgent: null, requestId: null }, {
