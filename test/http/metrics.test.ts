@@ -59,7 +59,7 @@ describe('request metrics', () => {
 describe('account metrics', () => {
   let app: EngineApp;
   before(async () => {
-    const test = await startTestApp({ listen: true, env: { LOCKOUT_THRESHOLD: '2', AUTH_RATE_LIMIT_MAX: '1000', AUTH_ACCOUNT_RATE_LIMIT_MAX: '1000' } });
+    const test = await startTestApp({ listen: true, env: { LOCKOUT_THRESHOLD: '2', AUTH_RATE_LIMIT_MAX: '1000', AUTH_ACCOUNT_RATE_LIMIT_MAX: '1000', REFRESH_TOKEN_REUSE_INTERVAL_SECONDS: '0' } });
     app = { ...test, client: httpClient(test.baseURL) };
   });
   after(() => app.close());
