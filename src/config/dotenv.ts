@@ -61,7 +61,9 @@ export function loadDotEnv(options: DotEnvOptions): DotEnvResult {
   let fd: number;
   try {
     // O_NONBLOCK: a FIFO named .env must not hang the command before it is refused.
-    fd = openSync(options.path, constants.O_RDONLY | constants.O_NONBLOCK);
+    // O_NOFOLLOW: in a directory others can write to, a .env symlinked to a file of the
+    // operator's (a root-owned key file, say) must not be read as configuration.
+    fd = openSync(options.path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return NOT_LOADED;
     throw new DotEnvError(`${options.path} cannot be opened (${errorCode(error)})`);

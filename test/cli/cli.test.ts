@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,6 +146,16 @@ describe('gatehouse CLI', () => {
         assert.equal(foreign.code, 2);
         assert.match(foreign.stderr, /belongs to another user/);
       }
+      // A .env symlinked to a file the operator can read (in a directory others can write
+      // to, anyone could plant the link) is refused, not read.
+      const target = join(dir, 'operator-secret');
+      await writeFile(target, `GATEHOUSE_MASTER_KEY=${key}\n`, { mode: 0o600 });
+      await rm(file);
+      await symlink(target, file);
+      const linked = await run(['config', 'check'], { LOG_LEVEL: 'warn' }, undefined, dir);
+      assert.equal(linked.code, 2, linked.stdout);
+      assert.match(linked.stderr, /\.env cannot be opened \(ELOOP\)/);
+      assert.ok(!linked.stderr.includes(key.slice(3)));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -105,7 +105,10 @@ export function createClientErrorHandling(deps: ClientErrorDeps): ClientErrorHan
           },
           'request',
         );
-        if (socket.writable) socket.end(responseText(refusal, requestId, deps.headers));
+        // Node's own check: a refusal must not land in the middle of a response already
+        // being written on this (keep-alive, pipelined) connection.
+        const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+        if (socket.writable && inFlight?.headersSent !== true) socket.end(responseText(refusal, requestId, deps.headers));
         // The parser cannot go on with this connection: close it even if the peer does not.
         socket.destroySoon();
       }).catch(() => socket.destroy());
