@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, stat, symlink } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,7 +14,9 @@ describe('the embedded data directory lock', { timeout: 60_000 }, () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'gh-lock-'));
   });
-  after(() => rm(dir, { recursive: true, force: true }));
+  after(async () => {
+    for (const path of [dir, `${dir}.lock-id`]) await rm(path, { recursive: true, force: true });
+  });
 
   it('a second opener of the same directory is refused at once, also by another path to it', async () => {
     const lock = await lockDataDir(dir);
@@ -27,6 +31,23 @@ describe('the embedded data directory lock', { timeout: 60_000 }, () => {
     await lock.release();
     const again = await lockDataDir(dir);
     await again.release();
+  });
+
+  it('another local user cannot hold the lock first: its name needs a secret only the owner can read', async () => {
+    const squatted = join(dir, 'squatted');
+    await mkdir(squatted);
+    // All an outsider can learn is the directory's device and inode.
+    const info = await stat(squatted, { bigint: true });
+    const guess = `\0gatehouse-data-dir-${createHash('sha256').update(`${info.dev}:${info.ino}`).digest('hex').slice(0, 32)}`;
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen({ path: guess, exclusive: true }, resolve));
+    try {
+      const lock = await lockDataDir(squatted);
+      await lock.release();
+      assert.equal((await stat(`${squatted}.lock-id`)).mode & 0o777, 0o600);
+    } finally {
+      squatter.close();
+    }
   });
 
   it('openDatabase refuses a directory another opener holds, and frees it on close', async () => {

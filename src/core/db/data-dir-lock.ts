@@ -9,8 +9,11 @@
 // and the kernel releases it when the process ends, even by kill -9, so there is no
 // stale lock file to judge or remove. Its scope is the network namespace: two containers
 // that share the volume but not the network are not kept apart (see docs/operations.md).
-import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+// Abstract sockets have no permissions, so the name also mixes in a random secret kept
+// beside the directory (mode 0600): another local user, who can stat the directory but
+// not read the secret, cannot bind the name first and keep Gatehouse from starting.
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { link, readFile, realpath, stat, unlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 
 export class DataDirInUseError extends Error {
@@ -30,9 +33,26 @@ export interface DataDirLock {
   release(): Promise<void>;
 }
 
+/** The directory's lock secret, created once; written whole before anyone can read it. */
+async function lockSecret(dataDir: string): Promise<string> {
+  const path = `${dataDir}.lock-id`;
+  const draft = `${path}.${randomUUID()}`;
+  await writeFile(draft, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
+  try {
+    await link(draft, path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    await unlink(draft);
+  }
+  return readFile(path, 'utf8');
+}
+
 async function lockName(dataDir: string): Promise<string> {
   const info = await stat(dataDir, { bigint: true });
-  const digest = createHash('sha256').update(`${info.dev}:${info.ino}`).digest('hex').slice(0, 32);
+  // By its real path, so a symlinked spelling of the same directory finds the same secret.
+  const secret = await lockSecret(await realpath(dataDir));
+  const digest = createHash('sha256').update(`${info.dev}:${info.ino}:${secret}`).digest('hex').slice(0, 32);
   return `\0gatehouse-data-dir-${digest}`;
 }
 
