@@ -5,11 +5,12 @@
 //     [--server-node-options="--flag ..."]
 //
 // From a fresh, empty temporary DATA_DIR the server is started as `npm start` starts it
-// (src/process-tuning.ts: MALLOC_ARENA_MAX=1, --max-semi-space-size=8), in development
+// (with the flags and environment of src/process-tuning.ts), in development
 // mode with no DATABASE_URL, REDIS_URL or master key (a development key is generated).
-// For each start it reports the time from spawn to the first `/readyz` 200 and the CPU
-// time the server used by then (steadier than wall time on a shared machine), the
-// resident set (VmRSS of the server process) `--settle` seconds later, and the peak (VmHWM).
+// For each start it reports the time from spawn to the first `/readyz` 200, the CPU time
+// the server and the children it ran used by then (steadier than wall time on a shared
+// machine), the resident set (VmRSS of the server process) `--settle` seconds later, and
+// the server process's peak (VmHWM).
 // The first start creates and migrates the database; later starts reuse DATA_DIR.
 // --keep leaves DATA_DIR in place; --mappings lists the largest resident mappings;
 // --server-node-options adds Node flags to the server's (to try one).
@@ -22,7 +23,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SERVER_ENV, SERVER_NODE_FLAGS } from '../src/process-tuning.ts';
 import { readFileSync } from 'node:fs';
-import { peakResidentBytes, processCPUSeconds, residentBytes } from './lib/proc.ts';
+import { exitedChildrenCPUSeconds, peakResidentBytes, processCPUSeconds, residentBytes } from './lib/proc.ts';
 
 const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
 const READY_TIMEOUT_MS = 120_000;
@@ -32,7 +33,7 @@ const MIB = 1024 * 1024;
 interface StartResult {
   readonly label: string;
   readonly readyMs: number;
-  /** CPU seconds (user + system) the server used until ready: steadier than wall time on a busy machine. */
+  /** CPU seconds (user + system) the server and its exited children used until ready: steadier than wall time on a busy machine. */
   readonly readyCPU: number;
   readonly rssAtReady: number;
   readonly idleRss: number;
@@ -128,7 +129,7 @@ async function measureStart(label: string, dataDir: string, options: MeasureOpti
   try {
     await waitReady(child, port);
     const readyMs = performance.now() - started;
-    const readyCPU = processCPUSeconds(pid);
+    const readyCPU = processCPUSeconds(pid) + exitedChildrenCPUSeconds(pid);
     const rssAtReady = residentBytes(pid) ?? 0;
     await new Promise((resolve) => setTimeout(resolve, settleMs));
     if (showMappings) console.log(`${label}, largest mappings when idle:\n${largestMappings(pid, 8).join('\n')}`);

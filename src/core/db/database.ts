@@ -5,6 +5,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Schema } from './schema.ts';
+import { createPGliteDirectory, PGLITE_START_PARAMS } from './pglite-create.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
 
 export type Engine = 'pglite' | 'postgres';
@@ -36,13 +37,9 @@ function postgresTypes(): pg.TypeOverrides {
   return types;
 }
 
-// PGlite's own default is PostgreSQL's 128 MB of shared buffers, all of it touched at
-// start in the WebAssembly heap. PGlite reads DATA_DIR through the kernel's page cache,
-// so 16 MB of buffers (wal_buffers follows at 1/32) costs little speed here.
-const PGLITE_START_PARAMS: readonly string[] = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
-
 async function openPGlite(dataDir: string | null): Promise<Database> {
   if (dataDir !== null) await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  if (dataDir !== null) await createPGliteDirectory(dataDir);
   const options = { startParams: [...PGLITE_START_PARAMS] };
   const client = dataDir === null ? await PGlite.create(options) : await PGlite.create(dataDir, options);
   const db = new Kysely<Schema>({ dialect: new PGliteDialect(client) });
