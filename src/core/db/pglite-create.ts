@@ -34,7 +34,8 @@ async function holdsDatabase(dataDir: string): Promise<boolean> {
 function runCreateProcess(dataDir: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, fileURLToPath(import.meta.url), dataDir], {
-      env: { ...process.env, ...SERVER_ENV },
+      // initdb needs none of the server's configuration, so it is given none of its secrets.
+      env: { ...SERVER_ENV, ...(process.env['TMPDIR'] === undefined ? {} : { TMPDIR: process.env['TMPDIR'] }) },
       stdio: ['ignore', 'ignore', 'pipe'],
       timeout: CREATE_TIMEOUT_MS,
       killSignal: 'SIGKILL',
