@@ -19,9 +19,16 @@ describe('process tuning', () => {
   });
 
   it('names what a process was started without, from its flags, NODE_OPTIONS and environment', () => {
-    assert.deepEqual(missingTuning([], {}), [...SERVER_NODE_FLAGS, ...variables]);
-    assert.deepEqual(missingTuning([...SERVER_NODE_FLAGS], { ...SERVER_ENV }), []);
-    assert.deepEqual(missingTuning([], { ...SERVER_ENV, NODE_OPTIONS: SERVER_NODE_FLAGS.join(' ') }), []);
-    assert.deepEqual(missingTuning([...SERVER_NODE_FLAGS], { MALLOC_ARENA_MAX: '8' }), variables);
+    assert.deepEqual(missingTuning([], {}, 'pglite'), [...SERVER_NODE_FLAGS, ...variables]);
+    assert.deepEqual(missingTuning([...SERVER_NODE_FLAGS], { ...SERVER_ENV }, 'pglite'), []);
+    assert.deepEqual(missingTuning([], { ...SERVER_ENV, NODE_OPTIONS: SERVER_NODE_FLAGS.join(' ') }, 'pglite'), []);
+    assert.deepEqual(missingTuning([...SERVER_NODE_FLAGS], { MALLOC_ARENA_MAX: '8' }, 'pglite'), variables);
+  });
+
+  it('asks for the WebAssembly compiler flag only where PGlite runs', () => {
+    assert.ok(SERVER_NODE_FLAGS.includes('--liftoff-only'));
+    assert.ok(missingTuning(['--max-semi-space-size=8'], { ...SERVER_ENV }, 'pglite').includes('--liftoff-only'));
+    assert.deepEqual(missingTuning(['--max-semi-space-size=8'], { ...SERVER_ENV }, 'postgres'), []);
+    assert.deepEqual(missingTuning([], { ...SERVER_ENV }, 'postgres'), ['--max-semi-space-size=8']);
   });
 });

@@ -14,13 +14,26 @@
 //   do, with no extra CPU per hash (a fixed MALLOC_MMAP_THRESHOLD_ also returned the
 //   memory, but refaulting 19 MiB per hash cost about a quarter more CPU per hash).
 //   Other C libraries ignore the variable.
-export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
+// - V8's optimizing WebAssembly compiler, for PGlite (PostgreSQL compiled to WebAssembly).
+//   V8 first compiles each function with its baseline compiler, Liftoff, then recompiles
+//   hot ones with TurboFan. One of PostgreSQL's functions (105 kB of WebAssembly) took
+//   TurboFan 2.5 s of CPU and 600 MB of compiler memory in the first seconds of serving,
+//   and 60 MB of malloc's heap stayed resident afterwards. `--liftoff-only` keeps the baseline code:
+//   measured (npm run bench), the server's CPU per refresh and per GET /v1/me was no
+//   higher, since a request spends most of its time outside the database, and idle RSS
+//   fell by 60 MB with no 1 GB peak. Only PGlite runs WebAssembly here (and fetch's HTTP
+//   parser), so on PostgreSQL the flag changes nothing and is not asked for.
+//   V8 reads it at start only: it must be on the command line, and NODE_OPTIONS refuses it.
+import type { Engine } from './core/db/database.ts';
+
+export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8', '--liftoff-only'];
+const PGLITE_ONLY_FLAGS: ReadonlySet<string> = new Set(['--liftoff-only']);
 export const SERVER_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '1' };
 
 /** The tuning this process was started without, as human-readable items (empty: all set). */
-export function missingTuning(execArgv: readonly string[], env: NodeJS.ProcessEnv): string[] {
+export function missingTuning(execArgv: readonly string[], env: NodeJS.ProcessEnv, engine: Engine): string[] {
   const options = new Set([...execArgv, ...(env['NODE_OPTIONS'] ?? '').split(' ').filter((flag) => flag !== '')]);
-  const flags = SERVER_NODE_FLAGS.filter((flag) => !options.has(flag));
+  const flags = SERVER_NODE_FLAGS.filter((flag) => !options.has(flag) && (engine === 'pglite' || !PGLITE_ONLY_FLAGS.has(flag)));
   const variables = Object.entries(SERVER_ENV)
     .filter(([name, value]) => env[name] !== value)
     .map(([name, value]) => `${name}=${value}`);

@@ -42,7 +42,7 @@ export async function serve(runtime: Runtime): Promise<void> {
   if (metricsListener !== null) log.info({ address: metricsListener.address.address, port: metricsListener.address.port }, 'metrics listening');
   services.webhooks?.start();
   log.info({ url: config.publicURL, engine: runtime.database.engine, env: config.environment }, 'gatehouse listening');
-  const missing = missingTuning(process.execArgv, process.env);
+  const missing = missingTuning(process.execArgv, process.env, runtime.database.engine);
   if (missing.length > 0) log.warn({ missing }, 'started without the memory tuning of docs/operations.md: expect a larger resident set');
 
   let stopping = false;

@@ -6,6 +6,7 @@ import { PostgresDialect, type Kysely } from 'kysely';
 import pg from 'pg';
 import type { Schema } from './schema.ts';
 import { lockDataDir } from './data-dir-lock.ts';
+import { createPGliteDirectory, PGLITE_START_PARAMS } from './pglite-create.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
 import { ScopedDialect, ScopedKysely } from './transaction-scope.ts';
 
@@ -40,11 +41,13 @@ function postgresTypes(): pg.TypeOverrides {
 
 async function openPGlite(dataDir: string | null): Promise<Database> {
   if (dataDir !== null) await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  // Before PGlite reads the directory: a second process must not even start on it.
+  // Before PGlite reads (or creates) the directory: a second process must not even start on it.
   const lock = dataDir === null ? null : await lockDataDir(dataDir);
   let client: PGlite;
   try {
-    client = dataDir === null ? await PGlite.create() : await PGlite.create(dataDir);
+    if (dataDir !== null) await createPGliteDirectory(dataDir);
+    const options = { startParams: [...PGLITE_START_PARAMS] };
+    client = dataDir === null ? await PGlite.create(options) : await PGlite.create(dataDir, options);
   } catch (error) {
     await lock?.release();
     throw error;
