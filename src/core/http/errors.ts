@@ -88,7 +88,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const outage = databaseUnavailable(error, request);
     if (outage !== null) return sendProblem(reply, request, outage);
     const appError = toAppError(error);
-    if (appError.statusCode >= 500) {
+    if (appError.code === 'service_unavailable') {
+      // An outage the dependency's own log already reports once (redis.ts): one short
+      // warning per refused request, without a stack trace for every one of them.
+      request.log.warn({ code: appError.code, detail: appError.detail }, 'request refused: dependency unavailable');
+    } else if (appError.statusCode >= 500) {
       request.log.error({ err: error, code: appError.code }, 'request failed');
     } else if (appError.detail !== undefined) {
       request.log.info({ code: appError.code, detail: appError.detail }, 'request refused');
