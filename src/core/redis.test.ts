@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import { captureLines } from '../../test/helpers/app.ts';
-import { freePort } from '../../test/helpers/throwaway-redis.ts';
+import { freePort } from '../../test/helpers/server-process.ts';
 import { manualClock } from './limits/limits.fixtures.ts';
 import { createLogger } from './logging.ts';
 import { describeRedisFailure, openRedis, watchRedis } from './redis.ts';

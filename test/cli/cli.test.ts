@@ -3,12 +3,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-
-const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
+import { freePort, MAIN, startServer, type ServerProcess } from '../helpers/server-process.ts';
 
 interface Run {
   code: number | null;
@@ -33,44 +31,9 @@ function run(args: string[], env: Record<string, string>, stdin?: string, cwd: s
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => { if (typeof address === 'object' && address !== null) resolve(address.port); else reject(new Error('no port')); });
-    });
-  });
-}
-
-interface Served {
-  readonly ready: Promise<void>;
-  output(): string;
-  /** SIGTERM, then the exit code. */
-  stop(): Promise<number | null>;
-}
-
-function startServe(env: Record<string, string>): Served {
-  const child = spawn(process.execPath, [MAIN, 'serve'], { cwd: EMPTY_DIR, env: { PATH: process.env['PATH'] ?? '', ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  const ready = (async (): Promise<void> => {
-    const deadline = Date.now() + 60_000;
-    while (!output.includes('gatehouse listening')) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`server did not start:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  })();
-  return {
-    ready,
-    output: () => output,
-    stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      return exited;
-    },
-  };
+// LOG_LEVEL info, whatever `env` says: start is seen by the 'gatehouse listening' line.
+function startServe(env: Record<string, string>, port: number): Promise<ServerProcess> {
+  return startServer({ env: { ...env, LOG_LEVEL: 'info' }, port, cwd: EMPTY_DIR, startTimeoutMs: 60_000 });
 }
 
 describe('gatehouse CLI', () => {
@@ -225,23 +188,21 @@ describe('gatehouse CLI', () => {
 
   it('while serve runs on DATA_DIR, another command on it is refused at once and loses nothing; stopped, the command works and the server sees its change', async (t) => {
     const port = await freePort();
-    const server = startServe({ ...env, PORT: String(port) });
+    const server = await startServe(env, port);
     t.after(() => server.stop());
-    await server.ready;
     const started = Date.now();
     const refused = await run(['users', 'create', '--email', 'while-serving@example.test'], env, 'a long and quite unusual passphrase\n');
     assert.equal(refused.code, 1, refused.stdout);
     assert.match(refused.stderr, /DATA_DIR .* is in use by another Gatehouse process .*stop the server, run the command, then start the server again/);
     assert.ok(Date.now() - started < 15_000, 'refused at once, not after opening the database');
     assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200, 'the server is unaffected');
-    assert.equal(await server.stop(), 0, server.output());
+    assert.equal((await server.stop()).code, 0, server.output);
 
     const created = await run(['users', 'create', '--email', 'while-serving@example.test'], env, 'a long and quite unusual passphrase\n');
     assert.equal(created.code, 0, created.stderr);
-    const again = startServe({ ...env, PORT: String(port) });
+    const again = await startServe(env, port);
     t.after(() => again.stop());
-    await again.ready;
-    assert.equal(await again.stop(), 0, again.output());
+    assert.equal((await again.stop()).code, 0, again.output);
     const duplicate = await run(['users', 'create', '--email', 'while-serving@example.test'], env, 'another long unusual passphrase\n');
     assert.match(duplicate.stderr, /already exists/, 'the account survived the server starting and stopping on the same directory');
   });
@@ -249,9 +210,8 @@ describe('gatehouse CLI', () => {
   it('serve answers, with metrics on the loopback METRICS_PORT, then shuts both down cleanly on SIGTERM with exit code 0', async (t) => {
     const port = await freePort();
     const metricsPort = await freePort();
-    const server = startServe({ ...env, PORT: String(port), METRICS_PORT: String(metricsPort) });
+    const server = await startServe({ ...env, METRICS_PORT: String(metricsPort) }, port);
     t.after(() => server.stop());
-    await server.ready;
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     assert.equal(health.status, 200);
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
@@ -262,7 +222,7 @@ describe('gatehouse CLI', () => {
     assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 404, 'no METRICS_TOKEN: not on the public port');
     // Exit code 0 proves the metrics listener closed too: an open server would hold the
     // process until the shutdown deadline, which exits 1.
-    assert.equal(await server.stop(), 0, server.output());
-    assert.match(server.output(), /shut down cleanly/);
+    assert.equal((await server.stop()).code, 0, server.output);
+    assert.match(server.output, /shut down cleanly/);
   });
 });

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { freePort, MAIN, ServerProcess, type Answer } from '../helpers/server-process.ts';
+import { MAIN, startServer, type Answer, type ServerProcess } from '../helpers/server-process.ts';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../helpers/throwaway-postgres.ts';
 
 const EMAIL = 'fault@example.test';
@@ -158,9 +158,7 @@ describe('PostgreSQL connection loss', { timeout: 90_000 }, () => {
   });
 
   beforeEach(async () => {
-    const port = await freePort();
-    server = new ServerProcess({ ...env, PORT: String(port) }, port);
-    await server.waitListening();
+    server = await startServer({ env, until: 'ready' });
   });
 
   afterEach(async () => {

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { startServeProcess, type ServeProcess } from '../helpers/serve-process.ts';
-import { freePort, startThrowawayRedis, type ThrowawayRedis } from '../helpers/throwaway-redis.ts';
+import { freePort, startServer, type ServerProcess } from '../helpers/server-process.ts';
+import { startThrowawayRedis, type ThrowawayRedis } from '../helpers/throwaway-redis.ts';
 
 // A refusal counts as fast below this; ioredis' retries and offline queue took 0.5–6 s.
 const FAST_MS = 1_000;
@@ -26,7 +26,7 @@ interface Answer {
   readonly code: string | null;
 }
 
-async function call(server: ServeProcess, method: 'GET' | 'POST', path: string): Promise<Answer> {
+async function call(server: ServerProcess, method: 'GET' | 'POST', path: string): Promise<Answer> {
   const started = performance.now();
   const response = await fetch(`${server.baseURL}${path}`, {
     method,
@@ -48,9 +48,9 @@ async function call(server: ServeProcess, method: 'GET' | 'POST', path: string):
   return { path, status: response.status, ms, sentAt: started, doneAt, contentType: response.headers.get('content-type') ?? '', retryAfter: response.headers.get('retry-after'), code };
 }
 
-const jwks = (server: ServeProcess): Promise<Answer> => call(server, 'GET', '/.well-known/jwks.json');
-const login = (server: ServeProcess): Promise<Answer> => call(server, 'POST', '/v1/auth/login');
-const unknownPath = (server: ServeProcess): Promise<Answer> => call(server, 'GET', '/no-such-path');
+const jwks = (server: ServerProcess): Promise<Answer> => call(server, 'GET', '/.well-known/jwks.json');
+const login = (server: ServerProcess): Promise<Answer> => call(server, 'POST', '/v1/auth/login');
+const unknownPath = (server: ServerProcess): Promise<Answer> => call(server, 'GET', '/no-such-path');
 
 function assertFastRefusal(answer: Answer): void {
   const where = `${answer.path}: ${answer.status} ${answer.code ?? ''} in ${answer.ms.toFixed(0)} ms`;
@@ -62,16 +62,16 @@ function assertFastRefusal(answer: Answer): void {
 }
 
 /** Every stdout line is a JSON object, nothing went to stderr from ioredis, and no line holds the password. */
-function assertStructuredLogs(server: ServeProcess, password: string): void {
+function assertStructuredLogs(server: ServerProcess, password: string): void {
   for (const line of server.stdout) {
     assert.doesNotThrow(() => JSON.parse(line), `not JSON: ${line}`);
   }
-  assert.doesNotMatch(server.stderr(), /Unhandled error event|\[ioredis\]/, `stderr:\n${server.stderr()}`);
-  const leaked = [...server.stdout, server.stderr()].filter((line) => line.includes(password));
+  assert.doesNotMatch(server.stderr, /Unhandled error event|\[ioredis\]/, `stderr:\n${server.stderr}`);
+  const leaked = [...server.stdout, server.stderr].filter((line) => line.includes(password));
   assert.deepEqual(leaked, [], 'the Redis password reached a log');
 }
 
-function redisLogLines(server: ServeProcess): Record<string, unknown>[] {
+function redisLogLines(server: ServerProcess): Record<string, unknown>[] {
   return server.stdout
     .map((line) => JSON.parse(line) as Record<string, unknown>)
     .filter((entry) => entry['component'] === 'redis');
@@ -90,19 +90,19 @@ const password = (): string => `fault-${randomBytes(12).toString('hex')}`;
 // Budgets high enough that a 429 never hides what the store does.
 const generousLimits = { RATE_LIMIT_MAX: '100000', AUTH_RATE_LIMIT_MAX: '100000', AUTH_ACCOUNT_RATE_LIMIT_MAX: '10000' };
 
-async function whenReady(server: ServeProcess): Promise<void> {
+async function whenReady(server: ServerProcess): Promise<void> {
   await waitFor('/readyz is 200', 10_000, async () => (await call(server, 'GET', '/readyz')).status === 200);
 }
 
 describe('a server started while Redis is unreachable', { timeout: 60_000 }, () => {
   const secret = password();
   let port = 0;
-  let server: ServeProcess;
+  let server: ServerProcess;
   let redis: ThrowawayRedis | null = null;
   before(async () => {
     // Nothing listens on this port yet: Redis is down from the first moment.
     port = await freePort();
-    server = await startServeProcess({ ...generousLimits, REDIS_URL: `redis://:${secret}@127.0.0.1:${port}` });
+    server = await startServer({ env: { ...generousLimits, REDIS_URL: `redis://:${secret}@127.0.0.1:${port}` } });
   }, { timeout: 40_000 });
   after(async () => {
     await server.stop();
@@ -173,10 +173,10 @@ describe('a server started while Redis is unreachable', { timeout: 60_000 }, () 
 describe('Redis failing under a running server', { timeout: 70_000 }, () => {
   const secret = password();
   let redis: ThrowawayRedis;
-  let server: ServeProcess;
+  let server: ServerProcess;
   before(async () => {
     redis = await startThrowawayRedis({ password: secret });
-    server = await startServeProcess({ ...generousLimits, REDIS_URL: redis.url });
+    server = await startServer({ env: { ...generousLimits, REDIS_URL: redis.url } });
   }, { timeout: 40_000 });
   after(async () => {
     await server.stop();
@@ -193,7 +193,7 @@ describe('Redis failing under a running server', { timeout: 70_000 }, () => {
     await redisUp();
     const answers: Answer[] = [];
     let traffic = true;
-    const worker = async (send: (server: ServeProcess) => Promise<Answer>): Promise<void> => {
+    const worker = async (send: (server: ServerProcess) => Promise<Answer>): Promise<void> => {
       while (traffic) answers.push(await send(server));
     };
     const workers = [worker(jwks), worker(jwks), worker(unknownPath), worker(login)];

@@ -3,7 +3,8 @@
 // no AOF) and runs in the foreground as a child of the test process, so stopping the
 // test stops it too.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
+import { freePort } from './server-process.ts';
 
 export interface ThrowawayRedis {
   readonly port: number;
@@ -30,20 +31,6 @@ export interface ThrowawayRedisOptions {
   readonly password?: string;
   /** How long to wait for it to answer PING; 10 s by default. */
   readonly startTimeoutMs?: number;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (typeof address === 'object' && address !== null) resolve(address.port);
-        else reject(new Error('no free port'));
-      });
-    });
-  });
 }
 
 /** True when something on 127.0.0.1:port answers a Redis PING (authenticated or not). */
