@@ -12,6 +12,7 @@ import { routeFrameworkError } from './core/http/framework-errors.ts';
 import { registerNotFound } from './core/http/not-found.ts';
 import { registerOpenAPI } from './core/http/openapi.ts';
 import { addressCounter, registerRateLimit } from './core/http/rate-limit.ts';
+import { registerRequestContext } from './core/http/request-context.ts';
 import { REQUEST_ID_HEADER, requestIdFor } from './core/http/request-id.ts';
 import { registerRequestLog } from './core/http/request-log.ts';
 import { enforceRoutePolicy } from './core/http/route-policy.ts';
@@ -81,6 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.addHook('onRequest', async (request, reply) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
   });
+  registerRequestContext(app);
   registerRequestLog(app);
   registerHTTPMetrics(app, deps.services.metrics);
   registerErrorHandling(app);

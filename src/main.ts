@@ -8,7 +8,7 @@ import { DOTENV_FILE, DotEnvError, loadDotEnv } from './config/dotenv.ts';
 import { createLogger } from './core/logging.ts';
 import { openRuntime, type Runtime } from './runtime.ts';
 import { createUserCommand } from './cli/users.ts';
-import { rotateSigningKeysCommand } from './features/tokens/rotate-command.ts';
+import { rotateSigningKeysCommand } from './cli/rotate-signing-keys.ts';
 import { serve } from './cli/serve.ts';
 import { auditPrune, pruneCutoff, PruneUsageError } from './cli/audit-prune.ts';
 import { auditVerify, auditVerifyFile } from './cli/audit-verify.ts';

@@ -9,7 +9,6 @@ import { responses } from '../../core/http/problem.ts';
 import { requireAuth } from '../auth/authenticate.ts';
 import type { AuthDeps } from '../auth/deps.ts';
 import { weakPasswordError } from '../auth/password-rules.ts';
-import { requestContext } from '../auth/routes.ts';
 import type { Permission } from '../authorization/permissions.ts';
 import { permissionsOfRoles } from '../authorization/roles-repo.ts';
 import { createAccount } from '../users/create-account.ts';
@@ -32,7 +31,7 @@ const security = [{ bearer: [] }];
 const needs = (permission: Permission): { access: { permission: Permission } } => ({ access: { permission } });
 
 export function actorOf(request: FastifyRequest): AdminActor {
-  return { userId: requireAuth(request).userId, context: requestContext(request) };
+  return { userId: requireAuth(request).userId, context: request.auditContext };
 }
 
 function toJSON(user: AdminUserView): Static<typeof AdminUser> {

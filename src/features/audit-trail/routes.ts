@@ -8,7 +8,6 @@ import type { AuditKeyLookup, AuditRecord } from '../../core/audit/types.ts';
 import { responses } from '../../core/http/problem.ts';
 import { requireAuth } from '../auth/authenticate.ts';
 import type { AuthDeps } from '../auth/deps.ts';
-import { requestContext } from '../auth/routes.ts';
 import { decodeCursor, nextCursor } from './cursor.ts';
 import { exportAuditTrail } from './export.ts';
 import { ownEventRoutes } from './own-events.ts';
@@ -45,7 +44,7 @@ function filterOf(query: Static<typeof AuditQuery>): AuditFilter {
 async function recordExport(deps: AuthDeps, request: FastifyRequest, fromSeq: number | null): Promise<void> {
   // Who copied the trail out is itself part of the trail.
   await deps.db.transaction().execute(async (trx) => {
-    await deps.audit.record(trx, requestContext(request), {
+    await deps.audit.record(trx, request.auditContext, {
       actor: { type: 'user', id: requireAuth(request).userId },
       action: 'audit.exported',
       outcome: 'success',
@@ -85,7 +84,7 @@ export const auditTrailRoutes: FastifyPluginCallback<AuditTrailOptions> = (app, 
   typed.get(
     '/v1/admin/audit/verify',
     { config: auditRead, schema: { summary: 'Verify the audit chain', tags, security, response: responses({ 200: Verification }) } },
-    async (request) => check(requestContext(request), requireAuth(request).userId),
+    async (request) => check(request.auditContext, requireAuth(request).userId),
   );
 
   void app.register(ownEventRoutes, { deps });

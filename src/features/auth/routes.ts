@@ -3,7 +3,6 @@
 import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { RequestContext } from '../../core/audit/auditor.ts';
 import { AppError } from '../../core/errors.ts';
 import { clientAddressKey } from '../../core/http/client-address.ts';
 import { responses } from '../../core/http/problem.ts';
@@ -16,10 +15,6 @@ import { refresh } from './refresh.ts';
 import { register, requestVerificationMail } from './register.ts';
 import * as S from './schemas.ts';
 import { verifyEmail } from './verify-email.ts';
-
-export function requestContext(request: FastifyRequest): RequestContext & { ip: string } {
-  return { ip: request.ip, userAgent: request.headers['user-agent'] ?? null, requestId: request.id };
-}
 
 async function limitPerAccount(deps: AuthDeps, request: FastifyRequest, email: string): Promise<void> {
   const decision = await deps.limits.account.consume(`${clientAddressKey(request.ip)}|${deps.blindIndex.email(email)}`);
@@ -45,7 +40,7 @@ export const authRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { dep
     { config: { access: 'public' }, schema: { summary: 'Register an account (a verification mail follows)', tags, body: S.RegisterBody, response: responses({ 202: S.Accepted }) } },
     async (request, reply) => {
       await limitPerAccount(deps, request, request.body.email);
-      register(deps, { email: request.body.email, password: request.body.password, name: request.body.name ?? null }, requestContext(request));
+      register(deps, { email: request.body.email, password: request.body.password, name: request.body.name ?? null }, request.auditContext);
       return reply.code(202).send({ status: 'verification_sent' as const });
     },
   );
@@ -54,7 +49,7 @@ export const authRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { dep
     '/v1/auth/verify-email',
     { config: { access: 'public' }, schema: { summary: 'Verify an email address with the mailed token', tags, body: S.TokenBody, response: responses({ 200: S.Verified }) } },
     async (request) => {
-      await verifyEmail(deps, request.body.token, requestContext(request));
+      await verifyEmail(deps, request.body.token, request.auditContext);
       return { status: 'email_verified' as const };
     },
   );
@@ -64,7 +59,7 @@ export const authRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { dep
     { config: { access: 'public' }, schema: { summary: 'Send a new verification mail', tags, body: S.ForgotBody, response: responses({ 202: S.Accepted }) } },
     async (request, reply) => {
       await limitPerAccount(deps, request, request.body.email);
-      requestVerificationMail(deps, request.body.email, requestContext(request));
+      requestVerificationMail(deps, request.body.email, request.auditContext);
       return reply.code(202).send({ status: 'verification_sent' as const });
     },
   );
@@ -73,7 +68,7 @@ export const authRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { dep
     '/v1/auth/login',
     { config: { access: 'public' }, schema: { summary: 'Log in with email and password', tags, body: S.LoginBody, response: responses({ 200: S.TokenResponse }) } },
     async (request) => {
-      const result = await login(deps, request.body, requestContext(request));
+      const result = await login(deps, request.body, request.auditContext);
       return {
         access_token: result.accessToken,
         token_type: 'Bearer' as const,
@@ -88,7 +83,7 @@ export const authRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { dep
     '/v1/auth/refresh',
     { config: { access: 'public' }, schema: { summary: 'Exchange a refresh token for new tokens', tags, body: S.RefreshBody, response: responses({ 200: S.RefreshResponse }) } },
     async (request) => {
-      const pair = await refresh(deps, request.body.refresh_token, requestContext(request));
+      const pair = await refresh(deps, request.body.refresh_token, request.auditContext);
       return { access_token: pair.accessToken, token_type: 'Bearer' as const, expires_in: pair.expiresIn, refresh_token: pair.refreshToken };
     },
   );
@@ -98,7 +93,7 @@ export const authRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { dep
     { config: { access: 'authenticated' }, schema: { summary: 'Log out: end the current session', tags, security: [{ bearer: [] }], response: responses({ 204: Type.Null() }) } },
     async (request, reply) => {
       const auth = requireAuth(request);
-      await revokeOwnSession(deps, auth, auth.sessionId, 'logout', requestContext(request));
+      await revokeOwnSession(deps, auth, auth.sessionId, 'logout', request.auditContext);
       return reply.code(204).send(null);
     },
   );
@@ -108,7 +103,7 @@ export const authRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { dep
     { config: { access: 'public' }, schema: { summary: 'Ask for a password-reset mail', tags, body: S.ForgotBody, response: responses({ 202: S.ForgotAccepted }) } },
     async (request, reply) => {
       await limitPerAccount(deps, request, request.body.email);
-      forgotPassword(deps, request.body.email, requestContext(request));
+      forgotPassword(deps, request.body.email, request.auditContext);
       return reply.code(202).send({ status: 'reset_requested' as const });
     },
   );
@@ -117,7 +112,7 @@ export const authRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { dep
     '/v1/auth/password/reset',
     { config: { access: 'public' }, schema: { summary: 'Set a new password with the mailed reset token', tags, body: S.ResetBody, response: responses({ 204: Type.Null() }) } },
     async (request, reply) => {
-      await resetPassword(deps, request.body.token, request.body.password, requestContext(request));
+      await resetPassword(deps, request.body.token, request.body.password, request.auditContext);
       return reply.code(204).send(null);
     },
   );

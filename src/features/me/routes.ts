@@ -8,7 +8,6 @@ import { responses } from '../../core/http/problem.ts';
 import { changePassword, revokeOtherSessions, revokeOwnSession } from '../auth/account.ts';
 import { requireAuth } from '../auth/authenticate.ts';
 import type { AuthDeps } from '../auth/deps.ts';
-import { requestContext } from '../auth/routes.ts';
 import { Name, Password } from '../auth/schemas.ts';
 import { listActiveSessions } from '../sessions/repo.ts';
 import { loadProfile, updateName } from '../users/repo.ts';
@@ -71,7 +70,7 @@ export const meRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { deps 
       const auth = requireAuth(request);
       await deps.db.transaction().execute(async (trx) => {
         await updateName(trx, deps.keyring, auth.userId, request.body.name, deps.clock());
-        await deps.audit.record(trx, requestContext(request), {
+        await deps.audit.record(trx, request.auditContext, {
           actor: { type: 'user', id: auth.userId },
           action: 'user.updated',
           target: { type: 'user', id: auth.userId },
@@ -89,7 +88,7 @@ export const meRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { deps 
     { config: authenticated, schema: { summary: 'Change your password', tags, security, body: PasswordBody, response: responses({ 204: Type.Null() }) } },
     async (request, reply) => {
       const auth = requireAuth(request);
-      await changePassword(deps, auth, { currentPassword: request.body.current_password, newPassword: request.body.new_password }, requestContext(request));
+      await changePassword(deps, auth, { currentPassword: request.body.current_password, newPassword: request.body.new_password }, request.auditContext);
       return reply.code(204).send(null);
     },
   );
@@ -116,7 +115,7 @@ export const meRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { deps 
     { config: authenticated, schema: { summary: 'End one of your sessions', tags, security, params: SessionParams, response: responses({ 204: Type.Null() }) } },
     async (request, reply) => {
       const auth = requireAuth(request);
-      const revoked = await revokeOwnSession(deps, auth, request.params.id, 'user_revoked', requestContext(request));
+      const revoked = await revokeOwnSession(deps, auth, request.params.id, 'user_revoked', request.auditContext);
       // Someone else's session, an unknown id and an ended session all look the same.
       if (!revoked) throw new AppError('not_found', { detail: 'no such live session for this user' });
       return reply.code(204).send(null);
@@ -127,7 +126,7 @@ export const meRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { deps 
     '/v1/me/sessions',
     { config: authenticated, schema: { summary: 'End all your sessions but this one', tags, security, response: responses({ 204: Type.Null() }) } },
     async (request, reply) => {
-      await revokeOtherSessions(deps, requireAuth(request), requestContext(request));
+      await revokeOtherSessions(deps, requireAuth(request), request.auditContext);
       return reply.code(204).send(null);
     },
   );

@@ -7,7 +7,7 @@ import { testEngines } from '../../../test/helpers/database.ts';
 import { SigningKeyError } from './errors.ts';
 import { JWKS_CACHE_CONTROL, JWKS_PATH } from './jwks-routes.ts';
 import { CLOCK_TOLERANCE_SECONDS, MAX_SIGNING_STATE_AGE_MS } from './limits.ts';
-import { rotateSigningKeysCommand } from './rotate-command.ts';
+import { rotateSigningKeysCommand } from '../../cli/rotate-signing-keys.ts';
 import { createSigningKeySource } from './signing-key-source.ts';
 import { ensureSigningKeys, loadSigningState, rotateSigningKeys } from './signing-keys.ts';
 import { createVerifiedTokenCache } from './verified-token-cache.ts';

@@ -4,8 +4,8 @@
 // already hold the new active key, since it was published as `next` one rotation ago;
 // rotating twice within five minutes skips that grace, so avoid it unless the old key
 // is compromised.
-import type { Database } from '../../core/db/database.ts';
-import { rotateSigningKeys, type RotatedSigningKeys, type RotateSigningKeysDeps } from './signing-keys.ts';
+import type { Database } from '../core/db/database.ts';
+import { rotateSigningKeys, type RotatedSigningKeys, type RotateSigningKeysDeps } from '../features/tokens/signing-keys.ts';
 
 export async function rotateSigningKeysCommand(database: Database, deps: RotateSigningKeysDeps): Promise<RotatedSigningKeys> {
   return rotateSigningKeys(database.db, deps);
