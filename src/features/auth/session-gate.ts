@@ -2,6 +2,7 @@
 // cached for at most `ttlMs` (one second by default): a revoked session's access tokens
 // stop working within that time on every instance, since each reads the shared database.
 import type { Clock } from '../../core/clock.ts';
+import { createTtlCache } from '../../core/cache.ts';
 import type { DB } from '../../core/db/database.ts';
 import { isSessionActive } from '../sessions/repo.ts';
 
@@ -11,20 +12,13 @@ export interface SessionGate {
   forget(sessionId: string): void;
 }
 
-export function createSessionGate(deps: { db: DB; clock: Clock; ttlMs?: number; maxEntries?: number }): SessionGate {
-  const ttlMs = deps.ttlMs ?? 1000;
-  const maxEntries = deps.maxEntries ?? 50_000;
-  const cache = new Map<string, { active: boolean; until: number }>();
+export function createSessionGate(deps: { db: DB; clock: Clock; ttlMs?: number; maxEntries?: number; load?: (sessionId: string, now: Date) => Promise<boolean> }): SessionGate {
+  const cache = createTtlCache<boolean>({ clock: deps.clock, ttlMs: deps.ttlMs ?? 1000, maxEntries: deps.maxEntries ?? 50_000 });
+  const load = deps.load ?? ((sessionId: string, now: Date): Promise<boolean> => isSessionActive(deps.db, sessionId, now));
   return {
-    async isActive(sessionId) {
-      const now = deps.clock();
-      const hit = cache.get(sessionId);
-      if (hit !== undefined && hit.until > now.getTime()) return hit.active;
-      const active = await isSessionActive(deps.db, sessionId, now);
-      if (cache.size >= maxEntries) cache.delete(cache.keys().next().value ?? '');
-      cache.set(sessionId, { active, until: now.getTime() + ttlMs });
-      return active;
-    },
+    // A revocation on this instance that races a check in flight: the check's "active"
+    // is not cached after the revocation's forget (see core/cache.ts).
+    isActive: (sessionId) => cache.load(sessionId, () => load(sessionId, deps.clock())),
     forget(sessionId) {
       cache.delete(sessionId);
     },

@@ -3,6 +3,7 @@
 // the next request on this instance, and within `ttlMs` (one second by default) on every
 // other instance, since each reads the shared database.
 import type { Clock } from '../../core/clock.ts';
+import { createTtlCache } from '../../core/cache.ts';
 import type { DB } from '../../core/db/database.ts';
 import { insideTransaction } from '../../core/db/transaction-scope.ts';
 import { permissionsOfUser } from './roles-repo.ts';
@@ -16,34 +17,20 @@ export interface Authorizer {
 }
 
 export function createAuthorizer(deps: { db: DB; clock: Clock; ttlMs?: number; maxEntries?: number }): Authorizer {
-  const ttlMs = deps.ttlMs ?? 1000;
-  const maxEntries = deps.maxEntries ?? 50_000;
-  const cache = new Map<string, { permissions: ReadonlySet<string>; until: number }>();
-  // A read that started before a change must not put the old answer back afterwards.
-  let generation = 0;
+  const cache = createTtlCache<ReadonlySet<string>>({ clock: deps.clock, ttlMs: deps.ttlMs ?? 1000, maxEntries: deps.maxEntries ?? 50_000 });
   return {
     async permissionsOf(userId) {
       // A guard inside a change's transaction reads through it (see transaction-scope.ts)
       // the state as it will commit; such a read is neither served from the cache nor
       // stored in it, since the transaction may still roll back.
       if (insideTransaction()) return permissionsOfUser(deps.db, userId);
-      const now = deps.clock().getTime();
-      const hit = cache.get(userId);
-      if (hit !== undefined && hit.until > now) return hit.permissions;
-      const started = generation;
-      const permissions: ReadonlySet<string> = await permissionsOfUser(deps.db, userId);
-      if (started === generation) {
-        if (cache.size >= maxEntries) cache.delete(cache.keys().next().value ?? '');
-        cache.set(userId, { permissions, until: now + ttlMs });
-      }
-      return permissions;
+      // A read that started before a change must not put the old answer back afterwards.
+      return cache.load(userId, () => permissionsOfUser(deps.db, userId));
     },
     forget(userId) {
-      generation += 1;
       cache.delete(userId);
     },
     forgetAll() {
-      generation += 1;
       cache.clear();
     },
   };

@@ -8,6 +8,7 @@
 // as the signature would. Whether the session (`sid`) is still live is checked by the
 // session layer on each request, never here.
 import { createHash } from 'node:crypto';
+import { createTtlCache } from '../../core/cache.ts';
 import type { Clock } from '../../core/clock.ts';
 
 export interface VerifiedTokenCache<C extends { readonly exp: number }> {
@@ -24,48 +25,21 @@ export interface VerifiedTokenCacheOptions {
 
 const DEFAULT_MAX_AGE_MS = 60_000;
 
-interface Entry<C> {
-  readonly claims: C;
-  readonly until: number;
-}
-
 function cacheKey(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('base64url');
 }
 
 export function createVerifiedTokenCache<C extends { readonly exp: number }>(options: VerifiedTokenCacheOptions): VerifiedTokenCache<C> {
-  const { maxEntries, clock } = options;
-  const maxAgeMs = options.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
-  if (!Number.isSafeInteger(maxEntries) || maxEntries < 0) throw new RangeError('maxEntries must be a non-negative integer');
-  if (!Number.isSafeInteger(maxAgeMs) || maxAgeMs < 0) throw new RangeError('maxAgeMs must be a non-negative integer');
-  // Map iteration follows insertion order; re-inserting on a hit makes the first key the
-  // least recently used.
-  const entries = new Map<string, Entry<C>>();
-
+  const { clock } = options;
+  const cache = createTtlCache<C>({ clock, ttlMs: options.maxAgeMs ?? DEFAULT_MAX_AGE_MS, maxEntries: options.maxEntries });
   return {
-    get(token) {
-      const key = cacheKey(token);
-      const entry = entries.get(key);
-      if (entry === undefined) return null;
-      entries.delete(key);
-      if (clock().getTime() >= entry.until) return null;
-      entries.set(key, entry);
-      return entry.claims;
-    },
+    get: (token) => cache.get(cacheKey(token)) ?? null,
     set(token, claims) {
-      const now = clock().getTime();
-      const until = Math.min(claims.exp * 1000, now + maxAgeMs);
-      if (until <= now || maxEntries === 0) return;
-      const key = cacheKey(token);
-      entries.delete(key);
-      entries.set(key, { claims, until });
-      for (const oldest of entries.keys()) {
-        if (entries.size <= maxEntries) break;
-        entries.delete(oldest);
-      }
+      // Until the token's `exp`, never past it (the cache's own lifetime caps it too).
+      cache.set(cacheKey(token), claims, claims.exp * 1000 - clock().getTime());
     },
     get size() {
-      return entries.size;
+      return cache.size;
     },
   };
 }

@@ -15,6 +15,7 @@
 //   display hint; permission checks never read them from here.
 // A writer of users, user_roles or data_keys that can change what loadProfile returns
 // (name, email, verification, roles, deletion, crypto-shredding) must call `forget`.
+import { createTtlCache } from '../../core/cache.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { UserProfile } from './repo.ts';
 
@@ -34,11 +35,6 @@ export interface ProfileCacheOptions {
 
 export const PROFILE_CACHE_MAX_TTL_MS = 5_000;
 
-interface Entry {
-  readonly profile: UserProfile;
-  readonly until: number;
-}
-
 function frozen(profile: UserProfile): UserProfile {
   Object.freeze(profile.roles);
   return Object.freeze(profile);
@@ -46,48 +42,21 @@ function frozen(profile: UserProfile): UserProfile {
 
 export function createProfileCache(options: ProfileCacheOptions): ProfileCache {
   const ttlMs = options.ttlMs ?? 1_000;
-  const maxEntries = options.maxEntries ?? 5_000;
   if (!Number.isSafeInteger(ttlMs) || ttlMs < 0 || ttlMs > PROFILE_CACHE_MAX_TTL_MS) throw new RangeError(`ttlMs must be 0 to ${PROFILE_CACHE_MAX_TTL_MS}`);
-  if (!Number.isSafeInteger(maxEntries) || maxEntries < 0) throw new RangeError('maxEntries must be a non-negative integer');
-  // Map order is insertion order; re-inserting on a hit keeps the least recently used first.
-  const entries = new Map<string, Entry>();
-  // Bumped by every forget: a load that began before a change committed may have read the
-  // old row, and must not put it back after the change's forget.
-  let generation = 0;
-
-  function store(userId: string, profile: UserProfile, now: number): void {
-    entries.delete(userId);
-    entries.set(userId, { profile, until: now + ttlMs });
-    for (const oldest of entries.keys()) {
-      if (entries.size <= maxEntries) break;
-      entries.delete(oldest);
-    }
-  }
-
+  // Every forget bumps the cache's generation: a load that began before a change committed
+  // may have read the old row, and does not put it back after the change's forget.
+  const cache = createTtlCache<UserProfile | null>({ clock: options.clock, ttlMs, maxEntries: options.maxEntries ?? 5_000 });
   return {
-    async get(userId, load) {
-      const now = options.clock().getTime();
-      const hit = entries.get(userId);
-      if (hit !== undefined) {
-        entries.delete(userId);
-        if (hit.until > now) {
-          entries.set(userId, hit);
-          return hit.profile;
-        }
-      }
-      const started = generation;
-      const loaded = await load();
-      if (loaded === null) return null;
-      const profile = frozen(loaded);
-      if (started === generation && ttlMs > 0 && maxEntries > 0) store(userId, profile, now);
-      return profile;
-    },
+    get: (userId, load) =>
+      cache.load(userId, async () => {
+        const loaded = await load();
+        return loaded === null ? null : frozen(loaded);
+      }, { keep: (profile) => profile !== null }),
     forget(userId) {
-      generation += 1;
-      entries.delete(userId);
+      cache.delete(userId);
     },
     get size() {
-      return entries.size;
+      return cache.size;
     },
   };
 }

@@ -1,0 +1,99 @@
+// The one in-process cache: a bounded map with a time to live per entry, least recently
+// used evicted first, and one stale-read guard. Every cache in Gatehouse (live sessions,
+// permissions, profiles, verified tokens) is one of these, so they share one eviction
+// policy and one answer to the race below.
+//
+// The race: a load starts, reads the database, and before it returns the value is
+// changed and the cache entry deleted (a session revoked, a role removed). Storing the
+// load's answer afterwards would put the old state back for a whole lifetime on the very
+// instance that made the change. So every delete bumps a generation, and a load stores
+// its answer only if no delete happened while it ran.
+import type { Clock } from './clock.ts';
+
+export interface TtlCache<V> {
+  /** The live value, or undefined (missing or expired). A hit counts as a use. */
+  get(key: string): V | undefined;
+  /** Stores `value` for `ttlMs` (the cache's lifetime by default, never longer). */
+  set(key: string, value: V, ttlMs?: number): void;
+  /**
+   * The live value, or `load()`'s answer. The answer is stored unless `keep` refuses it or
+   * an entry was deleted while it loaded (a value read before an invalidation is never
+   * stored after it).
+   */
+  load(key: string, load: () => Promise<V>, options?: { readonly keep?: (value: V) => boolean }): Promise<V>;
+  /** Drops one entry; loads in flight will not store. */
+  delete(key: string): void;
+  /** Drops every entry; loads in flight will not store. */
+  clear(): void;
+  readonly size: number;
+}
+
+export interface TtlCacheOptions {
+  readonly clock: Clock;
+  readonly ttlMs: number;
+  readonly maxEntries: number;
+}
+
+interface Entry<V> {
+  readonly value: V;
+  readonly until: number;
+}
+
+export function createTtlCache<V>(options: TtlCacheOptions): TtlCache<V> {
+  const { clock, ttlMs, maxEntries } = options;
+  if (!Number.isSafeInteger(ttlMs) || ttlMs < 0) throw new RangeError('ttlMs must be a non-negative integer');
+  if (!Number.isSafeInteger(maxEntries) || maxEntries < 0) throw new RangeError('maxEntries must be a non-negative integer');
+  // Map order is insertion order; re-inserting on a hit keeps the least recently used first.
+  const entries = new Map<string, Entry<V>>();
+  let generation = 0;
+
+  function get(key: string): V | undefined {
+    const entry = entries.get(key);
+    if (entry === undefined) return undefined;
+    entries.delete(key);
+    if (entry.until <= clock().getTime()) return undefined;
+    entries.set(key, entry);
+    return entry.value;
+  }
+
+  function store(key: string, value: V, until: number): void {
+    if (until <= clock().getTime() || maxEntries === 0) return;
+    entries.delete(key);
+    entries.set(key, { value, until });
+    for (const oldest of entries.keys()) {
+      if (entries.size <= maxEntries) break;
+      entries.delete(oldest);
+    }
+  }
+
+  function set(key: string, value: V, lifetimeMs: number = ttlMs): void {
+    store(key, value, clock().getTime() + Math.min(lifetimeMs, ttlMs));
+  }
+
+  return {
+    get,
+    set,
+    async load(key, load, loadOptions = {}) {
+      const hit = get(key);
+      if (hit !== undefined) return hit;
+      const started = generation;
+      // The lifetime counts from before the read: a value is never kept longer than
+      // `ttlMs` after the database state it reflects.
+      const until = clock().getTime() + ttlMs;
+      const value = await load();
+      if (started === generation && (loadOptions.keep?.(value) ?? true)) store(key, value, until);
+      return value;
+    },
+    delete(key) {
+      generation += 1;
+      entries.delete(key);
+    },
+    clear() {
+      generation += 1;
+      entries.clear();
+    },
+    get size() {
+      return entries.size;
+    },
+  };
+}
