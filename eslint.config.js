@@ -68,4 +68,16 @@ export default tseslint.config(
     files: ['eslint.config.js'],
     extends: [tseslint.configs.disableTypeChecked],
   },
+  // The Node version check and the launcher must run on any old Node, so they are plain
+  // JavaScript outside the TypeScript project (test/cli/require-node.test.ts runs them on
+  // an older Node when the machine has one).
+  {
+    files: ['scripts/require-node.cjs', 'bin/gatehouse.mjs'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { globals: { process: 'readonly', module: 'writable' } },
+  },
+  {
+    files: ['scripts/require-node.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+  },
 );

@@ -1,4 +1,3 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=1 node --max-semi-space-size=8 --liftoff-only
 // The `gatehouse` command. Secrets are never read from argv (they would show in `ps`
 // and shell history): they come from the environment, *_FILE files, or stdin.
 import { parseArgs } from 'node:util';

@@ -7,11 +7,14 @@ const variables = Object.entries(SERVER_ENV).map(([name, value]) => `${name}=${v
 const tuning = [...variables, ...SERVER_NODE_FLAGS];
 
 describe('process tuning', () => {
-  it('every way of starting the server sets it: npm start and the gatehouse #! line', async () => {
+  it('every way of starting the server sets it: npm start and the #! line of the gatehouse command', async () => {
     const manifest: unknown = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
-    assert.ok(typeof manifest === 'object' && manifest !== null && 'scripts' in manifest);
+    assert.ok(typeof manifest === 'object' && manifest !== null && 'scripts' in manifest && 'bin' in manifest);
     const start = String((manifest.scripts as Record<string, unknown>)['start']);
-    const shebang = (await readFile(new URL('./main.ts', import.meta.url), 'utf8')).split('\n', 1)[0] ?? '';
+    // The command is a JavaScript launcher that runs src/main.ts in its own process.
+    const bin = String((manifest.bin as Record<string, unknown>)['gatehouse']);
+    const shebang = (await readFile(new URL(`../${bin}`, import.meta.url), 'utf8')).split('\n', 1)[0] ?? '';
+    assert.ok(shebang.startsWith('#!'), `${bin} has no #! line`);
     for (const item of tuning) {
       assert.ok(start.split(' ').includes(item), `npm start lacks ${item}`);
       assert.ok(shebang.split(' ').includes(item), `the #! line lacks ${item}`);
