@@ -50,6 +50,15 @@ export default tseslint.config(
     },
   },
   {
+    // A feature uses another only through that feature's index.ts (its public surface);
+    // tests and fixtures may reach inside.
+    files: ['src/features/**/*.ts'],
+    ignores: ['**/*.test.ts', '**/*.fixtures.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../*/*', '!../*/index.ts', '!../../**'], message: 'import another feature through its index.ts.' }] }],
+    },
+  },
+  {
     files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',

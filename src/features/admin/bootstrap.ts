@@ -4,10 +4,10 @@
 // then hold admin with a password of their choosing.
 import { readFile } from 'node:fs/promises';
 import type { BootstrapAdminConfig } from '../../config/config.ts';
-import type { AuthDeps } from '../auth/deps.ts';
-import { ADMIN_ROLE } from '../authorization/permissions.ts';
-import { activeAdminIds } from '../authorization/roles-repo.ts';
-import { createAccount } from '../users/create-account.ts';
+import type { AuthDeps } from '../auth/index.ts';
+import { ADMIN_ROLE } from '../authorization/index.ts';
+import { activeAdminIds } from '../authorization/index.ts';
+import { createAccount } from '../users/index.ts';
 
 export type BootstrapOutcome = 'created' | 'admin_exists' | 'email_taken';
 

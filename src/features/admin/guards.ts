@@ -3,9 +3,9 @@
 // lets the caller see.
 import { AppError } from '../../core/errors.ts';
 import type { DB } from '../../core/db/database.ts';
-import type { Authorizer } from '../authorization/authorizer.ts';
-import { missingPermissions } from '../authorization/permissions.ts';
-import { activeAdminIds, lockAdminGuard, permissionsOfUser } from '../authorization/roles-repo.ts';
+import type { Authorizer } from '../authorization/index.ts';
+import { missingPermissions } from '../authorization/index.ts';
+import { activeAdminIds, lockAdminGuard, permissionsOfUser } from '../authorization/index.ts';
 
 /** No self-escalation: nobody grants (or takes away) a permission they do not hold themselves. */
 export async function assertHoldsAll(authorizer: Authorizer, actorId: string, permissions: Iterable<string>): Promise<void> {

@@ -6,9 +6,9 @@
 // lost or expired invitation is replaced by POST /v1/admin/users/{id}/password-reset.
 import type { Transaction } from 'kysely';
 import type { Schema } from '../../core/db/schema.ts';
-import type { AuthDeps } from '../auth/deps.ts';
-import { INVITATION_TTL, issueOneTimeToken } from '../auth/one-time-tokens.ts';
-import { invitationMail } from '../mail/templates.ts';
+import type { AuthDeps } from '../auth/index.ts';
+import { INVITATION_TTL, issueOneTimeToken } from '../auth/index.ts';
+import { invitationMail } from '../mail/index.ts';
 import type { AdminActor } from './users-service.ts';
 
 /** Issues the invitation token and its audit record in the creating transaction. */

@@ -3,9 +3,9 @@
 // permission it grants, before and after the change.
 import type { DB } from '../../core/db/database.ts';
 import { AppError } from '../../core/errors.ts';
-import type { AuthDeps } from '../auth/deps.ts';
-import { isBuiltInRole } from '../authorization/permissions.ts';
-import { deleteRole, findRole, insertRole, replaceRole, type StoredRole } from '../authorization/roles-repo.ts';
+import type { AuthDeps } from '../auth/index.ts';
+import { isBuiltInRole } from '../authorization/index.ts';
+import { deleteRole, findRole, insertRole, replaceRole, type StoredRole } from '../authorization/index.ts';
 import { assertHoldsAll } from './guards.ts';
 import type { AdminActor } from './users-service.ts';
 

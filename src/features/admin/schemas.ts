@@ -1,8 +1,8 @@
 // Request and response shapes of the admin API. Every object is closed
 // (additionalProperties: false), so a field the API does not take is a 400.
 import { Type } from 'typebox';
-import { Email, Name, Password } from '../auth/schemas.ts';
-import { PERMISSIONS, ROLE_NAME_PATTERN } from '../authorization/permissions.ts';
+import { Email, Name, Password } from '../auth/index.ts';
+import { PERMISSIONS, ROLE_NAME_PATTERN } from '../authorization/index.ts';
 
 const strict = { additionalProperties: false } as const;
 

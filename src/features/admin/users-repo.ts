@@ -3,7 +3,7 @@
 // the wrapped data keys and the roles come with the rows.
 import type { Keyring } from '../../core/crypto/keyring.ts';
 import type { DB } from '../../core/db/database.ts';
-import { decryptContact, rolesColumn } from '../users/repo.ts';
+import { decryptContact, rolesColumn } from '../users/index.ts';
 
 export interface AdminUserView {
   readonly id: string;

@@ -7,13 +7,13 @@ import { shredDataKey } from '../../core/crypto/envelope.ts';
 import type { DB } from '../../core/db/database.ts';
 import type { Schema } from '../../core/db/schema.ts';
 import { AppError } from '../../core/errors.ts';
-import type { AuthDeps } from '../auth/deps.ts';
-import { issueOneTimeToken } from '../auth/one-time-tokens.ts';
-import { ADMIN_ROLE } from '../authorization/permissions.ts';
-import { assignRole, findRole, removeRole } from '../authorization/roles-repo.ts';
-import { passwordResetMail } from '../mail/templates.ts';
-import { revokeUserSessions } from '../sessions/repo.ts';
-import { findUserById, loadEmail, updateName, type UserRecord } from '../users/repo.ts';
+import type { AuthDeps } from '../auth/index.ts';
+import { issueOneTimeToken } from '../auth/index.ts';
+import { ADMIN_ROLE } from '../authorization/index.ts';
+import { assignRole, findRole, removeRole } from '../authorization/index.ts';
+import { passwordResetMail } from '../mail/index.ts';
+import { revokeUserSessions } from '../sessions/index.ts';
+import { findUserById, loadEmail, updateName, type UserRecord } from '../users/index.ts';
 import { assertHoldsAll, assertMayManage, assertNotLastAdmin } from './guards.ts';
 
 export interface AdminActor {

@@ -2,9 +2,9 @@
 // sessions. Every change and its audit record share one transaction.
 import type { RequestContext } from '../../core/audit/auditor.ts';
 import { AppError } from '../../core/errors.ts';
-import { passwordChangedMail } from '../mail/templates.ts';
-import { revokeSession, revokeUserSessions } from '../sessions/repo.ts';
-import { findUserById, loadProfile, setPasswordHash } from '../users/repo.ts';
+import { passwordChangedMail } from '../mail/index.ts';
+import { revokeSession, revokeUserSessions } from '../sessions/index.ts';
+import { findUserById, loadProfile, setPasswordHash } from '../users/index.ts';
 import type { AuthContext } from './authenticate.ts';
 import { reserveCredentialAttempt } from './attempts.ts';
 import type { AuthDeps } from './deps.ts';

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../../core/errors.ts';
 import { bearerChallenge, unauthorizedChallenge } from '../../core/http/bearer-challenge.ts';
 import type { Access } from '../../core/http/route-policy.ts';
-import type { Authorizer } from '../authorization/authorizer.ts';
+import type { Authorizer } from '../authorization/index.ts';
 import type { SessionGate } from './session-gate.ts';
 
 export interface AuthContext {

@@ -9,13 +9,13 @@ import type { Limiter } from '../../core/limits/limiter.ts';
 import type { Logger } from '../../core/logging.ts';
 import type { PasswordHasher } from '../../core/password/hash.ts';
 import type { PasswordPolicy } from '../../core/password/policy.ts';
-import type { Authorizer } from '../authorization/authorizer.ts';
-import type { Lockout } from '../lockout/service.ts';
-import type { Mailer } from '../mail/mailer.ts';
-import type { SessionLifetimes } from '../sessions/repo.ts';
-import type { RefreshRotation } from '../sessions/successor.ts';
-import type { AccessTokens } from '../tokens/access-tokens.ts';
-import type { ProfileCache } from '../users/profile-cache.ts';
+import type { Authorizer } from '../authorization/index.ts';
+import type { Lockout } from '../lockout/index.ts';
+import type { Mailer } from '../mail/index.ts';
+import type { SessionLifetimes } from '../sessions/index.ts';
+import type { RefreshRotation } from '../sessions/index.ts';
+import type { AccessTokens } from '../tokens/index.ts';
+import type { ProfileCache } from '../users/index.ts';
 import type { SessionGate } from './session-gate.ts';
 
 export interface AuthDeps {

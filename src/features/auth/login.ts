@@ -4,11 +4,11 @@
 // cannot exceed the threshold.
 import type { RequestContext } from '../../core/audit/auditor.ts';
 import { AppError } from '../../core/errors.ts';
-import { accountLockedMail } from '../mail/templates.ts';
-import { createSession } from '../sessions/repo.ts';
-import { findUserWithRolesByEmailIndex, loadEmail, setPasswordHash, type UserRecord } from '../users/repo.ts';
+import { accountLockedMail } from '../mail/index.ts';
+import { createSession } from '../sessions/index.ts';
+import { findUserWithRolesByEmailIndex, loadEmail, setPasswordHash, type UserRecord } from '../users/index.ts';
 import { reserveCredentialAttempt } from './attempts.ts';
-import { ADMIN_ROLE } from '../authorization/permissions.ts';
+import { ADMIN_ROLE } from '../authorization/index.ts';
 import type { AuthDeps } from './deps.ts';
 import { issueTokenPair, type TokenPair } from './token-pair.ts';
 

@@ -3,9 +3,9 @@
 // A completed reset ends every session and lifts any lockout.
 import type { RequestContext } from '../../core/audit/auditor.ts';
 import { AppError } from '../../core/errors.ts';
-import { passwordResetMail } from '../mail/templates.ts';
-import { revokeUserSessions } from '../sessions/repo.ts';
-import { findUserByEmailIndex, findUserById, loadProfile, markEmailVerified, setPasswordHash } from '../users/repo.ts';
+import { passwordResetMail } from '../mail/index.ts';
+import { revokeUserSessions } from '../sessions/index.ts';
+import { findUserByEmailIndex, findUserById, loadProfile, markEmailVerified, setPasswordHash } from '../users/index.ts';
 import type { AuthDeps } from './deps.ts';
 import { consumeOneTimeToken, expireOneTimeTokens, isOneTimeTokenUsable, issueOneTimeToken } from './one-time-tokens.ts';
 import { weakPasswordError } from './password-rules.ts';

@@ -7,7 +7,7 @@
 // refresh is not audited; it only moves the session's last use.
 import type { RequestContext } from '../../core/audit/auditor.ts';
 import { AppError } from '../../core/errors.ts';
-import { revokeSession, rotateRefreshToken } from '../sessions/repo.ts';
+import { revokeSession, rotateRefreshToken } from '../sessions/index.ts';
 import type { AuthDeps } from './deps.ts';
 import { issueTokenPair, type TokenPair } from './token-pair.ts';
 

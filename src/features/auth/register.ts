@@ -4,8 +4,8 @@
 // address is new or taken (the taken address's owner gets a warning mail instead).
 import type { RequestContext } from '../../core/audit/auditor.ts';
 import { AppError } from '../../core/errors.ts';
-import { signupAttemptMail, verificationMail } from '../mail/templates.ts';
-import { findUserByEmailIndex, insertUser, loadEmail } from '../users/repo.ts';
+import { signupAttemptMail, verificationMail } from '../mail/index.ts';
+import { findUserByEmailIndex, insertUser, loadEmail } from '../users/index.ts';
 import type { AuthDeps } from './deps.ts';
 import { issueOneTimeToken } from './one-time-tokens.ts';
 import { weakPasswordError } from './password-rules.ts';

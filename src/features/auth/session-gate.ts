@@ -4,7 +4,7 @@
 import type { Clock } from '../../core/clock.ts';
 import { createTtlCache } from '../../core/cache.ts';
 import type { DB } from '../../core/db/database.ts';
-import { isSessionActive } from '../sessions/repo.ts';
+import { isSessionActive } from '../sessions/index.ts';
 
 export interface SessionGate {
   isActive(sessionId: string): Promise<boolean>;

@@ -1,6 +1,6 @@
 import type { RequestContext } from '../../core/audit/auditor.ts';
 import { AppError } from '../../core/errors.ts';
-import { markEmailVerified } from '../users/repo.ts';
+import { markEmailVerified } from '../users/index.ts';
 import type { AuthDeps } from './deps.ts';
 import { consumeOneTimeToken } from './one-time-tokens.ts';
 

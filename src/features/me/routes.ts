@@ -5,12 +5,12 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { AppError } from '../../core/errors.ts';
 import { responses } from '../../core/http/problem.ts';
-import { changePassword, revokeOtherSessions, revokeOwnSession } from '../auth/account.ts';
-import { requireAuth } from '../auth/authenticate.ts';
-import type { AuthDeps } from '../auth/deps.ts';
-import { Name, Password } from '../auth/schemas.ts';
-import { listActiveSessions } from '../sessions/repo.ts';
-import { loadProfile, updateName } from '../users/repo.ts';
+import { changePassword, revokeOtherSessions, revokeOwnSession } from '../auth/index.ts';
+import { requireAuth } from '../auth/index.ts';
+import type { AuthDeps } from '../auth/index.ts';
+import { Name, Password } from '../auth/index.ts';
+import { listActiveSessions } from '../sessions/index.ts';
+import { loadProfile, updateName } from '../users/index.ts';
 
 const strict = { additionalProperties: false } as const;
 const tags = ['me'];

@@ -6,7 +6,7 @@ import type { Transaction } from 'kysely';
 import type { AuditEvent, RequestContext } from '../../core/audit/auditor.ts';
 import type { Schema } from '../../core/db/schema.ts';
 import type { PasswordPolicyResult } from '../../core/password/policy.ts';
-import type { AuthDeps } from '../auth/deps.ts';
+import type { AuthDeps } from '../auth/index.ts';
 import { DEFAULT_ROLE, insertUser } from './repo.ts';
 
 export interface NewAccount {

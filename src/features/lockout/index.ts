@@ -1,0 +1,2 @@
+// The lockout module as other features see it: everything they may use, and nothing else.
+export type { Lockout } from './service.ts';

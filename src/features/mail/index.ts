@@ -1,0 +1,3 @@
+// The mail module as other features see it: everything they may use, and nothing else.
+export type { Mailer } from './mailer.ts';
+export { accountLockedMail, invitationMail, passwordChangedMail, passwordResetMail, signupAttemptMail, verificationMail } from './templates.ts';
