@@ -5,7 +5,7 @@
 // which only a retry of the token just rotated gets the same successor again.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { testEngines } from '../helpers/database.ts';
+import { testEngines, type TestEngine } from '../helpers/database.ts';
 import { startEngineApp, type EngineApp } from '../helpers/engine-app.ts';
 import { strongPassword, uniqueEmail, type JSONResponse } from '../helpers/http.ts';
 import { auditCount, logIn, manualClock, problemCode, registerVerified, type ManualClock, type Tokens } from './security.fixtures.ts';
@@ -14,37 +14,51 @@ const IDLE_TTL = 600;
 const MAX_AGE = 3600;
 const REUSE_INTERVAL = 10;
 
+/** A fresh verified account signed in on `app`: its first token pair. */
+async function signedInSession(app: EngineApp, label: string): Promise<Tokens> {
+  const email = uniqueEmail(label);
+  const password = strongPassword();
+  await registerVerified(app, email, password);
+  return logIn(app, email, password);
+}
+
+/** An app whose clock stands still, with the given reuse interval, for the enclosing describe. */
+function refreshApp(engine: TestEngine, reuseIntervalSeconds: number): { readonly app: EngineApp; readonly time: ManualClock } {
+  const state: { app?: EngineApp; time?: ManualClock } = {};
+  before(async () => {
+    state.time = manualClock();
+    state.app = await startEngineApp(engine, {
+      clock: state.time.clock,
+      env: { REFRESH_IDLE_TTL: String(IDLE_TTL), SESSION_MAX_AGE: String(MAX_AGE), REFRESH_TOKEN_REUSE_INTERVAL_SECONDS: String(reuseIntervalSeconds) },
+    });
+  });
+  after(() => state.app?.close());
+  return {
+    get app() {
+      return state.app!;
+    },
+    get time() {
+      return state.time!;
+    },
+  };
+}
+
 for (const engine of testEngines()) {
   describe(`refresh token attacks on ${engine.engine}`, () => {
-    let app: EngineApp;
-    let time: ManualClock;
-    before(async () => {
-      time = manualClock();
-      app = await startEngineApp(engine, {
-        clock: time.clock,
-        env: { REFRESH_IDLE_TTL: String(IDLE_TTL), SESSION_MAX_AGE: String(MAX_AGE), REFRESH_TOKEN_REUSE_INTERVAL_SECONDS: '0' },
-      });
-    });
-    after(() => app.close());
-
-    async function session(): Promise<Tokens> {
-      const email = uniqueEmail('refresh');
-      const password = strongPassword();
-      await registerVerified(app, email, password);
-      return logIn(app, email, password);
-    }
+    const rig = refreshApp(engine, 0);
+    const session = (): Promise<Tokens> => signedInSession(rig.app, 'refresh');
 
     const refresh = (token: unknown): Promise<JSONResponse<Tokens>> =>
-      app.client.request<Tokens>('POST', '/v1/auth/refresh', { body: { refresh_token: token } });
-    const me = async (token: string): Promise<number> => (await app.client.request('GET', '/v1/me', { token })).status;
+      rig.app.client.request<Tokens>('POST', '/v1/auth/refresh', { body: { refresh_token: token } });
+    const me = async (token: string): Promise<number> => (await rig.app.client.request('GET', '/v1/me', { token })).status;
 
     it('a burst of 20 parallel refreshes with one token yields exactly one new pair', async () => {
       const email = uniqueEmail('race');
       const password = strongPassword();
-      await registerVerified(app, email, password);
+      await registerVerified(rig.app, email, password);
       // Several bursts: the first requests on a cold server tend to arrive one by one.
       for (let burst = 0; burst < 5; burst++) {
-        const tokens = await logIn(app, email, password);
+        const tokens = await logIn(rig.app, email, password);
         const responses = await Promise.all(Array.from({ length: 20 }, () => refresh(tokens.refresh_token)));
         const winners = responses.filter((response) => response.status === 200);
         assert.equal(winners.length, 1, `burst ${burst}, statuses: ${responses.map((response) => response.status).join(',')}`);
@@ -66,7 +80,7 @@ for (const engine of testEngines()) {
       assert.equal(rotated.status, 200, rotated.text);
       const current = rotated.json();
       assert.equal(await me(current.access_token), 200);
-      const before = await auditCount(app, 'token.reuse_detected');
+      const before = await auditCount(rig.app, 'token.reuse_detected');
 
       const replay = await refresh(tokens.refresh_token);
       assert.equal(replay.status, 401);
@@ -75,15 +89,15 @@ for (const engine of testEngines()) {
       assert.equal(await me(tokens.access_token), 401, 'the access token from the login');
       assert.equal((await refresh(current.refresh_token)).status, 401, 'the rotated refresh token');
 
-      assert.equal(await auditCount(app, 'token.reuse_detected'), before + 1);
-      const event = await app.database.db
+      assert.equal(await auditCount(rig.app, 'token.reuse_detected'), before + 1);
+      const event = await rig.app.database.db
         .selectFrom('audit_events')
         .select(['target_id', 'outcome'])
         .where('action', '=', 'token.reuse_detected')
         .where('target_id', '=', tokens.session_id)
         .executeTakeFirst();
       assert.deepEqual(event, { target_id: tokens.session_id, outcome: 'denied' });
-      const row = await app.database.db.selectFrom('sessions').select(['revoked_reason']).where('id', '=', tokens.session_id).executeTakeFirstOrThrow();
+      const row = await rig.app.database.db.selectFrom('sessions').select(['revoked_reason']).where('id', '=', tokens.session_id).executeTakeFirstOrThrow();
       assert.equal(row.revoked_reason, 'refresh_token_reuse');
     });
 
@@ -99,10 +113,10 @@ for (const engine of testEngines()) {
 
     it('a refresh token left idle past REFRESH_IDLE_TTL no longer works', async () => {
       const tokens = await session();
-      time.advanceSeconds(IDLE_TTL - 1);
+      rig.time.advanceSeconds(IDLE_TTL - 1);
       const inTime = await refresh(tokens.refresh_token);
       assert.equal(inTime.status, 200, 'just inside the idle window');
-      time.advanceSeconds(IDLE_TTL);
+      rig.time.advanceSeconds(IDLE_TTL);
       const late = await refresh(inTime.json().refresh_token);
       assert.equal(late.status, 401);
       assert.equal(problemCode(late), 'invalid_token');
@@ -114,14 +128,14 @@ for (const engine of testEngines()) {
       const step = IDLE_TTL - 100;
       let elapsed = 0;
       while (elapsed + step < MAX_AGE) {
-        time.advanceSeconds(step);
+        rig.time.advanceSeconds(step);
         elapsed += step;
         const next = await refresh(tokens.refresh_token);
         assert.equal(next.status, 200, `refresh at ${elapsed} s`);
         tokens = next.json();
       }
       assert.equal(await me(tokens.access_token), 200);
-      time.advanceSeconds(MAX_AGE - elapsed);
+      rig.time.advanceSeconds(MAX_AGE - elapsed);
       assert.equal((await refresh(tokens.refresh_token)).status, 401, `refresh at ${MAX_AGE} s`);
       assert.equal(await me(tokens.access_token), 401, 'the access token is not outliving its session');
     });
@@ -163,45 +177,30 @@ for (const engine of testEngines()) {
 
 for (const engine of testEngines()) {
   describe(`refresh token reuse interval on ${engine.engine}`, () => {
-    let app: EngineApp;
-    let time: ManualClock;
-    before(async () => {
-      time = manualClock();
-      app = await startEngineApp(engine, {
-        clock: time.clock,
-        env: { REFRESH_IDLE_TTL: String(IDLE_TTL), SESSION_MAX_AGE: String(MAX_AGE), REFRESH_TOKEN_REUSE_INTERVAL_SECONDS: String(REUSE_INTERVAL) },
-      });
-    });
-    after(() => app.close());
-
-    async function session(): Promise<Tokens> {
-      const email = uniqueEmail('reuse');
-      const password = strongPassword();
-      await registerVerified(app, email, password);
-      return logIn(app, email, password);
-    }
+    const rig = refreshApp(engine, REUSE_INTERVAL);
+    const session = (): Promise<Tokens> => signedInSession(rig.app, 'reuse');
 
     const refresh = (token: string): Promise<JSONResponse<Tokens>> =>
-      app.client.request<Tokens>('POST', '/v1/auth/refresh', { body: { refresh_token: token } });
-    const me = async (token: string): Promise<number> => (await app.client.request('GET', '/v1/me', { token })).status;
+      rig.app.client.request<Tokens>('POST', '/v1/auth/refresh', { body: { refresh_token: token } });
+    const me = async (token: string): Promise<number> => (await rig.app.client.request('GET', '/v1/me', { token })).status;
     const tokenRows = async (sessionId: string): Promise<number> =>
-      (await app.database.db.selectFrom('refresh_tokens').select('token_hash').where('session_id', '=', sessionId).execute()).length;
+      (await rig.app.database.db.selectFrom('refresh_tokens').select('token_hash').where('session_id', '=', sessionId).execute()).length;
     const revokedReason = async (sessionId: string): Promise<string | null> =>
-      (await app.database.db.selectFrom('sessions').select('revoked_reason').where('id', '=', sessionId).executeTakeFirstOrThrow()).revoked_reason;
+      (await rig.app.database.db.selectFrom('sessions').select('revoked_reason').where('id', '=', sessionId).executeTakeFirstOrThrow()).revoked_reason;
 
     it('a retried refresh within the reuse interval returns the same new refresh token', async () => {
       const tokens = await session();
-      const reuses = await auditCount(app, 'token.reuse_detected');
+      const reuses = await auditCount(rig.app, 'token.reuse_detected');
       const first = await refresh(tokens.refresh_token);
       assert.equal(first.status, 200, first.text);
-      time.advanceSeconds(REUSE_INTERVAL - 1);
+      rig.time.advanceSeconds(REUSE_INTERVAL - 1);
       const retry = await refresh(tokens.refresh_token);
       assert.equal(retry.status, 200, retry.text);
       assert.equal(retry.json().refresh_token, first.json().refresh_token, 'the same successor, recomputed, never stored in clear');
       assert.equal(await me(retry.json().access_token), 200, 'a valid access token for the same session');
       assert.equal(await me(first.json().access_token), 200, 'the first response stays good');
       assert.equal(await tokenRows(tokens.session_id), 2, 'one rotation: the login token and its one successor');
-      assert.equal(await auditCount(app, 'token.reuse_detected'), reuses, 'a retry is not a reuse');
+      assert.equal(await auditCount(rig.app, 'token.reuse_detected'), reuses, 'a retry is not a reuse');
       assert.equal(await revokedReason(tokens.session_id), null);
       // The successor is single use as usual: it rotates once into a new token.
       const next = await refresh(retry.json().refresh_token);
@@ -212,10 +211,10 @@ for (const engine of testEngines()) {
     it('20 parallel refreshes of one token all succeed with one successor and exactly one rotation (within interval)', async () => {
       const email = uniqueEmail('burst');
       const password = strongPassword();
-      await registerVerified(app, email, password);
-      const reuses = await auditCount(app, 'token.reuse_detected');
+      await registerVerified(rig.app, email, password);
+      const reuses = await auditCount(rig.app, 'token.reuse_detected');
       for (let burst = 0; burst < 5; burst++) {
-        const tokens = await logIn(app, email, password);
+        const tokens = await logIn(rig.app, email, password);
         const responses = await Promise.all(Array.from({ length: 20 }, () => refresh(tokens.refresh_token)));
         const statuses = responses.map((response) => response.status).join(',');
         assert.ok(responses.every((response) => response.status === 200), `burst ${burst}, statuses: ${statuses}`);
@@ -230,15 +229,15 @@ for (const engine of testEngines()) {
         assert.equal(next.status, 200, next.text);
         assert.equal(await revokedReason(tokens.session_id), null);
       }
-      assert.equal(await auditCount(app, 'token.reuse_detected'), reuses);
+      assert.equal(await auditCount(rig.app, 'token.reuse_detected'), reuses);
     });
 
     it('reuse after the interval revokes the session and is audited', async () => {
       const tokens = await session();
       const first = await refresh(tokens.refresh_token);
       assert.equal(first.status, 200, first.text);
-      const before = await auditCount(app, 'token.reuse_detected', (details) => details['user_id'] !== undefined);
-      time.advanceSeconds(REUSE_INTERVAL);
+      const before = await auditCount(rig.app, 'token.reuse_detected', (details) => details['user_id'] !== undefined);
+      rig.time.advanceSeconds(REUSE_INTERVAL);
       const late = await refresh(tokens.refresh_token);
       assert.equal(late.status, 401, late.text);
       assert.equal(problemCode(late), 'refresh_token_reused');
@@ -246,7 +245,7 @@ for (const engine of testEngines()) {
       assert.equal(await me(first.json().access_token), 401, 'the session ended');
       assert.equal((await refresh(first.json().refresh_token)).status, 401, 'the successor died with it');
       assert.equal(await revokedReason(tokens.session_id), 'refresh_token_reuse');
-      assert.equal(await auditCount(app, 'token.reuse_detected', (details) => details['user_id'] !== undefined), before + 1);
+      assert.equal(await auditCount(rig.app, 'token.reuse_detected', (details) => details['user_id'] !== undefined), before + 1);
     });
 
     it('an older token than the last rotated one is reuse even within the interval', async () => {
@@ -268,7 +267,7 @@ for (const engine of testEngines()) {
       const tokens = await session();
       const first = await refresh(tokens.refresh_token);
       assert.equal(first.status, 200, first.text);
-      assert.equal((await app.client.request('POST', '/v1/auth/logout', { token: first.json().access_token })).status, 204);
+      assert.equal((await rig.app.client.request('POST', '/v1/auth/logout', { token: first.json().access_token })).status, 204);
       const retry = await refresh(tokens.refresh_token);
       assert.equal(retry.status, 401, retry.text);
       assert.equal(await me(first.json().access_token), 401);
