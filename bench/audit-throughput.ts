@@ -8,7 +8,7 @@
 //   no-audit    the unrelated write alone: what the server does without a chain.
 //   append      appendAuditEvent as the last statement, no head cache, synchronous
 //               commit: the flush to disk happens inside the chain lock.
-//   with-audit  withAudit: head cache, lock + guessed-head check + insert in one call
+//   with-audit  core/change.ts (every feature's write path): head cache, lock + guessed-head check + insert in one call
 //               (one round trip before the commit), commit without waiting for the
 //               flush inside the lock, then a shared flush after it; durable before it
 //               resolves.
@@ -23,7 +23,9 @@ import pg from 'pg';
 import { appendAuditEvent, createChainHeadCache } from '../src/core/audit/append.ts';
 import type { AuditDeps, AuditEventInput } from '../src/core/audit/types.ts';
 import { verifyAuditChain } from '../src/core/audit/verify.ts';
-import { withAudit } from '../src/core/audit/with-audit.ts';
+import { createAuditor } from '../src/core/audit/auditor.ts';
+import { createCacheInvalidation } from '../src/core/cache.ts';
+import { createChanges } from '../src/core/change.ts';
 import { openDatabase, type Database } from '../src/core/db/database.ts';
 import { migrate } from '../src/core/db/migrate.ts';
 import type { Schema } from '../src/core/db/schema.ts';
@@ -120,12 +122,16 @@ function transactionFor(variant: Variant, database: Database, deps: AuditDeps): 
           await unrelatedWrite(trx, writer, n);
           await appendAuditEvent(trx, deps, benchEvent(writer, n));
         });
-    case 'with-audit':
+    case 'with-audit': {
+      // The path every feature's write takes (core/change.ts).
+      const change = createChanges({ db, audit: createAuditor(deps), invalidation: createCacheInvalidation() });
+      const context = { ip: null, userAgent: null, requestId: null };
       return (writer, n) =>
-        withAudit(db, deps, async (trx) => {
+        change(context, async ({ trx, audit }) => {
           await unrelatedWrite(trx, writer, n);
-          return { value: undefined, event: benchEvent(writer, n) };
+          audit(benchEvent(writer, n));
         });
+    }
   }
 }
 

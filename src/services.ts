@@ -7,6 +7,8 @@ import { createChainHeadCache } from './core/audit/append.ts';
 import { createAuditor } from './core/audit/auditor.ts';
 import type { AuditKey, AuditKeyLookup } from './core/audit/types.ts';
 import { createBackground } from './core/background.ts';
+import { createCacheInvalidation } from './core/cache.ts';
+import { createChanges } from './core/change.ts';
 import type { Clock } from './core/clock.ts';
 import { BLIND_INDEX_PURPOSE, createBlindIndex } from './core/crypto/blind-index.ts';
 import type { Keyring } from './core/crypto/keyring.ts';
@@ -26,6 +28,7 @@ import { createAuthorizer } from './features/authorization/authorizer.ts';
 import { ensureBuiltInRoles } from './features/authorization/roles-repo.ts';
 import { createLockout } from './features/lockout/service.ts';
 import { createMailer, outboxTransport, smtpTransport, type MailTransport } from './features/mail/mailer.ts';
+import { createOutgoingMail } from './features/mail/outgoing.ts';
 import { createRefreshRotation, REFRESH_SUCCESSOR_KEY_PURPOSE } from './features/sessions/successor.ts';
 import { createAccessTokens } from './features/tokens/access-tokens.ts';
 import { createSigningKeySource, type SigningKeySource } from './features/tokens/signing-key-source.ts';
@@ -95,6 +98,20 @@ export async function createServices(resources: ServiceResources): Promise<Servi
     ...(resources.webhookTuning === undefined ? {} : { tuning: resources.webhookTuning }),
   });
   const auditKey = resources.auditKey;
+  const audit = createAuditor({
+    key: resources.auditKey,
+    clock,
+    headCache: createChainHeadCache(),
+    observers: webhooks === null ? [metrics.auditObserver] : [metrics.auditObserver, webhooks.observer],
+    onAppendTimed: (seconds) => { metrics.auditAppendSeconds.observe(seconds); },
+  });
+  // Every cache derived from the database, dropped from what each committed change records.
+  const invalidation = createCacheInvalidation();
+  const sessionGate = createSessionGate({ db, clock });
+  const authorizer = createAuthorizer({ db, clock });
+  const profiles = createProfileCache({ clock });
+  for (const cache of [sessionGate, authorizer, profiles]) invalidation.register(cache);
+  const mailer = createMailer({ transport: resources.mailTransport ?? mailTransport(config), from: config.smtp.from, log });
   return {
     signingKeys,
     metrics,
@@ -116,9 +133,9 @@ export async function createServices(resources: ServiceResources): Promise<Servi
         clock,
         keys: signingKeys,
       }),
-      sessionGate: createSessionGate({ db, clock }),
-      authorizer: createAuthorizer({ db, clock }),
-      profiles: createProfileCache({ clock }),
+      sessionGate,
+      authorizer,
+      profiles,
       lifetimes: { idleTtl: auth.refreshIdleTtl, maxAge: auth.sessionMaxAge },
       refreshRotation: createRefreshRotation(successorKey.key, { reuseIntervalSeconds: auth.refreshTokenReuseInterval }),
       lockout: createLockout({
@@ -134,14 +151,10 @@ export async function createServices(resources: ServiceResources): Promise<Servi
         // Mail to any one address, whoever asks for it: no inbox can be flooded.
         mail: createLimiter(store(), { name: 'auth-mail', max: 5, windowMs: 3_600_000 }),
       },
-      mailer: createMailer({ transport: resources.mailTransport ?? mailTransport(config), from: config.smtp.from, log }),
-      audit: createAuditor({
-        key: resources.auditKey,
-        clock,
-        headCache: createChainHeadCache(),
-        observers: webhooks === null ? [metrics.auditObserver] : [metrics.auditObserver, webhooks.observer],
-        onAppendTimed: (seconds) => { metrics.auditAppendSeconds.observe(seconds); },
-      }),
+      mailer,
+      mail: createOutgoingMail(mailer),
+      audit,
+      change: createChanges({ db, audit, invalidation }),
       background: createBackground({ log, maxPending: 1000 }),
     },
   };

@@ -85,3 +85,45 @@ describe('the one in-process cache', () => {
     assert.equal(loads, 2);
   });
 });
+
+describe('tags: invalidation by what an entry was derived from', () => {
+  it('invalidate drops every entry carrying the tag and nothing else', async () => {
+    const cache = createTtlCache<string>({ clock: manual().clock, ttlMs: 1000, maxEntries: 10 });
+    await cache.load('s1', () => Promise.resolve('a'), { tags: () => ['user:1'] });
+    await cache.load('s2', () => Promise.resolve('b'), { tags: () => ['user:1', 'session:s2'] });
+    cache.set('s3', 'c', 1000, ['user:2']);
+    cache.invalidate('user:1');
+    assert.equal(cache.get('s1'), undefined);
+    assert.equal(cache.get('s2'), undefined);
+    assert.equal(cache.get('s3'), 'c');
+    cache.invalidate('user:2');
+    assert.equal(cache.size, 0);
+  });
+
+  it('a value loaded before an invalidation is not stored after it', async () => {
+    const cache = createTtlCache<string>({ clock: manual().clock, ttlMs: 1000, maxEntries: 10 });
+    const slow = deferred<string>();
+    const inFlight = cache.load('s1', () => slow.promise, { tags: () => ['user:1'] });
+    cache.invalidate('user:9');
+    slow.resolve('active');
+    assert.equal(await inFlight, 'active');
+    assert.equal(cache.get('s1'), undefined);
+  });
+
+  it('the tag index forgets evicted, expired, replaced and deleted entries', () => {
+    const time = manual();
+    const cache = createTtlCache<number>({ clock: time.clock, ttlMs: 1000, maxEntries: 2 });
+    cache.set('a', 1, 1000, ['t']);
+    cache.set('b', 2, 1000, ['t']);
+    cache.set('c', 3, 1000, ['u']);
+    cache.set('b', 4, 1000, ['v']);
+    cache.invalidate('t');
+    assert.equal(cache.get('b'), 4, 'b no longer carries t after it was replaced');
+    assert.equal(cache.get('c'), 3);
+    cache.delete('c');
+    cache.set('a', 5, 1000, ['u']);
+    assert.equal(cache.get('a'), 5, 'a deleted entry c under u does not take a with it later');
+    cache.invalidate('u');
+    assert.equal(cache.get('a'), undefined);
+  });
+});

@@ -8,21 +8,28 @@
 // load's answer afterwards would put the old state back for a whole lifetime on the very
 // instance that made the change. So every delete bumps a generation, and a load stores
 // its answer only if no delete happened while it ran.
+//
+// Entries may carry tags naming what they were derived from (`user:<id>`,
+// `session:<id>`, `roles`): after a change commits, the audit targets it recorded become
+// tags (core/change.ts), and `invalidate(tag)` drops every entry carrying one, so no
+// writer has to remember which caches its change touched.
 import type { Clock } from './clock.ts';
 
 export interface TtlCache<V> {
   /** The live value, or undefined (missing or expired). A hit counts as a use. */
   get(key: string): V | undefined;
   /** Stores `value` for `ttlMs` (the cache's lifetime by default, never longer). */
-  set(key: string, value: V, ttlMs?: number): void;
+  set(key: string, value: V, ttlMs?: number, tags?: readonly string[]): void;
   /**
    * The live value, or `load()`'s answer. The answer is stored unless `keep` refuses it or
    * an entry was deleted while it loaded (a value read before an invalidation is never
    * stored after it).
    */
-  load(key: string, load: () => Promise<V>, options?: { readonly keep?: (value: V) => boolean }): Promise<V>;
+  load(key: string, load: () => Promise<V>, options?: LoadOptions<V>): Promise<V>;
   /** Drops one entry; loads in flight will not store. */
   delete(key: string): void;
+  /** Drops every entry carrying `tag`; loads in flight will not store. */
+  invalidate(tag: string): void;
   /** Drops every entry; loads in flight will not store. */
   clear(): void;
   readonly size: number;
@@ -34,9 +41,16 @@ export interface TtlCacheOptions {
   readonly maxEntries: number;
 }
 
+export interface LoadOptions<V> {
+  readonly keep?: (value: V) => boolean;
+  /** What the value depends on; `invalidate` with any of them drops it. */
+  readonly tags?: (value: V) => readonly string[];
+}
+
 interface Entry<V> {
   readonly value: V;
   readonly until: number;
+  readonly tags: readonly string[];
 }
 
 export function createTtlCache<V>(options: TtlCacheOptions): TtlCache<V> {
@@ -45,29 +59,50 @@ export function createTtlCache<V>(options: TtlCacheOptions): TtlCache<V> {
   if (!Number.isSafeInteger(maxEntries) || maxEntries < 0) throw new RangeError('maxEntries must be a non-negative integer');
   // Map order is insertion order; re-inserting on a hit keeps the least recently used first.
   const entries = new Map<string, Entry<V>>();
+  // tag -> keys of the entries carrying it, kept exactly in step with `entries`.
+  const tagged = new Map<string, Set<string>>();
   let generation = 0;
+
+  function remove(key: string): void {
+    const entry = entries.get(key);
+    if (entry === undefined) return;
+    entries.delete(key);
+    for (const tag of entry.tags) {
+      const keys = tagged.get(tag);
+      keys?.delete(key);
+      if (keys?.size === 0) tagged.delete(tag);
+    }
+  }
 
   function get(key: string): V | undefined {
     const entry = entries.get(key);
     if (entry === undefined) return undefined;
+    if (entry.until <= clock().getTime()) {
+      remove(key);
+      return undefined;
+    }
     entries.delete(key);
-    if (entry.until <= clock().getTime()) return undefined;
     entries.set(key, entry);
     return entry.value;
   }
 
-  function store(key: string, value: V, until: number): void {
+  function store(key: string, value: V, until: number, tags: readonly string[]): void {
     if (until <= clock().getTime() || maxEntries === 0) return;
-    entries.delete(key);
-    entries.set(key, { value, until });
+    remove(key);
+    entries.set(key, { value, until, tags });
+    for (const tag of tags) {
+      const keys = tagged.get(tag) ?? new Set<string>();
+      keys.add(key);
+      tagged.set(tag, keys);
+    }
     for (const oldest of entries.keys()) {
       if (entries.size <= maxEntries) break;
-      entries.delete(oldest);
+      remove(oldest);
     }
   }
 
-  function set(key: string, value: V, lifetimeMs: number = ttlMs): void {
-    store(key, value, clock().getTime() + Math.min(lifetimeMs, ttlMs));
+  function set(key: string, value: V, lifetimeMs: number = ttlMs, tags: readonly string[] = []): void {
+    store(key, value, clock().getTime() + Math.min(lifetimeMs, ttlMs), tags);
   }
 
   return {
@@ -81,19 +116,50 @@ export function createTtlCache<V>(options: TtlCacheOptions): TtlCache<V> {
       // `ttlMs` after the database state it reflects.
       const until = clock().getTime() + ttlMs;
       const value = await load();
-      if (started === generation && (loadOptions.keep?.(value) ?? true)) store(key, value, until);
+      if (started === generation && (loadOptions.keep?.(value) ?? true)) store(key, value, until, loadOptions.tags?.(value) ?? []);
       return value;
     },
     delete(key) {
       generation += 1;
-      entries.delete(key);
+      remove(key);
+    },
+    invalidate(tag) {
+      generation += 1;
+      for (const key of [...(tagged.get(tag) ?? [])]) remove(key);
     },
     clear() {
       generation += 1;
       entries.clear();
+      tagged.clear();
     },
     get size() {
       return entries.size;
+    },
+  };
+}
+
+/** A cache as invalidation sees it. */
+export interface Invalidatable {
+  invalidate(tag: string): void;
+}
+
+/**
+ * Where committed changes announce what they made stale (core/change.ts) and every cache
+ * derived from the database listens. One per process.
+ */
+export interface CacheInvalidation {
+  register(cache: Invalidatable): void;
+  invalidate(tag: string): void;
+}
+
+export function createCacheInvalidation(): CacheInvalidation {
+  const caches = new Set<Invalidatable>();
+  return {
+    register(cache) {
+      caches.add(cache);
+    },
+    invalidate(tag) {
+      for (const cache of caches) cache.invalidate(tag);
     },
   };
 }

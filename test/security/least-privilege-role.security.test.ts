@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { pruneAuditTrail } from '../../src/core/audit/prune.ts';
-import { flushWAL } from '../../src/core/audit/with-audit.ts';
+import { flushWAL } from '../../src/core/audit/flush.ts';
 import { getOrCreateSystemKey } from '../../src/core/crypto/system-keys.ts';
 import { openDatabase, type Database } from '../../src/core/db/database.ts';
 import { migrate } from '../../src/core/db/migrate.ts';

@@ -27,7 +27,7 @@ for (const engine of testEngines()) {
     /** Makes every account that holds admin in this database a non-admin, so a test can set up "the last admin". */
     async function demoteEveryAdmin(): Promise<void> {
       await test.services.auth.db.deleteFrom('user_roles').where('role', '=', ADMIN_ROLE).execute();
-      test.services.auth.authorizer.forgetAll();
+      test.services.auth.authorizer.invalidate('roles');
     }
 
     /** A custom role with roles:assign and users:read: enough to assign, not enough to grant admin. */

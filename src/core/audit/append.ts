@@ -3,7 +3,7 @@
 // one seals its predecessor's hash, which requires appends to be strictly serialized: a
 // transaction-scoped advisory lock does that, held from the head read to the commit.
 // Everything else is prepared before the lock; call this as the last statement before
-// commit (or use `withAudit`), since whatever runs after it runs inside the serialized
+// commit (core/change.ts does), since whatever runs after it runs inside the serialized
 // section.
 //
 // The serialized section is one round trip before the commit: the record is sealed
@@ -74,7 +74,7 @@ export async function appendAuditEvent(trx: Transaction<Schema>, deps: AuditDeps
 }
 
 /**
- * For `withAudit` only: appends, and lets the transaction commit without waiting for
+ * For core/change.ts only: appends, and lets the transaction commit without waiting for
  * the WAL flush (`SET LOCAL synchronous_commit = off`, in the same statement as the
  * lock). The caller must flush after the commit and before reporting success.
  */

@@ -6,7 +6,10 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { TestDatabase, TestEngine } from '../../../test/helpers/database.ts';
 import type { Database } from '../db/database.ts';
 import type { Schema } from '../db/schema.ts';
+import { createCacheInvalidation } from '../cache.ts';
+import { createChanges, type Changes } from '../change.ts';
 import { appendAuditEvent } from './append.ts';
+import { createAuditor, type RequestContext } from './auditor.ts';
 import type { AppendedAuditEvent, AuditDeps, AuditEventInput, AuditKey, AuditKeyLookup } from './types.ts';
 
 export function generateAuditKey(id = 'audit-test'): AuditKey {
@@ -111,3 +114,10 @@ export function freshTrailPerTest(engine: TestEngine): () => Database {
   });
   return database;
 }
+
+/** The one change helper (core/change.ts) over these audit deps, as the server builds it. */
+export function changesFor(db: Kysely<Schema>, deps: AuditDeps): Changes {
+  return createChanges({ db, audit: createAuditor(deps), invalidation: createCacheInvalidation() });
+}
+
+export const NO_CONTEXT: RequestContext = { ip: null, userAgent: null, requestId: null };

@@ -12,6 +12,8 @@ import { canonicalContent } from './canonical.ts';
 import { isSecretKey } from './details.ts';
 import { AuditInputError } from './errors.ts';
 import {
+  changesFor,
+  NO_CONTEXT,
   appendMany,
   appendOne,
   asTriggerBypassingSuperuser,
@@ -25,7 +27,6 @@ import {
 import { computeAuditHash } from './seal.ts';
 import type { AuditRecord } from './types.ts';
 import { verifyAuditChain } from './verify.ts';
-import { withAudit } from './with-audit.ts';
 
 async function recordAt(database: Database, seq: number): Promise<AuditRecord> {
   return database.db.selectFrom('audit_events').selectAll().where('seq', '=', seq).executeTakeFirstOrThrow();
@@ -154,11 +155,13 @@ for (const engine of testEngines()) {
     it('50 concurrent audited changes from two instances, each with its own head cache, cannot fork or gap the chain', async () => {
       const key = generateAuditKey();
       const instances = [{ ...testDeps(key), headCache: createChainHeadCache() }, { ...testDeps(key), headCache: createChainHeadCache() }];
+      const changes = instances.map((instance) => changesFor(database().db, instance));
       const seqs = await Promise.all(
         Array.from({ length: 50 }, (_, n) =>
-          withAudit(database().db, instances[n % 2]!, async (trx) => {
+          changes[n % 2]!(NO_CONTEXT, async ({ trx, audit }) => {
             const appended = await appendAuditEvent(trx, instances[n % 2]!, sampleEvent(n));
-            return { value: appended.seq, event: sampleEvent(n + 100) };
+            audit(sampleEvent(n + 100));
+            return appended.seq;
           }),
         ),
       );

@@ -8,10 +8,9 @@ import { appendAuditEvent, createChainHeadCache } from './append.ts';
 import { canonicalContent } from './canonical.ts';
 import { MAX_DETAILS_BYTES } from './details.ts';
 import { AuditInputError } from './errors.ts';
-import { appendMany, appendOne, freshTrailPerTest, generateAuditKey, keyLookup, sampleEvent, testDeps, untouchableTransaction } from './audit.fixtures.ts';
+import { appendMany, appendOne, changesFor, NO_CONTEXT, freshTrailPerTest, generateAuditKey, keyLookup, sampleEvent, testDeps, untouchableTransaction } from './audit.fixtures.ts';
 import { GENESIS, GENESIS_HASH, type AuditRecord } from './types.ts';
 import { verifyAuditChain, verifyRecords } from './verify.ts';
-import { withAudit } from './with-audit.ts';
 
 for (const engine of testEngines()) {
   describe(`audit trail on ${engine.engine}`, () => {
@@ -60,11 +59,12 @@ for (const engine of testEngines()) {
       assert.equal((await verifyAuditChain(database().db, keyLookup(deps.key))).ok, true);
     });
 
-    it('withAudit commits the change and its record together and returns the value', async () => {
+    it('a change commits with its record and returns the value', async () => {
       const deps = { ...testDeps(), headCache: createChainHeadCache() };
-      const value = await withAudit(database().db, deps, async (trx) => {
+      const value = await changesFor(database().db, deps)(NO_CONTEXT, async ({ trx, audit }) => {
         await trx.insertInto('system_keys').values({ id: 'k1', purpose: 'test', master_key_id: 'm1', wrapped_key: 'x' }).execute();
-        return { value: 'k1', event: { ...sampleEvent(1), action: 'keys.create', target: { type: 'system_key', id: 'k1' } } };
+        audit({ ...sampleEvent(1), action: 'keys.create', target: { type: 'system_key', id: 'k1' } });
+        return 'k1';
       });
       assert.equal(value, 'k1');
       assert.equal((await database().db.selectFrom('system_keys').selectAll().execute()).length, 1);
@@ -73,10 +73,11 @@ for (const engine of testEngines()) {
       assert.equal((await verifyAuditChain(database().db, keyLookup(deps.key))).ok, true);
     });
 
-    it('withAudit rolls back the change and writes no record when the change throws', async () => {
+    it('a change that throws is rolled back and writes no record', async () => {
       const deps = testDeps();
       await assert.rejects(
-        withAudit(database().db, deps, async (trx) => {
+        changesFor(database().db, deps)(NO_CONTEXT, async ({ trx, audit }) => {
+          audit(sampleEvent(1));
           await trx.insertInto('system_keys').values({ id: 'k1', purpose: 'test', master_key_id: 'm1', wrapped_key: 'x' }).execute();
           throw new Error('refused');
         }),

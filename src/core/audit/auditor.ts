@@ -2,7 +2,7 @@
 // The request context (ip, user agent, request id) travels with the call, not globally.
 import type { Transaction } from 'kysely';
 import type { Schema } from '../db/schema.ts';
-import { appendAuditEvent } from './append.ts';
+import { appendAuditEvent, appendAuditEventFlushingLater } from './append.ts';
 import type { AppendedAuditEvent, AuditDeps, AuditEventInput } from './types.ts';
 
 export interface RequestContext {
@@ -20,8 +20,16 @@ export type AuditEvent = Omit<AuditEventInput, 'ip' | 'userAgent' | 'requestId'>
  */
 export type AuditObserver = (trx: Transaction<Schema>, event: AuditEventInput, appended: AppendedAuditEvent) => Promise<void> | void;
 
+export interface RecordOptions {
+  /**
+   * Commit without waiting for the WAL flush; the caller flushes after the commit and
+   * before reporting success (core/change.ts does).
+   */
+  readonly flushLater?: boolean;
+}
+
 export interface Auditor {
-  record(trx: Transaction<Schema>, context: RequestContext, event: AuditEvent): Promise<AppendedAuditEvent>;
+  record(trx: Transaction<Schema>, context: RequestContext, event: AuditEvent, options?: RecordOptions): Promise<AppendedAuditEvent>;
 }
 
 export interface AuditorOptions {
@@ -33,7 +41,7 @@ export interface AuditorOptions {
 export function createAuditor(deps: AuditDeps & AuditorOptions): Auditor {
   const observers = deps.observers ?? [];
   return {
-    async record(trx, context, event) {
+    async record(trx, context, event, options = {}) {
       const input: AuditEventInput = {
         ...event,
         ...(context.ip === null ? {} : { ip: context.ip }),
@@ -43,7 +51,7 @@ export function createAuditor(deps: AuditDeps & AuditorOptions): Auditor {
       const started = performance.now();
       let appended: AppendedAuditEvent;
       try {
-        appended = await appendAuditEvent(trx, deps, input);
+        appended = options.flushLater === true ? await appendAuditEventFlushingLater(trx, deps, input) : await appendAuditEvent(trx, deps, input);
       } finally {
         deps.onAppendTimed?.((performance.now() - started) / 1000);
       }

@@ -4,27 +4,24 @@
 // a longer life (INVITATION_TTL), so accepting it is an ordinary reset: POST
 // /v1/auth/password/reset sets the first password and marks the address verified. A
 // lost or expired invitation is replaced by POST /v1/admin/users/{id}/password-reset.
-import type { Transaction } from 'kysely';
-import type { Schema } from '../../core/db/schema.ts';
+import type { Change } from '../../core/change.ts';
 import type { AuthDeps } from '../auth/index.ts';
 import { INVITATION_TTL, issueOneTimeToken } from '../auth/index.ts';
 import { invitationMail } from '../mail/index.ts';
 import type { AdminActor } from './users-service.ts';
 
-/** Issues the invitation token and its audit record in the creating transaction. */
-export async function issueInvitation(deps: AuthDeps, trx: Transaction<Schema>, actor: AdminActor, userId: string): Promise<string> {
-  const token = await issueOneTimeToken(trx, 'password_reset', userId, deps.clock(), { ttlSeconds: INVITATION_TTL });
-  await deps.audit.record(trx, actor.context, {
+/**
+ * Issues the invitation token, its audit record and its mail in the creating change; the
+ * mail carries the link, in its fragment, built from PUBLIC_URL.
+ */
+export async function issueInvitation(deps: AuthDeps, change: Change, actor: AdminActor, invitee: { readonly id: string; readonly email: string }): Promise<void> {
+  const token = await issueOneTimeToken(change.trx, 'password_reset', invitee.id, deps.clock(), { ttlSeconds: INVITATION_TTL });
+  change.audit({
     actor: { type: 'user', id: actor.userId },
     action: 'user.invited',
-    target: { type: 'user', id: userId },
+    target: { type: 'user', id: invitee.id },
     outcome: 'success',
     details: { expires_in: INVITATION_TTL },
   });
-  return token;
-}
-
-/** After the commit: the mail carries the link, in its fragment, built from PUBLIC_URL. */
-export function mailInvitation(deps: Pick<AuthDeps, 'mailer' | 'publicURL'>, email: string, token: string): void {
-  deps.mailer.enqueue(invitationMail({ publicURL: deps.publicURL }, email, token, INVITATION_TTL / 3600));
+  change.enqueue(deps.mail.job(invitationMail({ publicURL: deps.publicURL }, invitee.email, token, INVITATION_TTL / 3600), { userId: invitee.id }));
 }

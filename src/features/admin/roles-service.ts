@@ -25,10 +25,10 @@ export async function createCustomRole(deps: AuthDeps, actor: AdminActor, name: 
   if (isBuiltInRole(name)) throw new AppError('built_in_role');
   const permissions = [...new Set(input.permissions)].sort();
   await assertHoldsAll(deps.authorizer, actor.userId, permissions);
-  const created = await deps.db.transaction().execute(async (trx) => {
+  const created = await deps.change(actor.context, async ({ trx, audit }) => {
     const inserted = await insertRole(trx, { name, description: input.description, permissions, now: deps.clock() });
     if (inserted) {
-      await deps.audit.record(trx, actor.context, {
+      audit({
         actor: { type: 'user', id: actor.userId },
         action: 'role.created',
         target: { type: 'role', id: name },
@@ -43,14 +43,14 @@ export async function createCustomRole(deps: AuthDeps, actor: AdminActor, name: 
 
 export async function replaceCustomRole(deps: AuthDeps, actor: AdminActor, name: string, input: RoleInput): Promise<void> {
   const permissions = [...new Set(input.permissions)].sort();
-  await deps.db.transaction().execute(async (trx) => {
+  await deps.change(actor.context, async ({ trx, audit }) => {
     // Read and checked under the role's row lock: the old set is the one being replaced.
     const role = await customRole(trx, name);
     // Holding the old set too: otherwise one could strip a permission they lack from
     // everyone holding the role.
     await assertHoldsAll(deps.authorizer, actor.userId, [...role.permissions, ...permissions]);
     await replaceRole(trx, { name, description: input.description, permissions, now: deps.clock() });
-    await deps.audit.record(trx, actor.context, {
+    audit({
       actor: { type: 'user', id: actor.userId },
       action: 'role.updated',
       target: { type: 'role', id: name },
@@ -58,23 +58,19 @@ export async function replaceCustomRole(deps: AuthDeps, actor: AdminActor, name:
       details: { permissions, previous: role.permissions },
     });
   });
-  deps.authorizer.forgetAll();
 }
 
 export async function deleteCustomRole(deps: AuthDeps, actor: AdminActor, name: string): Promise<void> {
-  const holders = await deps.db.transaction().execute(async (trx) => {
+  await deps.change(actor.context, async ({ trx, audit }) => {
     const role = await customRole(trx, name);
     await assertHoldsAll(deps.authorizer, actor.userId, role.permissions);
     const holders = await deleteRole(trx, name);
-    await deps.audit.record(trx, actor.context, {
+    audit({
       actor: { type: 'user', id: actor.userId },
       action: 'role.deleted',
       target: { type: 'role', id: name },
       outcome: 'success',
       details: { permissions: role.permissions, holders: holders.length },
     });
-    return holders;
   });
-  deps.authorizer.forgetAll();
-  for (const userId of holders) deps.profiles.forget(userId);
 }

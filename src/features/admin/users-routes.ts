@@ -13,7 +13,7 @@ import type { Permission } from '../authorization/index.ts';
 import { permissionsOfRoles } from '../authorization/index.ts';
 import { createAccount } from '../users/index.ts';
 import { findAdminUserView, listAdminUserViews, type AdminUserView } from './users-repo.ts';
-import { issueInvitation, mailInvitation } from './invitations.ts';
+import { issueInvitation } from './invitations.ts';
 import { AdminUser, CreateUserBody, PatchUserBody, RevokedCount, UserListQuery, UserPage, UserParams, UserRoleParams } from './schemas.ts';
 import { assertHoldsAll } from './guards.ts';
 import {
@@ -90,20 +90,18 @@ export const adminUserRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, 
       // Every account the API creates gets an invitation, except one whose password the
       // administrator set and whose address they vouch for (as `users create` does).
       const invite = body.password === undefined || body.email_verified !== true;
-      const invitation: { token: string | null } = { token: null };
       const result = await createAccount(
         deps,
         { email: body.email, name: body.name ?? null, password: body.password ?? null, roles, emailVerified: body.email_verified ?? false },
         { actor: { type: 'user', id: actor.userId }, context: actor.context },
         {
           authorizeRoles: async (trx, granted) => assertHoldsAll(deps.authorizer, actor.userId, await permissionsOfRoles(trx, granted, { lock: true })),
-          ...(invite ? { onCreated: async (trx, id) => { invitation.token = await issueInvitation(deps, trx, actor, id); } } : {}),
+          ...(invite ? { onCreated: (change, id) => issueInvitation(deps, change, actor, { id, email: body.email.trim() }) } : {}),
         },
       );
       if (result.kind === 'weak_password') throw weakPasswordError(result.verdict);
       if (result.kind === 'unknown_role') throw new AppError('invalid_request', { detail: 'unknown role', fields: [{ field: '/body/roles', rule: 'unknown_role' }] });
       if (result.kind === 'email_taken') throw new AppError('conflict', { detail: 'email taken' });
-      if (invitation.token !== null) mailInvitation(deps, body.email.trim(), invitation.token);
       return reply.code(201).send(await view(result.id));
     },
   );

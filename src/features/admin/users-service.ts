@@ -1,11 +1,10 @@
 // What an administrator does to other accounts. Each action checks who may act on whom
-// (guards.ts), changes state and writes its audit record, naming the acting user, in
-// one transaction; then forgets cached permissions and sessions on this instance.
-import type { Transaction } from 'kysely';
-import type { RequestContext } from '../../core/audit/auditor.ts';
+// (guards.ts), then changes state and writes its audit record, naming the acting user,
+// through one change (core/change.ts), which drops the user's cached permissions,
+// profile and sessions after the commit.
+import type { AuditEvent, RequestContext } from '../../core/audit/auditor.ts';
 import { shredDataKey } from '../../core/crypto/envelope.ts';
 import type { DB } from '../../core/db/database.ts';
-import type { Schema } from '../../core/db/schema.ts';
 import { AppError } from '../../core/errors.ts';
 import type { AuthDeps } from '../auth/index.ts';
 import { issueOneTimeToken } from '../auth/index.ts';
@@ -27,21 +26,15 @@ async function existingUser(db: DB, id: string): Promise<UserRecord> {
   return user;
 }
 
-async function record(deps: AuthDeps, trx: Transaction<Schema>, actor: AdminActor, action: string, targetId: string, details?: Record<string, unknown>): Promise<void> {
-  await deps.audit.record(trx, actor.context, {
+/** The record of an admin's action on a user; after the commit it drops what was cached of that user. */
+function onUser(actor: AdminActor, action: string, targetId: string, details?: Record<string, unknown>): AuditEvent {
+  return {
     actor: { type: 'user', id: actor.userId },
     action,
     target: { type: 'user', id: targetId },
     outcome: 'success',
     ...(details === undefined ? {} : { details }),
-  });
-}
-
-// After the commit: cached permissions, profile (name, status, roles) and sessions.
-function forgetUser(deps: AuthDeps, userId: string, sessionIds: readonly string[]): void {
-  deps.authorizer.forget(userId);
-  deps.profiles.forget(userId);
-  for (const id of sessionIds) deps.sessionGate.forget(id);
+  };
 }
 
 export async function updateUserByAdmin(
@@ -53,7 +46,7 @@ export async function updateUserByAdmin(
   const user = await existingUser(deps.db, id);
   await assertMayManage(deps.db, deps.authorizer, actor.userId, id);
   const now = deps.clock();
-  const revoked = await deps.db.transaction().execute(async (trx) => {
+  await deps.change(actor.context, async ({ trx, audit }) => {
     let ended: string[] = [];
     if (patch.status !== undefined && patch.status !== user.status) {
       if (patch.status === 'disabled') {
@@ -62,38 +55,34 @@ export async function updateUserByAdmin(
         ended = await revokeUserSessions(trx, id, 'user_disabled', now);
       }
       await trx.updateTable('users').set({ status: patch.status, updated_at: now }).where('id', '=', id).execute();
-      await record(deps, trx, actor, patch.status === 'disabled' ? 'user.disabled' : 'user.enabled', id, { sessions_revoked: ended.length });
+      audit(onUser(actor, patch.status === 'disabled' ? 'user.disabled' : 'user.enabled', id, { sessions_revoked: ended.length }));
     }
     if (patch.name !== undefined) {
       await updateName(trx, deps.keyring, id, patch.name, now);
-      await record(deps, trx, actor, 'user.updated', id, { fields: ['name'] });
+      audit(onUser(actor, 'user.updated', id, { fields: ['name'] }));
     }
-    return ended;
   });
-  forgetUser(deps, id, revoked);
 }
 
 export async function deleteUserByAdmin(deps: AuthDeps, actor: AdminActor, id: string): Promise<void> {
   const user = await existingUser(deps.db, id);
   await assertMayManage(deps.db, deps.authorizer, actor.userId, id);
-  const sessions = await deps.db.transaction().execute(async (trx) => {
+  await deps.change(actor.context, async ({ trx, audit }) => {
     await assertNotLastAdmin(trx, id);
     const ended = await revokeUserSessions(trx, id, 'user_deleted', deps.clock());
-    await record(deps, trx, actor, 'user.deleted', id, { sessions_revoked: ended.length });
+    audit(onUser(actor, 'user.deleted', id, { sessions_revoked: ended.length }));
     // Rows go by cascade; the data key goes too, so the encrypted email and name left
     // anywhere in this database can no longer be read (crypto-shredding). Backups taken
     // before still hold the wrapped key: see docs/operations.md#backups.
     await trx.deleteFrom('login_failures').where('subject', '=', user.emailIndex).execute();
     await trx.deleteFrom('users').where('id', '=', id).execute();
     await shredDataKey(trx, id);
-    return ended;
   });
-  forgetUser(deps, id, sessions);
 }
 
 export async function setUserRole(deps: AuthDeps, actor: AdminActor, id: string, role: string, change: 'assign' | 'remove'): Promise<void> {
   await existingUser(deps.db, id);
-  const changed = await deps.db.transaction().execute(async (trx) => {
+  await deps.change(actor.context, async ({ trx, audit }) => {
     // Checked against the role as it stands when the change commits (row locked).
     const stored = await findRole(trx, role, { forUpdate: true });
     if (stored === null) throw new AppError('not_found', { detail: 'no such role' });
@@ -101,19 +90,17 @@ export async function setUserRole(deps: AuthDeps, actor: AdminActor, id: string,
     await assertMayManage(trx, deps.authorizer, actor.userId, id);
     if (change === 'remove' && role === ADMIN_ROLE) await assertNotLastAdmin(trx, id);
     const done = change === 'assign' ? await assignRole(trx, id, role, deps.clock()) : await removeRole(trx, id, role);
-    if (done) await record(deps, trx, actor, change === 'assign' ? 'role.assigned' : 'role.removed', id, { role });
-    return done;
+    if (done) audit(onUser(actor, change === 'assign' ? 'role.assigned' : 'role.removed', id, { role }));
   });
-  if (changed) forgetUser(deps, id, []);
 }
 
 export async function unlockUserByAdmin(deps: AuthDeps, actor: AdminActor, id: string): Promise<void> {
   const user = await existingUser(deps.db, id);
   // Lifting an admin's lockout would hand a password guesser fresh attempts.
   await assertMayManage(deps.db, deps.authorizer, actor.userId, id);
-  await deps.db.transaction().execute(async (trx) => {
+  await deps.change(actor.context, async ({ trx, audit }) => {
     await deps.lockout.unlock(user.emailIndex, { trx });
-    await record(deps, trx, actor, 'user.unlocked', id);
+    audit(onUser(actor, 'user.unlocked', id));
   });
 }
 
@@ -121,10 +108,10 @@ export async function revokeSessionsByAdmin(deps: AuthDeps, actor: AdminActor, i
   await existingUser(deps.db, id);
   // Otherwise support could sign every admin out, over and over, during an incident.
   await assertMayManage(deps.db, deps.authorizer, actor.userId, id);
-  const revoked = await deps.db.transaction().execute(async (trx) => {
+  const revoked = await deps.change(actor.context, async ({ trx, audit }) => {
     const ended = await revokeUserSessions(trx, id, 'admin_revoked', deps.clock());
     for (const sessionId of ended) {
-      await deps.audit.record(trx, actor.context, {
+      audit({
         actor: { type: 'user', id: actor.userId },
         action: 'session.revoked',
         target: { type: 'session', id: sessionId },
@@ -134,7 +121,6 @@ export async function revokeSessionsByAdmin(deps: AuthDeps, actor: AdminActor, i
     }
     return ended;
   });
-  forgetUser(deps, id, revoked);
   return revoked.length;
 }
 
@@ -145,12 +131,10 @@ export async function sendPasswordResetByAdmin(deps: AuthDeps, actor: AdminActor
   const email = await loadEmail(deps.db, deps.keyring, id);
   if (email === null || user.status === 'disabled') throw new AppError('conflict', { detail: 'user has no address or is disabled' });
   const now = deps.clock();
-  const result = await deps.db.transaction().execute(async (trx) => {
+  await deps.change(actor.context, async ({ trx, audit, enqueue }) => {
     const token = await issueOneTimeToken(trx, 'password_reset', id, now);
     const ended = await revokeUserSessions(trx, id, 'admin_password_reset', now);
-    await record(deps, trx, actor, 'password.reset_requested', id, { by_admin: true, sessions_revoked: ended.length });
-    return { token, ended };
+    audit(onUser(actor, 'password.reset_requested', id, { by_admin: true, sessions_revoked: ended.length }));
+    enqueue(deps.mail.job(passwordResetMail({ publicURL: deps.publicURL }, email, token), { userId: id }));
   });
-  forgetUser(deps, id, result.ended);
-  deps.mailer.enqueue(passwordResetMail({ publicURL: deps.publicURL }, email, result.token));
 }

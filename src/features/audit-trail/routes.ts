@@ -43,19 +43,20 @@ function filterOf(query: Static<typeof AuditQuery>): AuditFilter {
 
 async function recordExport(deps: AuthDeps, request: FastifyRequest, fromSeq: number | null): Promise<void> {
   // Who copied the trail out is itself part of the trail.
-  await deps.db.transaction().execute(async (trx) => {
-    await deps.audit.record(trx, request.auditContext, {
+  await deps.change(request.auditContext, ({ audit }) => {
+    audit({
       actor: { type: 'user', id: requireAuth(request).userId },
       action: 'audit.exported',
       outcome: 'success',
       details: { from_seq: fromSeq },
     });
+    return Promise.resolve();
   });
 }
 
 export const auditTrailRoutes: FastifyPluginCallback<AuditTrailOptions> = (app, { deps, keys }, done) => {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
-  const check = createChainCheck({ db: deps.db, keys, audit: deps.audit, log: deps.log });
+  const check = createChainCheck({ db: deps.db, keys, change: deps.change, log: deps.log });
 
   typed.get(
     '/v1/admin/audit',

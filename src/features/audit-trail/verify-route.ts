@@ -3,16 +3,17 @@
 // chain is recorded as `audit.verify_failed` (webhook observers pick it up) when the
 // trail still accepts appends; if even that fails, the log gets it instead.
 import type { Kysely } from 'kysely';
-import type { Auditor, RequestContext } from '../../core/audit/auditor.ts';
+import type { RequestContext } from '../../core/audit/auditor.ts';
 import type { AuditKeyLookup } from '../../core/audit/types.ts';
 import { verifyAuditChain, type ChainVerification } from '../../core/audit/verify.ts';
+import type { Changes } from '../../core/change.ts';
 import type { Schema } from '../../core/db/schema.ts';
 import type { Logger } from '../../core/logging.ts';
 
 export interface ChainCheckDeps {
   readonly db: Kysely<Schema>;
   readonly keys: AuditKeyLookup;
-  readonly audit: Auditor;
+  readonly change: Changes;
   readonly log: Logger;
 }
 
@@ -25,13 +26,14 @@ export interface ChainCheckResult {
 
 async function recordFailure(deps: ChainCheckDeps, context: RequestContext, userId: string, result: ChainVerification): Promise<void> {
   try {
-    await deps.db.transaction().execute(async (trx) => {
-      await deps.audit.record(trx, context, {
+    await deps.change(context, ({ audit }) => {
+      audit({
         actor: { type: 'user', id: userId },
         action: 'audit.verify_failed',
         outcome: 'failure',
         details: { first_broken_seq: result.firstBrokenSeq, reason: result.reason ?? null, checked: result.checked },
       });
+      return Promise.resolve();
     });
   } catch (error) {
     deps.log.error({ err: error, first_broken_seq: result.firstBrokenSeq }, 'audit chain broken, and recording that failed');

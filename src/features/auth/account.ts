@@ -13,10 +13,10 @@ import { weakPasswordError } from './password-rules.ts';
 
 export async function revokeOwnSession(deps: AuthDeps, auth: AuthContext, sessionId: string, reason: string, context: RequestContext): Promise<boolean> {
   const now = deps.clock();
-  const revoked = await deps.db.transaction().execute(async (trx) => {
+  return deps.change(context, async ({ trx, audit }) => {
     const done = await revokeSession(trx, auth.userId, sessionId, reason, now);
     if (done) {
-      await deps.audit.record(trx, context, {
+      audit({
         actor: { type: 'user', id: auth.userId },
         action: 'session.revoked',
         target: { type: 'session', id: sessionId },
@@ -26,16 +26,14 @@ export async function revokeOwnSession(deps: AuthDeps, auth: AuthContext, sessio
     }
     return done;
   });
-  if (revoked) deps.sessionGate.forget(sessionId);
-  return revoked;
 }
 
 export async function revokeOtherSessions(deps: AuthDeps, auth: AuthContext, context: RequestContext): Promise<number> {
   const now = deps.clock();
-  const revoked = await deps.db.transaction().execute(async (trx) => {
+  const revoked = await deps.change(context, async ({ trx, audit }) => {
     const ids = await revokeUserSessions(trx, auth.userId, 'user_revoked_others', now, { except: auth.sessionId });
     for (const id of ids) {
-      await deps.audit.record(trx, context, {
+      audit({
         actor: { type: 'user', id: auth.userId },
         action: 'session.revoked',
         target: { type: 'session', id },
@@ -45,7 +43,6 @@ export async function revokeOtherSessions(deps: AuthDeps, auth: AuthContext, con
     }
     return ids;
   });
-  for (const id of revoked) deps.sessionGate.forget(id);
   return revoked.length;
 }
 
@@ -70,19 +67,16 @@ export async function changePassword(
   if (!verdict.ok) throw weakPasswordError(verdict);
   const passwordHash = await deps.passwords.hash(input.newPassword);
   const now = deps.clock();
-  const revoked = await deps.db.transaction().execute(async (trx) => {
+  await deps.change(context, async ({ trx, audit, enqueue }) => {
     await setPasswordHash(trx, auth.userId, passwordHash, now);
     const ids = await revokeUserSessions(trx, auth.userId, 'password_changed', now, { except: auth.sessionId });
-    await deps.audit.record(trx, context, {
+    audit({
       actor: { type: 'user', id: auth.userId },
       action: 'password.changed',
       target: { type: 'user', id: auth.userId },
       outcome: 'success',
       details: { sessions_revoked: ids.length },
     });
-    return ids;
+    if (profile !== null) enqueue(deps.mail.job(passwordChangedMail(profile.email), { userId: auth.userId }));
   });
-  for (const id of revoked) deps.sessionGate.forget(id);
-  deps.profiles.forget(auth.userId);
-  if (profile !== null) deps.mailer.enqueue(passwordChangedMail(profile.email));
 }

@@ -62,7 +62,7 @@ export function registerAuthentication(app: FastifyInstance, deps: Authenticatio
     if (presented === null) throw unauthorized(request, 'no bearer token');
     const claims = await deps.tokens.verify(presented);
     if (claims === null) throw unauthorized(request, 'access token rejected');
-    if (!(await deps.sessions.isActive(claims.sid))) throw unauthorized(request, 'session not active');
+    if (!(await deps.sessions.isActive(claims.sid, claims.sub))) throw unauthorized(request, 'session not active');
     request.auth = { userId: claims.sub, sessionId: claims.sid, roles: claims.roles, token: presented };
     if (typeof access === 'object') {
       // Deny by default: the permission must be held now, whatever the token's roles say.

@@ -1,6 +1,7 @@
 // Everything the account flows need, passed in one typed object (built in runtime.ts).
 import type { Auditor } from '../../core/audit/auditor.ts';
 import type { Background } from '../../core/background.ts';
+import type { Changes } from '../../core/change.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { BlindIndex } from '../../core/crypto/blind-index.ts';
 import type { Keyring } from '../../core/crypto/keyring.ts';
@@ -11,7 +12,7 @@ import type { PasswordHasher } from '../../core/password/hash.ts';
 import type { PasswordPolicy } from '../../core/password/policy.ts';
 import type { Authorizer } from '../authorization/index.ts';
 import type { Lockout } from '../lockout/index.ts';
-import type { Mailer } from '../mail/index.ts';
+import type { Mailer, OutgoingMail } from '../mail/index.ts';
 import type { SessionLifetimes } from '../sessions/index.ts';
 import type { RefreshRotation } from '../sessions/index.ts';
 import type { AccessTokens } from '../tokens/index.ts';
@@ -40,6 +41,10 @@ export interface AuthDeps {
   /** ip: per client address; account: per address and account; mail: per recipient. */
   readonly limits: { readonly ip: Limiter; readonly account: Limiter; readonly mail: Limiter };
   readonly mailer: Mailer;
+  /** Mail as a job of the change that causes it. */
+  readonly mail: OutgoingMail;
   readonly audit: Auditor;
+  /** The one way to write: transaction, jobs, audit records, cache invalidation after commit. */
+  readonly change: Changes;
   readonly background: Background;
 }

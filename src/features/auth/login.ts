@@ -25,40 +25,36 @@ async function checkPassword(deps: AuthDeps, user: UserRecord | null, password: 
   return deps.passwords.verify(user.passwordHash, password);
 }
 
-async function notifyLocked(deps: AuthDeps, userId: string, lockedUntil: Date): Promise<void> {
-  const email = await loadEmail(deps.db, deps.keyring, userId);
-  const minutes = Math.ceil((lockedUntil.getTime() - deps.clock().getTime()) / 60_000);
-  if (email !== null) deps.mailer.enqueue(accountLockedMail(email, minutes));
-}
+// No account has this id: an unknown account's lock looks its address up too.
+const NO_ACCOUNT = '00000000-0000-0000-0000-000000000000';
 
 // Known and unknown accounts do the same work here (two audit records when a lock starts,
-// one otherwise); the owner's mail is sent after the response, so the attempt that
-// starts a lock takes no longer for a real account.
+// one otherwise, and one address lookup); the owner's mail is a job sent after the
+// response, so the attempt that starts a lock takes no longer for a real account.
 export async function recordFailedAttempt(deps: AuthDeps, subject: string, user: UserRecord | null, context: RequestContext): Promise<void> {
   const lock = await deps.lockout.recordFailure(subject);
   const target = user === null ? {} : { target: { type: 'user', id: user.id } };
-  await deps.db.transaction().execute(async (trx) => {
-    await deps.audit.record(trx, context, {
+  await deps.change(context, async ({ trx, audit, enqueue }) => {
+    audit({
       actor: user === null ? { type: 'anonymous' } : { type: 'user', id: user.id },
       action: 'auth.login_failed',
       ...target,
       outcome: 'failure',
       details: { reason: user === null ? 'unknown_account' : 'wrong_password' },
     });
-    if (lock.locked) {
-      await deps.audit.record(trx, context, {
-        actor: { type: 'system' },
-        action: 'auth.locked',
-        ...target,
-        outcome: 'success',
-        details: { locked_until: lock.lockedUntil?.toISOString() ?? null },
-      });
-    }
+    if (!lock.locked) return;
+    audit({
+      actor: { type: 'system' },
+      action: 'auth.locked',
+      ...target,
+      outcome: 'success',
+      details: { locked_until: lock.lockedUntil?.toISOString() ?? null },
+    });
+    const email = await loadEmail(trx, deps.keyring, user?.id ?? NO_ACCOUNT);
+    if (user === null || email === null || lock.lockedUntil === null) return;
+    const minutes = Math.ceil((lock.lockedUntil.getTime() - deps.clock().getTime()) / 60_000);
+    enqueue(deps.mail.job(accountLockedMail(email, minutes), { userId: user.id }));
   });
-  const lockedUntil = lock.lockedUntil;
-  if (lock.locked && user !== null && lockedUntil !== null) {
-    deps.background.run('lock-notification', () => notifyLocked(deps, user.id, lockedUntil));
-  }
 }
 
 export async function login(deps: AuthDeps, input: LoginInput, context: RequestContext & { ip: string }): Promise<TokenPair & { sessionId: string }> {
@@ -79,7 +75,7 @@ export async function login(deps: AuthDeps, input: LoginInput, context: RequestC
   if (check.needsRehash) await setPasswordHash(deps.db, user.id, await deps.passwords.hash(input.password), deps.clock());
 
   const now = deps.clock();
-  const session = await deps.db.transaction().execute(async (trx) => {
+  const session = await deps.change(context, async ({ trx, audit }) => {
     const created = await createSession(trx, deps.lifetimes, {
       userId: user.id,
       ip: context.ip,
@@ -87,7 +83,7 @@ export async function login(deps: AuthDeps, input: LoginInput, context: RequestC
       authMethod: 'password',
       now,
     });
-    await deps.audit.record(trx, context, {
+    audit({
       actor: { type: 'user', id: user.id },
       action: 'auth.login_succeeded',
       target: { type: 'session', id: created.sessionId },

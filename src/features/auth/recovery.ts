@@ -49,7 +49,7 @@ export async function resetPassword(deps: AuthDeps, token: string, password: str
   }
   // Hashed before the transaction so no row lock is held during the hash.
   const passwordHash = await deps.passwords.hash(password);
-  const result = await deps.db.transaction().execute(async (trx) => {
+  const result = await deps.change(context, async ({ trx, audit }) => {
     const userId = await consumeOneTimeToken(trx, 'password_reset', token, now);
     if (userId === null) return { kind: 'invalid' as const };
     const profile = await loadProfile(trx, deps.keyring, userId);
@@ -63,19 +63,16 @@ export async function resetPassword(deps: AuthDeps, token: string, password: str
     await markEmailVerified(trx, userId, now);
     await expireOneTimeTokens(trx, 'password_reset', userId, now);
     const revoked = await revokeUserSessions(trx, userId, 'password_reset', now);
-    await deps.audit.record(trx, context, {
+    audit({
       actor: { type: 'user', id: userId },
       action: 'password.reset_completed',
       target: { type: 'user', id: userId },
       outcome: 'success',
       details: { sessions_revoked: revoked.length },
     });
-    return { kind: 'done' as const, userId, revoked };
+    return { kind: 'done' as const, userId };
   });
   if (result.kind === 'invalid') throw new AppError('invalid_link', { detail: 'reset token unknown, used or expired' });
-  for (const sessionId of result.revoked) deps.sessionGate.forget(sessionId);
-  // The address is now verified (and the password changed).
-  deps.profiles.forget(result.userId);
   const user = await findUserById(deps.db, result.userId);
   if (user !== null) await deps.lockout.unlock(user.emailIndex);
 }

@@ -16,9 +16,9 @@ export async function refresh(deps: AuthDeps, token: string, context: RequestCon
   // One statement, atomic by itself: no explicit transaction, no separate roles query.
   const result = await rotateRefreshToken(deps.db, { lifetimes: deps.lifetimes, rotation: deps.refreshRotation }, token, now);
   if (result.kind === 'reused') {
-    await deps.db.transaction().execute(async (trx) => {
+    await deps.change(context, async ({ trx, audit }) => {
       await revokeSession(trx, result.userId, result.sessionId, 'refresh_token_reuse', now);
-      await deps.audit.record(trx, context, {
+      audit({
         actor: { type: 'anonymous' },
         action: 'token.reuse_detected',
         target: { type: 'session', id: result.sessionId },
@@ -26,7 +26,6 @@ export async function refresh(deps: AuthDeps, token: string, context: RequestCon
         details: { user_id: result.userId },
       });
     });
-    deps.sessionGate.forget(result.sessionId);
     // Says why (so a client knows to sign in again rather than retry), nothing more.
     throw new AppError('refresh_token_reused', { detail: `refresh token reused, session ${result.sessionId} revoked` });
   }

@@ -23,13 +23,13 @@ describe('session gate', () => {
         return answer;
       },
     });
-    const inFlight = gate.isActive('s1');
-    // The revocation commits and forgets the session while the check is still running.
+    const inFlight = gate.isActive('s1', 'u1');
+    // The revocation commits and invalidates the session while the check is still running.
     live = false;
-    gate.forget('s1');
+    gate.invalidate('session:s1');
     release();
     assert.equal(await inFlight, true, 'the check that began first answers what it read');
-    assert.equal(await gate.isActive('s1'), false, 'the next request sees the revocation at once');
+    assert.equal(await gate.isActive('s1', 'u1'), false, 'the next request sees the revocation at once');
     assert.equal(loads, 2);
   });
 });

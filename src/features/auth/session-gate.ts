@@ -7,9 +7,10 @@ import type { DB } from '../../core/db/database.ts';
 import { isSessionActive } from '../sessions/index.ts';
 
 export interface SessionGate {
-  isActive(sessionId: string): Promise<boolean>;
-  /** Forget a session at once on this instance (after revoking it here). */
-  forget(sessionId: string): void;
+  /** `userId` is the token's subject: an entry is dropped by a change to the session or to its user. */
+  isActive(sessionId: string, userId: string): Promise<boolean>;
+  /** Drops the entries a committed change made stale (`session:<id>`, `user:<id>`); see core/change.ts. */
+  invalidate(tag: string): void;
 }
 
 export function createSessionGate(deps: { db: DB; clock: Clock; ttlMs?: number; maxEntries?: number; load?: (sessionId: string, now: Date) => Promise<boolean> }): SessionGate {
@@ -17,10 +18,10 @@ export function createSessionGate(deps: { db: DB; clock: Clock; ttlMs?: number; 
   const load = deps.load ?? ((sessionId: string, now: Date): Promise<boolean> => isSessionActive(deps.db, sessionId, now));
   return {
     // A revocation on this instance that races a check in flight: the check's "active"
-    // is not cached after the revocation's forget (see core/cache.ts).
-    isActive: (sessionId) => cache.load(sessionId, () => load(sessionId, deps.clock())),
-    forget(sessionId) {
-      cache.delete(sessionId);
+    // is not cached after the revocation's invalidation (see core/cache.ts).
+    isActive: (sessionId, userId) => cache.load(sessionId, () => load(sessionId, deps.clock()), { tags: () => [`session:${sessionId}`, `user:${userId}`] }),
+    invalidate(tag) {
+      cache.invalidate(tag);
     },
   };
 }

@@ -6,11 +6,11 @@ import { consumeOneTimeToken } from './one-time-tokens.ts';
 
 export async function verifyEmail(deps: AuthDeps, token: string, context: RequestContext): Promise<void> {
   const now = deps.clock();
-  const verified = await deps.db.transaction().execute(async (trx) => {
+  const verified = await deps.change(context, async ({ trx, audit }) => {
     const userId = await consumeOneTimeToken(trx, 'verify_email', token, now);
     if (userId === null) return null;
     await markEmailVerified(trx, userId, now);
-    await deps.audit.record(trx, context, {
+    audit({
       actor: { type: 'user', id: userId },
       action: 'user.email_verified',
       target: { type: 'user', id: userId },
@@ -19,5 +19,4 @@ export async function verifyEmail(deps: AuthDeps, token: string, context: Reques
     return userId;
   });
   if (verified === null) throw new AppError('invalid_link', { detail: 'verification token unknown, used or expired' });
-  deps.profiles.forget(verified);
 }

@@ -10,10 +10,8 @@ import { permissionsOfUser } from './roles-repo.ts';
 
 export interface Authorizer {
   permissionsOf(userId: string): Promise<ReadonlySet<string>>;
-  /** Forget one user's permissions on this instance (after changing their roles or status). */
-  forget(userId: string): void;
-  /** Forget everyone's (after changing what a role grants). */
-  forgetAll(): void;
+  /** Drops the entries a committed change made stale (`user:<id>`, or `roles` for everyone's); see core/change.ts. */
+  invalidate(tag: string): void;
 }
 
 export function createAuthorizer(deps: { db: DB; clock: Clock; ttlMs?: number; maxEntries?: number }): Authorizer {
@@ -25,13 +23,11 @@ export function createAuthorizer(deps: { db: DB; clock: Clock; ttlMs?: number; m
       // stored in it, since the transaction may still roll back.
       if (insideTransaction()) return permissionsOfUser(deps.db, userId);
       // A read that started before a change must not put the old answer back afterwards.
-      return cache.load(userId, () => permissionsOfUser(deps.db, userId));
+      // Permissions follow from the user's status and roles and from what each role grants.
+      return cache.load(userId, () => permissionsOfUser(deps.db, userId), { tags: () => [`user:${userId}`, 'roles'] });
     },
-    forget(userId) {
-      cache.delete(userId);
-    },
-    forgetAll() {
-      cache.clear();
+    invalidate(tag) {
+      cache.invalidate(tag);
     },
   };
 }

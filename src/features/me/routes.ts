@@ -68,9 +68,9 @@ export const meRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { deps 
     { config: authenticated, schema: { summary: 'Change your profile', tags, security, body: PatchBody, response: responses({ 200: Profile }) } },
     async (request) => {
       const auth = requireAuth(request);
-      await deps.db.transaction().execute(async (trx) => {
+      await deps.change(request.auditContext, async ({ trx, audit }) => {
         await updateName(trx, deps.keyring, auth.userId, request.body.name, deps.clock());
-        await deps.audit.record(trx, request.auditContext, {
+        audit({
           actor: { type: 'user', id: auth.userId },
           action: 'user.updated',
           target: { type: 'user', id: auth.userId },
@@ -78,7 +78,6 @@ export const meRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { deps 
           details: { fields: ['name'] },
         });
       });
-      deps.profiles.forget(auth.userId);
       return profileOf(auth.userId);
     },
   );

@@ -1,9 +1,10 @@
 // Creating an account on someone's authority rather than by self-registration: the
 // `users create` CLI, the admin API and the bootstrap admin. The password policy
 // applies as at registration, every named role must exist, and the account and its
-// audit record are written in one transaction.
+// audit record are written in one change (core/change.ts).
 import type { Transaction } from 'kysely';
 import type { AuditEvent, RequestContext } from '../../core/audit/auditor.ts';
+import type { Change } from '../../core/change.ts';
 import type { Schema } from '../../core/db/schema.ts';
 import type { PasswordPolicyResult } from '../../core/password/policy.ts';
 import type { AuthDeps } from '../auth/index.ts';
@@ -31,8 +32,8 @@ export async function createAccount(
   options: {
     /** Runs first inside the creating transaction (the admin API's escalation check), so it sees the roles as they commit. */
     readonly authorizeRoles?: (trx: Transaction<Schema>, roles: readonly string[]) => Promise<void>;
-    /** Runs last inside the creating transaction (the admin API's invitation), so it commits with the account. */
-    readonly onCreated?: (trx: Transaction<Schema>, id: string) => Promise<void>;
+    /** Runs last inside the creating change (the admin API's invitation), so it commits with the account. */
+    readonly onCreated?: (change: Change, id: string) => Promise<void>;
   } = {},
 ): Promise<CreateAccountResult> {
   const verdict = input.password === null ? null : deps.policy.check(input.password, { email: input.email, name: input.name });
@@ -43,18 +44,19 @@ export async function createAccount(
   if (unknown !== undefined) return { kind: 'unknown_role', role: unknown };
   const passwordHash = input.password === null ? null : await deps.passwords.hash(input.password);
   const now = deps.clock();
-  const id = await deps.db.transaction().execute(async (trx) => {
+  const id = await deps.change(audit.context, async (change) => {
+    const { trx } = change;
     await options.authorizeRoles?.(trx, roles);
     const created = await insertUser(trx, deps, { email: input.email, name: input.name, passwordHash, emailVerified: input.emailVerified, roles, now });
     if (created !== null) {
-      await deps.audit.record(trx, audit.context, {
+      change.audit({
         actor: audit.actor,
         action: 'user.created',
         target: { type: 'user', id: created },
         outcome: 'success',
         details: { roles },
       });
-      await options.onCreated?.(trx, created);
+      await options.onCreated?.(change, created);
     }
     return created;
   });

@@ -33,19 +33,19 @@ describe('profile cache', () => {
     assert.equal(source.calls, 2);
   });
 
-  it('forget makes the next read go to the database', async () => {
+  it('invalidating the user makes the next read go to the database', async () => {
     const cache = createProfileCache({ clock: testClock().clock });
     const source = loader(profile('Ada'), profile('Ada L.'));
     await cache.get(ID, source.load);
-    cache.forget(ID);
+    cache.invalidate(`user:${ID}`);
     assert.equal((await cache.get(ID, source.load))?.name, 'Ada L.');
   });
 
-  it('a load that began before a change is not cached after the change forgot the user', async () => {
+  it('a load that began before a change is not cached after the change invalidated the user', async () => {
     const cache = createProfileCache({ clock: testClock().clock });
     let release = (): void => undefined;
     const stale = cache.get(ID, () => new Promise((resolve) => { release = () => { resolve(profile('Ada')); }; }));
-    cache.forget(ID);
+    cache.invalidate(`user:${ID}`);
     release();
     assert.equal((await stale)?.name, 'Ada', 'the caller still gets its answer');
     assert.equal((await cache.get(ID, loader(profile('Ada L.')).load))?.name, 'Ada L.');

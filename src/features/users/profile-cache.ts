@@ -8,13 +8,12 @@
 //   users (least recently used go first). The same strings are in memory anyway while a
 //   response is built; the data key itself is never cached, so what is held can decrypt
 //   nothing else.
-// - Freshness: a change made through this instance is seen at once, because every writer
-//   of a profile field calls `forget(userId)` after its transaction commits. A change made
+// - Freshness: a change made through this instance is seen at once: every write goes
+//   through core/change.ts, whose audit records name the user (or a role), and the entry
+//   is dropped after the commit from those records. A change made
 //   through another instance (or straight in the database) shows here within `ttlMs`, the
 //   same bound the session gate gives a revoked session. Roles in the profile are a
 //   display hint; permission checks never read them from here.
-// A writer of users, user_roles or data_keys that can change what loadProfile returns
-// (name, email, verification, roles, deletion, crypto-shredding) must call `forget`.
 import { createTtlCache } from '../../core/cache.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { UserProfile } from './repo.ts';
@@ -22,8 +21,8 @@ import type { UserProfile } from './repo.ts';
 export interface ProfileCache {
   /** The cached profile of `userId`, or `load()`'s answer (cached unless null). */
   get(userId: string, load: () => Promise<UserProfile | null>): Promise<UserProfile | null>;
-  /** Drops the user's entry at once on this instance; call after the change commits. */
-  forget(userId: string): void;
+  /** Drops the entries a committed change made stale (`user:<id>`, `roles`); see core/change.ts. */
+  invalidate(tag: string): void;
   readonly size: number;
 }
 
@@ -51,9 +50,9 @@ export function createProfileCache(options: ProfileCacheOptions): ProfileCache {
       cache.load(userId, async () => {
         const loaded = await load();
         return loaded === null ? null : frozen(loaded);
-      }, { keep: (profile) => profile !== null }),
-    forget(userId) {
-      cache.delete(userId);
+      }, { keep: (profile) => profile !== null, tags: () => [`user:${userId}`, 'roles'] }),
+    invalidate(tag) {
+      cache.invalidate(tag);
     },
     get size() {
       return cache.size;
