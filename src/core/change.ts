@@ -33,9 +33,9 @@ export interface PendingJob {
 export interface Change {
   readonly trx: Transaction<Schema>;
   /** Records what changed; appended to the audit trail just before the commit. */
-  audit(event: AuditEvent): void;
+  readonly audit: (event: AuditEvent) => void;
   /** Background work that exists exactly when the change commits. */
-  enqueue(job: PendingJob): void;
+  readonly enqueue: (job: PendingJob) => void;
 }
 
 export type Changes = <T>(context: RequestContext, fn: (change: Change) => Promise<T>) => Promise<T>;
