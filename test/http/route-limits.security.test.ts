@@ -47,14 +47,14 @@ function testRoutes(app: App): void {
 function assertNames(answer: Answer, policy: string, remaining: number): void {
   assert.equal(answer.headers['ratelimit-policy'], policy);
   const name = policy.split(';')[0]!;
-  const match = new RegExp(`^${name};r=${remaining};t=(\\d+)$`).exec(String(answer.headers['ratelimit']));
-  assert.ok(match !== null, `RateLimit ${String(answer.headers['ratelimit'])} for ${name} r=${remaining}`);
+  const reset = answer.headers['ratelimit-reset'];
+  assert.ok(typeof reset === 'string' && /^\d+$/.test(reset), `RateLimit-Reset ${String(reset)}`);
+  assert.equal(answer.headers['ratelimit'], `${name};r=${remaining};t=${reset}`);
   assert.equal(answer.headers['ratelimit-remaining'], String(remaining));
-  assert.equal(answer.headers['ratelimit-reset'], match[1]);
   if (answer.statusCode === 429) {
     assert.equal(answer.json<{ code: string }>().code, 'rate_limited');
-    assert.ok(Number(match[1]) >= 1);
-    assert.equal(answer.headers['retry-after'], match[1], 'Retry-After is the refusing limit\'s reset');
+    assert.ok(Number(reset) >= 1);
+    assert.equal(answer.headers['retry-after'], reset, 'Retry-After is the refusing limit\'s reset');
   } else {
     assert.equal(answer.headers['retry-after'], undefined);
   }
@@ -265,22 +265,22 @@ describe('route limit declarations', () => {
 
   it('a key that needs body.email, on a route whose body has none, is refused', () => {
     const recipient: RouteLimit = { name: 'test-recipient', key: 'recipient', max: 1, windowMs: 1000 };
-    assert.throws(() => declare((app) => app.post('/no-email', { config: { access: 'public', rateLimit: [recipient] }, schema: { response: ok } }, handler)), RoutePolicyError);
+    assert.throws(() => { declare((app) => { app.post('/no-email', { config: { access: 'public', rateLimit: [recipient] }, schema: { response: ok } }, handler); }); }, RoutePolicyError);
     const account: RouteLimit = { name: 'test-account', key: 'address+account', max: 1, windowMs: 1000 };
-    assert.throws(() => declare((app) => app.post('/no-email', { config: { access: 'public', rateLimit: [account] }, schema: { response: ok } }, handler)), RoutePolicyError);
+    assert.throws(() => { declare((app) => { app.post('/no-email', { config: { access: 'public', rateLimit: [account] }, schema: { response: ok } }, handler); }); }, RoutePolicyError);
     // Behind authentication the account is the signed-in user: no body needed.
-    declare((app) => app.post('/signed-in', { config: { access: 'authenticated', rateLimit: [account] }, schema: { response: ok } }, handler));
+    declare((app) => { app.post('/signed-in', { config: { access: 'authenticated', rateLimit: [account] }, schema: { response: ok } }, handler); });
   });
 
   it('one limit name declared with two settings is refused', () => {
-    assert.throws(() => declare((app) => {
+    assert.throws(() => { declare((app) => {
       app.get('/one', { config: { access: 'public', rateLimit: [{ name: 'test-twice', key: 'address', max: 1, windowMs: 1000 }] }, schema: { response: ok } }, handler);
       app.get('/two', { config: { access: 'public', rateLimit: [{ name: 'test-twice', key: 'address', max: 2, windowMs: 1000 }] }, schema: { response: ok } }, handler);
-    }), RoutePolicyError);
+    }); }, RoutePolicyError);
   });
 
   it('the global limit\'s name, and windows of part of a second, are refused', () => {
-    assert.throws(() => declare((app) => app.get('/global', { config: { access: 'public', rateLimit: [{ name: 'global', key: 'address', max: 1, windowMs: 1000 }] }, schema: { response: ok } }, handler)), RoutePolicyError);
-    assert.throws(() => declare((app) => app.get('/part', { config: { access: 'public', rateLimit: [{ name: 'test-part', key: 'address', max: 1, windowMs: 1500 }] }, schema: { response: ok } }, handler)), RoutePolicyError);
+    assert.throws(() => { declare((app) => { app.get('/global', { config: { access: 'public', rateLimit: [{ name: 'global', key: 'address', max: 1, windowMs: 1000 }] }, schema: { response: ok } }, handler); }); }, RoutePolicyError);
+    assert.throws(() => { declare((app) => { app.get('/part', { config: { access: 'public', rateLimit: [{ name: 'test-part', key: 'address', max: 1, windowMs: 1500 }] }, schema: { response: ok } }, handler); }); }, RoutePolicyError);
   });
 });
