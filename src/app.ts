@@ -11,7 +11,7 @@ import { registerErrorHandling } from './core/http/errors.ts';
 import { routeFrameworkError } from './core/http/framework-errors.ts';
 import { registerNotFound } from './core/http/not-found.ts';
 import { registerOpenAPI } from './core/http/openapi.ts';
-import { addressCounter, registerRateLimit } from './core/http/rate-limit.ts';
+import { registerRateLimits } from './core/http/rate-limit.ts';
 import { registerRequestContext } from './core/http/request-context.ts';
 import { REQUEST_ID_HEADER, requestIdFor } from './core/http/request-id.ts';
 import { registerRequestLog } from './core/http/request-log.ts';
@@ -89,23 +89,24 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerWellFormedInput(app);
   registerSecurityHeaders(app, { https });
   await registerCors(app, config.cors);
-  await registerRateLimit(app, {
-    max: config.rateLimit.max,
-    windowMs: config.rateLimit.windowSeconds * 1000,
-    redis: deps.redis,
+  const { auth, signingKeys, metrics, rateLimits } = deps.services;
+  const limits = registerRateLimits(app, {
+    global: { max: config.rateLimit.max, windowMs: config.rateLimit.windowSeconds * 1000 },
+    stores: rateLimits.stores,
+    emailIndex: (email) => auth.blindIndex.email(email),
+    signedInUser: (request) => request.auth?.userId ?? null,
   });
   // Behind a proxy the socket's peer is the proxy, not the client: counting it would spend
   // every client's budget. (A proxy enforces its own header limits in front of ours.)
-  if (config.trustProxy === false || config.trustProxy === 0) clientErrors.countWith(addressCounter(app));
-  registerNotFound(app, { preHandler: app.rateLimit() });
+  if (config.trustProxy === false || config.trustProxy === 0) clientErrors.countWith(limits.countAddress);
+  registerNotFound(app);
   await registerOpenAPI(app, { publicURL: config.publicURL, version: VERSION });
 
-  const { auth, signingKeys, metrics } = deps.services;
   registerAuthentication(app, { tokens: auth.tokens, sessions: auth.sessionGate, authorizer: auth.authorizer });
   await app.register(healthRoutes, { database: deps.database, redis: deps.redis, clock: deps.clock });
   await app.register(jwksRoutes, { keys: signingKeys });
-  await app.register(authRoutes, { deps: auth });
-  await app.register(meRoutes, { deps: auth });
+  await app.register(authRoutes, { deps: auth, limits: rateLimits.auth });
+  await app.register(meRoutes, { deps: auth, limits: rateLimits.auth });
   await app.register(adminUserRoutes, { deps: auth });
   await app.register(adminRoleRoutes, { deps: auth });
   await app.register(metricsRoutes, { registry: metrics.registry, token: config.metricsToken });

@@ -14,15 +14,13 @@ import { BLIND_INDEX_PURPOSE, createBlindIndex } from './core/crypto/blind-index
 import type { Keyring } from './core/crypto/keyring.ts';
 import { getOrCreateSystemKey } from './core/crypto/system-keys.ts';
 import type { Database } from './core/db/database.ts';
-import type { CounterStore } from './core/limits/counter-store.ts';
-import { createLimiter } from './core/limits/limiter.ts';
-import { createMemoryCounterStore } from './core/limits/memory-store.ts';
-import { createRedisCounterStore } from './core/limits/redis-store.ts';
+import { createCounterStores, type CounterStores } from './core/limits/stores.ts';
 import type { Logger } from './core/logging.ts';
 import { createMetrics, type Metrics } from './core/metrics/metrics.ts';
 import { createPasswordHasher } from './core/password/hash.ts';
 import { createPasswordPolicy } from './core/password/policy.ts';
 import type { AuthDeps } from './features/auth/deps.ts';
+import { authLimits, type AuthLimits } from './features/auth/limits.ts';
 import { createSessionGate } from './features/auth/session-gate.ts';
 import { createAuthorizer } from './features/authorization/authorizer.ts';
 import { ensureBuiltInRoles } from './features/authorization/roles-repo.ts';
@@ -39,6 +37,8 @@ import { createProfileCache } from './features/users/profile-cache.ts';
 
 export interface Services {
   readonly auth: AuthDeps;
+  /** Where every rate limit counts, and the limits the account routes declare. */
+  readonly rateLimits: { readonly stores: CounterStores; readonly auth: AuthLimits };
   readonly signingKeys: SigningKeySource;
   readonly metrics: Metrics;
   /** Delivers security webhooks; null when none are configured. The caller starts and stops it. */
@@ -62,12 +62,6 @@ export interface ServiceResources {
   readonly webhookTuning?: Partial<WebhookTuning>;
 }
 
-function counterStore(redis: Redis | null, clock: Clock): CounterStore {
-  return redis === null
-    ? createMemoryCounterStore({ clock, maxKeys: 100_000 })
-    : createRedisCounterStore(redis, { prefix: 'gatehouse:limit:' });
-}
-
 function mailTransport(config: Config): MailTransport {
   return config.smtp.url === null ? outboxTransport(join(config.dataDir, 'outbox')) : smtpTransport(config.smtp.url);
 }
@@ -84,8 +78,6 @@ export async function createServices(resources: ServiceResources): Promise<Servi
     refreshMs: 30_000,
     onRefreshError: (error) => { log.error({ err: error }, 'signing key refresh failed'); },
   });
-  // One store per limiter: a flood of keys in one cannot crowd out the others.
-  const store = (): CounterStore => counterStore(resources.redis, clock);
   const blindIndexKey = await getOrCreateSystemKey(db, keyring, BLIND_INDEX_PURPOSE);
   const successorKey = await getOrCreateSystemKey(db, keyring, REFRESH_SUCCESSOR_KEY_PURPOSE);
   const metrics = createMetrics();
@@ -117,6 +109,10 @@ export async function createServices(resources: ServiceResources): Promise<Servi
     metrics,
     auditKeys: (keyId) => (keyId === auditKey.id ? auditKey.key : null),
     webhooks: webhooks?.dispatcher ?? null,
+    rateLimits: {
+      stores: createCounterStores({ redis: resources.redis, clock, maxKeysPerLimit: 100_000 }),
+      auth: authLimits(auth),
+    },
     auth: {
       db,
       clock,
@@ -145,12 +141,6 @@ export async function createServices(resources: ServiceResources): Promise<Servi
         baseLockSeconds: auth.lockoutDuration,
         maxLockSeconds: 86_400,
       }),
-      limits: {
-        ip: createLimiter(store(), { name: 'auth-ip', max: auth.ipLimit.max, windowMs: auth.ipLimit.windowSeconds * 1000 }),
-        account: createLimiter(store(), { name: 'auth-account', max: auth.accountLimit.max, windowMs: auth.accountLimit.windowSeconds * 1000 }),
-        // Mail to any one address, whoever asks for it: no inbox can be flooded.
-        mail: createLimiter(store(), { name: 'auth-mail', max: 5, windowMs: 3_600_000 }),
-      },
       mailer,
       mail: createOutgoingMail(mailer),
       audit,

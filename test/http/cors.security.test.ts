@@ -16,6 +16,13 @@ describe('CORS allowlist', () => {
     assert.equal(response.headers['access-control-allow-credentials'], 'true');
   });
 
+  it('lets a listed origin read the rate-limit fields and Retry-After', async () => {
+    const response = await test.app.inject({ method: 'GET', url: '/.well-known/jwks.json', headers: { origin: 'https://app.example.test' } });
+    const exposed = String(response.headers['access-control-expose-headers']).split(',').map((name) => name.trim());
+    for (const name of ['retry-after', 'ratelimit', 'ratelimit-policy']) assert.ok(exposed.includes(name), `${name} in ${exposed.join(', ')}`);
+    assert.match(String(response.headers['ratelimit-policy']), /^"global";q=\d+;w=\d+$/);
+  });
+
   it('refuses an origin that is not listed, including look-alikes', async () => {
     for (const origin of ['https://evil.example.test', 'https://app.example.test.evil.test', 'http://app.example.test', 'null']) {
       const response = await test.app.inject({ method: 'GET', url: '/healthz', headers: { origin } });

@@ -108,6 +108,9 @@ describe('framework refusals count against the rate limit', () => {
       assert.equal((JSON.parse(response.body) as { code: string }).code, 'rate_limited');
       assert.ok(Number(response.headers['retry-after']) >= 1);
       assert.equal(response.headers['x-content-type-options'], 'nosniff');
+      // The refusing limit is named, even on the socket: the global per-address one.
+      assert.equal(response.headers['ratelimit-policy'], `"global";q=${LIMIT};w=60`);
+      assert.equal(response.headers['ratelimit'], `"global";r=0;t=${String(response.headers['retry-after'])}`);
     }
     // ...and the budget they spent is the one ordinary requests draw from.
     assert.equal((await rawRequest(test.baseURL, get('/.well-known/jwks.json'))).status, 429);

@@ -201,5 +201,23 @@ for (const engine of testEngines()) {
         }
       });
     });
+
+    it('the per-recipient mail cap runs out at the same point, with the same Retry-After, for an unknown email', async () => {
+      await withApp({}, async (app) => {
+        const email = uniqueEmail('recipient');
+        // Registration draws on the recipient's cap too, so set the account up from elsewhere.
+        await registerVerified(await accountMaker(), email, strongPassword());
+        const unknownEmail = uniqueEmail('recipient-ghost');
+        const statuses: number[] = [];
+        for (let attempt = 0; attempt < 6; attempt++) {
+          const existing = await app.client.request('POST', '/v1/auth/password/forgot', { body: { email } });
+          const unknown = await app.client.request('POST', '/v1/auth/password/forgot', { body: { email: unknownEmail } });
+          assertSameAnswer(existing, unknown, `forgot attempt ${attempt + 1}`);
+          for (const field of ['retry-after', 'ratelimit-policy']) assert.equal(existing.headers.get(field), unknown.headers.get(field), field);
+          statuses.push(existing.status);
+        }
+        assert.deepEqual(statuses, [202, 202, 202, 202, 202, 429]);
+      });
+    });
   });
 }

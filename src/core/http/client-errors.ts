@@ -11,13 +11,8 @@ import { AppError, toProblem } from '../errors.ts';
 import type { Logger } from '../logging.ts';
 import { REQUEST_ID_HEADER } from './request-id.ts';
 
-export interface AddressCount {
-  readonly exceeded: boolean;
-  readonly retryAfterSeconds: number;
-}
-
-/** Counts one request against an address's budget. */
-export type AddressCounter = (address: string) => Promise<AddressCount>;
+/** Counts one request against an address's budget: the refusal to answer once it is spent, else null. */
+export type AddressCounter = (address: string) => Promise<AppError | null>;
 
 export interface ClientErrorDeps {
   readonly log: Logger;
@@ -64,7 +59,7 @@ function responseText(error: AppError, requestId: string, headers: OutgoingHttpH
   return `HTTP/1.1 ${error.statusCode} ${STATUS_CODES[error.statusCode] ?? ''}\r\n${headerLines(all)}\r\n${body}`;
 }
 
-async function countWithin(counter: AddressCounter | null, address: string | undefined, timeoutMs: number): Promise<AddressCount | null> {
+async function countWithin(counter: AddressCounter | null, address: string | undefined, timeoutMs: number): Promise<AppError | null> {
   if (counter === null || address === undefined) return null;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<null>((resolve) => {
@@ -90,10 +85,8 @@ export function createClientErrorHandling(deps: ClientErrorDeps): ClientErrorHan
       const started = performance.now();
       const requestId = uuidv7();
       const address = socket.remoteAddress;
-      void countWithin(counter, address, timeoutMs).then((count) => {
-        const refusal = count?.exceeded === true
-          ? new AppError('rate_limited', { headers: { 'retry-after': String(count.retryAfterSeconds) } })
-          : refusalFor(error.code);
+      void countWithin(counter, address, timeoutMs).then((limited) => {
+        const refusal = limited ?? refusalFor(error.code);
         deps.log.info(
           {
             request_id: requestId,

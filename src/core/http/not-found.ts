@@ -1,6 +1,6 @@
 // 404 for unknown paths, 405 (with Allow) for a known path and another method. Route
 // patterns are matched segment by segment, never compiled into regular expressions.
-import type { FastifyInstance, RouteOptions } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors.ts';
 import { sendProblem } from './errors.ts';
 import { frameworkRefusalOf } from './framework-errors.ts';
@@ -20,7 +20,7 @@ function splitPath(url: string): string[] {
   return path.split('/').filter((segment) => segment !== '');
 }
 
-export function registerNotFound(app: FastifyInstance, options: { preHandler?: RouteOptions['preHandler'] }): void {
+export function registerNotFound(app: FastifyInstance): void {
   const known = new Map<string, KnownRoute>();
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
@@ -29,7 +29,8 @@ export function registerNotFound(app: FastifyInstance, options: { preHandler?: R
     known.set(route.url, entry);
   });
 
-  app.setNotFoundHandler(options.preHandler === undefined ? {} : { preHandler: options.preHandler }, (request, reply) => {
+  // The rate limiter's onRequest hook counts these too (rate-limit.ts).
+  app.setNotFoundHandler((request, reply) => {
     // A request Fastify's router refused (framework-errors.ts), answered through the error handler.
     const refusal = frameworkRefusalOf(request.raw);
     if (refusal !== undefined) throw refusal;

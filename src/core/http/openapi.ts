@@ -31,7 +31,11 @@ export async function registerOpenAPI(app: FastifyInstance, options: { publicURL
       openapi: '3.1.0',
       info: {
         title: 'Gatehouse',
-        description: 'Identity and access server. Errors are RFC 9457 problem details with a stable `code`.',
+        description:
+          'Identity and access server. Errors are RFC 9457 problem details with a stable `code`. '
+          + 'Every route but the health probes answers with the `RateLimit-Policy` and `RateLimit` fields '
+          + '(draft-ietf-httpapi-ratelimit-headers) of the limit closest to refusing; a 429 `rate_limited` names '
+          + 'the limit that refused and carries `Retry-After`.',
         version: options.version,
       },
       servers: [{ url: options.publicURL }],

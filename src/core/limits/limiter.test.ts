@@ -75,6 +75,7 @@ for (const storeCase of [memoryCase(), redisCase()]) {
       );
       assert.equal(decisions[0]!.retryAfterSeconds, 0);
       assert.equal(decisions[3]!.retryAfterSeconds, Math.ceil(windowMs / 1000));
+      assert.ok(decisions.every((d) => d.resetSeconds >= 1 && d.resetSeconds <= Math.ceil(windowMs / 1000)), 'the time to the window\'s end, allowed or not');
     });
 
     it('starts a fresh budget once the window has ended', async () => {
@@ -85,7 +86,7 @@ for (const storeCase of [memoryCase(), redisCase()]) {
       assert.equal((await limiter.consume('client-a')).allowed, false);
       await pass(windowMs + 50);
       const fresh = await limiter.consume('client-a');
-      assert.deepEqual(fresh, { allowed: true, remaining: 1, retryAfterSeconds: 0 });
+      assert.deepEqual(fresh, { allowed: true, remaining: 1, retryAfterSeconds: 0, resetSeconds: Math.ceil(windowMs / 1000) });
     });
 
     it('refused hits do not extend the window', async () => {
@@ -112,7 +113,7 @@ for (const storeCase of [memoryCase(), redisCase()]) {
       await limiter.consume('client-a');
       assert.equal((await limiter.consume('client-a')).allowed, false);
       await limiter.reset('client-a');
-      assert.deepEqual(await limiter.consume('client-a'), { allowed: true, remaining: 0, retryAfterSeconds: 0 });
+      assert.deepEqual(await limiter.consume('client-a'), { allowed: true, remaining: 0, retryAfterSeconds: 0, resetSeconds: Math.ceil(windowMs / 1000) });
     });
 
     it('reports the time left in the window from the store', async () => {

@@ -19,6 +19,8 @@ export interface LimitDecision {
   readonly remaining: number;
   /** When refused, whole seconds until the window ends (at least 1); 0 when allowed. */
   readonly retryAfterSeconds: number;
+  /** Whole seconds until the window ends and the budget is whole again, allowed or not. */
+  readonly resetSeconds: number;
 }
 
 export interface Limiter {
@@ -45,11 +47,8 @@ export function createLimiter(store: CounterStore, options: LimiterOptions): Lim
     async consume(key: string): Promise<LimitDecision> {
       const { count, resetMs } = await store.increment(namespaced(key), windowMs);
       const allowed = count <= max;
-      return {
-        allowed,
-        remaining: Math.max(0, max - count),
-        retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil(resetMs / 1000)),
-      };
+      const resetSeconds = Math.max(1, Math.ceil(resetMs / 1000));
+      return { allowed, remaining: Math.max(0, max - count), retryAfterSeconds: allowed ? 0 : resetSeconds, resetSeconds };
     },
     async reset(key: string): Promise<void> {
       await store.reset(namespaced(key));

@@ -10,7 +10,7 @@ import { assertWindowMs, type CounterStore, type CounterWindow } from './counter
 import { CounterStoreError } from './errors.ts';
 
 export interface RedisCounterStoreOptions {
-  /** Prepended to every key, e.g. `gatehouse:limit:`. */
+  /** Prepended to every key, e.g. `gatehouse:rl:`. */
   readonly prefix: string;
 }
 

@@ -55,7 +55,7 @@ export async function changePassword(
   const user = await findUserById(deps.db, auth.userId);
   if (user?.passwordHash === null || user === null) throw new AppError('invalid_credentials', { detail: 'no password set' });
   // A stolen access token must not become an unlimited password oracle.
-  await reserveCredentialAttempt(deps, user.emailIndex, context.ip ?? 'unknown');
+  await reserveCredentialAttempt(deps, user.emailIndex);
   const check = await deps.passwords.verify(user.passwordHash, input.currentPassword);
   if (!check.ok) {
     await recordFailedAttempt(deps, user.emailIndex, user, context);

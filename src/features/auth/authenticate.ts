@@ -52,9 +52,9 @@ export interface AuthenticationDeps {
 
 export function registerAuthentication(app: FastifyInstance, deps: AuthenticationDeps): void {
   app.decorateRequest('auth', null);
-  // preParsing, not onRequest: the rate limiter's onRequest hooks (route-level) run
-  // after every app-level onRequest hook, and an unauthenticated flood must still be
-  // counted. The body is not parsed until the caller is authenticated.
+  // preParsing, not onRequest: after the rate limiter's onRequest hook, so an
+  // unauthenticated flood is still counted. The body is not parsed until the caller is
+  // authenticated.
   app.addHook('preParsing', async (request, _reply, payload) => {
     const access = request.routeOptions.config.access;
     if (isOpen(access)) return payload;

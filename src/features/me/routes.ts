@@ -7,7 +7,7 @@ import { AppError } from '../../core/errors.ts';
 import { responses } from '../../core/http/problem.ts';
 import { changePassword, revokeOtherSessions, revokeOwnSession } from '../auth/index.ts';
 import { requireAuth } from '../auth/index.ts';
-import type { AuthDeps } from '../auth/index.ts';
+import type { AuthDeps, AuthLimits } from '../auth/index.ts';
 import { Name, Password } from '../auth/index.ts';
 import { listActiveSessions } from '../sessions/index.ts';
 import { loadProfile, updateName } from '../users/index.ts';
@@ -42,7 +42,7 @@ const Session = Type.Object(
 );
 const SessionParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, strict);
 
-export const meRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { deps }, done) => {
+export const meRoutes: FastifyPluginCallback<{ deps: AuthDeps; limits: AuthLimits }> = (app, { deps, limits }, done) => {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   const authenticated = { access: 'authenticated' as const };
 
@@ -84,7 +84,9 @@ export const meRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { deps 
 
   typed.post(
     '/v1/me/password',
-    { config: authenticated, schema: { summary: 'Change your password', tags, security, body: PasswordBody, response: responses({ 204: Type.Null() }) } },
+    // The current password is a guess like a login's: the same per-address+account budget,
+    // the account being the signed-in user (and the account's lockout, in changePassword).
+    { config: { ...authenticated, rateLimit: [limits.account] }, schema: { summary: 'Change your password', tags, security, body: PasswordBody, response: responses({ 204: Type.Null() }) } },
     async (request, reply) => {
       const auth = requireAuth(request);
       await changePassword(deps, auth, { currentPassword: request.body.current_password, newPassword: request.body.new_password }, request.auditContext);
