@@ -5,7 +5,8 @@ import type { DB } from '../db/database.ts';
 import { createLogger, type Logger } from '../logging.ts';
 import type { ClaimedJob } from './repo.ts';
 import type { RetryPolicy } from './retry.ts';
-import { createJobRunner, DEFAULT_JOB_RUNNER_TUNING, type JobEvents, type JobHandler, type JobOutcome, type JobRunner, type JobRunnerTuning } from './runner.ts';
+import type { JobHandler, JobOutcome } from './handler.ts';
+import { createJobRunner, DEFAULT_JOB_RUNNER_TUNING, type JobEvents, type JobRunner, type JobRunnerTuning } from './runner.ts';
 
 /** A minimal account row (nothing about it is read), for jobs that name a user. */
 export async function insertUser(db: DB): Promise<string> {

@@ -7,7 +7,7 @@ import type { DB } from '../db/database.ts';
 import { AppError } from '../errors.ts';
 import { insertUser, runnerFor, scriptedHandler, uniqueKind } from './jobs.fixtures.ts';
 import { claimDueJobs, countPendingJobs, enqueueJobs, QUEUE_FULL_RETRY_SECONDS } from './repo.ts';
-import type { JobFailure } from './runner.ts';
+import type { JobFailure } from './handler.ts';
 
 function jobsOf(db: DB, kind: string) {
   return db.selectFrom('jobs').selectAll().where('kind', '=', kind).orderBy('created_at').orderBy('id').execute();

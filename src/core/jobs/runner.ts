@@ -12,6 +12,7 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.ts';
 import type { Schema } from '../db/schema.ts';
 import { outsideTransaction } from '../db/transaction-scope.ts';
+import { databaseUnavailableReason } from '../db/unavailable.ts';
 import type { Logger } from '../logging.ts';
 import {
   claimDueJobs,
@@ -23,40 +24,8 @@ import {
   scheduleJobRetry,
   type ClaimedJob,
 } from './repo.ts';
-import { randomFraction, retryDelayMs, type RetryPolicy } from './retry.ts';
-
-/**
- * What a handler reports. `retry`: this attempt failed, try again by the retry policy;
- * `failed`: it can never succeed (no attempt is left to make); `abandoned`: cut short
- * because this instance is stopping, given back uncounted. `error` is a short code.
- */
-export type JobOutcome =
-  | { readonly status: 'done' }
-  | { readonly status: 'retry'; readonly error: string }
-  | { readonly status: 'failed'; readonly error: string }
-  | { readonly status: 'abandoned' };
-
-export interface JobFailure {
-  readonly error: string;
-  /** The attempt that failed, from 1. */
-  readonly attempt: number;
-  /** True when no attempt is left and the job is now `failed`. */
-  readonly final: boolean;
-}
-
-export interface JobHandler {
-  readonly kind: string;
-  /**
-   * Runs one job. `signal` aborts when the runner stops (after its grace period) or the
-   * job overruns `timeoutMs`; a handler should bound its own work by `timeoutMs` too.
-   * A throw counts as a failed attempt (`error: 'exception'`).
-   */
-  handle(job: ClaimedJob, signal: AbortSignal): Promise<JobOutcome>;
-  readonly retry: RetryPolicy;
-  readonly timeoutMs: number;
-  /** Called after each failed attempt is recorded, e.g. to log it in the handler's terms. */
-  readonly onFailure?: (job: ClaimedJob, failure: JobFailure) => void;
-}
+import { attemptJob, OVERRUN_MS, type JobFailure, type JobHandler, type JobOutcome } from './handler.ts';
+import { randomFraction, retryDelayMs } from './retry.ts';
 
 export interface JobRunnerTuning {
   readonly pollIntervalMs: number;
@@ -106,8 +75,6 @@ export interface JobRunner {
 
 // A claim must outlive its run (the timeout), the stop grace and the write of its outcome.
 const LEASE_MARGIN_MS = 30_000;
-// How long past its timeout a handler may run before the runner stops waiting for it.
-const OVERRUN_MS = 1_000;
 const PRUNE_EVERY_MS = 3_600_000;
 const PRUNE_BATCH = 1_000;
 
@@ -154,40 +121,11 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     handler.onFailure?.(job, failure);
   }
 
-  // The handler's own promise, bounded: past its timeout (or once the stop grace ends)
-  // the runner stops waiting, aborts it and records a timeout (or gives the job back).
-  async function attempt(job: ClaimedJob, handler: JobHandler): Promise<JobOutcome> {
-    const controller = new AbortController();
-    const abort = (): void => { controller.abort(); };
-    let overran = false;
-    const overrun = setTimeout(() => {
-      overran = true;
-      abort();
-    }, handler.timeoutMs + OVERRUN_MS);
-    stopController.signal.addEventListener('abort', abort, { once: true });
-    const cutShort = new Promise<JobOutcome>((resolve) => {
-      controller.signal.addEventListener('abort', () => {
-        resolve(overran ? { status: 'retry', error: 'timeout' } : { status: 'abandoned' });
-      }, { once: true });
-    });
-    try {
-      const outcome = await Promise.race([
-        handler.handle(job, controller.signal).catch((): JobOutcome => ({ status: 'retry', error: 'exception' })),
-        cutShort,
-      ]);
-      // Our shutdown is not the job failing: whatever it reports once aborted, it is given back.
-      return outcome.status !== 'done' && stopController.signal.aborted ? { status: 'abandoned' } : outcome;
-    } finally {
-      clearTimeout(overrun);
-      stopController.signal.removeEventListener('abort', abort);
-    }
-  }
-
   async function runOne(job: ClaimedJob): Promise<void> {
     const handler = handlers.get(job.kind);
     if (handler === undefined) return;
     try {
-      await settle(job, handler, await attempt(job, handler));
+      await settle(job, handler, await attemptJob(job, handler, stopController.signal));
     } catch (error) {
       // The outcome could not be written: the lease runs out and the job is tried again.
       log.error({ err: error, job_id: job.id, kind: job.kind }, 'job outcome not recorded');
@@ -228,7 +166,10 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
       } while (claimed === tuning.batchSize && !stopping);
       await housekeeping();
     } catch (error) {
-      log.error({ err: error }, 'job round failed');
+      // An outage is one short warning per round (every poll), not a stack trace each time.
+      const reason = databaseUnavailableReason(error);
+      if (reason === null) log.error({ err: error }, 'job round failed');
+      else log.warn({ reason }, 'job round failed: database unavailable');
     }
     return total;
   }

@@ -15,7 +15,7 @@ import { uuidv7 } from '../../core/crypto/ids.ts';
 import type { Schema } from '../../core/db/schema.ts';
 import { enqueueJobs, type ClaimedJob } from '../../core/jobs/repo.ts';
 import type { RetryPolicy } from '../../core/jobs/retry.ts';
-import type { JobHandler, JobOutcome } from '../../core/jobs/runner.ts';
+import type { JobHandler, JobOutcome } from '../../core/jobs/handler.ts';
 import { openJobPayload, sealJobPayload } from '../../core/jobs/sealed-payload.ts';
 import type { Logger } from '../../core/logging.ts';
 import type { MailMessage, MailTransport } from './mailer.ts';

@@ -4,7 +4,7 @@
 // says what a delivery is and logs it in webhook terms. Delivery is at least once, and
 // receivers deduplicate on the event id.
 import type { Clock } from '../../core/clock.ts';
-import type { JobHandler, JobOutcome } from '../../core/jobs/runner.ts';
+import type { JobHandler, JobOutcome } from '../../core/jobs/handler.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../core/jobs/retry.ts';
 import type { Logger } from '../../core/logging.ts';
 import { deliverWebhook } from './deliver.ts';

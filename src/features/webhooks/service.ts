@@ -3,7 +3,7 @@
 // is configured.
 import type { AuditObserver } from '../../core/audit/auditor.ts';
 import type { Clock } from '../../core/clock.ts';
-import type { JobHandler } from '../../core/jobs/runner.ts';
+import type { JobHandler } from '../../core/jobs/handler.ts';
 import type { Logger } from '../../core/logging.ts';
 import type { WebhookConfig } from '../../config/operations-extra.ts';
 import { createWebhookHandler, DEFAULT_WEBHOOK_TUNING, type WebhookFailure, type WebhookTuning } from './handler.ts';
