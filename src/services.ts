@@ -10,6 +10,8 @@ import { createBackground } from './core/background.ts';
 import { createCacheInvalidation } from './core/cache.ts';
 import { createChanges } from './core/change.ts';
 import type { Clock } from './core/clock.ts';
+import { createJobRunner, DEFAULT_JOB_RUNNER_TUNING, type JobEvents, type JobRunner, type JobRunnerTuning } from './core/jobs/runner.ts';
+import { JOB_PAYLOAD_KEY_PURPOSE } from './core/jobs/sealed-payload.ts';
 import { BLIND_INDEX_PURPOSE, createBlindIndex } from './core/crypto/blind-index.ts';
 import type { Keyring } from './core/crypto/keyring.ts';
 import { getOrCreateSystemKey } from './core/crypto/system-keys.ts';
@@ -27,11 +29,12 @@ import { ensureBuiltInRoles } from './features/authorization/roles-repo.ts';
 import { createLockout } from './features/lockout/service.ts';
 import { createMailer, outboxTransport, smtpTransport, type MailTransport } from './features/mail/mailer.ts';
 import { createOutgoingMail } from './features/mail/outgoing.ts';
+import { createMailQueue, type MailQueue } from './features/mail/queue.ts';
 import { createRefreshRotation, REFRESH_SUCCESSOR_KEY_PURPOSE } from './features/sessions/successor.ts';
 import { createAccessTokens } from './features/tokens/access-tokens.ts';
 import { createSigningKeySource, type SigningKeySource } from './features/tokens/signing-key-source.ts';
 import { ensureSigningKeys } from './features/tokens/signing-keys.ts';
-import type { WebhookDispatcher, WebhookTuning } from './features/webhooks/dispatcher.ts';
+import type { WebhookTuning } from './features/webhooks/handler.ts';
 import { createSecurityWebhooks } from './features/webhooks/service.ts';
 import { createProfileCache } from './features/users/profile-cache.ts';
 
@@ -41,8 +44,10 @@ export interface Services {
   readonly rateLimits: { readonly stores: CounterStores; readonly auth: AuthLimits };
   readonly signingKeys: SigningKeySource;
   readonly metrics: Metrics;
-  /** Delivers security webhooks; null when none are configured. The caller starts and stops it. */
-  readonly webhooks: WebhookDispatcher | null;
+  /** Runs queued jobs (mail, security webhooks). `serve` starts and stops it; CLI commands never start it. */
+  readonly jobs: JobRunner;
+  /** Durable mail: `enqueue(trx, message, { userId })` inside the change's transaction. */
+  readonly mail: MailQueue;
   /** The audit-chain key by id, for verifying the trail. */
   readonly auditKeys: AuditKeyLookup;
 }
@@ -58,8 +63,23 @@ export interface ServiceResources {
   /** Tests pass a lighter hasher; production uses the configured OWASP parameters. */
   readonly passwordHashing?: { memoryKiB: number; passes: number; parallelism: number };
   readonly mailTransport?: MailTransport;
-  /** Tests shorten the webhook dispatcher's intervals. */
+  /** Tests shorten the job runner's intervals. */
+  readonly jobTuning?: Partial<JobRunnerTuning>;
+  /** Tests shorten the webhook timeout and retries. */
   readonly webhookTuning?: Partial<WebhookTuning>;
+}
+
+// Job outcomes and queue depth in the metrics; kinds are handler names, never input.
+function jobMetrics(metrics: Metrics): JobEvents {
+  return {
+    onSettled(kind, outcome) {
+      if (outcome.status === 'done') metrics.jobsCompleted.inc({ kind });
+      else metrics.jobsFailed.inc({ kind, final: String(outcome.final) });
+    },
+    onQueueDepth(depth) {
+      for (const [kind, count] of depth) metrics.jobsPending.set({ kind }, count);
+    },
+  };
 }
 
 function mailTransport(config: Config): MailTransport {
@@ -80,15 +100,33 @@ export async function createServices(resources: ServiceResources): Promise<Servi
   });
   const blindIndexKey = await getOrCreateSystemKey(db, keyring, BLIND_INDEX_PURPOSE);
   const successorKey = await getOrCreateSystemKey(db, keyring, REFRESH_SUCCESSOR_KEY_PURPOSE);
+  const jobPayloadKey = await getOrCreateSystemKey(db, keyring, JOB_PAYLOAD_KEY_PURPOSE);
   const metrics = createMetrics();
+  // Each enqueue is counted and wakes the runner, which is built last, from the handlers.
+  const jobsRef: { runner: JobRunner | null } = { runner: null };
+  const enqueued = (kind: string) => (count: number): void => {
+    metrics.jobsEnqueued.inc({ kind }, count);
+    jobsRef.runner?.wake();
+  };
   const webhooks = createSecurityWebhooks({
-    db,
     clock,
     log,
     config: config.administration.webhooks,
     onFailure: () => { metrics.webhookFailures.inc(); },
+    onEnqueued: enqueued('webhook'),
     ...(resources.webhookTuning === undefined ? {} : { tuning: resources.webhookTuning }),
   });
+  const transport = resources.mailTransport ?? mailTransport(config);
+  const mail = createMailQueue({ key: jobPayloadKey.key, transport, from: config.smtp.from, clock, log, onEnqueued: enqueued('mail') });
+  const jobs = createJobRunner({
+    db,
+    clock,
+    log,
+    handlers: webhooks === null ? [mail.handler] : [mail.handler, webhooks.handler],
+    tuning: { ...DEFAULT_JOB_RUNNER_TUNING, ...resources.jobTuning },
+    events: jobMetrics(metrics),
+  });
+  jobsRef.runner = jobs;
   const auditKey = resources.auditKey;
   const audit = createAuditor({
     key: resources.auditKey,
@@ -103,16 +141,17 @@ export async function createServices(resources: ServiceResources): Promise<Servi
   const authorizer = createAuthorizer({ db, clock });
   const profiles = createProfileCache({ clock });
   for (const cache of [sessionGate, authorizer, profiles]) invalidation.register(cache);
-  const mailer = createMailer({ transport: resources.mailTransport ?? mailTransport(config), from: config.smtp.from, log });
+  const mailer = createMailer({ transport, from: config.smtp.from, log });
   return {
     signingKeys,
     metrics,
     auditKeys: (keyId) => (keyId === auditKey.id ? auditKey.key : null),
-    webhooks: webhooks?.dispatcher ?? null,
     rateLimits: {
       stores: createCounterStores({ redis: resources.redis, clock, maxKeysPerLimit: 100_000 }),
       auth: authLimits(auth),
     },
+    jobs,
+    mail,
     auth: {
       db,
       clock,
@@ -142,7 +181,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
         maxLockSeconds: 86_400,
       }),
       mailer,
-      mail: createOutgoingMail(mailer),
+      mail: createOutgoingMail(mail),
       audit,
       change: createChanges({ db, audit, invalidation }),
       background: createBackground({ log, maxPending: 1000 }),

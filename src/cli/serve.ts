@@ -28,8 +28,9 @@ export async function serve(runtime: Runtime): Promise<void> {
     // In-flight requests are done; let their after-response work (mail) finish too.
     await services.auth.background.drain();
     await services.auth.mailer.drain();
-    // After the requests, so a webhook they enqueued is either sent or left queued.
-    await services.webhooks?.stop();
+    // After the requests, so a job they enqueued (a webhook, a mail) is either done or
+    // left queued for the next instance.
+    await services.jobs.stop();
     await runtime.close();
   });
   try {
@@ -40,7 +41,7 @@ export async function serve(runtime: Runtime): Promise<void> {
     throw error;
   }
   if (metricsListener !== null) log.info({ address: metricsListener.address.address, port: metricsListener.address.port }, 'metrics listening');
-  services.webhooks?.start();
+  services.jobs.start();
   log.info({ url: config.publicURL, engine: runtime.database.engine, env: config.environment }, 'gatehouse listening');
   const missing = missingTuning(process.execArgv, process.env, runtime.database.engine);
   if (missing.length > 0) log.warn({ missing }, 'started without the memory tuning of docs/operations.md: expect a larger resident set');

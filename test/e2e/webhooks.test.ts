@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { FAST_WEBHOOKS, startReceiver, testWebhookSecret, type ReceivedWebhook, type Receiver } from '../../src/features/webhooks/webhooks.fixtures.ts';
+import { FAST_WEBHOOKS, startReceiver, testWebhookSecret, webhookRows, type ReceivedWebhook, type Receiver } from '../../src/features/webhooks/webhooks.fixtures.ts';
 import { openDatabase, type Database } from '../../src/core/db/database.ts';
 import { migrate } from '../../src/core/db/migrate.ts';
 import { createAccount } from '../../src/features/users/create-account.ts';
@@ -168,9 +168,9 @@ for (const engine of testEngines()) {
       assert.equal(second!.headers['gatehouse-event-id'], first!.headers['gatehouse-event-id']);
       assertSigned(second!, secret, time.clock());
       await stop(app);
-      const row = await test.database.db.selectFrom('webhook_outbox').selectAll().where('event_id', '=', String(first!.headers['gatehouse-event-id'])).executeTakeFirstOrThrow();
-      assert.equal(row.attempts, 2);
-      assert.notEqual(row.delivered_at, null);
+      const [row] = await webhookRows(test.database.db, { eventId: String(first!.headers['gatehouse-event-id']) });
+      assert.equal(row!.attempts, 2);
+      assert.notEqual(row!.delivered_at, null);
     });
 
     it('an event queued while no server delivers arrives after a restart: new process state, database reopened', async () => {
@@ -181,7 +181,7 @@ for (const engine of testEngines()) {
         const stopped = await start(webhookOptions(receiver, secret, { startWebhooks: false }), database);
         await lockAnAccount(stopped);
         await stop(stopped);
-        const queued = await database.db.selectFrom('webhook_outbox').selectAll().where('url', '=', receiver.url).where('delivered_at', 'is', null).execute();
+        const queued = (await webhookRows(database.db, { urls: [receiver.url] })).filter((row) => row.delivered_at === null);
         assert.equal(queued.length, 1, 'queued in the database, not in the closed process');
         assert.equal(receiver.received.length, 0);
         await database.close();

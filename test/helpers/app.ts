@@ -13,7 +13,8 @@ import { randomBytes } from 'node:crypto';
 import { createKeyring, type Keyring } from '../../src/core/crypto/keyring.ts';
 import { getOrCreateSystemKey } from '../../src/core/crypto/system-keys.ts';
 import type { MailMessage } from '../../src/features/mail/mailer.ts';
-import type { WebhookTuning } from '../../src/features/webhooks/dispatcher.ts';
+import type { JobRunnerTuning } from '../../src/core/jobs/runner.ts';
+import type { WebhookTuning } from '../../src/features/webhooks/handler.ts';
 import { createServices, type Services } from '../../src/services.ts';
 
 export interface TestApp {
@@ -44,9 +45,9 @@ export interface TestAppOptions {
   readonly listen?: boolean;
   /** Defaults to cheap argon2id parameters; pass the production ones where cost matters. */
   readonly passwordHashing?: { memoryKiB: number; passes: number; parallelism: number };
-  /** Shorter webhook intervals; used when SECURITY_WEBHOOK_URLS is set. */
-  readonly webhookTuning?: Partial<WebhookTuning>;
-  /** False leaves webhooks queued, as while no server runs; they are delivered when started. */
+  /** Shorter job-runner intervals and webhook timeout, e.g. FAST_WEBHOOKS. */
+  readonly webhookTuning?: Partial<JobRunnerTuning & WebhookTuning>;
+  /** False leaves jobs (webhooks, mail) queued, as while no server runs; they run when started. */
   readonly startWebhooks?: boolean;
 }
 
@@ -93,13 +94,13 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     mailTransport: async (message) => {
       mails.push({ to: message.to, subject: message.subject, text: message.text });
     },
-    ...(options.webhookTuning === undefined ? {} : { webhookTuning: options.webhookTuning }),
+    ...(options.webhookTuning === undefined ? {} : { jobTuning: options.webhookTuning, webhookTuning: options.webhookTuning }),
   });
   const app = await buildApp({ config, log, database, redis, clock, services });
   options.routes?.(app);
   await app.ready();
   const baseURL = options.listen === true ? await app.listen({ host: '127.0.0.1', port: 0 }) : '';
-  if (options.startWebhooks !== false) services.webhooks?.start();
+  if (options.startWebhooks !== false) services.jobs.start();
   return {
     app,
     config,
@@ -117,7 +118,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       await services.auth.background.drain();
       await services.auth.mailer.drain();
       await app.close();
-      await services.webhooks?.stop();
+      await services.jobs.stop();
     },
   };
 }

@@ -143,18 +143,19 @@ export interface LoginFailuresTable {
   updated_at: Timestamp;
 }
 
-/** Security webhooks waiting for, or done with, delivery (migration 0006). */
-export interface WebhookOutboxTable {
+/** Background work waiting for, or done with, its handler (migration 0010). */
+export interface JobsTable {
   id: string;
-  event_id: string;
-  url: string;
-  event_type: string;
-  payload: string;
+  kind: string;
+  /** Null once the job is done or failed for good. */
+  payload: string | null;
+  user_id: string | null;
+  dedupe_key: string | null;
   created_at: Timestamp;
   next_attempt_at: Timestamp;
   attempts: Generated<number>;
   last_error: string | null;
-  delivered_at: Timestamp | null;
+  done_at: Timestamp | null;
   failed_at: Timestamp | null;
 }
 
@@ -173,5 +174,5 @@ export interface Schema {
   one_time_tokens: OneTimeTokensTable;
   signing_keys: SigningKeysTable;
   login_failures: LoginFailuresTable;
-  webhook_outbox: WebhookOutboxTable;
+  jobs: JobsTable;
 }

@@ -3,7 +3,7 @@
 // Every label is bounded: route patterns, methods, status codes and fixed words. Never
 // ids, emails, tokens, addresses or raw paths: they would put personal data in the
 // monitoring system and give an attacker a way to create series without limit.
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AuditObserver } from '../audit/auditor.ts';
 import { countAuditEvents, LOGIN_OUTCOMES } from './audit-counts.ts';
 
@@ -19,8 +19,15 @@ export interface Metrics {
   readonly refreshReuse: Counter;
   /** How long each audit append took, waiting for the chain lock included. */
   readonly auditAppendSeconds: Histogram;
-  /** For the security webhook dispatcher: one per failed delivery attempt. */
+  /** For the security webhook handler: one per failed delivery attempt. */
   readonly webhookFailures: Counter;
+  /** Jobs written by kind (counted at the write: a job whose transaction rolls back is counted too). */
+  readonly jobsEnqueued: Counter<'kind'>;
+  readonly jobsCompleted: Counter<'kind'>;
+  /** Failed attempts by kind; `final` is `true` when the job was given up on. */
+  readonly jobsFailed: Counter<'kind' | 'final'>;
+  /** Jobs not yet done or given up on, by kind, as of the runner's last round. */
+  readonly jobsPending: Gauge<'kind'>;
   /** Counts login outcomes, lockouts and refresh reuse from the audit events that record them. */
   readonly auditObserver: AuditObserver;
 }
@@ -71,6 +78,16 @@ export function createMetrics(): Metrics {
       registers,
     }),
     webhookFailures: new Counter({ name: `${METRIC_PREFIX}webhook_failures_total`, help: 'Failed security webhook deliveries.', registers }),
+    // `kind` is a handler name from the code (mail, webhook), never from input.
+    jobsEnqueued: new Counter({ name: `${METRIC_PREFIX}jobs_enqueued_total`, help: 'Background jobs written, by kind.', labelNames: ['kind'] as const, registers }),
+    jobsCompleted: new Counter({ name: `${METRIC_PREFIX}jobs_completed_total`, help: 'Background jobs done, by kind.', labelNames: ['kind'] as const, registers }),
+    jobsFailed: new Counter({
+      name: `${METRIC_PREFIX}jobs_failed_total`,
+      help: 'Failed background job attempts, by kind; final="true" when the job was given up on.',
+      labelNames: ['kind', 'final'] as const,
+      registers,
+    }),
+    jobsPending: new Gauge({ name: `${METRIC_PREFIX}jobs_pending`, help: 'Background jobs waiting to be done (queue depth), by kind.', labelNames: ['kind'] as const, registers }),
     auditObserver: countAuditEvents(counters),
   };
 }

@@ -2,3 +2,4 @@
 export type { Mailer } from './mailer.ts';
 export type { OutgoingMail } from './outgoing.ts';
 export { accountLockedMail, invitationMail, passwordChangedMail, passwordResetMail, signupAttemptMail, verificationMail } from './templates.ts';
+export type { MailQueue } from './queue.ts';

@@ -1,20 +1,19 @@
-// What a change hands the mail module: a message to send once the change commits, as one
-// of the change's jobs (core/change.ts), so a rolled-back change mails nothing.
+// What a change hands the mail module: a message as one of the change's jobs
+// (core/change.ts), written in its transaction to the durable mail queue (queue.ts), so
+// a rolled-back change mails nothing and a committed one's mail survives a crash.
 import type { PendingJob } from '../../core/change.ts';
-import type { Mailer, MailMessage } from './mailer.ts';
+import type { MailMessage } from './mailer.ts';
+import type { MailQueue } from './queue.ts';
 
 export interface OutgoingMail {
-  /** `userId`: the account the mail is about, when there is one. */
+  /** `userId`: the account the mail is about, when there is one (deleting it deletes the pending mail). */
   job(message: MailMessage, options: { readonly userId: string | null }): PendingJob;
 }
 
-export function createOutgoingMail(mailer: Mailer): OutgoingMail {
+export function createOutgoingMail(queue: MailQueue): OutgoingMail {
   return {
-    job(message) {
-      return {
-        write: () => Promise.resolve(),
-        committed: () => { mailer.enqueue(message); },
-      };
+    job(message, options) {
+      return { write: (trx) => queue.enqueue(trx, message, options) };
     },
   };
 }

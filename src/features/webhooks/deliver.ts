@@ -24,7 +24,7 @@ export type DeliveryOutcome =
 
 export interface DeliverOptions {
   readonly timeoutMs: number;
-  /** Aborted when the dispatcher stops. */
+  /** Aborted when the job runner stops. */
   readonly stopSignal: AbortSignal;
 }
 

@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { before, beforeEach, describe, it } from 'node:test';
 import { manualClock } from '../../../test/security/security.fixtures.ts';
 import { databasePerSuite, testEngines } from '../../../test/helpers/database.ts';
 import type { DB } from '../../core/db/database.ts';
 import { verifyWebhookSignature } from './signature.ts';
-import { startReceiver, webhookRig, type Receiver } from './webhooks.fixtures.ts';
+import { settlePendingWebhooks, startReceiver, webhookRig, webhookRows, type Receiver, type WebhookRow } from './webhooks.fixtures.ts';
 
-function rowOf(db: DB, eventId: string) {
-  return db.selectFrom('webhook_outbox').selectAll().where('event_id', '=', eventId).executeTakeFirstOrThrow();
+async function rowOf(db: DB, eventId: string): Promise<WebhookRow> {
+  const [row] = await webhookRows(db, { eventId });
+  if (row === undefined) throw new Error(`no webhook job for ${eventId}`);
+  return row;
 }
 
 for (const engine of testEngines()) {
@@ -17,6 +19,7 @@ for (const engine of testEngines()) {
     before(() => {
       db = database().db;
     });
+    beforeEach(() => settlePendingWebhooks(db));
 
     async function withReceiver(fn: (receiver: Receiver) => Promise<void>): Promise<void> {
       const own = await startReceiver();
@@ -32,7 +35,7 @@ for (const engine of testEngines()) {
         const time = manualClock();
         const rig = webhookRig(db, { urls: [receiver.url], clock: time.clock });
         const eventId = await rig.recordLock();
-        assert.equal(await rig.dispatcher.deliverDue(), 1);
+        assert.equal(await rig.runner.runDue(), 1);
         const [request] = await receiver.waitFor(1);
         assert.equal(request!.headers['content-type'], 'application/json');
         assert.equal(request!.headers['gatehouse-event-id'], eventId);
@@ -44,7 +47,7 @@ for (const engine of testEngines()) {
         const row = await rowOf(db, eventId);
         assert.deepEqual(row.delivered_at, time.clock());
         assert.equal(row.attempts, 1);
-        assert.equal(await rig.dispatcher.deliverDue(), 0, 'delivered once');
+        assert.equal(await rig.runner.runDue(), 0, 'delivered once');
       });
     });
 
@@ -54,7 +57,7 @@ for (const engine of testEngines()) {
         const rig = webhookRig(db, { urls: [receiver.url], clock: time.clock });
         receiver.reply(500);
         const eventId = await rig.recordLock();
-        await rig.dispatcher.deliverDue();
+        await rig.runner.runDue();
         const failed = await rowOf(db, eventId);
         assert.equal(failed.last_error, 'http_500');
         assert.deepEqual(rig.failures, [{ eventType: 'auth.locked', error: 'http_500', attempt: 1, final: false }]);
@@ -62,9 +65,9 @@ for (const engine of testEngines()) {
         assert.ok(wait >= 30_000 && wait <= 36_000, `first retry after 30 s plus jitter, not ${wait} ms`);
 
         time.advanceMs(wait - 1);
-        assert.equal(await rig.dispatcher.deliverDue(), 0, 'not before its time');
+        assert.equal(await rig.runner.runDue(), 0, 'not before its time');
         time.advanceSeconds(2);
-        assert.equal(await rig.dispatcher.deliverDue(), 1);
+        assert.equal(await rig.runner.runDue(), 1);
         const [first, second] = await receiver.waitFor(2);
         assert.equal(second!.body, first!.body);
         assert.equal(second!.headers['gatehouse-event-id'], eventId);
@@ -83,7 +86,7 @@ for (const engine of testEngines()) {
         receiver.reply(503, 503, 503, 503);
         const eventId = await rig.recordLock();
         for (let attempt = 0; attempt < 5; attempt++) {
-          await rig.dispatcher.deliverDue();
+          await rig.runner.runDue();
           time.advanceSeconds(1);
         }
         assert.equal(receiver.received.length, 3);
@@ -103,8 +106,8 @@ for (const engine of testEngines()) {
         await down.close();
         const rig = webhookRig(db, { urls: [receiver.url, down.url], clock: time.clock, tuning: { timeoutMs: 200 } });
         const eventId = await rig.recordLock();
-        await rig.dispatcher.deliverDue();
-        const rows = await db.selectFrom('webhook_outbox').select(['url', 'last_error']).where('event_id', '=', eventId).execute();
+        await rig.runner.runDue();
+        const rows = await webhookRows(db, { eventId, urls: [receiver.url, down.url] });
         const errors = new Map(rows.map((row) => [row.url, row.last_error]));
         assert.equal(errors.get(receiver.url), 'timeout');
         assert.equal(errors.get(down.url), 'network_ECONNREFUSED');
@@ -114,7 +117,7 @@ for (const engine of testEngines()) {
     it('once started, an enqueue wakes it: the event arrives without waiting for the poll', async () => {
       await withReceiver(async (receiver) => {
         const rig = webhookRig(db, { urls: [receiver.url], clock: manualClock().clock, tuning: { pollIntervalMs: 60_000 } });
-        rig.dispatcher.start();
+        rig.runner.start();
         try {
           // Past the first round, which runs at start; the next poll is a minute away.
           await new Promise((resolve) => setTimeout(resolve, 50));
@@ -122,7 +125,7 @@ for (const engine of testEngines()) {
           const [request] = await receiver.waitFor(1, 3_000);
           assert.equal(request!.headers['gatehouse-event-id'], eventId);
         } finally {
-          await rig.dispatcher.stop();
+          await rig.runner.stop();
         }
       });
     });
@@ -132,10 +135,10 @@ for (const engine of testEngines()) {
         const time = manualClock();
         const first = webhookRig(db, { urls: [receiver.url], clock: time.clock });
         receiver.reply('hang');
-        first.dispatcher.start();
+        first.runner.start();
         const eventId = await first.recordLock();
         await receiver.waitFor(1);
-        await first.dispatcher.stop();
+        await first.runner.stop();
         const released = await rowOf(db, eventId);
         assert.equal(released.attempts, 0);
         assert.equal(released.delivered_at, null);
@@ -143,7 +146,7 @@ for (const engine of testEngines()) {
         assert.deepEqual(first.failures, [], 'our shutdown is not the receiver failing');
 
         const second = webhookRig(db, { urls: [receiver.url], clock: time.clock, secret: first.secret });
-        await second.dispatcher.deliverDue();
+        await second.runner.runDue();
         const requests = await receiver.waitFor(2);
         assert.equal(requests[1]!.headers['gatehouse-event-id'], eventId);
         assert.notEqual((await rowOf(db, eventId)).delivered_at, null);

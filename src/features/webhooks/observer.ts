@@ -1,7 +1,7 @@
-// Turns selected audit events into outbox rows. It runs inside the audit append's
+// Turns selected audit events into webhook jobs. It runs inside the audit append's
 // transaction (see AuditObserver), so the webhook commits or rolls back with the change
 // it reports, and never slows the request by more than one INSERT: delivery happens
-// later, in the dispatcher.
+// later, in the job runner. A full queue refuses the change (503) rather than drop it.
 import type { AuditObserver } from '../../core/audit/auditor.ts';
 import type { Clock } from '../../core/clock.ts';
 import { isWebhookEvent, webhookPayload } from './events.ts';
@@ -10,7 +10,9 @@ import { enqueueWebhook } from './outbox.ts';
 export interface WebhookObserverDeps {
   readonly urls: readonly string[];
   readonly clock: Clock;
-  /** Called after a row is written, to wake the dispatcher (it finds the row once the transaction commits). */
+  /** Pending webhook jobs above which the change is refused; DEFAULT_MAX_PENDING_WEBHOOKS by default. */
+  readonly maxPending?: number;
+  /** Called after the jobs are written, to wake the runner (it finds them once the transaction commits). */
   readonly onEnqueued?: () => void;
 }
 
@@ -19,7 +21,11 @@ export function createWebhookObserver(deps: WebhookObserverDeps): AuditObserver 
     if (deps.urls.length === 0 || !isWebhookEvent(event)) return;
     const now = deps.clock();
     const payload = JSON.stringify(webhookPayload(event, appended, now));
-    await enqueueWebhook(trx, { eventId: appended.id, eventType: event.action, payload }, { urls: deps.urls, now });
+    await enqueueWebhook(trx, { eventId: appended.id, eventType: event.action, payload }, {
+      urls: deps.urls,
+      now,
+      ...(deps.maxPending === undefined ? {} : { maxPending: deps.maxPending }),
+    });
     deps.onEnqueued?.();
   };
 }

@@ -1,21 +1,24 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { before, describe, it } from 'node:test';
+import { before, beforeEach, describe, it } from 'node:test';
+import { manualClock } from '../../../test/security/security.fixtures.ts';
 import { databasePerSuite, testEngines } from '../../../test/helpers/database.ts';
 import { createChainHeadCache } from '../../core/audit/append.ts';
 import { generateAuditKey } from '../../core/audit/audit.fixtures.ts';
 import { createAuditor, type Auditor } from '../../core/audit/auditor.ts';
 import type { AuditEvent } from '../../core/audit/auditor.ts';
 import type { DB } from '../../core/db/database.ts';
-import { createWebhookObserver } from './observer.ts';
 import {
-  claimDueWebhooks,
-  markWebhookDelivered,
-  markWebhookFailed,
-  pruneWebhooks,
-  releaseWebhook,
-  scheduleWebhookRetry,
-} from './outbox.ts';
+  claimDueJobs,
+  markJobDone as markWebhookDelivered,
+  markJobFailed as markWebhookFailed,
+  pruneJobs as pruneWebhooks,
+  releaseJob as releaseWebhook,
+  scheduleJobRetry as scheduleWebhookRetry,
+} from '../../core/jobs/repo.ts';
+import { createWebhookObserver } from './observer.ts';
+import { WEBHOOK_JOB_KIND, webhookOfJob } from './outbox.ts';
+import { settlePendingWebhooks, startReceiver, webhookRig, webhookRows } from './webhooks.fixtures.ts';
 
 const NO_CONTEXT = { ip: '198.51.100.4', userAgent: null, requestId: 'req-outbox' };
 const LOCKED: AuditEvent = { actor: { type: 'system' }, action: 'auth.locked', target: { type: 'user', id: 'u-1' }, outcome: 'success', details: { locked_until: null } };
@@ -37,12 +40,13 @@ async function record(db: DB, auditor: Auditor, event: AuditEvent = LOCKED): Pro
 }
 
 function rowsFor(db: DB, urls: readonly string[]) {
-  return db.selectFrom('webhook_outbox').selectAll().where('url', 'in', [...urls]).orderBy('url').execute();
+  return webhookRows(db, { urls });
 }
 
 const at = (ms: number): Date => new Date(T0 + ms);
-const claim = (db: DB, urls: readonly string[], nowMs: number, limit = 10) =>
-  claimDueWebhooks(db, { now: at(nowMs), leaseUntil: at(nowMs + 60_000), urls, limit });
+// Each test starts with an empty queue (beforeEach), so the due webhook jobs are this test's.
+const claim = async (db: DB, _urls: readonly string[], nowMs: number, limit = 10) =>
+  (await claimDueJobs(db, { now: at(nowMs), leaseUntil: at(nowMs + 60_000), kinds: [WEBHOOK_JOB_KIND], limit })).map((job) => ({ ...job, url: webhookOfJob(job)?.url ?? '' }));
 
 for (const engine of testEngines()) {
   describe(`webhook outbox on ${engine.engine}`, () => {
@@ -51,6 +55,7 @@ for (const engine of testEngines()) {
     before(() => {
       db = database().db;
     });
+    beforeEach(() => settlePendingWebhooks(db));
 
     it('writes one row per receiver, in the transaction of the audited change', async () => {
       const urls = receivers(2);
@@ -63,7 +68,7 @@ for (const engine of testEngines()) {
       assert.equal(first!.attempts, 0);
       assert.deepEqual(first!.next_attempt_at, new Date(T0));
       const audit = await db.selectFrom('audit_events').select(['id', 'seq']).where('id', '=', first!.event_id).executeTakeFirstOrThrow();
-      const payload = JSON.parse(first!.payload) as Record<string, unknown>;
+      const payload = JSON.parse(first!.payload!) as Record<string, unknown>;
       assert.equal(payload['id'], audit.id);
       assert.equal(payload['audit_seq'], audit.seq);
       assert.equal(payload['type'], 'auth.locked');
@@ -82,7 +87,7 @@ for (const engine of testEngines()) {
       await assert.rejects(
         db.transaction().execute(async (trx) => {
           await auditor.record(trx, NO_CONTEXT, LOCKED);
-          assert.equal((await trx.selectFrom('webhook_outbox').select('id').where('url', 'in', urls).execute()).length, 2, 'written inside the transaction');
+          assert.equal((await trx.selectFrom('jobs').select('id').where('kind', '=', WEBHOOK_JOB_KIND).where('done_at', 'is', null).execute()).length, 2, 'written inside the transaction');
           throw new Error('the change fails after its audit record');
         }),
         /the change fails/,
@@ -115,10 +120,22 @@ for (const engine of testEngines()) {
     });
 
     it('claims only rows for the receivers configured now', async () => {
-      const [kept, removed] = receivers(2) as [string, string];
-      await record(db, auditorFor([kept, removed]));
-      const claims = await claim(db, [kept], 0);
-      assert.deepEqual(claims.map((row) => row.url), [kept]);
+      const keptReceiver = await startReceiver();
+      const removedReceiver = await startReceiver();
+      try {
+        const [kept, removed] = [keptReceiver.url, removedReceiver.url];
+        await record(db, auditorFor([kept, removed]));
+        // An instance configured with `kept` only: the removed receiver's job is given up
+        // on without a request.
+        await webhookRig(db, { urls: [kept], clock: manualClock(T0).clock }).runner.runDue();
+        const claims = (await rowsFor(db, [kept, removed])).filter((row) => row.delivered_at !== null);
+        assert.deepEqual(claims.map((row) => row.url), [kept]);
+        assert.equal(removedReceiver.received.length, 0);
+        assert.equal((await rowsFor(db, [removed]))[0]!.last_error, 'receiver_removed');
+      } finally {
+        await keptReceiver.close();
+        await removedReceiver.close();
+      }
     });
 
     it('a retry is due at its time; a failed row is never claimed again', async () => {

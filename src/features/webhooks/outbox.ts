@@ -1,15 +1,19 @@
-// The outbox table's repository. Rows are written inside the transaction of the change
-// (so a rolled-back change sends nothing) and delivered later by the dispatcher; a row
-// is claimed before delivery by moving its `next_attempt_at` past the delivery timeout
-// (a lease), in one statement that skips rows another instance is claiming, so several
-// instances never send the same row at once. Every later update is fenced on the
-// claim's attempt count: an instance whose lease ran out cannot overwrite the outcome
-// of the instance that claimed the row after it.
-import { uuidv7 } from '../../core/crypto/ids.ts';
-import type { Kysely, Transaction } from 'kysely';
+// Security webhooks as jobs (core/jobs): one `webhook` job per (audit event, receiver),
+// written inside the transaction of the change (so a rolled-back change sends nothing)
+// and delivered later by the job runner. The dedupe key keeps one job per event and
+// receiver; it names the receiver by the SHA-256 of its URL, which may carry a token.
+import { createHash } from 'node:crypto';
+import type { Transaction } from 'kysely';
 import type { Schema } from '../../core/db/schema.ts';
+import { enqueueJobs, type ClaimedJob } from '../../core/jobs/repo.ts';
 
-type DB = Kysely<Schema>;
+export const WEBHOOK_JOB_KIND = 'webhook';
+
+/**
+ * Pending webhook jobs above which an audited change that would add one is refused (503):
+ * events times receivers, during a receiver's outage of up to the ~14.5 h of retries.
+ */
+export const DEFAULT_MAX_PENDING_WEBHOOKS = 100_000;
 
 export interface NewWebhook {
   readonly eventId: string;
@@ -17,119 +21,44 @@ export interface NewWebhook {
   readonly payload: string;
 }
 
-/** One row per receiver, all due at once; a single statement, since the caller may hold the audit chain lock. */
-export async function enqueueWebhook(trx: Transaction<Schema>, webhook: NewWebhook, options: { readonly urls: readonly string[]; readonly now: Date }): Promise<void> {
-  if (options.urls.length === 0) return;
-  await trx
-    .insertInto('webhook_outbox')
-    .values(options.urls.map((url) => ({
-      id: uuidv7(options.now.getTime()),
-      event_id: webhook.eventId,
-      url,
-      event_type: webhook.eventType,
-      payload: webhook.payload,
-      created_at: options.now,
-      next_attempt_at: options.now,
-      attempts: 0,
-    })))
-    .execute();
-}
-
-/** A row this instance holds the lease on; `attempts` already counts the attempt being made. */
-export interface ClaimedWebhook {
-  readonly id: string;
+/** What a webhook job holds: everything one delivery attempt needs, except the secret. */
+export interface WebhookJob {
   readonly eventId: string;
-  readonly url: string;
   readonly eventType: string;
-  readonly payload: string;
-  readonly attempts: number;
+  readonly url: string;
+  /** The exact bytes that are signed and posted, the same at every attempt. */
+  readonly body: string;
 }
 
-export interface ClaimOptions {
-  readonly now: Date;
-  /** When the lease ends: a claim not settled by then is due again (the holder crashed). */
-  readonly leaseUntil: Date;
-  /** Only rows for receivers configured now: a URL removed from the settings gets nothing more. */
-  readonly urls: readonly string[];
-  readonly limit: number;
+export function webhookDedupeKey(eventId: string, url: string): string {
+  return `${eventId}:${createHash('sha256').update(url, 'utf8').digest('hex')}`;
 }
 
-export async function claimDueWebhooks(db: DB, options: ClaimOptions): Promise<ClaimedWebhook[]> {
-  if (options.urls.length === 0 || options.limit <= 0) return [];
-  const rows = await db
-    .updateTable('webhook_outbox')
-    .set((eb) => ({ attempts: eb('attempts', '+', 1), next_attempt_at: options.leaseUntil }))
-    .where('id', 'in', (eb) =>
-      eb
-        .selectFrom('webhook_outbox')
-        .select('id')
-        .where('delivered_at', 'is', null)
-        .where('failed_at', 'is', null)
-        .where('next_attempt_at', '<=', options.now)
-        .where('url', 'in', [...options.urls])
-        .orderBy('next_attempt_at')
-        .limit(options.limit)
-        .forUpdate()
-        .skipLocked(),
-    )
-    .returning(['id', 'event_id', 'url', 'event_type', 'payload', 'attempts'])
-    .execute();
-  return rows.map((row) => ({
-    id: row.id,
-    eventId: row.event_id,
-    url: row.url,
-    eventType: row.event_type,
-    payload: row.payload,
-    attempts: row.attempts,
+/** One job per receiver, all due at once; a single statement, since the caller may hold the audit chain lock. */
+export async function enqueueWebhook(
+  trx: Transaction<Schema>,
+  webhook: NewWebhook,
+  options: { readonly urls: readonly string[]; readonly now: Date; readonly maxPending?: number },
+): Promise<void> {
+  if (options.urls.length === 0) return;
+  const jobs = options.urls.map((url) => ({
+    kind: WEBHOOK_JOB_KIND,
+    payload: JSON.stringify({ event_id: webhook.eventId, event_type: webhook.eventType, url, body: webhook.payload }),
+    dedupeKey: webhookDedupeKey(webhook.eventId, url),
   }));
+  await enqueueJobs(trx, jobs, options.now, { maxPending: options.maxPending ?? DEFAULT_MAX_PENDING_WEBHOOKS });
 }
 
-function pending(db: DB, claim: ClaimedWebhook) {
-  return db
-    .updateTable('webhook_outbox')
-    .where('id', '=', claim.id)
-    .where('attempts', '=', claim.attempts)
-    .where('delivered_at', 'is', null)
-    .where('failed_at', 'is', null);
-}
-
-async function changed(query: { executeTakeFirst(): Promise<{ numUpdatedRows: bigint }> }): Promise<boolean> {
-  return (await query.executeTakeFirst()).numUpdatedRows > 0n;
-}
-
-/** False when the lease was lost meanwhile (another instance owns the row now). */
-export async function markWebhookDelivered(db: DB, claim: ClaimedWebhook, now: Date): Promise<boolean> {
-  return changed(pending(db, claim).set({ delivered_at: now, last_error: null }));
-}
-
-export async function scheduleWebhookRetry(db: DB, claim: ClaimedWebhook, retry: { readonly at: Date; readonly error: string }): Promise<boolean> {
-  return changed(pending(db, claim).set({ next_attempt_at: retry.at, last_error: retry.error }));
-}
-
-export async function markWebhookFailed(db: DB, claim: ClaimedWebhook, failure: { readonly now: Date; readonly error: string }): Promise<boolean> {
-  return changed(pending(db, claim).set({ failed_at: failure.now, last_error: failure.error }));
-}
-
-/**
- * Gives a claim back undelivered and uncounted (this instance is stopping, not the
- * receiver failing): due at once, for whichever instance polls next.
- */
-export async function releaseWebhook(db: DB, claim: ClaimedWebhook, now: Date): Promise<boolean> {
-  return changed(pending(db, claim).set((eb) => ({ attempts: eb('attempts', '-', 1), next_attempt_at: now })));
-}
-
-/** Deletes up to `limit` rows delivered or given up on that were created before `before`. */
-export async function pruneWebhooks(db: DB, options: { readonly before: Date; readonly limit: number }): Promise<number> {
-  const result = await db
-    .deleteFrom('webhook_outbox')
-    .where('id', 'in', (eb) =>
-      eb
-        .selectFrom('webhook_outbox')
-        .select('id')
-        .where('created_at', '<', options.before)
-        .where((inner) => inner.or([inner('delivered_at', 'is not', null), inner('failed_at', 'is not', null)]))
-        .limit(options.limit),
-    )
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
+/** The webhook a claimed job holds; null when its payload is not one (never written by enqueueWebhook). */
+export function webhookOfJob(job: ClaimedJob): WebhookJob | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(job.payload);
+  } catch {
+    return null;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return null;
+  const { event_id: eventId, event_type: eventType, url, body } = parsed as Record<string, unknown>;
+  if (typeof eventId !== 'string' || typeof eventType !== 'string' || typeof url !== 'string' || typeof body !== 'string') return null;
+  return { eventId, eventType, url, body };
 }

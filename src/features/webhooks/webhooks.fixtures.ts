@@ -1,6 +1,7 @@
 // For webhook tests: a receiver on loopback that records every request, answers with the
 // statuses it is told to (204 by default), can hang or redirect, and lets a test wait,
-// with a bound, for the n-th request; and the observer and dispatcher wired on a database.
+// with a bound, for the n-th request; the observer and a job runner with the webhook
+// handler wired on a database; and the webhook jobs read back in the outbox's terms.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,8 +11,10 @@ import { generateAuditKey } from '../../core/audit/audit.fixtures.ts';
 import { createAuditor, type Auditor } from '../../core/audit/auditor.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { DB } from '../../core/db/database.ts';
+import { createJobRunner, DEFAULT_JOB_RUNNER_TUNING, type JobRunner, type JobRunnerTuning } from '../../core/jobs/runner.ts';
 import { createLogger } from '../../core/logging.ts';
-import type { WebhookDispatcher, WebhookFailure, WebhookTuning } from './dispatcher.ts';
+import type { WebhookFailure, WebhookTuning } from './handler.ts';
+import { WEBHOOK_JOB_KIND, webhookDedupeKey } from './outbox.ts';
 import { createSecurityWebhooks } from './service.ts';
 
 export interface ReceivedWebhook {
@@ -104,8 +107,11 @@ export function testWebhookSecret(): string {
 /** Short intervals, so retries and wake-ups take milliseconds. */
 export const FAST_WEBHOOKS = { pollIntervalMs: 100, wakeDelayMs: 20, timeoutMs: 2_000, stopGraceMs: 200 } as const;
 
+export type WebhookRigTuning = Partial<JobRunnerTuning & WebhookTuning>;
+
 export interface WebhookRig {
-  readonly dispatcher: WebhookDispatcher;
+  /** A job runner with only the webhook handler, as one serving instance. */
+  readonly runner: JobRunner;
   readonly logs: string[];
   readonly failures: WebhookFailure[];
   readonly secret: string;
@@ -116,26 +122,30 @@ export interface WebhookRig {
 }
 
 /**
- * The observer and a dispatcher as the server wires them, on `db`, for `urls`, with a
+ * The observer and a job runner as the server wires them, on `db`, for `urls`, with a
  * logger that captures its lines. Several rigs on one database act as several instances.
  */
-export function webhookRig(db: DB, options: { readonly urls: readonly string[]; readonly clock: Clock; readonly tuning?: Partial<WebhookTuning>; readonly secret?: string }): WebhookRig {
+export function webhookRig(db: DB, options: { readonly urls: readonly string[]; readonly clock: Clock; readonly tuning?: WebhookRigTuning; readonly secret?: string }): WebhookRig {
   const logs: string[] = [];
   const failures: WebhookFailure[] = [];
   const secret = options.secret ?? testWebhookSecret();
   const log = createLogger({ level: 'info', destination: captureLines(logs) });
+  const tuning = { ...FAST_WEBHOOKS, ...options.tuning };
+  const wake = { runner: null as JobRunner | null };
   const webhooks = createSecurityWebhooks({
-    db,
     clock: options.clock,
     log,
     config: { urls: options.urls, secret },
-    tuning: { ...FAST_WEBHOOKS, ...options.tuning },
+    tuning,
     onFailure: (failure) => failures.push(failure),
+    onEnqueued: () => { wake.runner?.wake(); },
   });
   if (webhooks === null) throw new Error('webhooks need urls');
+  const runner = createJobRunner({ db, clock: options.clock, log, handlers: [webhooks.handler], tuning: { ...DEFAULT_JOB_RUNNER_TUNING, ...tuning } });
+  wake.runner = runner;
   const auditor = createAuditor({ key: generateAuditKey(), clock: options.clock, headCache: createChainHeadCache(), observers: [webhooks.observer] });
   return {
-    dispatcher: webhooks.dispatcher,
+    runner,
     logs,
     failures,
     secret,
@@ -152,4 +162,66 @@ export function webhookRig(db: DB, options: { readonly urls: readonly string[]; 
       return appended.id;
     },
   };
+}
+
+/** A webhook job as the outbox table had it (migration 0006), for assertions. */
+export interface WebhookRow {
+  readonly id: string;
+  readonly event_id: string;
+  /** The receiver, when it is one of the URLs asked about (or the payload is still there). */
+  readonly url: string | null;
+  readonly event_type: string | null;
+  /** The signed body; null once the job is finished (its payload is cleared). */
+  readonly payload: string | null;
+  readonly created_at: Date;
+  readonly next_attempt_at: Date;
+  readonly attempts: number;
+  readonly last_error: string | null;
+  readonly delivered_at: Date | null;
+  readonly failed_at: Date | null;
+}
+
+/**
+ * The webhook jobs for `eventId` and/or for receivers among `urls`, ordered by URL then
+ * creation; the event id and receiver come from the dedupe key, which outlives the payload.
+ */
+export async function webhookRows(db: DB, filter: { readonly eventId?: string; readonly urls?: readonly string[] }): Promise<WebhookRow[]> {
+  const byHash = new Map((filter.urls ?? []).map((url) => [webhookDedupeKey('', url).slice(1), url]));
+  let query = db.selectFrom('jobs').selectAll().where('kind', '=', WEBHOOK_JOB_KIND);
+  if (filter.eventId !== undefined) query = query.where('dedupe_key', 'like', `${filter.eventId}:%`);
+  const rows = await query.orderBy('created_at').orderBy('id').execute();
+  const mapped = rows.map((row): WebhookRow => {
+    const [eventId = '', hash = ''] = (row.dedupe_key ?? '').split(':');
+    const body = row.payload === null ? null : (JSON.parse(row.payload) as { url: string; event_type: string; body: string });
+    return {
+      id: row.id,
+      event_id: eventId,
+      url: byHash.get(hash) ?? body?.url ?? null,
+      event_type: body?.event_type ?? null,
+      payload: body?.body ?? null,
+      created_at: row.created_at,
+      next_attempt_at: row.next_attempt_at,
+      attempts: row.attempts,
+      last_error: row.last_error,
+      delivered_at: row.done_at,
+      failed_at: row.failed_at,
+    };
+  });
+  const urls = filter.urls;
+  const wanted = urls === undefined ? mapped : mapped.filter((row) => row.url !== null && urls.includes(row.url));
+  return wanted.sort((a, b) => (a.url ?? '').localeCompare(b.url ?? ''));
+}
+
+/**
+ * Settles every pending webhook job, so a test starts with an empty queue: the runner
+ * claims every due webhook job, where the outbox once claimed by receiver URL.
+ */
+export async function settlePendingWebhooks(db: DB): Promise<void> {
+  await db
+    .updateTable('jobs')
+    .set({ done_at: new Date(), payload: null })
+    .where('kind', '=', WEBHOOK_JOB_KIND)
+    .where('done_at', 'is', null)
+    .where('failed_at', 'is', null)
+    .execute();
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEFAULT_RETRY_POLICY, randomFraction, retryDelayMs } from './retry.ts';
 
-describe('webhook retry schedule', () => {
+describe('job retry schedule', () => {
   it('doubles from 30 s, caps at 6 h and gives up after the twelfth attempt', () => {
     const none = (): number => 0;
     const delays = Array.from({ length: 12 }, (_, index) => retryDelayMs(DEFAULT_RETRY_POLICY, index + 1, none));
