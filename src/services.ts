@@ -6,7 +6,6 @@ import type { Config } from './config/config.ts';
 import { createChainHeadCache } from './core/audit/append.ts';
 import { createAuditor } from './core/audit/auditor.ts';
 import type { AuditKey, AuditKeyLookup } from './core/audit/types.ts';
-import { createBackground } from './core/background.ts';
 import { createCacheInvalidation } from './core/cache.ts';
 import { createChanges } from './core/change.ts';
 import type { Clock } from './core/clock.ts';
@@ -21,7 +20,10 @@ import type { Logger } from './core/logging.ts';
 import { createMetrics, type Metrics } from './core/metrics/metrics.ts';
 import { createPasswordHasher } from './core/password/hash.ts';
 import { createPasswordPolicy } from './core/password/policy.ts';
+import { createAccountJobs } from './features/auth/account-jobs.ts';
 import type { AuthDeps } from './features/auth/deps.ts';
+import { sendResetLink } from './features/auth/recovery.ts';
+import { completeRegistration, resendVerification } from './features/auth/register.ts';
 import { authLimits, type AuthLimits } from './features/auth/limits.ts';
 import { createSessionGate } from './features/auth/session-gate.ts';
 import { createAuthorizer } from './features/authorization/authorizer.ts';
@@ -117,12 +119,23 @@ export async function createServices(resources: ServiceResources): Promise<Servi
     ...(resources.webhookTuning === undefined ? {} : { tuning: resources.webhookTuning }),
   });
   const transport = resources.mailTransport ?? mailTransport(config);
+  // The account flows' jobs run the flows themselves, which need the services built below.
+  const authRef: { deps: AuthDeps | null } = { deps: null };
+  const authDeps = (): AuthDeps => {
+    if (authRef.deps === null) throw new Error('account job before the services were built');
+    return authRef.deps;
+  };
+  const accountJobs = createAccountJobs({ key: jobPayloadKey.key, clock, onEnqueued: (kind) => { enqueued(kind)(1); } }, () => ({
+    registration: (payload, jobId) => completeRegistration(authDeps(), payload, jobId),
+    verificationResend: (payload) => resendVerification(authDeps(), payload),
+    resetRequest: (payload) => sendResetLink(authDeps(), payload),
+  }));
   const mail = createMailQueue({ key: jobPayloadKey.key, transport, from: config.smtp.from, clock, log, onEnqueued: enqueued('mail') });
   const jobs = createJobRunner({
     db,
     clock,
     log,
-    handlers: webhooks === null ? [mail.handler] : [mail.handler, webhooks.handler],
+    handlers: [mail.handler, ...accountJobs.handlers, ...(webhooks === null ? [] : [webhooks.handler])],
     tuning: { ...DEFAULT_JOB_RUNNER_TUNING, ...resources.jobTuning },
     events: jobMetrics(metrics),
   });
@@ -152,7 +165,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
     },
     jobs,
     mail,
-    auth: {
+    auth: (authRef.deps = {
       db,
       clock,
       log,
@@ -184,7 +197,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
       mail: createOutgoingMail(mail),
       audit,
       change: createChanges({ db, audit, invalidation }),
-      background: createBackground({ log, maxPending: 1000 }),
-    },
+      accountJobs,
+    }),
   };
 }

@@ -129,9 +129,8 @@ function memory(): ServerMemory {
 async function stop(running: Running | null): Promise<void> {
   if (running !== null) {
     await running.bare.close();
-    await running.services.auth.background.drain();
-    await running.services.auth.mailer.drain();
     await running.app.close();
+    await running.services.jobs.stop();
     await running.database.close();
     await rm(running.dataDir, { recursive: true, force: true });
   }

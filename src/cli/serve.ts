@@ -25,9 +25,6 @@ export async function serve(runtime: Runtime): Promise<void> {
     metricsPort === null ? null : await startMetricsListener({ registry: services.metrics.registry, port: metricsPort, log });
   app.addHook('onClose', async () => {
     await metricsListener?.close();
-    // In-flight requests are done; let their after-response work (mail) finish too.
-    await services.auth.background.drain();
-    await services.auth.mailer.drain();
     // After the requests, so a job they enqueued (a webhook, a mail) is either done or
     // left queued for the next instance.
     await services.jobs.stop();

@@ -174,6 +174,12 @@ export class ServerProcess {
     return this.#stopped;
   }
 
+  /** SIGKILL at once, as a crash would end it: nothing gets to shut down. Then as stop(). */
+  kill(): Promise<Exit> {
+    if (this.#exit === null) this.#child.kill('SIGKILL');
+    return this.stop();
+  }
+
   async #stop(): Promise<Exit> {
     if (this.#exit === null) this.#child.kill('SIGTERM');
     const killer = setTimeout(() => this.#child.kill('SIGKILL'), KILL_AFTER_MS);

@@ -1,6 +1,5 @@
 // Everything the account flows need, passed in one typed object (built in runtime.ts).
 import type { Auditor } from '../../core/audit/auditor.ts';
-import type { Background } from '../../core/background.ts';
 import type { Changes } from '../../core/change.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { BlindIndex } from '../../core/crypto/blind-index.ts';
@@ -16,6 +15,7 @@ import type { SessionLifetimes } from '../sessions/index.ts';
 import type { RefreshRotation } from '../sessions/index.ts';
 import type { AccessTokens } from '../tokens/index.ts';
 import type { ProfileCache } from '../users/index.ts';
+import type { AccountJobs } from './account-jobs.ts';
 import type { SessionGate } from './session-gate.ts';
 
 export interface AuthDeps {
@@ -43,5 +43,6 @@ export interface AuthDeps {
   readonly audit: Auditor;
   /** The one way to write: transaction, jobs, audit records, cache invalidation after commit. */
   readonly change: Changes;
-  readonly background: Background;
+  /** The account work done after the response, as durable jobs. */
+  readonly accountJobs: AccountJobs;
 }

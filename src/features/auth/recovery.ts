@@ -1,43 +1,45 @@
-// Password recovery. `forgot` answers 202 at once for every address and does the work
-// after the response, so nothing about the answer depends on whether the account exists.
+// Password recovery. `forgot` answers 202 for every address once its job is saved and
+// the job does the work (account-jobs.ts), so nothing about the answer depends on
+// whether the account exists.
 // A completed reset ends every session and lifts any lockout.
 import type { RequestContext } from '../../core/audit/auditor.ts';
 import { AppError } from '../../core/errors.ts';
 import { passwordResetMail } from '../mail/index.ts';
 import { revokeUserSessions } from '../sessions/index.ts';
 import { findUserByEmailIndex, findUserById, loadProfile, markEmailVerified, setPasswordHash } from '../users/index.ts';
+import type { AddressJob } from './account-jobs.ts';
 import type { AuthDeps } from './deps.ts';
 import { consumeOneTimeToken, expireOneTimeTokens, isOneTimeTokenUsable, issueOneTimeToken } from './one-time-tokens.ts';
 import { weakPasswordError } from './password-rules.ts';
 
-async function sendResetLink(deps: AuthDeps, email: string, context: RequestContext): Promise<void> {
-  const emailIndex = deps.blindIndex.email(email);
-  const user = await findUserByEmailIndex(deps.db, emailIndex);
+/** The reset-request job: a link to the stored address of an enabled account. */
+export async function sendResetLink(deps: AuthDeps, job: AddressJob): Promise<void> {
+  const user = await findUserByEmailIndex(deps.db, deps.blindIndex.email(job.email));
   if (user === null || user.status === 'disabled') return;
-  // Mail to one address is capped whoever asks, so nobody can flood an inbox. Earlier
-  // links stay valid until they expire or one is used, so a stream of requests cannot
-  // keep killing the owner's link either.
+  // Earlier links stay valid until they expire or one is used, so a stream of requests
+  // cannot keep killing the owner's link (mail to one address is capped by the route).
   const now = deps.clock();
-  const token = await deps.db.transaction().execute(async (trx) => {
-    const issued = await issueOneTimeToken(trx, 'password_reset', user.id, now);
-    await deps.audit.record(trx, context, {
+  await deps.change(job.context, async ({ trx, audit, enqueue }) => {
+    const token = await issueOneTimeToken(trx, 'password_reset', user.id, now);
+    audit({
       actor: { type: 'anonymous' },
       action: 'password.reset_requested',
       target: { type: 'user', id: user.id },
       outcome: 'success',
     });
-    return issued;
+    // The stored address, not the one typed: they match by blind index, but only the
+    // stored one is known to belong to the account.
+    const profile = await loadProfile(trx, deps.keyring, user.id);
+    if (profile !== null) enqueue(deps.mail.job(passwordResetMail({ publicURL: deps.publicURL }, profile.email, token), { userId: user.id }));
   });
-  // The stored address, not the one typed: they match by blind index, but only the
-  // stored one is known to belong to the account.
-  const profile = await loadProfile(deps.db, deps.keyring, user.id);
-  if (profile !== null) deps.mailer.enqueue(passwordResetMail({ publicURL: deps.publicURL }, profile.email, token));
 }
 
-export function forgotPassword(deps: AuthDeps, email: string, context: RequestContext): void {
-  if (!deps.background.run('forgot-password', () => sendResetLink(deps, email, context))) {
-    throw new AppError('service_unavailable', { detail: 'recovery queue full' });
-  }
+/** Answers the same for every address: one job, committed before the 202. */
+export async function forgotPassword(deps: AuthDeps, email: string, context: RequestContext): Promise<void> {
+  await deps.change(context, ({ enqueue }) => {
+    enqueue(deps.accountJobs.resetRequest.job({ email, context }));
+    return Promise.resolve();
+  });
 }
 
 export async function resetPassword(deps: AuthDeps, token: string, password: string, context: RequestContext): Promise<void> {

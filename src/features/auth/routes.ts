@@ -30,7 +30,7 @@ export const authRoutes: FastifyPluginCallback<{ deps: AuthDeps; limits: AuthLim
     '/v1/auth/register',
     { config: mailRequest, schema: { summary: 'Register an account (a verification mail follows)', tags, body: S.RegisterBody, response: responses({ 202: S.Accepted }) } },
     async (request, reply) => {
-      register(deps, { email: request.body.email, password: request.body.password, name: request.body.name ?? null }, request.auditContext);
+      await register(deps, { email: request.body.email, password: request.body.password, name: request.body.name ?? null }, request.auditContext);
       return reply.code(202).send({ status: 'verification_sent' as const });
     },
   );
@@ -48,7 +48,7 @@ export const authRoutes: FastifyPluginCallback<{ deps: AuthDeps; limits: AuthLim
     '/v1/auth/verify-email/resend',
     { config: mailRequest, schema: { summary: 'Send a new verification mail', tags, body: S.ForgotBody, response: responses({ 202: S.Accepted }) } },
     async (request, reply) => {
-      requestVerificationMail(deps, request.body.email, request.auditContext);
+      await requestVerificationMail(deps, request.body.email, request.auditContext);
       return reply.code(202).send({ status: 'verification_sent' as const });
     },
   );
@@ -91,7 +91,7 @@ export const authRoutes: FastifyPluginCallback<{ deps: AuthDeps; limits: AuthLim
     '/v1/auth/password/forgot',
     { config: mailRequest, schema: { summary: 'Ask for a password-reset mail', tags, body: S.ForgotBody, response: responses({ 202: S.ForgotAccepted }) } },
     async (request, reply) => {
-      forgotPassword(deps, request.body.email, request.auditContext);
+      await forgotPassword(deps, request.body.email, request.auditContext);
       return reply.code(202).send({ status: 'reset_requested' as const });
     },
   );

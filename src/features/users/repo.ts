@@ -36,6 +36,8 @@ export interface UserCrypto {
 }
 
 export interface NewUser {
+  /** A UUIDv7 made from `now` unless given (a registration job gives its own id, so a retry finds its account). */
+  readonly id?: string;
   readonly email: string;
   readonly name: string | null;
   readonly passwordHash: string | null;
@@ -76,7 +78,7 @@ export function rolesColumn(eb: ExpressionBuilder<Schema, 'users'>): AliasedRawB
 
 /** Inserts a user with a fresh data key; null when the email is already registered. */
 export async function insertUser(trx: DB, crypto: UserCrypto, user: NewUser): Promise<string | null> {
-  const id = uuidv7(user.now.getTime());
+  const id = user.id ?? uuidv7(user.now.getTime());
   const dek = await createDataKey(trx, crypto.keyring, id);
   try {
     const inserted = await trx

@@ -1,0 +1,93 @@
+// The work that registration, verification resend and password-reset requests do after
+// the response, as durable jobs (core/jobs). The request itself does the same for every
+// address: it validates, hashes (registration), and commits one sealed job, so its
+// answer and timing cannot tell whether the address has an account, and an acknowledged
+// request is saved before it is acknowledged: a crash or a restart cannot lose it, and
+// while the database is down the request answers 503 instead of 202. The job looks the
+// address up, changes what it must and mails through the mail queue.
+//
+// Payloads hold the typed address, the request's context and, for registration, the
+// argon2id hash (never the password), sealed under the job-payload key (sealed-kind.ts).
+import type { RequestContext } from '../../core/audit/auditor.ts';
+import type { Clock } from '../../core/clock.ts';
+import type { JobHandler, JobOutcome } from '../../core/jobs/handler.ts';
+import type { ClaimedJob } from '../../core/jobs/repo.ts';
+import { createSealedJobKind, type SealedJobKind } from '../../core/jobs/sealed-kind.ts';
+
+export interface AddressJob {
+  readonly email: string;
+  readonly context: RequestContext;
+}
+
+export interface RegistrationJob extends AddressJob {
+  readonly name: string | null;
+  readonly passwordHash: string;
+}
+
+export interface AccountJobs {
+  readonly registration: SealedJobKind<RegistrationJob>;
+  readonly verificationResend: SealedJobKind<AddressJob>;
+  readonly resetRequest: SealedJobKind<AddressJob>;
+  readonly handlers: readonly JobHandler[];
+}
+
+/** What each kind does, given the job's id (registration derives the account id from it). */
+export interface AccountJobRunners {
+  registration(payload: RegistrationJob, jobId: string): Promise<void>;
+  verificationResend(payload: AddressJob): Promise<void>;
+  resetRequest(payload: AddressJob): Promise<void>;
+}
+
+type Fields = Record<string, unknown>;
+
+const isStringOrNull = (value: unknown): value is string | null => value === null || typeof value === 'string';
+
+function contextOf(value: unknown): RequestContext | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const { ip, userAgent, requestId } = value as Fields;
+  return isStringOrNull(ip) && isStringOrNull(userAgent) && isStringOrNull(requestId) ? { ip, userAgent, requestId } : null;
+}
+
+function addressJobOf(value: unknown): AddressJob | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const { email } = value as Fields;
+  const context = contextOf((value as Fields)['context']);
+  return typeof email === 'string' && context !== null ? { email, context } : null;
+}
+
+function registrationJobOf(value: unknown): RegistrationJob | null {
+  const address = addressJobOf(value);
+  if (address === null) return null;
+  const { name, passwordHash } = value as Fields;
+  return isStringOrNull(name) && typeof passwordHash === 'string' ? { ...address, name, passwordHash } : null;
+}
+
+const done = async (work: Promise<void>): Promise<JobOutcome> => {
+  await work;
+  return { status: 'done' };
+};
+
+export function createAccountJobs(deps: { readonly key: Buffer; readonly clock: Clock; readonly onEnqueued?: (kind: string) => void }, runners: () => AccountJobRunners): AccountJobs {
+  const common = (kind: string): { kind: string; key: Buffer; clock: Clock; onEnqueued?: () => void } => ({
+    kind,
+    key: deps.key,
+    clock: deps.clock,
+    ...(deps.onEnqueued === undefined ? {} : { onEnqueued: () => { deps.onEnqueued?.(kind); } }),
+  });
+  const registration = createSealedJobKind<RegistrationJob>({
+    ...common('registration'),
+    parse: registrationJobOf,
+    run: (payload: RegistrationJob, job: ClaimedJob) => done(runners().registration(payload, job.id)),
+  });
+  const verificationResend = createSealedJobKind<AddressJob>({
+    ...common('verification-resend'),
+    parse: addressJobOf,
+    run: (payload) => done(runners().verificationResend(payload)),
+  });
+  const resetRequest = createSealedJobKind<AddressJob>({
+    ...common('reset-request'),
+    parse: addressJobOf,
+    run: (payload) => done(runners().resetRequest(payload)),
+  });
+  return { registration, verificationResend, resetRequest, handlers: [registration.handler, verificationResend.handler, resetRequest.handler] };
+}
