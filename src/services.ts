@@ -29,7 +29,7 @@ import { createSessionGate } from './features/auth/session-gate.ts';
 import { createAuthorizer } from './features/authorization/authorizer.ts';
 import { ensureBuiltInRoles } from './features/authorization/roles-repo.ts';
 import { createLockout } from './features/lockout/service.ts';
-import { createMailer, outboxTransport, smtpTransport, type MailTransport } from './features/mail/mailer.ts';
+import { outboxTransport, smtpTransport, type MailTransport } from './features/mail/mailer.ts';
 import { createOutgoingMail } from './features/mail/outgoing.ts';
 import { createMailQueue, type MailQueue } from './features/mail/queue.ts';
 import { createRefreshRotation, REFRESH_SUCCESSOR_KEY_PURPOSE } from './features/sessions/successor.ts';
@@ -154,7 +154,6 @@ export async function createServices(resources: ServiceResources): Promise<Servi
   const authorizer = createAuthorizer({ db, clock });
   const profiles = createProfileCache({ clock });
   for (const cache of [sessionGate, authorizer, profiles]) invalidation.register(cache);
-  const mailer = createMailer({ transport, from: config.smtp.from, log });
   return {
     signingKeys,
     metrics,
@@ -193,7 +192,6 @@ export async function createServices(resources: ServiceResources): Promise<Servi
         baseLockSeconds: auth.lockoutDuration,
         maxLockSeconds: 86_400,
       }),
-      mailer,
       mail: createOutgoingMail(mail),
       audit,
       change: createChanges({ db, audit, invalidation }),

@@ -10,7 +10,7 @@ import type { PasswordHasher } from '../../core/password/hash.ts';
 import type { PasswordPolicy } from '../../core/password/policy.ts';
 import type { Authorizer } from '../authorization/index.ts';
 import type { Lockout } from '../lockout/index.ts';
-import type { Mailer, OutgoingMail } from '../mail/index.ts';
+import type { OutgoingMail } from '../mail/index.ts';
 import type { SessionLifetimes } from '../sessions/index.ts';
 import type { RefreshRotation } from '../sessions/index.ts';
 import type { AccessTokens } from '../tokens/index.ts';
@@ -37,7 +37,6 @@ export interface AuthDeps {
   /** Derives refresh-token successors; holds the reuse interval. */
   readonly refreshRotation: RefreshRotation;
   readonly lockout: Lockout;
-  readonly mailer: Mailer;
   /** Mail as a job of the change that causes it. */
   readonly mail: OutgoingMail;
   readonly audit: Auditor;

@@ -93,5 +93,17 @@ for (const engine of testEngines()) {
       assert.match(logs, /"code":"EENVELOPE"/);
       for (const secret of [RECIPIENT, token]) assert.equal(logs.includes(secret), false, secret);
     });
+
+    it('a failing transport never throws at the change, and its log keeps the error code (ECONNREFUSED) without recipient or link', async () => {
+      const rig = mailRig(db);
+      const token = randomBytes(32).toString('base64url');
+      rig.failNext(1, Object.assign(new Error('connect refused'), { code: 'ECONNREFUSED' }));
+      await db.transaction().execute((trx) => rig.queue.enqueue(trx, resetMail(token), { userId: null }));
+      await rig.runner.runDue();
+      const logs = rig.logs.join('\n');
+      assert.match(logs, /mail delivery failed/);
+      assert.match(logs, /"code":"ECONNREFUSED"/);
+      for (const secret of [RECIPIENT, token]) assert.equal(logs.includes(secret), false, secret);
+    });
   });
 }
