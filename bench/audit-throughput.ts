@@ -2,13 +2,13 @@
 // the one serialized audit chain in its own transaction. Not a test: run it by hand.
 //
 //   DATABASE_URL_BENCH=postgres://user@host/db npm exec -- node bench/audit-throughput.ts \
-//     [--writers 32] [--seconds 10] [--warmup 3] [--variant with-audit,append,no-audit]
+//     [--writers 32] [--seconds 10] [--warmup 3] [--variant change,append,no-audit]
 //
 // Variants, each a transaction of one small unrelated write plus (except the first) its record:
 //   no-audit    the unrelated write alone: what the server does without a chain.
 //   append      appendAuditEvent as the last statement, no head cache, synchronous
 //               commit: the flush to disk happens inside the chain lock.
-//   with-audit  core/change.ts (every feature's write path): head cache, lock + guessed-head check + insert in one call
+//   change      core/change.ts, every feature's write path: head cache, lock + guessed-head check + insert in one call
 //               (one round trip before the commit), commit without waiting for the
 //               flush inside the lock, then a shared flush after it; durable before it
 //               resolves.
@@ -31,7 +31,7 @@ import { migrate } from '../src/core/db/migrate.ts';
 import type { Schema } from '../src/core/db/schema.ts';
 
 const RESULTS = new URL('./results/', import.meta.url);
-const VARIANTS = ['no-audit', 'append', 'with-audit'] as const;
+const VARIANTS = ['no-audit', 'append', 'change'] as const;
 type Variant = (typeof VARIANTS)[number];
 
 interface Options {
@@ -122,7 +122,7 @@ function transactionFor(variant: Variant, database: Database, deps: AuditDeps): 
           await unrelatedWrite(trx, writer, n);
           await appendAuditEvent(trx, deps, benchEvent(writer, n));
         });
-    case 'with-audit': {
+    case 'change': {
       // The path every feature's write takes (core/change.ts).
       const change = createChanges({ db, audit: createAuditor(deps), invalidation: createCacheInvalidation() });
       const context = { ip: null, userAgent: null, requestId: null };
@@ -191,7 +191,7 @@ async function main(): Promise<void> {
     const key = { id: 'bench', key: randomBytes(32) };
     const results: VariantResult[] = [];
     for (const variant of options.variants) {
-      const deps: AuditDeps = { key, clock: () => new Date(), ...(variant === 'with-audit' ? { headCache: createChainHeadCache() } : {}) };
+      const deps: AuditDeps = { key, clock: () => new Date(), ...(variant === 'change' ? { headCache: createChainHeadCache() } : {}) };
       results.push(await measure(variant, database, deps, options));
     }
     const verifyStarted = performance.now();
