@@ -212,6 +212,10 @@ describe('PostgreSQL connection loss', { timeout: 90_000 }, () => {
         await server.request('POST', '/v1/auth/refresh', { body: { refresh_token: tokens.refresh_token } }),
         await server.request('GET', '/v1/me/sessions', { token: tokens.access_token }),
         await server.request('POST', '/v1/auth/login', { body: { email: 'nobody@example.test', password: 'not the password at all' } }),
+        // A 202 means the request was saved (its job committed): while nothing can be
+        // saved, registration and recovery say so instead of acknowledging into the void.
+        await server.request('POST', '/v1/auth/register', { body: { email: 'newcomer@example.test', password: PASSWORD } }),
+        await server.request('POST', '/v1/auth/password/forgot', { body: { email: EMAIL } }),
       ];
       attemptMs.push(...attempts.map((answer) => answer.ms));
       for (const answer of attempts) {
