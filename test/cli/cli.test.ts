@@ -6,6 +6,7 @@ import { chmod, chown, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { SERVER_NODE_FLAGS } from '../../src/process-tuning.ts';
 import { freePort, MAIN, startServer, type ServerProcess } from '../helpers/server-process.ts';
 
 interface Run {
@@ -20,7 +21,7 @@ const EMPTY_DIR = await mkdtemp(join(tmpdir(), 'gh-cli-cwd-'));
 
 function run(args: string[], env: Record<string, string>, stdin?: string, cwd: string = EMPTY_DIR): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd, env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, MAIN, ...args], { cwd, env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

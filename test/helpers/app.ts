@@ -2,12 +2,12 @@
 // process's), an in-memory PGlite unless a database is given, and a logger whose lines
 // are captured so tests can assert on what was (and was not) logged.
 import { Writable } from 'node:stream';
+import { after } from 'node:test';
 import type { Redis } from 'ioredis';
 import { buildApp, type App } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config/config.ts';
 import { systemClock, type Clock } from '../../src/core/clock.ts';
-import { openDatabase, type Database } from '../../src/core/db/database.ts';
-import { migrate } from '../../src/core/db/migrate.ts';
+import type { Database } from '../../src/core/db/database.ts';
 import { createLogger } from '../../src/core/logging.ts';
 import { randomBytes } from 'node:crypto';
 import { createKeyring, type Keyring } from '../../src/core/crypto/keyring.ts';
@@ -16,6 +16,7 @@ import type { MailMessage } from '../../src/features/mail/mailer.ts';
 import type { JobRunnerTuning } from '../../src/core/jobs/runner.ts';
 import type { WebhookTuning } from '../../src/features/webhooks/handler.ts';
 import { createServices, type Services } from '../../src/services.ts';
+import { openPGliteClone } from './database.ts';
 
 export interface TestApp {
   readonly app: App;
@@ -61,15 +62,17 @@ export function captureLines(lines: string[]): Writable {
 }
 
 let shared: Promise<Database> | null = null;
+// Registered as the file is loaded, so it is a hook of the whole file (not of whichever
+// test first asked for the database): closed after the file's last test.
+after(async () => {
+  await (await shared)?.close();
+});
 // One master key per test process, so apps sharing the database can read each other's keys.
 const testMasterKey = randomBytes(32);
 
-/** One migrated in-memory PGlite per test process: starting PGlite costs seconds. */
+/** One migrated in-memory PGlite per test file, shared by its apps: even a clone costs a second. */
 export function sharedTestDatabase(): Promise<Database> {
-  shared ??= openDatabase({ engine: 'pglite', dataDir: null }).then(async (database) => {
-    await migrate(database);
-    return database;
-  });
+  shared ??= openPGliteClone();
   return shared;
 }
 

@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SERVER_NODE_FLAGS } from '../../src/process-tuning.ts';
 
 export const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -97,7 +98,8 @@ export class ServerProcess {
   constructor(options: { env: Record<string, string>; cwd: string; port: number; home: string }) {
     this.baseURL = `http://127.0.0.1:${options.port}`;
     this.#home = options.home;
-    const child = spawn(process.execPath, [MAIN, 'serve'], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // With the flags the `gatehouse` command runs with (bin/gatehouse.mjs).
+    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, MAIN, 'serve'], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
     child.stdout.on('data', (chunk: Buffer) => {
       const text = chunk.toString('utf8');

@@ -3,11 +3,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Type } from 'typebox';
-import { openDatabase } from '../../src/core/db/database.ts';
-import { migrate, readMigrationFiles } from '../../src/core/db/migrate.ts';
+import { readMigrationFiles } from '../../src/core/db/migrate.ts';
 import { responses } from '../../src/core/http/problem.ts';
 import { RoutePolicyError } from '../../src/core/http/route-policy.ts';
 import { startTestApp } from '../helpers/app.ts';
+import { openPGliteClone } from '../helpers/database.ts';
 
 describe('health and documentation routes', () => {
   it('/healthz and /readyz answer ok on a migrated database', async () => {
@@ -22,8 +22,7 @@ describe('health and documentation routes', () => {
   });
 
   it('/readyz is 503 while migrations are pending, and says nothing about why', async () => {
-    const database = await openDatabase({ engine: 'pglite', dataDir: null });
-    await migrate(database);
+    const database = await openPGliteClone();
     const test = await startTestApp({ database });
     // The schema falls behind this build: the newest migration is no longer recorded.
     await database.db.deleteFrom('schema_migrations').where('version', '=', (await readMigrationFiles()).at(-1)!.version).execute();
@@ -39,8 +38,7 @@ describe('health and documentation routes', () => {
   });
 
   it('/readyz is 503 when the database is gone', async () => {
-    const database = await openDatabase({ engine: 'pglite', dataDir: null });
-    await migrate(database);
+    const database = await openPGliteClone();
     const test = await startTestApp({ database });
     await database.close();
     try {

@@ -16,7 +16,18 @@ import { SERVER_ENV, SERVER_NODE_FLAGS } from '../../process-tuning.ts';
 // PGlite's default is PostgreSQL's 128 MB of shared buffers, all of it touched at start
 // in the WebAssembly heap. PGlite reads DATA_DIR through the kernel's page cache, so
 // 16 MB of buffers (wal_buffers follows at 1/32) costs little speed here.
-export const PGLITE_START_PARAMS: readonly string[] = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
+// log_startup_progress_interval=0: a database that was not shut down cleanly (a crash, or
+// a tarball dumped while running, which is how the tests clone theirs) is recovered at
+// start, and recovery arms PostgreSQL's startup-progress timer (every 10 s by default).
+// In PGlite that timer is a Node.js setTimeout that is never cleared, so it kept the
+// process alive after its work was done; the progress lines it would log go nowhere here.
+export const PGLITE_START_PARAMS: readonly string[] = [
+  ...PGlite.defaultStartParams,
+  '-c',
+  'shared_buffers=16MB',
+  '-c',
+  'log_startup_progress_interval=0',
+];
 
 // initdb takes about 3 s of CPU; a machine busy with other work may stretch that a lot.
 const CREATE_TIMEOUT_MS = 300_000;

@@ -54,15 +54,33 @@ function feedbackOf(result: ZxcvbnResult): string[] {
   return warning === null || warning === '' ? [...suggestions] : [warning, ...suggestions];
 }
 
+interface Dictionaries {
+  readonly zxcvbn: ZxcvbnFactory;
+  readonly commonPasswords: ReadonlySet<string>;
+}
+
+// Building the dictionaries costs 0.2–0.7 s of CPU, and every app (so every test app)
+// makes a password policy. They are immutable once built (zxcvbn-ts's check() reads its
+// options and takes the user inputs per call), so the process builds them once, on first
+// use, and every estimator shares them.
+let dictionaries: Dictionaries | null = null;
+
+function sharedDictionaries(): Dictionaries {
+  dictionaries ??= {
+    zxcvbn: new ZxcvbnFactory({
+      dictionary: { ...commonDictionary, ...englishDictionary },
+      graphs: adjacencyGraphs,
+      translations,
+      l33tMaxSubstitutions: L33T_VARIANTS,
+      maxLength: SCORED_PREFIX_UNITS,
+    }),
+    commonPasswords: new Set(commonDictionary[COMMON_LIST].map((entry) => entry.toLowerCase())),
+  };
+  return dictionaries;
+}
+
 export function createGuessabilityEstimator(): GuessabilityEstimator {
-  const zxcvbn = new ZxcvbnFactory({
-    dictionary: { ...commonDictionary, ...englishDictionary },
-    graphs: adjacencyGraphs,
-    translations,
-    l33tMaxSubstitutions: L33T_VARIANTS,
-    maxLength: SCORED_PREFIX_UNITS,
-  });
-  const commonPasswords = new Set(commonDictionary[COMMON_LIST].map((entry) => entry.toLowerCase()));
+  const { zxcvbn, commonPasswords } = sharedDictionaries();
 
   return {
     estimate(normalizedPassword, userInputs) {

@@ -1,0 +1,36 @@
+// `npm test`'s global setup (node --test-global-setup): builds the migrated database
+// templates once per run, before any test file starts, and removes them after the last.
+// Test processes find them through the environment variables set here, which node:test
+// passes on to every test process it spawns (see database.ts).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  createPostgresTemplate,
+  dropPostgresDatabase,
+  PGLITE_TEMPLATE_DIR_ENV,
+  POSTGRES_TEMPLATE_ENV,
+  postgresTestUrl,
+  writePGliteTemplates,
+} from './database.ts';
+
+let templateDir: string | null = null;
+let postgresTemplate: string | null = null;
+
+export async function globalSetup(): Promise<void> {
+  templateDir = await mkdtemp(join(tmpdir(), 'gatehouse-test-templates-'));
+  const baseUrl = postgresTestUrl();
+  const [, name] = await Promise.all([
+    writePGliteTemplates(templateDir),
+    baseUrl === null ? Promise.resolve(null) : createPostgresTemplate(baseUrl),
+  ]);
+  postgresTemplate = name;
+  process.env[PGLITE_TEMPLATE_DIR_ENV] = templateDir;
+  if (name !== null) process.env[POSTGRES_TEMPLATE_ENV] = name;
+}
+
+export async function globalTeardown(): Promise<void> {
+  const baseUrl = postgresTestUrl();
+  if (baseUrl !== null && postgresTemplate !== null) await dropPostgresDatabase(baseUrl, postgresTemplate);
+  if (templateDir !== null) await rm(templateDir, { recursive: true, force: true });
+}
