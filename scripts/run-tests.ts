@@ -30,6 +30,7 @@ export const SHARED_PROCESS: readonly string[] = [
   'src/core/crypto/keyring.test.ts',
   'src/core/crypto/random.test.ts',
   'src/core/db/unavailable.test.ts',
+  'src/core/jobs/retry.test.ts',
   'src/core/password/hash-slots.test.ts',
   'src/core/password/policy.test.ts',
   'src/features/auth/session-gate.security.test.ts',
@@ -37,7 +38,6 @@ export const SHARED_PROCESS: readonly string[] = [
   'src/features/sessions/successor.test.ts',
   'src/features/tokens/sign-jws.test.ts',
   'src/features/webhooks/events.test.ts',
-  'src/features/webhooks/retry.test.ts',
   'src/process-tuning.test.ts',
 ];
 
