@@ -38,6 +38,8 @@ export interface AccountJobRunners {
   resetRequest(payload: AddressJob): Promise<void>;
 }
 
+const ACCOUNT_JOB_TIMEOUT_MS = 15_000;
+
 type Fields = Record<string, unknown>;
 
 const isStringOrNull = (value: unknown): value is string | null => value === null || typeof value === 'string';
@@ -68,10 +70,13 @@ const done = async (work: Promise<void>): Promise<JobOutcome> => {
 };
 
 export function createAccountJobs(deps: { readonly key: Buffer; readonly clock: Clock; readonly onEnqueued?: (kind: string) => void }, runners: () => AccountJobRunners): AccountJobs {
-  const common = (kind: string): { kind: string; key: Buffer; clock: Clock; onEnqueued?: () => void } => ({
+  const common = (kind: string): { kind: string; key: Buffer; clock: Clock; timeoutMs: number; onEnqueued?: () => void } => ({
     kind,
     key: deps.key,
     clock: deps.clock,
+    // Database work only (the hash is made in the request), so a short bound, and a short
+    // lease: a job claimed by an instance that crashed is run again within about 50 s.
+    timeoutMs: ACCOUNT_JOB_TIMEOUT_MS,
     ...(deps.onEnqueued === undefined ? {} : { onEnqueued: () => { deps.onEnqueued?.(kind); } }),
   });
   const registration = createSealedJobKind<RegistrationJob>({
