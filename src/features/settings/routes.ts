@@ -1,16 +1,15 @@
-// /v1/me: the signed-in user's own profile, password and sessions. Every query is
-// scoped by the caller's user id, so another user's session id answers 404.
+// /v1/me, the settings flow: the signed-in user's own profile, password and sessions.
+// Every query is scoped by the caller's user id, so another user's session id answers 404.
 import type { FastifyPluginCallback } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { AppError } from '../../core/errors.ts';
 import { responses } from '../../core/http/problem.ts';
-import { changePassword, revokeOtherSessions, revokeOwnSession } from '../auth/index.ts';
-import { requireAuth } from '../auth/index.ts';
-import type { AuthDeps, AuthLimits } from '../auth/index.ts';
-import { Name, Password } from '../auth/index.ts';
-import { listActiveSessions } from '../sessions/index.ts';
+import { Name, Password, requireAuth, type AuthLimits } from '../auth/index.ts';
+import { listActiveSessions, revokeOwnSession } from '../sessions/index.ts';
 import { loadProfile, updateName } from '../users/index.ts';
+import { changePassword, revokeOtherSessions } from './account.ts';
+import type { SettingsDeps } from './deps.ts';
 
 const strict = { additionalProperties: false } as const;
 const tags = ['me'];
@@ -42,7 +41,7 @@ const Session = Type.Object(
 );
 const SessionParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, strict);
 
-export const meRoutes: FastifyPluginCallback<{ deps: AuthDeps; limits: AuthLimits }> = (app, { deps, limits }, done) => {
+export const settingsRoutes: FastifyPluginCallback<{ deps: SettingsDeps; limits: AuthLimits }> = (app, { deps, limits }, done) => {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   const authenticated = { access: 'authenticated' as const };
 
