@@ -1,9 +1,8 @@
-// Registration. The answer is decided before any account is
-// looked at: 202 for every well-formed request with an acceptable password. The request
-// hashes the password and commits one sealed job (auth/account-jobs.ts); the job inserts the
-// account and mails the link, or, for a taken address, warns its owner. So status, body
-// and timing are the same whether the address is new or taken, and a 202 means the
-// registration is saved.
+// Registration. The answer is decided before any account is looked at: 202 for every
+// well-formed request with an acceptable password. The request hashes the password and
+// commits one sealed job (auth/account-jobs.ts); the job inserts the account and mails
+// the link, or, for a taken address, warns its owner. So status, body and timing are the
+// same whether the address is new or taken, and a 202 means the registration is saved.
 import type { RequestContext } from '../../core/audit/auditor.ts';
 import { issueOneTimeToken, weakPasswordError, type RegistrationJob } from '../auth/index.ts';
 import { signupAttemptMail, verificationMail } from '../mail/index.ts';
