@@ -25,11 +25,15 @@ import { isPermission } from './features/authorization/permissions.ts';
 import { adminRoleRoutes } from './features/admin/roles-routes.ts';
 import { adminUserRoutes } from './features/admin/users-routes.ts';
 import { auditTrailRoutes } from './features/audit-trail/routes.ts';
-import { authRoutes } from './features/auth/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
-import { meRoutes } from './features/me/routes.ts';
+import { loginRoutes } from './features/login/routes.ts';
 import { metricsRoutes } from './features/metrics/routes.ts';
+import { recoveryRoutes } from './features/recovery/routes.ts';
+import { registrationRoutes } from './features/registration/routes.ts';
+import { sessionRoutes } from './features/sessions/routes.ts';
+import { settingsRoutes } from './features/settings/routes.ts';
 import { jwksRoutes } from './features/tokens/jwks-routes.ts';
+import { verificationRoutes } from './features/verification/routes.ts';
 import type { Services } from './services.ts';
 import { VERSION } from './version.ts';
 
@@ -105,8 +109,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerAuthentication(app, { tokens: auth.tokens, sessions: auth.sessionGate, authorizer: auth.authorizer });
   await app.register(healthRoutes, { database: deps.database, redis: deps.redis, clock: deps.clock });
   await app.register(jwksRoutes, { keys: signingKeys });
-  await app.register(authRoutes, { deps: auth, limits: rateLimits.auth });
-  await app.register(meRoutes, { deps: auth, limits: rateLimits.auth });
+  // Each flow's plugin gets the one account-services object, typed by the flow as the
+  // few fields it uses (its deps.ts).
+  await app.register(registrationRoutes, { deps: auth, limits: rateLimits.auth });
+  await app.register(verificationRoutes, { deps: auth, limits: rateLimits.auth });
+  await app.register(loginRoutes, { deps: auth, limits: rateLimits.auth });
+  await app.register(sessionRoutes, { deps: auth, limits: rateLimits.auth });
+  await app.register(recoveryRoutes, { deps: auth, limits: rateLimits.auth });
+  await app.register(settingsRoutes, { deps: auth, limits: rateLimits.auth });
   await app.register(adminUserRoutes, { deps: auth });
   await app.register(adminRoleRoutes, { deps: auth });
   await app.register(metricsRoutes, { registry: metrics.registry, token: config.metricsToken });

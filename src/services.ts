@@ -2,6 +2,7 @@
 // (runtime.ts) and the tests use this one function, so tests exercise the real wiring.
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
+import type { AccountServices } from './account-services.ts';
 import type { Config } from './config/config.ts';
 import { createChainHeadCache } from './core/audit/append.ts';
 import { createAuditor } from './core/audit/auditor.ts';
@@ -21,9 +22,6 @@ import { createMetrics, type Metrics } from './core/metrics/metrics.ts';
 import { createPasswordHasher } from './core/password/hash.ts';
 import { createPasswordPolicy } from './core/password/policy.ts';
 import { createAccountJobs } from './features/auth/account-jobs.ts';
-import type { AuthDeps } from './features/auth/deps.ts';
-import { sendResetLink } from './features/auth/recovery.ts';
-import { completeRegistration, resendVerification } from './features/auth/register.ts';
 import { authLimits, type AuthLimits } from './features/auth/limits.ts';
 import { createSessionGate } from './features/auth/session-gate.ts';
 import { createAuthorizer } from './features/authorization/authorizer.ts';
@@ -32,6 +30,8 @@ import { createLockout } from './features/lockout/service.ts';
 import { outboxTransport, smtpTransport, type MailTransport } from './features/mail/mailer.ts';
 import { createOutgoingMail } from './features/mail/outgoing.ts';
 import { createMailQueue, type MailQueue } from './features/mail/queue.ts';
+import { sendResetLink } from './features/recovery/index.ts';
+import { completeRegistration } from './features/registration/index.ts';
 import { createRefreshRotation, REFRESH_SUCCESSOR_KEY_PURPOSE } from './features/sessions/successor.ts';
 import { createAccessTokens } from './features/tokens/access-tokens.ts';
 import { createSigningKeySource, type SigningKeySource } from './features/tokens/signing-key-source.ts';
@@ -39,9 +39,10 @@ import { ensureSigningKeys } from './features/tokens/signing-keys.ts';
 import type { WebhookTuning } from './features/webhooks/handler.ts';
 import { createSecurityWebhooks } from './features/webhooks/service.ts';
 import { createProfileCache } from './features/users/profile-cache.ts';
+import { resendVerification } from './features/verification/index.ts';
 
 export interface Services {
-  readonly auth: AuthDeps;
+  readonly auth: AccountServices;
   /** Where every rate limit counts, and the limits the account routes declare. */
   readonly rateLimits: { readonly stores: CounterStores; readonly auth: AuthLimits };
   readonly signingKeys: SigningKeySource;
@@ -120,8 +121,8 @@ export async function createServices(resources: ServiceResources): Promise<Servi
   });
   const transport = resources.mailTransport ?? mailTransport(config);
   // The account flows' jobs run the flows themselves, which need the services built below.
-  const authRef: { deps: AuthDeps | null } = { deps: null };
-  const authDeps = (): AuthDeps => {
+  const authRef: { deps: AccountServices | null } = { deps: null };
+  const authDeps = (): AccountServices => {
     if (authRef.deps === null) throw new Error('account job before the services were built');
     return authRef.deps;
   };

@@ -4,16 +4,15 @@
 // then hold admin with a password of their choosing.
 import { readFile } from 'node:fs/promises';
 import type { BootstrapAdminConfig } from '../../config/config.ts';
-import type { AuthDeps } from '../auth/index.ts';
 import { ADMIN_ROLE } from '../authorization/index.ts';
 import { activeAdminIds } from '../authorization/index.ts';
-import { createAccount } from '../users/index.ts';
+import { createAccount, type CreateAccountDeps } from '../users/index.ts';
 
 export type BootstrapOutcome = 'created' | 'admin_exists' | 'email_taken';
 
 const MAX_PASSWORD_FILE_BYTES = 4096;
 
-async function anyActiveAdmin(deps: AuthDeps): Promise<boolean> {
+async function anyActiveAdmin(deps: CreateAccountDeps): Promise<boolean> {
   return (await activeAdminIds(deps.db, { limit: 1 })).length > 0;
 }
 
@@ -25,7 +24,7 @@ async function readPasswordFile(path: string): Promise<string> {
 }
 
 /** Throws (so the server does not start) when the password file is unreadable or the password is refused. */
-export async function bootstrapAdmin(deps: AuthDeps, config: BootstrapAdminConfig): Promise<BootstrapOutcome> {
+export async function bootstrapAdmin(deps: CreateAccountDeps, config: BootstrapAdminConfig): Promise<BootstrapOutcome> {
   if (await anyActiveAdmin(deps)) return 'admin_exists';
   const password = await readPasswordFile(config.passwordFile);
   const result = await createAccount(deps, { email: config.email, name: null, password, roles: [ADMIN_ROLE], emailVerified: true }, {

@@ -5,16 +5,16 @@
 // /v1/auth/password/reset sets the first password and marks the address verified. A
 // lost or expired invitation is replaced by POST /v1/admin/users/{id}/password-reset.
 import type { Change } from '../../core/change.ts';
-import type { AuthDeps } from '../auth/index.ts';
 import { INVITATION_TTL, issueOneTimeToken } from '../auth/index.ts';
 import { invitationMail } from '../mail/index.ts';
+import type { AdminUserDeps } from './deps.ts';
 import type { AdminActor } from './users-service.ts';
 
 /**
  * Issues the invitation token, its audit record and its mail in the creating change; the
  * mail carries the link, in its fragment, built from PUBLIC_URL.
  */
-export async function issueInvitation(deps: AuthDeps, change: Change, actor: AdminActor, invitee: { readonly id: string; readonly email: string }): Promise<void> {
+export async function issueInvitation(deps: Pick<AdminUserDeps, 'clock' | 'mail' | 'publicURL'>, change: Change, actor: AdminActor, invitee: { readonly id: string; readonly email: string }): Promise<void> {
   const token = await issueOneTimeToken(change.trx, 'password_reset', invitee.id, deps.clock(), { ttlSeconds: INVITATION_TTL });
   change.audit({
     actor: { type: 'user', id: actor.userId },

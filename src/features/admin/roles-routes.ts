@@ -5,8 +5,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { AppError } from '../../core/errors.ts';
 import { responses } from '../../core/http/problem.ts';
-import type { AuthDeps } from '../auth/index.ts';
 import { findRole, listRoleDefinitions, type StoredRole } from '../authorization/index.ts';
+import type { AdminRoleDeps } from './deps.ts';
 import { createCustomRole, deleteCustomRole, replaceCustomRole } from './roles-service.ts';
 import { CreateRoleBody, ReplaceRoleBody, Role, RoleParams } from './schemas.ts';
 import { actorOf } from './users-routes.ts';
@@ -27,7 +27,7 @@ function toJSON(role: StoredRole): Static<typeof Role> {
   };
 }
 
-export const adminRoleRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { deps }, done) => {
+export const adminRoleRoutes: FastifyPluginCallback<{ deps: AdminRoleDeps }> = (app, { deps }, done) => {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
 
   async function view(name: string): Promise<Static<typeof Role>> {

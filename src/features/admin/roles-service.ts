@@ -3,9 +3,9 @@
 // permission it grants, before and after the change.
 import type { DB } from '../../core/db/database.ts';
 import { AppError } from '../../core/errors.ts';
-import type { AuthDeps } from '../auth/index.ts';
 import { isBuiltInRole } from '../authorization/index.ts';
 import { deleteRole, findRole, insertRole, replaceRole, type StoredRole } from '../authorization/index.ts';
+import type { AdminRoleDeps } from './deps.ts';
 import { assertHoldsAll } from './guards.ts';
 import type { AdminActor } from './users-service.ts';
 
@@ -21,7 +21,7 @@ async function customRole(db: DB, name: string): Promise<StoredRole> {
   return role;
 }
 
-export async function createCustomRole(deps: AuthDeps, actor: AdminActor, name: string, input: RoleInput): Promise<void> {
+export async function createCustomRole(deps: AdminRoleDeps, actor: AdminActor, name: string, input: RoleInput): Promise<void> {
   if (isBuiltInRole(name)) throw new AppError('built_in_role');
   const permissions = [...new Set(input.permissions)].sort();
   await assertHoldsAll(deps.authorizer, actor.userId, permissions);
@@ -41,7 +41,7 @@ export async function createCustomRole(deps: AuthDeps, actor: AdminActor, name: 
   if (!created) throw new AppError('conflict', { detail: 'role exists' });
 }
 
-export async function replaceCustomRole(deps: AuthDeps, actor: AdminActor, name: string, input: RoleInput): Promise<void> {
+export async function replaceCustomRole(deps: AdminRoleDeps, actor: AdminActor, name: string, input: RoleInput): Promise<void> {
   const permissions = [...new Set(input.permissions)].sort();
   await deps.change(actor.context, async ({ trx, audit }) => {
     // Read and checked under the role's row lock: the old set is the one being replaced.
@@ -60,7 +60,7 @@ export async function replaceCustomRole(deps: AuthDeps, actor: AdminActor, name:
   });
 }
 
-export async function deleteCustomRole(deps: AuthDeps, actor: AdminActor, name: string): Promise<void> {
+export async function deleteCustomRole(deps: AdminRoleDeps, actor: AdminActor, name: string): Promise<void> {
   await deps.change(actor.context, async ({ trx, audit }) => {
     const role = await customRole(trx, name);
     await assertHoldsAll(deps.authorizer, actor.userId, role.permissions);

@@ -7,11 +7,11 @@ import { Type, type Static } from 'typebox';
 import { AppError } from '../../core/errors.ts';
 import { responses } from '../../core/http/problem.ts';
 import { requireAuth } from '../auth/index.ts';
-import type { AuthDeps } from '../auth/index.ts';
 import { weakPasswordError } from '../auth/index.ts';
 import type { Permission } from '../authorization/index.ts';
 import { permissionsOfRoles } from '../authorization/index.ts';
 import { createAccount } from '../users/index.ts';
+import type { AdminUserDeps } from './deps.ts';
 import { findAdminUserView, listAdminUserViews, type AdminUserView } from './users-repo.ts';
 import { issueInvitation } from './invitations.ts';
 import { AdminUser, CreateUserBody, PatchUserBody, RevokedCount, UserListQuery, UserPage, UserParams, UserRoleParams } from './schemas.ts';
@@ -47,7 +47,7 @@ function toJSON(user: AdminUserView): Static<typeof AdminUser> {
   };
 }
 
-export const adminUserRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { deps }, done) => {
+export const adminUserRoutes: FastifyPluginCallback<{ deps: AdminUserDeps }> = (app, { deps }, done) => {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
 
   async function view(id: string): Promise<Static<typeof AdminUser>> {

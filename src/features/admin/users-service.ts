@@ -6,13 +6,13 @@ import type { AuditEvent, RequestContext } from '../../core/audit/auditor.ts';
 import { shredDataKey } from '../../core/crypto/envelope.ts';
 import type { DB } from '../../core/db/database.ts';
 import { AppError } from '../../core/errors.ts';
-import type { AuthDeps } from '../auth/index.ts';
 import { issueOneTimeToken } from '../auth/index.ts';
 import { ADMIN_ROLE } from '../authorization/index.ts';
 import { assignRole, findRole, removeRole } from '../authorization/index.ts';
 import { passwordResetMail } from '../mail/index.ts';
 import { revokeUserSessions } from '../sessions/index.ts';
 import { findUserById, loadEmail, updateName, type UserRecord } from '../users/index.ts';
+import type { AdminUserDeps } from './deps.ts';
 import { assertHoldsAll, assertMayManage, assertNotLastAdmin } from './guards.ts';
 
 export interface AdminActor {
@@ -38,7 +38,7 @@ function onUser(actor: AdminActor, action: string, targetId: string, details?: R
 }
 
 export async function updateUserByAdmin(
-  deps: AuthDeps,
+  deps: AdminUserDeps,
   actor: AdminActor,
   id: string,
   patch: { readonly status?: 'active' | 'disabled'; readonly name?: string | null },
@@ -64,7 +64,7 @@ export async function updateUserByAdmin(
   });
 }
 
-export async function deleteUserByAdmin(deps: AuthDeps, actor: AdminActor, id: string): Promise<void> {
+export async function deleteUserByAdmin(deps: AdminUserDeps, actor: AdminActor, id: string): Promise<void> {
   const user = await existingUser(deps.db, id);
   await assertMayManage(deps.db, deps.authorizer, actor.userId, id);
   await deps.change(actor.context, async ({ trx, audit }) => {
@@ -80,7 +80,7 @@ export async function deleteUserByAdmin(deps: AuthDeps, actor: AdminActor, id: s
   });
 }
 
-export async function setUserRole(deps: AuthDeps, actor: AdminActor, id: string, role: string, change: 'assign' | 'remove'): Promise<void> {
+export async function setUserRole(deps: AdminUserDeps, actor: AdminActor, id: string, role: string, change: 'assign' | 'remove'): Promise<void> {
   await existingUser(deps.db, id);
   await deps.change(actor.context, async ({ trx, audit }) => {
     // Checked against the role as it stands when the change commits (row locked).
@@ -94,7 +94,7 @@ export async function setUserRole(deps: AuthDeps, actor: AdminActor, id: string,
   });
 }
 
-export async function unlockUserByAdmin(deps: AuthDeps, actor: AdminActor, id: string): Promise<void> {
+export async function unlockUserByAdmin(deps: AdminUserDeps, actor: AdminActor, id: string): Promise<void> {
   const user = await existingUser(deps.db, id);
   // Lifting an admin's lockout would hand a password guesser fresh attempts.
   await assertMayManage(deps.db, deps.authorizer, actor.userId, id);
@@ -104,7 +104,7 @@ export async function unlockUserByAdmin(deps: AuthDeps, actor: AdminActor, id: s
   });
 }
 
-export async function revokeSessionsByAdmin(deps: AuthDeps, actor: AdminActor, id: string): Promise<number> {
+export async function revokeSessionsByAdmin(deps: AdminUserDeps, actor: AdminActor, id: string): Promise<number> {
   await existingUser(deps.db, id);
   // Otherwise support could sign every admin out, over and over, during an incident.
   await assertMayManage(deps.db, deps.authorizer, actor.userId, id);
@@ -125,7 +125,7 @@ export async function revokeSessionsByAdmin(deps: AuthDeps, actor: AdminActor, i
 }
 
 /** Ends every session and mails a reset link to the stored address. */
-export async function sendPasswordResetByAdmin(deps: AuthDeps, actor: AdminActor, id: string): Promise<void> {
+export async function sendPasswordResetByAdmin(deps: AdminUserDeps, actor: AdminActor, id: string): Promise<void> {
   const user = await existingUser(deps.db, id);
   await assertMayManage(deps.db, deps.authorizer, actor.userId, id);
   const email = await loadEmail(deps.db, deps.keyring, id);

@@ -14,8 +14,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Static } from 'typebox';
 import { responses } from '../../core/http/problem.ts';
 import { requireAuth } from '../auth/index.ts';
-import type { AuthDeps } from '../auth/index.ts';
 import { decodeCursor, nextCursor } from './cursor.ts';
+import type { AuditTrailDeps } from './deps.ts';
 import { listOwnEvents, type OwnEventRow } from './repo.ts';
 import { OwnEventPage, PageQuery, type InitiatedBy } from './schemas.ts';
 
@@ -43,7 +43,7 @@ export function toOwnEvent(row: OwnEventRow, userId: string): OwnEvent {
   };
 }
 
-export const ownEventRoutes: FastifyPluginCallback<{ deps: AuthDeps }> = (app, { deps }, done) => {
+export const ownEventRoutes: FastifyPluginCallback<{ deps: Pick<AuditTrailDeps, 'db'> }> = (app, { deps }, done) => {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   typed.get(
     '/v1/me/events',

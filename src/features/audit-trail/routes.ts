@@ -7,8 +7,8 @@ import type { Static } from 'typebox';
 import type { AuditKeyLookup, AuditRecord } from '../../core/audit/types.ts';
 import { responses } from '../../core/http/problem.ts';
 import { requireAuth } from '../auth/index.ts';
-import type { AuthDeps } from '../auth/index.ts';
 import { decodeCursor, nextCursor } from './cursor.ts';
+import type { AuditTrailDeps } from './deps.ts';
 import { exportAuditTrail } from './export.ts';
 import { ownEventRoutes } from './own-events.ts';
 import { listAuditEvents, type AuditFilter } from './repo.ts';
@@ -21,7 +21,7 @@ const auditRead = { access: { permission: 'audit:read' } } as const;
 const EXPORT_BATCH = 500;
 
 export interface AuditTrailOptions {
-  readonly deps: AuthDeps;
+  readonly deps: AuditTrailDeps;
   /** The audit-chain keys by id, for verification. */
   readonly keys: AuditKeyLookup;
 }
@@ -41,7 +41,7 @@ function filterOf(query: Static<typeof AuditQuery>): AuditFilter {
   };
 }
 
-async function recordExport(deps: AuthDeps, request: FastifyRequest, fromSeq: number | null): Promise<void> {
+async function recordExport(deps: AuditTrailDeps, request: FastifyRequest, fromSeq: number | null): Promise<void> {
   // Who copied the trail out is itself part of the trail.
   await deps.change(request.auditContext, ({ audit }) => {
     audit({

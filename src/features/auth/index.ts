@@ -1,8 +1,15 @@
-// The auth module as other features see it: everything they may use, and nothing else.
-export { changePassword, revokeOtherSessions, revokeOwnSession } from './account.ts';
+// The shared authentication pieces as the flows and other features see them: everything
+// they may use, and nothing else. Each flow (login, registration, verification, recovery,
+// settings, sessions) is a folder of its own.
+export type { AccountJobs, AddressJob, RegistrationJob } from './account-jobs.ts';
+export { recordFailedAttempt, reserveCredentialAttempt } from './attempts.ts';
+export type { CredentialAttemptDeps } from './attempts.ts';
 export { requireAuth } from './authenticate.ts';
-export type { AuthDeps } from './deps.ts';
+export type { AuthContext } from './authenticate.ts';
 export type { AuthLimits } from './limits.ts';
-export { INVITATION_TTL, issueOneTimeToken } from './one-time-tokens.ts';
+export { consumeOneTimeToken, expireOneTimeTokens, INVITATION_TTL, isOneTimeTokenUsable, issueOneTimeToken } from './one-time-tokens.ts';
 export { weakPasswordError } from './password-rules.ts';
-export { Email, Name, Password } from './schemas.ts';
+export { Accepted, Email, ForgotBody, Name, OpaqueToken, Password, strict } from './schemas.ts';
+export type { SessionGate } from './session-gate.ts';
+export { issueTokenPair } from './token-pair.ts';
+export type { TokenPair } from './token-pair.ts';

@@ -1,6 +1,7 @@
-// The request budgets of the account flows, declared on their routes (routes.ts, and
-// /v1/me/password in features/me). Maxima and windows come from configuration, except
-// the mail cap, which is a fixed promise to every inbox.
+// The request budgets of the account flows, declared on each flow's routes (the routes.ts
+// of login, registration, verification, recovery and sessions, and /v1/me/password in
+// settings). Maxima and windows come from configuration, except the mail cap, which is a
+// fixed promise to every inbox.
 import type { RouteLimit } from '../../core/http/rate-limit.ts';
 
 export interface AuthLimits {

@@ -1,4 +1,4 @@
-import type { AuthDeps } from './deps.ts';
+import type { AccessTokens } from '../tokens/index.ts';
 
 export interface TokenPair {
   readonly accessToken: string;
@@ -7,7 +7,7 @@ export interface TokenPair {
 }
 
 export async function issueTokenPair(
-  deps: Pick<AuthDeps, 'tokens'>,
+  deps: { readonly tokens: AccessTokens },
   subject: { userId: string; sessionId: string; roles: readonly string[]; refreshToken: string },
 ): Promise<TokenPair> {
   const access = await deps.tokens.issue({ sub: subject.userId, sid: subject.sessionId, roles: subject.roles });

@@ -4,11 +4,26 @@
 // audit record are written in one change (core/change.ts).
 import type { Transaction } from 'kysely';
 import type { AuditEvent, RequestContext } from '../../core/audit/auditor.ts';
-import type { Change } from '../../core/change.ts';
+import type { Change, Changes } from '../../core/change.ts';
+import type { Clock } from '../../core/clock.ts';
+import type { BlindIndex } from '../../core/crypto/blind-index.ts';
+import type { Keyring } from '../../core/crypto/keyring.ts';
+import type { DB } from '../../core/db/database.ts';
 import type { Schema } from '../../core/db/schema.ts';
-import type { PasswordPolicyResult } from '../../core/password/policy.ts';
-import type { AuthDeps } from '../auth/index.ts';
+import type { PasswordHasher } from '../../core/password/hash.ts';
+import type { PasswordPolicy, PasswordPolicyResult } from '../../core/password/policy.ts';
 import { DEFAULT_ROLE, insertUser } from './repo.ts';
+
+/** What creating an account uses: the policy and hasher for its password, the change helper to write it. */
+export interface CreateAccountDeps {
+  readonly db: DB;
+  readonly clock: Clock;
+  readonly keyring: Keyring;
+  readonly blindIndex: BlindIndex;
+  readonly passwords: PasswordHasher;
+  readonly policy: PasswordPolicy;
+  readonly change: Changes;
+}
 
 export interface NewAccount {
   readonly email: string;
@@ -26,7 +41,7 @@ export type CreateAccountResult =
   | { readonly kind: 'email_taken' };
 
 export async function createAccount(
-  deps: AuthDeps,
+  deps: CreateAccountDeps,
   input: NewAccount,
   audit: { readonly actor: AuditEvent['actor']; readonly context: RequestContext },
   options: {

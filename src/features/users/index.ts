@@ -1,5 +1,6 @@
 // The users module as other features see it: everything they may use, and nothing else.
 export { createAccount } from './create-account.ts';
+export type { CreateAccountDeps } from './create-account.ts';
 export type { ProfileCache } from './profile-cache.ts';
 export { decryptContact, findUserByEmailIndex, findUserById, findUserWithRolesByEmailIndex, insertUser, loadEmail, loadProfile, markEmailVerified, rolesColumn, setPasswordHash, updateName } from './repo.ts';
 export type { UserRecord } from './repo.ts';

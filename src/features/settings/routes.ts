@@ -1,48 +1,21 @@
-// /v1/me: the signed-in user's own profile, password and sessions. Every query is
-// scoped by the caller's user id, so another user's session id answers 404.
+// /v1/me, the settings flow: the signed-in user's own profile, password and sessions.
+// Every query is scoped by the caller's user id, so another user's session id answers 404.
 import type { FastifyPluginCallback } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { AppError } from '../../core/errors.ts';
 import { responses } from '../../core/http/problem.ts';
-import { changePassword, revokeOtherSessions, revokeOwnSession } from '../auth/index.ts';
-import { requireAuth } from '../auth/index.ts';
-import type { AuthDeps, AuthLimits } from '../auth/index.ts';
-import { Name, Password } from '../auth/index.ts';
-import { listActiveSessions } from '../sessions/index.ts';
+import { requireAuth, type AuthLimits } from '../auth/index.ts';
+import { listActiveSessions, revokeOwnSession } from '../sessions/index.ts';
 import { loadProfile, updateName } from '../users/index.ts';
+import { changePassword, revokeOtherSessions } from './account.ts';
+import type { SettingsDeps } from './deps.ts';
+import { PasswordBody, PatchBody, Profile, Session, SessionParams } from './schemas.ts';
 
-const strict = { additionalProperties: false } as const;
 const tags = ['me'];
 const security = [{ bearer: [] }];
 
-const Profile = Type.Object(
-  {
-    id: Type.String({ format: 'uuid' }),
-    email: Type.String({ maxLength: 254 }),
-    name: Type.Union([Type.String({ maxLength: 200 }), Type.Null()]),
-    email_verified: Type.Boolean(),
-    roles: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 64 }),
-    created_at: Type.String({ format: 'date-time' }),
-  },
-  strict,
-);
-const PatchBody = Type.Object({ name: Type.Union([Name, Type.Null()]) }, strict);
-const PasswordBody = Type.Object({ current_password: Password, new_password: Password }, strict);
-const Session = Type.Object(
-  {
-    id: Type.String({ format: 'uuid' }),
-    created_at: Type.String({ format: 'date-time' }),
-    last_used_at: Type.String({ format: 'date-time' }),
-    ip: Type.Union([Type.String({ maxLength: 64 }), Type.Null()]),
-    user_agent: Type.Union([Type.String({ maxLength: 256 }), Type.Null()]),
-    current: Type.Boolean(),
-  },
-  strict,
-);
-const SessionParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, strict);
-
-export const meRoutes: FastifyPluginCallback<{ deps: AuthDeps; limits: AuthLimits }> = (app, { deps, limits }, done) => {
+export const settingsRoutes: FastifyPluginCallback<{ deps: SettingsDeps; limits: AuthLimits }> = (app, { deps, limits }, done) => {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   const authenticated = { access: 'authenticated' as const };
 

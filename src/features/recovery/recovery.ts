@@ -1,19 +1,17 @@
 // Password recovery. `forgot` answers 202 for every address once its job is saved and
-// the job does the work (account-jobs.ts), so nothing about the answer depends on
+// the job does the work (auth/account-jobs.ts), so nothing about the answer depends on
 // whether the account exists.
 // A completed reset ends every session and lifts any lockout.
 import type { RequestContext } from '../../core/audit/auditor.ts';
 import { AppError } from '../../core/errors.ts';
+import { consumeOneTimeToken, expireOneTimeTokens, isOneTimeTokenUsable, issueOneTimeToken, weakPasswordError, type AddressJob } from '../auth/index.ts';
 import { passwordResetMail } from '../mail/index.ts';
 import { revokeUserSessions } from '../sessions/index.ts';
 import { findUserByEmailIndex, findUserById, loadProfile, markEmailVerified, setPasswordHash } from '../users/index.ts';
-import type { AddressJob } from './account-jobs.ts';
-import type { AuthDeps } from './deps.ts';
-import { consumeOneTimeToken, expireOneTimeTokens, isOneTimeTokenUsable, issueOneTimeToken } from './one-time-tokens.ts';
-import { weakPasswordError } from './password-rules.ts';
+import type { RecoveryDeps } from './deps.ts';
 
 /** The reset-request job: a link to the stored address of an enabled account. */
-export async function sendResetLink(deps: AuthDeps, job: AddressJob): Promise<void> {
+export async function sendResetLink(deps: RecoveryDeps, job: AddressJob): Promise<void> {
   const user = await findUserByEmailIndex(deps.db, deps.blindIndex.email(job.email));
   if (user === null || user.status === 'disabled') return;
   // Earlier links stay valid until they expire or one is used, so a stream of requests
@@ -35,14 +33,14 @@ export async function sendResetLink(deps: AuthDeps, job: AddressJob): Promise<vo
 }
 
 /** Answers the same for every address: one job, committed before the 202. */
-export async function forgotPassword(deps: AuthDeps, email: string, context: RequestContext): Promise<void> {
+export async function forgotPassword(deps: RecoveryDeps, email: string, context: RequestContext): Promise<void> {
   await deps.change(context, ({ enqueue }) => {
     enqueue(deps.accountJobs.resetRequest.job({ email, context }));
     return Promise.resolve();
   });
 }
 
-export async function resetPassword(deps: AuthDeps, token: string, password: string, context: RequestContext): Promise<void> {
+export async function resetPassword(deps: RecoveryDeps, token: string, password: string, context: RequestContext): Promise<void> {
   const now = deps.clock();
   // A cheap lookup first: a bogus token must not cost an argon2id hash.
   if (!(await isOneTimeTokenUsable(deps.db, 'password_reset', token, now))) {

@@ -4,20 +4,18 @@
 // cannot exceed the threshold.
 import type { RequestContext } from '../../core/audit/auditor.ts';
 import { AppError } from '../../core/errors.ts';
-import { accountLockedMail } from '../mail/index.ts';
-import { createSession } from '../sessions/index.ts';
-import { findUserWithRolesByEmailIndex, loadEmail, setPasswordHash, type UserRecord } from '../users/index.ts';
-import { reserveCredentialAttempt } from './attempts.ts';
+import { issueTokenPair, recordFailedAttempt, reserveCredentialAttempt, type TokenPair } from '../auth/index.ts';
 import { ADMIN_ROLE } from '../authorization/index.ts';
-import type { AuthDeps } from './deps.ts';
-import { issueTokenPair, type TokenPair } from './token-pair.ts';
+import { createSession } from '../sessions/index.ts';
+import { findUserWithRolesByEmailIndex, setPasswordHash, type UserRecord } from '../users/index.ts';
+import type { LoginDeps } from './deps.ts';
 
 export interface LoginInput {
   readonly email: string;
   readonly password: string;
 }
 
-async function checkPassword(deps: AuthDeps, user: UserRecord | null, password: string): Promise<{ ok: boolean; needsRehash: boolean }> {
+async function checkPassword(deps: LoginDeps, user: UserRecord | null, password: string): Promise<{ ok: boolean; needsRehash: boolean }> {
   if (user?.passwordHash === null || user === null) {
     await deps.passwords.dummyVerify(password);
     return { ok: false, needsRehash: false };
@@ -25,39 +23,7 @@ async function checkPassword(deps: AuthDeps, user: UserRecord | null, password: 
   return deps.passwords.verify(user.passwordHash, password);
 }
 
-// No account has this id: an unknown account's lock looks its address up too.
-const NO_ACCOUNT = '00000000-0000-0000-0000-000000000000';
-
-// Known and unknown accounts do the same work here (two audit records when a lock starts,
-// one otherwise, and one address lookup); the owner's mail is a job sent after the
-// response, so the attempt that starts a lock takes no longer for a real account.
-export async function recordFailedAttempt(deps: AuthDeps, subject: string, user: UserRecord | null, context: RequestContext): Promise<void> {
-  const lock = await deps.lockout.recordFailure(subject);
-  const target = user === null ? {} : { target: { type: 'user', id: user.id } };
-  await deps.change(context, async ({ trx, audit, enqueue }) => {
-    audit({
-      actor: user === null ? { type: 'anonymous' } : { type: 'user', id: user.id },
-      action: 'auth.login_failed',
-      ...target,
-      outcome: 'failure',
-      details: { reason: user === null ? 'unknown_account' : 'wrong_password' },
-    });
-    if (!lock.locked) return;
-    audit({
-      actor: { type: 'system' },
-      action: 'auth.locked',
-      ...target,
-      outcome: 'success',
-      details: { locked_until: lock.lockedUntil?.toISOString() ?? null },
-    });
-    const email = await loadEmail(trx, deps.keyring, user?.id ?? NO_ACCOUNT);
-    if (user === null || email === null || lock.lockedUntil === null) return;
-    const minutes = Math.ceil((lock.lockedUntil.getTime() - deps.clock().getTime()) / 60_000);
-    enqueue(deps.mail.job(accountLockedMail(email, minutes), { userId: user.id }));
-  });
-}
-
-export async function login(deps: AuthDeps, input: LoginInput, context: RequestContext & { ip: string }): Promise<TokenPair & { sessionId: string }> {
+export async function login(deps: LoginDeps, input: LoginInput, context: RequestContext & { ip: string }): Promise<TokenPair & { sessionId: string }> {
   const subject = deps.blindIndex.email(input.email);
   await reserveCredentialAttempt(deps, subject);
 

@@ -1,34 +1,15 @@
-// What a signed-in user does to their own account: log out, change password, end
-// sessions. Every change and its audit record share one transaction.
+// What a signed-in user does to their own account: change the password, end the other
+// sessions (ending one session is the sessions module's revokeOwnSession). Every change
+// and its audit record share one transaction.
 import type { RequestContext } from '../../core/audit/auditor.ts';
 import { AppError } from '../../core/errors.ts';
+import { recordFailedAttempt, reserveCredentialAttempt, weakPasswordError, type AuthContext } from '../auth/index.ts';
 import { passwordChangedMail } from '../mail/index.ts';
-import { revokeSession, revokeUserSessions } from '../sessions/index.ts';
+import { revokeUserSessions } from '../sessions/index.ts';
 import { findUserById, loadProfile, setPasswordHash } from '../users/index.ts';
-import type { AuthContext } from './authenticate.ts';
-import { reserveCredentialAttempt } from './attempts.ts';
-import type { AuthDeps } from './deps.ts';
-import { recordFailedAttempt } from './login.ts';
-import { weakPasswordError } from './password-rules.ts';
+import type { SettingsDeps } from './deps.ts';
 
-export async function revokeOwnSession(deps: AuthDeps, auth: AuthContext, sessionId: string, reason: string, context: RequestContext): Promise<boolean> {
-  const now = deps.clock();
-  return deps.change(context, async ({ trx, audit }) => {
-    const done = await revokeSession(trx, auth.userId, sessionId, reason, now);
-    if (done) {
-      audit({
-        actor: { type: 'user', id: auth.userId },
-        action: 'session.revoked',
-        target: { type: 'session', id: sessionId },
-        outcome: 'success',
-        details: { reason },
-      });
-    }
-    return done;
-  });
-}
-
-export async function revokeOtherSessions(deps: AuthDeps, auth: AuthContext, context: RequestContext): Promise<number> {
+export async function revokeOtherSessions(deps: SettingsDeps, auth: AuthContext, context: RequestContext): Promise<number> {
   const now = deps.clock();
   const revoked = await deps.change(context, async ({ trx, audit }) => {
     const ids = await revokeUserSessions(trx, auth.userId, 'user_revoked_others', now, { except: auth.sessionId });
@@ -47,7 +28,7 @@ export async function revokeOtherSessions(deps: AuthDeps, auth: AuthContext, con
 }
 
 export async function changePassword(
-  deps: AuthDeps,
+  deps: SettingsDeps,
   auth: AuthContext,
   input: { currentPassword: string; newPassword: string },
   context: RequestContext,

@@ -7,11 +7,11 @@
 // refresh is not audited; it only moves the session's last use.
 import type { RequestContext } from '../../core/audit/auditor.ts';
 import { AppError } from '../../core/errors.ts';
-import { revokeSession, rotateRefreshToken } from '../sessions/index.ts';
-import type { AuthDeps } from './deps.ts';
-import { issueTokenPair, type TokenPair } from './token-pair.ts';
+import { issueTokenPair, type TokenPair } from '../auth/index.ts';
+import type { SessionsDeps } from './deps.ts';
+import { revokeSession, rotateRefreshToken } from './repo.ts';
 
-export async function refresh(deps: AuthDeps, token: string, context: RequestContext): Promise<TokenPair> {
+export async function refresh(deps: SessionsDeps, token: string, context: RequestContext): Promise<TokenPair> {
   const now = deps.clock();
   // One statement, atomic by itself: no explicit transaction, no separate roles query.
   const result = await rotateRefreshToken(deps.db, { lifetimes: deps.lifetimes, rotation: deps.refreshRotation }, token, now);

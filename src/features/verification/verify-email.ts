@@ -1,10 +1,10 @@
 import type { RequestContext } from '../../core/audit/auditor.ts';
 import { AppError } from '../../core/errors.ts';
+import { consumeOneTimeToken } from '../auth/index.ts';
 import { markEmailVerified } from '../users/index.ts';
-import type { AuthDeps } from './deps.ts';
-import { consumeOneTimeToken } from './one-time-tokens.ts';
+import type { VerificationDeps } from './deps.ts';
 
-export async function verifyEmail(deps: AuthDeps, token: string, context: RequestContext): Promise<void> {
+export async function verifyEmail(deps: VerificationDeps, token: string, context: RequestContext): Promise<void> {
   const now = deps.clock();
   const verified = await deps.change(context, async ({ trx, audit }) => {
     const userId = await consumeOneTimeToken(trx, 'verify_email', token, now);

@@ -1,0 +1,2 @@
+// The audit-trail module as other modules see it: everything they may use, and nothing else.
+export type { AuditTrailDeps } from './deps.ts';

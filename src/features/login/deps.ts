@@ -1,0 +1,26 @@
+// What login and its route use, and nothing else (built in services.ts).
+import type { Changes } from '../../core/change.ts';
+import type { Clock } from '../../core/clock.ts';
+import type { BlindIndex } from '../../core/crypto/blind-index.ts';
+import type { Keyring } from '../../core/crypto/keyring.ts';
+import type { DB } from '../../core/db/database.ts';
+import type { PasswordHasher } from '../../core/password/hash.ts';
+import type { Lockout } from '../lockout/index.ts';
+import type { OutgoingMail } from '../mail/index.ts';
+import type { SessionLifetimes } from '../sessions/index.ts';
+import type { AccessTokens } from '../tokens/index.ts';
+
+export interface LoginDeps {
+  readonly db: DB;
+  readonly clock: Clock;
+  readonly keyring: Keyring;
+  readonly blindIndex: BlindIndex;
+  readonly passwords: PasswordHasher;
+  readonly lockout: Lockout;
+  /** The owner's mail when a lock starts. */
+  readonly mail: OutgoingMail;
+  readonly lifetimes: SessionLifetimes;
+  readonly tokens: AccessTokens;
+  /** The one way to write: transaction, jobs, audit records, cache invalidation after commit. */
+  readonly change: Changes;
+}

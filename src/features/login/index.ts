@@ -1,0 +1,4 @@
+// The login flow as other modules see it.
+export type { LoginDeps } from './deps.ts';
+export { login } from './login.ts';
+export type { LoginInput } from './login.ts';
