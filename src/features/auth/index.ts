@@ -7,6 +7,7 @@ export type { CredentialAttemptDeps } from './attempts.ts';
 export { requireAuth } from './authenticate.ts';
 export type { AuthContext } from './authenticate.ts';
 export type { AuthLimits } from './limits.ts';
+export { mailOneTimeLink } from './mailed-link.ts';
 export { consumeOneTimeToken, expireOneTimeTokens, INVITATION_TTL, isOneTimeTokenUsable, issueOneTimeToken } from './one-time-tokens.ts';
 export { weakPasswordError } from './password-rules.ts';
 export { Accepted, Email, ForgotBody, Name, OpaqueToken, Password, strict } from './schemas.ts';

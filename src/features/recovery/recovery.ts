@@ -4,7 +4,7 @@
 // A completed reset ends every session and lifts any lockout.
 import type { RequestContext } from '../../core/audit/auditor.ts';
 import { AppError } from '../../core/errors.ts';
-import { consumeOneTimeToken, expireOneTimeTokens, isOneTimeTokenUsable, issueOneTimeToken, weakPasswordError, type AddressJob } from '../auth/index.ts';
+import { consumeOneTimeToken, expireOneTimeTokens, isOneTimeTokenUsable, mailOneTimeLink, weakPasswordError, type AddressJob } from '../auth/index.ts';
 import { passwordResetMail } from '../mail/index.ts';
 import { revokeUserSessions } from '../sessions/index.ts';
 import { findUserByEmailIndex, findUserById, loadProfile, markEmailVerified, setPasswordHash } from '../users/index.ts';
@@ -14,21 +14,11 @@ import type { RecoveryDeps } from './deps.ts';
 export async function sendResetLink(deps: RecoveryDeps, job: AddressJob): Promise<void> {
   const user = await findUserByEmailIndex(deps.db, deps.blindIndex.email(job.email));
   if (user === null || user.status === 'disabled') return;
-  // Earlier links stay valid until they expire or one is used, so a stream of requests
-  // cannot keep killing the owner's link (mail to one address is capped by the route).
-  const now = deps.clock();
-  await deps.change(job.context, async ({ trx, audit, enqueue }) => {
-    const token = await issueOneTimeToken(trx, 'password_reset', user.id, now);
-    audit({
-      actor: { type: 'anonymous' },
-      action: 'password.reset_requested',
-      target: { type: 'user', id: user.id },
-      outcome: 'success',
-    });
-    // The stored address, not the one typed: they match by blind index, but only the
-    // stored one is known to belong to the account.
-    const profile = await loadProfile(trx, deps.keyring, user.id);
-    if (profile !== null) enqueue(deps.mail.job(passwordResetMail({ publicURL: deps.publicURL }, profile.email, token), { userId: user.id }));
+  await mailOneTimeLink(deps, job.context, {
+    userId: user.id,
+    purpose: 'password_reset',
+    action: 'password.reset_requested',
+    message: (address, token) => passwordResetMail({ publicURL: deps.publicURL }, address, token),
   });
 }
 

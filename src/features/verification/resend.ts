@@ -2,26 +2,20 @@
 // (auth/account-jobs.ts), committed before the 202; the job mails a new link only to an
 // unverified, enabled account.
 import type { RequestContext } from '../../core/audit/auditor.ts';
-import { issueOneTimeToken, type AddressJob } from '../auth/index.ts';
+import { mailOneTimeLink, type AddressJob } from '../auth/index.ts';
 import { verificationMail } from '../mail/index.ts';
-import { findUserByEmailIndex, loadEmail } from '../users/index.ts';
+import { findUserByEmailIndex } from '../users/index.ts';
 import type { VerificationDeps } from './deps.ts';
 
 /** The verification-resend job: a new link, only to an unverified, enabled account. */
 export async function resendVerification(deps: VerificationDeps, job: AddressJob): Promise<void> {
   const user = await findUserByEmailIndex(deps.db, deps.blindIndex.email(job.email));
   if (user === null || user.emailVerified || user.status === 'disabled') return;
-  const now = deps.clock();
-  await deps.change(job.context, async ({ trx, audit, enqueue }) => {
-    const token = await issueOneTimeToken(trx, 'verify_email', user.id, now);
-    audit({
-      actor: { type: 'anonymous' },
-      action: 'user.verification_resent',
-      target: { type: 'user', id: user.id },
-      outcome: 'success',
-    });
-    const stored = await loadEmail(trx, deps.keyring, user.id);
-    if (stored !== null) enqueue(deps.mail.job(verificationMail({ publicURL: deps.publicURL }, stored, token), { userId: user.id }));
+  await mailOneTimeLink(deps, job.context, {
+    userId: user.id,
+    purpose: 'verify_email',
+    action: 'user.verification_resent',
+    message: (address, token) => verificationMail({ publicURL: deps.publicURL }, address, token),
   });
 }
 
