@@ -35,6 +35,7 @@ export const SHARED_PROCESS: readonly string[] = [
   'src/core/password/policy.test.ts',
   'src/features/auth/session-gate.security.test.ts',
   'src/features/mail/mail.test.ts',
+  'src/features/mfa/totp.test.ts',
   'src/features/sessions/successor.test.ts',
   'src/features/tokens/sign-jws.test.ts',
   'src/features/webhooks/events.test.ts',

@@ -159,6 +159,17 @@ export interface JobsTable {
   failed_at: Timestamp | null;
 }
 
+/** The TOTP second factor of one account (migration 0011). */
+export interface MfaTotpTable {
+  user_id: string;
+  /** AES-256-GCM under the owner's data key. */
+  secret_ciphertext: string;
+  created_at: Timestamp;
+  confirmed_at: Timestamp | null;
+  /** The RFC 6238 time step of the last accepted code. */
+  last_used_step: number | null;
+}
+
 export interface Schema {
   schema_migrations: SchemaMigrationsTable;
   system_keys: SystemKeysTable;
@@ -175,4 +186,5 @@ export interface Schema {
   signing_keys: SigningKeysTable;
   login_failures: LoginFailuresTable;
   jobs: JobsTable;
+  mfa_totp: MfaTotpTable;
 }
