@@ -170,6 +170,14 @@ export interface MfaTotpTable {
   last_used_step: number | null;
 }
 
+/** One recovery code of one account, as its SHA-256 (migration 0012). */
+export interface MfaRecoveryCodesTable {
+  user_id: string;
+  code_hash: string;
+  created_at: Timestamp;
+  used_at: Timestamp | null;
+}
+
 export interface Schema {
   schema_migrations: SchemaMigrationsTable;
   system_keys: SystemKeysTable;
@@ -187,4 +195,5 @@ export interface Schema {
   login_failures: LoginFailuresTable;
   jobs: JobsTable;
   mfa_totp: MfaTotpTable;
+  mfa_recovery_codes: MfaRecoveryCodesTable;
 }
