@@ -22,6 +22,7 @@ import { createMetrics, type Metrics } from './core/metrics/metrics.ts';
 import { createPasswordHasher } from './core/password/hash.ts';
 import { createPasswordPolicy } from './core/password/policy.ts';
 import { createAccountJobs } from './features/auth/account-jobs.ts';
+import { sendLockNotice } from './features/auth/attempts.ts';
 import { authLimits, type AuthLimits } from './features/auth/limits.ts';
 import { createSessionGate } from './features/auth/session-gate.ts';
 import { createAuthorizer } from './features/authorization/authorizer.ts';
@@ -130,6 +131,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
     registration: (payload, jobId) => completeRegistration(authDeps(), payload, jobId),
     verificationResend: (payload) => resendVerification(authDeps(), payload),
     resetRequest: (payload) => sendResetLink(authDeps(), payload),
+    lockNotice: (payload) => sendLockNotice(authDeps(), payload),
   }));
   const mail = createMailQueue({ key: jobPayloadKey.key, transport, from: config.smtp.from, clock, log, onEnqueued: enqueued('mail') });
   const jobs = createJobRunner({

@@ -367,6 +367,11 @@ describe('administration settings', () => {
     });
   });
 
+  it('lists a webhook receiver once, however its URL is spelled (the queue keys a job by event and receiver)', () => {
+    const config = load({ SECURITY_WEBHOOK_URLS: 'https://siem.example.com/in, HTTPS://SIEM.example.com/in,https://siem.example.com:443/in', SECURITY_WEBHOOK_SECRET: secret });
+    assert.deepEqual(config.administration.webhooks.urls, ['https://siem.example.com/in']);
+  });
+
   it('refuses a bootstrap email without a password file, and the reverse', () => {
     assert.deepEqual(namesOf({ BOOTSTRAP_ADMIN_EMAIL: 'root@example.com' }), ['BOOTSTRAP_ADMIN_PASSWORD_FILE']);
     assert.deepEqual(namesOf({ BOOTSTRAP_ADMIN_PASSWORD_FILE: '/run/secrets/admin' }), ['BOOTSTRAP_ADMIN_EMAIL']);

@@ -38,7 +38,9 @@ export function parseWebhookURLs(raw: string, options: { readonly production: bo
     if (url.protocol !== 'https:' && url.protocol !== 'http:') return refuse('must be comma-separated absolute http(s) URLs');
     if (url.username !== '' || url.password !== '') return refuse('must not contain credentials (the events are signed instead)');
     if (options.production && url.protocol !== 'https:') return refuse('must be https:// URLs in production');
-    urls.push(url.href);
+    // One receiver per URL as normalised (`HTTPS://X/in` is `https://x/in`): a second
+    // job for the same receiver and event would break the queue's dedupe key.
+    if (!urls.includes(url.href)) urls.push(url.href);
   }
   return accept(urls);
 }

@@ -61,6 +61,23 @@ export function invalidatedTags(events: readonly AuditEvent[]): string[] {
   return [...tags];
 }
 
+// The change has committed; only its flush to disk is unconfirmed. A dropped connection
+// is tried again on another before the caller hears of a failure (which would make a
+// retried job repeat work that did commit).
+const FLUSH_ATTEMPTS = 3;
+
+async function flushDurably(db: DB): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await flushWAL(db);
+      return;
+    } catch (error) {
+      if (attempt >= FLUSH_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    }
+  }
+}
+
 export function createChanges(deps: ChangeDeps): Changes {
   const current = new AsyncLocalStorage<{ readonly change: Change; readonly pending: Pending }>();
 
@@ -78,7 +95,7 @@ export function createChanges(deps: ChangeDeps): Changes {
       return result;
     });
     for (const tag of invalidatedTags(pending.records.map((record) => record.event))) deps.invalidation.invalidate(tag);
-    if (pending.records.length > 0) await flushWAL(deps.db);
+    if (pending.records.length > 0) await flushDurably(deps.db);
     for (const job of pending.jobs) job.committed?.();
     return value;
   }

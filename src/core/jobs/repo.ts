@@ -34,8 +34,12 @@ export const DEFAULT_MAX_PENDING_JOBS = 10_000;
 export const QUEUE_FULL_RETRY_SECONDS = 60;
 
 export interface EnqueueOptions {
-  /** Refuse when this many jobs of the kind are already pending; DEFAULT_MAX_PENDING_JOBS by default. */
-  readonly maxPending?: number;
+  /**
+   * Refuse when this many jobs of the kind are already pending; DEFAULT_MAX_PENDING_JOBS
+   * by default. Null: never refuse (a security notice whose change must not fail because
+   * other mail is backed up; such jobs are bounded by the actions that make them).
+   */
+  readonly maxPending?: number | null;
 }
 
 // Counts at most `limit` rows through the partial index of pending jobs, so the check
@@ -65,9 +69,9 @@ async function pendingAtLeast(trx: Transaction<Schema>, kind: string, limit: num
  */
 export async function enqueueJobs(trx: Transaction<Schema>, jobs: readonly NewJob[], now: Date, options: EnqueueOptions = {}): Promise<string[]> {
   if (jobs.length === 0) return [];
-  const maxPending = options.maxPending ?? DEFAULT_MAX_PENDING_JOBS;
+  const maxPending = options.maxPending === undefined ? DEFAULT_MAX_PENDING_JOBS : options.maxPending;
   for (const kind of new Set(jobs.map((job) => job.kind))) {
-    if (await pendingAtLeast(trx, kind, maxPending)) {
+    if (maxPending !== null && (await pendingAtLeast(trx, kind, maxPending))) {
       throw new AppError('service_unavailable', {
         detail: `job queue full: ${kind}`,
         headers: { 'retry-after': String(QUEUE_FULL_RETRY_SECONDS) },

@@ -33,8 +33,11 @@ export interface SealedJobKindDeps<P> {
 }
 
 export interface SealedJobKind<P> {
-  /** `userId`: the account the job is about, if any (deleting it deletes the job). */
-  job(payload: P, options?: { readonly userId?: string | null }): PendingJob;
+  /**
+   * `userId`: the account the job is about, if any (deleting it deletes the job).
+   * `essential`: never refused for capacity (see EnqueueOptions.maxPending).
+   */
+  job(payload: P, options?: { readonly userId?: string | null; readonly essential?: boolean }): PendingJob;
   readonly handler: JobHandler;
 }
 
@@ -57,7 +60,7 @@ export function createSealedJobKind<P>(deps: SealedJobKindDeps<P>): SealedJobKin
           const now = deps.clock();
           const id = uuidv7(now.getTime());
           const sealed = sealJobPayload(key, { id, kind }, JSON.stringify(payload));
-          await enqueueJobs(trx, [{ id, kind, payload: sealed, userId: options.userId ?? null }], now, { maxPending: deps.maxPending ?? DEFAULT_MAX_PENDING_JOBS });
+          await enqueueJobs(trx, [{ id, kind, payload: sealed, userId: options.userId ?? null }], now, { maxPending: options.essential === true ? null : (deps.maxPending ?? DEFAULT_MAX_PENDING_JOBS) });
           deps.onEnqueued?.();
         },
       };

@@ -135,6 +135,6 @@ export async function sendPasswordResetByAdmin(deps: AdminUserDeps, actor: Admin
     const token = await issueOneTimeToken(trx, 'password_reset', id, now);
     const ended = await revokeUserSessions(trx, id, 'admin_password_reset', now);
     audit(onUser(actor, 'password.reset_requested', id, { by_admin: true, sessions_revoked: ended.length }));
-    enqueue(deps.mail.job(passwordResetMail({ publicURL: deps.publicURL }, email, token), { userId: id }));
+    enqueue(deps.mail.job(passwordResetMail({ publicURL: deps.publicURL }, email, token), { userId: id, essential: true }));
   });
 }

@@ -1,5 +1,6 @@
-// The work that registration, verification resend and password-reset requests do after
-// the response, as durable jobs (core/jobs). The request itself does the same for every
+// The work that registration, verification resend, password-reset requests and the
+// start of a lockout (the owner's notice) do after the response, as durable jobs
+// (core/jobs). The request itself does the same for every
 // address: it validates, hashes (registration), and commits one sealed job, so its
 // answer and timing cannot tell whether the address has an account, and an acknowledged
 // request is saved before it is acknowledged: a crash or a restart cannot lose it, and
@@ -24,10 +25,18 @@ export interface RegistrationJob extends AddressJob {
   readonly passwordHash: string;
 }
 
+/** A lock began on the account an email's blind index names (or on none). */
+export interface LockNoticeJob {
+  readonly subject: string;
+  readonly lockedUntil: string;
+  readonly context: RequestContext;
+}
+
 export interface AccountJobs {
   readonly registration: SealedJobKind<RegistrationJob>;
   readonly verificationResend: SealedJobKind<AddressJob>;
   readonly resetRequest: SealedJobKind<AddressJob>;
+  readonly lockNotice: SealedJobKind<LockNoticeJob>;
   readonly handlers: readonly JobHandler[];
 }
 
@@ -36,6 +45,7 @@ export interface AccountJobRunners {
   registration(payload: RegistrationJob, jobId: string): Promise<void>;
   verificationResend(payload: AddressJob): Promise<void>;
   resetRequest(payload: AddressJob): Promise<void>;
+  lockNotice(payload: LockNoticeJob): Promise<void>;
 }
 
 const ACCOUNT_JOB_TIMEOUT_MS = 15_000;
@@ -55,6 +65,13 @@ function addressJobOf(value: unknown): AddressJob | null {
   const { email } = value as Fields;
   const context = contextOf((value as Fields)['context']);
   return typeof email === 'string' && context !== null ? { email, context } : null;
+}
+
+function lockNoticeJobOf(value: unknown): LockNoticeJob | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const { subject, lockedUntil } = value as Fields;
+  const context = contextOf((value as Fields)['context']);
+  return typeof subject === 'string' && typeof lockedUntil === 'string' && context !== null ? { subject, lockedUntil, context } : null;
 }
 
 function registrationJobOf(value: unknown): RegistrationJob | null {
@@ -94,5 +111,16 @@ export function createAccountJobs(deps: { readonly key: Buffer; readonly clock: 
     parse: addressJobOf,
     run: (payload) => done(runners().resetRequest(payload)),
   });
-  return { registration, verificationResend, resetRequest, handlers: [registration.handler, verificationResend.handler, resetRequest.handler] };
+  const lockNotice = createSealedJobKind<LockNoticeJob>({
+    ...common('lock-notice'),
+    parse: lockNoticeJobOf,
+    run: (payload) => done(runners().lockNotice(payload)),
+  });
+  return {
+    registration,
+    verificationResend,
+    resetRequest,
+    lockNotice,
+    handlers: [registration.handler, verificationResend.handler, resetRequest.handler, lockNotice.handler],
+  };
 }

@@ -7,18 +7,18 @@ import type { RequestContext } from '../../core/audit/auditor.ts';
 import type { Changes } from '../../core/change.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { Keyring } from '../../core/crypto/keyring.ts';
+import type { DB } from '../../core/db/database.ts';
 import { AppError } from '../../core/errors.ts';
 import type { Lockout } from '../lockout/index.ts';
 import { accountLockedMail, type OutgoingMail } from '../mail/index.ts';
-import { loadEmail, type UserRecord } from '../users/index.ts';
+import { findUserByEmailIndex, loadEmail, type UserRecord } from '../users/index.ts';
+import type { AccountJobs, LockNoticeJob } from './account-jobs.ts';
 
-/** What recording a failed password attempt needs: the lockout, the change helper and the owner's mail. */
+/** What recording a failed password attempt needs: the lockout, the change helper and the lock-notice job. */
 export interface CredentialAttemptDeps {
-  readonly clock: Clock;
-  readonly keyring: Keyring;
   readonly lockout: Lockout;
-  readonly mail: OutgoingMail;
   readonly change: Changes;
+  readonly accountJobs: Pick<AccountJobs, 'lockNotice'>;
 }
 
 /** Throws 429 unless a password attempt against `subject` (an email blind index) may proceed. */
@@ -29,16 +29,14 @@ export async function reserveCredentialAttempt(deps: { readonly lockout: Lockout
   }
 }
 
-// No account has this id: an unknown account's lock looks its address up too.
-const NO_ACCOUNT = '00000000-0000-0000-0000-000000000000';
-
-// Known and unknown accounts do the same work here (two audit records when a lock starts,
-// one otherwise, and one address lookup); the owner's mail is a job sent after the
-// response, so the attempt that starts a lock takes no longer for a real account.
+// Known and unknown accounts do the same statements here: one audit record, or two and the
+// lock-notice job when a lock starts. The job looks the account up after the response
+// and mails its owner (lockNotice below), so nothing about this answer, its timing, or a
+// full queue's 503 depends on whether the account exists.
 export async function recordFailedAttempt(deps: CredentialAttemptDeps, subject: string, user: UserRecord | null, context: RequestContext): Promise<void> {
   const lock = await deps.lockout.recordFailure(subject);
   const target = user === null ? {} : { target: { type: 'user', id: user.id } };
-  await deps.change(context, async ({ trx, audit, enqueue }) => {
+  await deps.change(context, ({ audit, enqueue }) => {
     audit({
       actor: user === null ? { type: 'anonymous' } : { type: 'user', id: user.id },
       action: 'auth.login_failed',
@@ -46,17 +44,36 @@ export async function recordFailedAttempt(deps: CredentialAttemptDeps, subject: 
       outcome: 'failure',
       details: { reason: user === null ? 'unknown_account' : 'wrong_password' },
     });
-    if (!lock.locked) return;
-    audit({
-      actor: { type: 'system' },
-      action: 'auth.locked',
-      ...target,
-      outcome: 'success',
-      details: { locked_until: lock.lockedUntil?.toISOString() ?? null },
-    });
-    const email = await loadEmail(trx, deps.keyring, user?.id ?? NO_ACCOUNT);
-    if (user === null || email === null || lock.lockedUntil === null) return;
-    const minutes = Math.ceil((lock.lockedUntil.getTime() - deps.clock().getTime()) / 60_000);
-    enqueue(deps.mail.job(accountLockedMail(email, minutes), { userId: user.id }));
+    if (lock.locked && lock.lockedUntil !== null) {
+      audit({
+        actor: { type: 'system' },
+        action: 'auth.locked',
+        ...target,
+        outcome: 'success',
+        details: { locked_until: lock.lockedUntil.toISOString() },
+      });
+      enqueue(deps.accountJobs.lockNotice.job({ subject, lockedUntil: lock.lockedUntil.toISOString(), context }));
+    }
+    return Promise.resolve();
+  });
+}
+
+/** What the lock-notice job needs. */
+export interface LockNoticeDeps {
+  readonly db: DB;
+  readonly clock: Clock;
+  readonly keyring: Keyring;
+  readonly mail: OutgoingMail;
+  readonly change: Changes;
+}
+
+/** The lock-notice job: tells the owner of an enabled account, at their stored address. */
+export async function sendLockNotice(deps: LockNoticeDeps, job: LockNoticeJob): Promise<void> {
+  const user = await findUserByEmailIndex(deps.db, job.subject);
+  if (user === null || user.status === 'disabled') return;
+  const minutes = Math.max(1, Math.ceil((Date.parse(job.lockedUntil) - deps.clock().getTime()) / 60_000));
+  await deps.change(job.context, async ({ trx, enqueue }) => {
+    const email = await loadEmail(trx, deps.keyring, user.id);
+    if (email !== null) enqueue(deps.mail.job(accountLockedMail(email, minutes), { userId: user.id }));
   });
 }

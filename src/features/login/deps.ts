@@ -2,23 +2,21 @@
 import type { Changes } from '../../core/change.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { BlindIndex } from '../../core/crypto/blind-index.ts';
-import type { Keyring } from '../../core/crypto/keyring.ts';
 import type { DB } from '../../core/db/database.ts';
 import type { PasswordHasher } from '../../core/password/hash.ts';
 import type { Lockout } from '../lockout/index.ts';
-import type { OutgoingMail } from '../mail/index.ts';
+import type { AccountJobs } from '../auth/index.ts';
 import type { SessionLifetimes } from '../sessions/index.ts';
 import type { AccessTokens } from '../tokens/index.ts';
 
 export interface LoginDeps {
   readonly db: DB;
   readonly clock: Clock;
-  readonly keyring: Keyring;
   readonly blindIndex: BlindIndex;
   readonly passwords: PasswordHasher;
   readonly lockout: Lockout;
-  /** The owner's mail when a lock starts. */
-  readonly mail: OutgoingMail;
+  /** The owner's notice when a lock starts, as a job. */
+  readonly accountJobs: Pick<AccountJobs, 'lockNotice'>;
   readonly lifetimes: SessionLifetimes;
   readonly tokens: AccessTokens;
   /** The one way to write: transaction, jobs, audit records, cache invalidation after commit. */

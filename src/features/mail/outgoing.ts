@@ -3,11 +3,10 @@
 // a rolled-back change mails nothing and a committed one's mail survives a crash.
 import type { PendingJob } from '../../core/change.ts';
 import type { MailMessage } from './mailer.ts';
-import type { MailQueue } from './queue.ts';
+import type { MailOptions, MailQueue } from './queue.ts';
 
 export interface OutgoingMail {
-  /** `userId`: the account the mail is about, when there is one (deleting it deletes the pending mail). */
-  job(message: MailMessage, options: { readonly userId: string | null }): PendingJob;
+  job(message: MailMessage, options: MailOptions): PendingJob;
 }
 
 export function createOutgoingMail(queue: MailQueue): OutgoingMail {

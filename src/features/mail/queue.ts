@@ -43,12 +43,22 @@ export interface MailQueueDeps {
   readonly onEnqueued?: (count: number) => void;
 }
 
+export interface MailOptions {
+  /** The account the mail is about, if any: deleting it deletes the pending mail. */
+  readonly userId: string | null;
+  /**
+   * A security notice (password changed, sessions ended by an admin): queued even when the
+   * queue is full, so the change it reports is never refused because other mail is backed up.
+   */
+  readonly essential?: boolean;
+}
+
 export interface MailQueue {
   /**
    * Queues `message` inside `trx`: sent once the transaction commits, never if it rolls
    * back. Throws `service_unavailable` (rolling the change back) when the queue is full.
    */
-  enqueue(trx: Transaction<Schema>, message: MailMessage, options: { readonly userId: string | null }): Promise<void>;
+  enqueue(trx: Transaction<Schema>, message: MailMessage, options: MailOptions): Promise<void>;
   /** Sends queued mail; registered with the job runner. */
   readonly handler: JobHandler;
 }

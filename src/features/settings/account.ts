@@ -58,6 +58,6 @@ export async function changePassword(
       outcome: 'success',
       details: { sessions_revoked: ids.length },
     });
-    if (profile !== null) enqueue(deps.mail.job(passwordChangedMail(profile.email), { userId: auth.userId }));
+    if (profile !== null) enqueue(deps.mail.job(passwordChangedMail(profile.email), { userId: auth.userId, essential: true }));
   });
 }

@@ -7,6 +7,7 @@ import type { DB } from '../../core/db/database.ts';
 import type { PasswordHasher } from '../../core/password/hash.ts';
 import type { PasswordPolicy } from '../../core/password/policy.ts';
 import type { Lockout } from '../lockout/index.ts';
+import type { AccountJobs } from '../auth/index.ts';
 import type { OutgoingMail } from '../mail/index.ts';
 import type { ProfileCache } from '../users/index.ts';
 
@@ -22,6 +23,8 @@ export interface SettingsDeps {
   readonly profiles: ProfileCache;
   /** Mail as a job of the change that causes it. */
   readonly mail: OutgoingMail;
+  /** The owner's notice when a wrong current password starts a lock, as a job. */
+  readonly accountJobs: Pick<AccountJobs, 'lockNotice'>;
   /** The one way to write: transaction, jobs, audit records, cache invalidation after commit. */
   readonly change: Changes;
 }
