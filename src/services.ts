@@ -74,14 +74,17 @@ export interface ServiceResources {
 }
 
 // Job outcomes and queue depth in the metrics; kinds are handler names, never input.
-function jobMetrics(metrics: Metrics): JobEvents {
+function jobMetrics(metrics: Metrics, pending: Map<string, number>): JobEvents {
   return {
     onSettled(kind, outcome) {
       if (outcome.status === 'done') metrics.jobsCompleted.inc({ kind });
       else metrics.jobsFailed.inc({ kind, final: String(outcome.final) });
     },
     onQueueDepth(depth) {
-      for (const [kind, count] of depth) metrics.jobsPending.set({ kind }, count);
+      for (const [kind, count] of depth) {
+        metrics.jobsPending.set({ kind }, count);
+        pending.set(kind, count);
+      }
     },
   };
 }
@@ -112,7 +115,11 @@ export async function createServices(resources: ServiceResources): Promise<Servi
     metrics.jobsEnqueued.inc({ kind }, count);
     jobsRef.runner?.wake();
   };
+  // The runner's last count per kind (every poll): what the webhook observer checks under
+  // the audit lock instead of counting rows there.
+  const pendingByKind = new Map<string, number>();
   const webhooks = createSecurityWebhooks({
+    pendingEstimate: () => pendingByKind.get('webhook') ?? null,
     clock,
     log,
     config: config.administration.webhooks,
@@ -140,7 +147,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
     log,
     handlers: [mail.handler, ...accountJobs.handlers, ...(webhooks === null ? [] : [webhooks.handler])],
     tuning: { ...DEFAULT_JOB_RUNNER_TUNING, ...resources.jobTuning },
-    events: jobMetrics(metrics),
+    events: jobMetrics(metrics, pendingByKind),
   });
   jobsRef.runner = jobs;
   const auditKey = resources.auditKey;

@@ -42,6 +42,14 @@ export interface EnqueueOptions {
   readonly maxPending?: number | null;
 }
 
+/** The refusal of a full queue: 503, and when to try again. */
+export function queueFull(kind: string): AppError {
+  return new AppError('service_unavailable', {
+    detail: `job queue full: ${kind}`,
+    headers: { 'retry-after': String(QUEUE_FULL_RETRY_SECONDS) },
+  });
+}
+
 // Counts at most `limit` rows through the partial index of pending jobs, so the check
 // costs the same however full the queue is allowed to get.
 async function pendingAtLeast(trx: Transaction<Schema>, kind: string, limit: number): Promise<boolean> {
@@ -71,12 +79,7 @@ export async function enqueueJobs(trx: Transaction<Schema>, jobs: readonly NewJo
   if (jobs.length === 0) return [];
   const maxPending = options.maxPending === undefined ? DEFAULT_MAX_PENDING_JOBS : options.maxPending;
   for (const kind of new Set(jobs.map((job) => job.kind))) {
-    if (maxPending !== null && (await pendingAtLeast(trx, kind, maxPending))) {
-      throw new AppError('service_unavailable', {
-        detail: `job queue full: ${kind}`,
-        headers: { 'retry-after': String(QUEUE_FULL_RETRY_SECONDS) },
-      });
-    }
+    if (maxPending !== null && (await pendingAtLeast(trx, kind, maxPending))) throw queueFull(kind);
   }
   const rows = jobs.map((job) => ({
     id: job.id ?? uuidv7(now.getTime()),

@@ -12,6 +12,8 @@ export interface WebhookObserverDeps {
   readonly clock: Clock;
   /** Pending webhook jobs above which the change is refused; DEFAULT_MAX_PENDING_WEBHOOKS by default. */
   readonly maxPending?: number;
+  /** The runner's last count of pending webhook jobs (null until it has one): checked instead of counting under the audit lock. */
+  readonly pendingEstimate?: () => number | null;
   /** Called after the jobs are written, to wake the runner (it finds them once the transaction commits). */
   readonly onEnqueued?: () => void;
 }
@@ -25,6 +27,7 @@ export function createWebhookObserver(deps: WebhookObserverDeps): AuditObserver 
       urls: deps.urls,
       now,
       ...(deps.maxPending === undefined ? {} : { maxPending: deps.maxPending }),
+      ...(deps.pendingEstimate === undefined ? {} : { pendingEstimate: deps.pendingEstimate }),
     });
     deps.onEnqueued?.();
   };

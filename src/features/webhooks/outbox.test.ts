@@ -95,6 +95,22 @@ for (const engine of testEngines()) {
       assert.deepEqual(await rowsFor(db, urls), []);
     });
 
+    it('under the audit lock the capacity is the runner\'s estimate: full refuses with 503 and writes nothing, room writes without counting', async () => {
+      const urls = receivers(1);
+      const clock = (): Date => new Date(T0);
+      const withEstimate = (estimate: number | null): Auditor =>
+        createAuditor({ key: generateAuditKey(), clock, headCache: createChainHeadCache(), observers: [createWebhookObserver({ urls, clock, maxPending: 1, pendingEstimate: () => estimate })] });
+      await assert.rejects(record(db, withEstimate(1)), (error: unknown) => error instanceof Error && 'code' in error && error.code === 'service_unavailable');
+      assert.deepEqual(await rowsFor(db, urls), [], 'the change rolled back');
+      // Below the estimate's limit the INSERT goes ahead, however many rows are pending:
+      // no count runs under the lock (the shared database holds pending webhooks of other tests).
+      await record(db, withEstimate(0));
+      await record(db, withEstimate(0));
+      assert.equal((await rowsFor(db, urls)).length, 2);
+      // With no estimate yet the queue counts, as for any kind: now it is over the limit of 1.
+      await assert.rejects(record(db, withEstimate(null)), (error: unknown) => error instanceof Error && 'code' in error && error.code === 'service_unavailable');
+    });
+
     it('a claim takes a lease: the row is not due again until it ends, then it is (the holder crashed)', async () => {
       const urls = receivers(1);
       await record(db, auditorFor(urls));

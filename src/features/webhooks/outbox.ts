@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { Schema } from '../../core/db/schema.ts';
-import { enqueueJobs, type ClaimedJob } from '../../core/jobs/repo.ts';
+import { enqueueJobs, queueFull, type ClaimedJob } from '../../core/jobs/repo.ts';
 
 export const WEBHOOK_JOB_KIND = 'webhook';
 
@@ -34,19 +34,29 @@ export function webhookDedupeKey(eventId: string, url: string): string {
   return `${eventId}:${createHash('sha256').update(url, 'utf8').digest('hex')}`;
 }
 
-/** One job per receiver, all due at once; a single statement, since the caller may hold the audit chain lock. */
+/**
+ * One job per receiver, all due at once. The caller holds the audit chain lock (the
+ * observer runs inside the append), so with `pendingEstimate` (the runner's last count of
+ * pending webhook jobs, refreshed every poll) the capacity is checked in memory and the
+ * write is the single INSERT; counting up to 100,000 rows under the lock would stall
+ * every audited change while a receiver is down. Without an estimate (none yet, or
+ * tests) the queue counts as for any kind.
+ */
 export async function enqueueWebhook(
   trx: Transaction<Schema>,
   webhook: NewWebhook,
-  options: { readonly urls: readonly string[]; readonly now: Date; readonly maxPending?: number },
+  options: { readonly urls: readonly string[]; readonly now: Date; readonly maxPending?: number; readonly pendingEstimate?: () => number | null },
 ): Promise<void> {
   if (options.urls.length === 0) return;
+  const maxPending = options.maxPending ?? DEFAULT_MAX_PENDING_WEBHOOKS;
+  const estimate = options.pendingEstimate?.() ?? null;
+  if (estimate !== null && estimate >= maxPending) throw queueFull(WEBHOOK_JOB_KIND);
   const jobs = options.urls.map((url) => ({
     kind: WEBHOOK_JOB_KIND,
     payload: JSON.stringify({ event_id: webhook.eventId, event_type: webhook.eventType, url, body: webhook.payload }),
     dedupeKey: webhookDedupeKey(webhook.eventId, url),
   }));
-  await enqueueJobs(trx, jobs, options.now, { maxPending: options.maxPending ?? DEFAULT_MAX_PENDING_WEBHOOKS });
+  await enqueueJobs(trx, jobs, options.now, { maxPending: estimate === null ? maxPending : null });
 }
 
 /** The webhook a claimed job holds; null when its payload is not one (never written by enqueueWebhook). */

@@ -23,6 +23,8 @@ export interface SecurityWebhooksDeps {
   readonly onFailure?: (failure: WebhookFailure) => void;
   /** Pending webhook jobs above which an audited change that adds one is refused (503). */
   readonly maxPending?: number;
+  /** The runner's last count of pending webhook jobs, so the capacity check costs nothing under the audit lock. */
+  readonly pendingEstimate?: () => number | null;
   /** Called after jobs are written (inside the transaction), to count them and wake the runner. */
   readonly onEnqueued?: (count: number) => void;
 }
@@ -46,6 +48,7 @@ export function createSecurityWebhooks(deps: SecurityWebhooksDeps): SecurityWebh
     urls,
     clock: deps.clock,
     ...(deps.maxPending === undefined ? {} : { maxPending: deps.maxPending }),
+    ...(deps.pendingEstimate === undefined ? {} : { pendingEstimate: deps.pendingEstimate }),
     onEnqueued: () => { deps.onEnqueued?.(urls.length); },
   });
   return { observer, handler };
