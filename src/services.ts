@@ -135,6 +135,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
     return authRef.deps;
   };
   const accountJobs = createAccountJobs({ key: jobPayloadKey.key, clock, onEnqueued: (kind) => { enqueued(kind)(1); } }, () => ({
+    change: authDeps().change,
     registration: (payload, jobId) => completeRegistration(authDeps(), payload, jobId),
     verificationResend: (payload) => resendVerification(authDeps(), payload),
     resetRequest: (payload) => sendResetLink(authDeps(), payload),

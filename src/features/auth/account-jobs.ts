@@ -10,9 +10,10 @@
 // Payloads hold the typed address, the request's context and, for registration, the
 // argon2id hash (never the password), sealed under the job-payload key (sealed-kind.ts).
 import type { RequestContext } from '../../core/audit/auditor.ts';
+import type { Changes } from '../../core/change.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { JobHandler, JobOutcome } from '../../core/jobs/handler.ts';
-import type { ClaimedJob } from '../../core/jobs/repo.ts';
+import { markJobDone, type ClaimedJob } from '../../core/jobs/repo.ts';
 import { createSealedJobKind, type SealedJobKind } from '../../core/jobs/sealed-kind.ts';
 
 export interface AddressJob {
@@ -42,6 +43,8 @@ export interface AccountJobs {
 
 /** What each kind does, given the job's id (registration derives the account id from it). */
 export interface AccountJobRunners {
+  /** The change helper the jobs complete themselves in (core/change.ts). */
+  readonly change: Changes;
   registration(payload: RegistrationJob, jobId: string): Promise<void>;
   verificationResend(payload: AddressJob): Promise<void>;
   resetRequest(payload: AddressJob): Promise<void>;
@@ -81,12 +84,16 @@ function registrationJobOf(value: unknown): RegistrationJob | null {
   return isStringOrNull(name) && typeof passwordHash === 'string' ? { ...address, name, passwordHash } : null;
 }
 
-const done = async (work: Promise<void>): Promise<JobOutcome> => {
-  await work;
-  return { status: 'done' };
-};
-
 export function createAccountJobs(deps: { readonly key: Buffer; readonly clock: Clock; readonly onEnqueued?: (kind: string) => void }, runners: () => AccountJobRunners): AccountJobs {
+  // Exactly once: the job is marked done in the same change as its effects (the flow's own
+  // change joins this one), so a crash after the commit leaves nothing to run again, and
+  // an instance whose lease ran out, and which another instance has claimed since, does
+  // nothing. (The runner's own "done" afterwards finds the job finished and changes nothing.)
+  const done = (job: ClaimedJob, context: RequestContext, work: () => Promise<void>): Promise<JobOutcome> =>
+    runners().change(context, async ({ trx }) => {
+      if (await markJobDone(trx, job, deps.clock())) await work();
+      return { status: 'done' } as const;
+    });
   const common = (kind: string): { kind: string; key: Buffer; clock: Clock; timeoutMs: number; onEnqueued?: () => void } => ({
     kind,
     key: deps.key,
@@ -99,22 +106,22 @@ export function createAccountJobs(deps: { readonly key: Buffer; readonly clock: 
   const registration = createSealedJobKind<RegistrationJob>({
     ...common('registration'),
     parse: registrationJobOf,
-    run: (payload: RegistrationJob, job: ClaimedJob) => done(runners().registration(payload, job.id)),
+    run: (payload: RegistrationJob, job: ClaimedJob) => done(job, payload.context, () => runners().registration(payload, job.id)),
   });
   const verificationResend = createSealedJobKind<AddressJob>({
     ...common('verification-resend'),
     parse: addressJobOf,
-    run: (payload) => done(runners().verificationResend(payload)),
+    run: (payload, job) => done(job, payload.context, () => runners().verificationResend(payload)),
   });
   const resetRequest = createSealedJobKind<AddressJob>({
     ...common('reset-request'),
     parse: addressJobOf,
-    run: (payload) => done(runners().resetRequest(payload)),
+    run: (payload, job) => done(job, payload.context, () => runners().resetRequest(payload)),
   });
   const lockNotice = createSealedJobKind<LockNoticeJob>({
     ...common('lock-notice'),
     parse: lockNoticeJobOf,
-    run: (payload) => done(runners().lockNotice(payload)),
+    run: (payload, job) => done(job, payload.context, () => runners().lockNotice(payload)),
   });
   return {
     registration,
