@@ -6,7 +6,7 @@
 import type { RequestContext } from '../../core/audit/auditor.ts';
 import { issueOneTimeToken, weakPasswordError, type RegistrationJob } from '../auth/index.ts';
 import { signupAttemptMail, verificationMail } from '../mail/index.ts';
-import { findUserByEmailIndex, findUserById, insertUser } from '../users/index.ts';
+import { findUserByEmailIndex, findUserById, insertUser, loadEmail } from '../users/index.ts';
 import type { RegistrationDeps } from './deps.ts';
 
 export interface Registration {
@@ -15,7 +15,7 @@ export interface Registration {
   readonly name: string | null;
 }
 
-/** The registration job. Its account's id is the job's, so a retry after a crash finds it done. */
+/** The registration job (run exactly once: auth/account-jobs.ts). The account's id is the job's. */
 export async function completeRegistration(deps: RegistrationDeps, job: RegistrationJob, jobId: string): Promise<void> {
   const now = deps.clock();
   await deps.change(job.context, async ({ trx, audit, enqueue }) => {
@@ -32,8 +32,11 @@ export async function completeRegistration(deps: RegistrationDeps, job: Registra
       enqueue(deps.mail.job(verificationMail({ publicURL: deps.publicURL }, job.email, token), { userId }));
       return;
     }
+    // The taken address's owner is warned at the address stored for the account, which
+    // matches the typed one by blind index but is the one known to be theirs.
     const existing = await findUserByEmailIndex(trx, deps.blindIndex.email(job.email));
-    if (existing !== null) enqueue(deps.mail.job(signupAttemptMail(job.email), { userId: existing.id }));
+    const stored = existing === null ? null : await loadEmail(trx, deps.keyring, existing.id);
+    if (existing !== null && stored !== null) enqueue(deps.mail.job(signupAttemptMail(stored), { userId: existing.id }));
   });
 }
 
