@@ -5,8 +5,8 @@
 // registrations, started again on the same DATA_DIR, and every registration it
 // acknowledged must exist (login with its password says the address is unverified, not
 // that the credentials are wrong) and get its verification mail. Jobs the killed
-// instance had claimed wait for their lease to run out (the job's timeout, the stop grace
-// and a 30 s margin: about 50 s for a registration, 95 s for a mail), so the wait is long.
+// instance had claimed wait for their lease to run out (the longest timeout of the kinds
+// claimed, mail's 30 s, plus the stop grace and a 10 s margin: about 45 s).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';

@@ -73,8 +73,9 @@ export interface JobRunner {
   stop(): Promise<void>;
 }
 
-// A claim must outlive its run (the timeout), the stop grace and the write of its outcome.
-const LEASE_MARGIN_MS = 30_000;
+// A claim must outlive its run (the timeout), the stop grace and the write of its outcome
+// (one UPDATE); the margin is what a crashed instance's claims wait beyond that.
+const LEASE_MARGIN_MS = 10_000;
 const PRUNE_EVERY_MS = 3_600_000;
 const PRUNE_BATCH = 1_000;
 

@@ -98,8 +98,8 @@ export function createAccountJobs(deps: { readonly key: Buffer; readonly clock: 
     kind,
     key: deps.key,
     clock: deps.clock,
-    // Database work only (the hash is made in the request), so a short bound, and a short
-    // lease: a job claimed by an instance that crashed is run again within about 50 s.
+    // Database work only (the hash is made in the request), so a short bound. (A claim's
+    // lease covers the longest timeout of the kinds claimed together, with mail's 30 s.)
     timeoutMs: ACCOUNT_JOB_TIMEOUT_MS,
     ...(deps.onEnqueued === undefined ? {} : { onEnqueued: () => { deps.onEnqueued?.(kind); } }),
   });

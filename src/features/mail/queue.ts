@@ -27,7 +27,8 @@ export const DEFAULT_MAX_PENDING_MAIL = 10_000;
 // expire within hours, so a mail held back longer would mostly carry a dead link.
 export const MAIL_RETRY_POLICY: RetryPolicy = { baseDelayMs: 30_000, maxDelayMs: 600_000, maxAttempts: 8, jitter: 0.2 };
 
-const MAIL_TIMEOUT_MS = 60_000;
+// A send normally takes well under a second; one that hangs this long is tried again.
+const MAIL_TIMEOUT_MS = 30_000;
 
 export interface MailQueueDeps {
   /** The `job-payload` system key. */
