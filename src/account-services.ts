@@ -3,7 +3,6 @@
 // VerificationDeps, RecoveryDeps, SettingsDeps, SessionsDeps, AdminUserDeps,
 // AdminRoleDeps, AuditTrailDeps, CreateAccountDeps). No flow takes this type: each
 // declares the few fields it uses, and app.ts hands each plugin this object.
-import type { Auditor } from './core/audit/auditor.ts';
 import type { Changes } from './core/change.ts';
 import type { Clock } from './core/clock.ts';
 import type { BlindIndex } from './core/crypto/blind-index.ts';
@@ -41,7 +40,6 @@ export interface AccountServices {
   readonly lockout: Lockout;
   /** Mail as a job of the change that causes it. */
   readonly mail: OutgoingMail;
-  readonly audit: Auditor;
   /** The one way to write: transaction, jobs, audit records, cache invalidation after commit. */
   readonly change: Changes;
   /** The account work done after the response, as durable jobs. */

@@ -204,7 +204,6 @@ export async function createServices(resources: ServiceResources): Promise<Servi
         maxLockSeconds: 86_400,
       }),
       mail: createOutgoingMail(mail),
-      audit,
       change: createChanges({ db, audit, invalidation }),
       accountJobs,
     }),
