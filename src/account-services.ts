@@ -11,10 +11,11 @@ import type { DB } from './core/db/database.ts';
 import type { Logger } from './core/logging.ts';
 import type { PasswordHasher } from './core/password/hash.ts';
 import type { PasswordPolicy } from './core/password/policy.ts';
-import type { AccountJobs, SessionGate } from './features/auth/index.ts';
+import type { AccountJobs, DeviceTokens, SessionGate } from './features/auth/index.ts';
 import type { Authorizer } from './features/authorization/index.ts';
 import type { Lockout } from './features/lockout/index.ts';
 import type { OutgoingMail } from './features/mail/index.ts';
+import type { PasskeyAssertionOptions, PasskeyReauthentication, PasskeySecondFactor, SecondFactorRequirement } from './features/mfa/index.ts';
 import type { RefreshRotation, SessionLifetimes } from './features/sessions/index.ts';
 import type { AccessTokens } from './features/tokens/index.ts';
 import type { ProfileCache } from './features/users/index.ts';
@@ -44,4 +45,13 @@ export interface AccountServices {
   readonly change: Changes;
   /** The account work done after the response, as durable jobs. */
   readonly accountJobs: AccountJobs;
+  /** Known-device tokens: each device's own lockout counter. */
+  readonly deviceTokens: DeviceTokens;
+  /** MFA_REQUIRED_ROLES: who must have a second factor, and whether they do. */
+  readonly secondFactorRequirement: SecondFactorRequirement;
+  readonly passkeySecondFactor: PasskeySecondFactor;
+  readonly passkeyAssertionOptions: PasskeyAssertionOptions;
+  readonly passkeyReauthentication: PasskeyReauthentication;
+  /** REAUTH_MAX_AGE, in seconds. */
+  readonly reauthMaxAge: number;
 }

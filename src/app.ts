@@ -28,6 +28,7 @@ import { auditTrailRoutes } from './features/audit-trail/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
 import { loginRoutes } from './features/login/routes.ts';
 import { metricsRoutes } from './features/metrics/routes.ts';
+import { mfaRoutes } from './features/mfa/routes.ts';
 import { recoveryRoutes } from './features/recovery/routes.ts';
 import { registrationRoutes } from './features/registration/routes.ts';
 import { sessionRoutes } from './features/sessions/routes.ts';
@@ -106,7 +107,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerNotFound(app);
   await registerOpenAPI(app, { publicURL: config.publicURL, version: VERSION });
 
-  registerAuthentication(app, { tokens: auth.tokens, sessions: auth.sessionGate, authorizer: auth.authorizer });
+  registerAuthentication(app, {
+    tokens: auth.tokens,
+    sessions: auth.sessionGate,
+    authorizer: auth.authorizer,
+    secondFactors: auth.secondFactorRequirement,
+    clock: deps.clock,
+    reauthMaxAge: auth.reauthMaxAge,
+  });
   await app.register(healthRoutes, { database: deps.database, redis: deps.redis, clock: deps.clock });
   await app.register(jwksRoutes, { keys: signingKeys });
   // Each flow's plugin gets the one account-services object, typed by the flow as the
@@ -114,6 +122,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(registrationRoutes, { deps: auth, limits: rateLimits.auth });
   await app.register(verificationRoutes, { deps: auth, limits: rateLimits.auth });
   await app.register(loginRoutes, { deps: auth, limits: rateLimits.auth });
+  await app.register(mfaRoutes, { deps: auth, requirement: auth.secondFactorRequirement, limits: rateLimits.auth });
   await app.register(sessionRoutes, { deps: auth, limits: rateLimits.auth });
   await app.register(recoveryRoutes, { deps: auth, limits: rateLimits.auth });
   await app.register(settingsRoutes, { deps: auth, limits: rateLimits.auth });

@@ -22,6 +22,7 @@ import { createMetrics, type Metrics } from './core/metrics/metrics.ts';
 import { createPasswordHasher } from './core/password/hash.ts';
 import { createPasswordPolicy } from './core/password/policy.ts';
 import { createAccountJobs } from './features/auth/account-jobs.ts';
+import { createDeviceTokens, DEVICE_TOKEN_KEY_PURPOSE } from './features/auth/device-tokens.ts';
 import { sendLockNotice } from './features/auth/attempts.ts';
 import { authLimits, type AuthLimits } from './features/auth/limits.ts';
 import { createSessionGate } from './features/auth/session-gate.ts';
@@ -31,6 +32,7 @@ import { createLockout } from './features/lockout/service.ts';
 import { outboxTransport, smtpTransport, type MailTransport } from './features/mail/mailer.ts';
 import { createOutgoingMail } from './features/mail/outgoing.ts';
 import { createMailQueue, type MailQueue } from './features/mail/queue.ts';
+import { createSecondFactorRequirement } from './features/mfa/policy.ts';
 import { sendResetLink } from './features/recovery/index.ts';
 import { completeRegistration } from './features/registration/index.ts';
 import { createRefreshRotation, REFRESH_SUCCESSOR_KEY_PURPOSE } from './features/sessions/successor.ts';
@@ -108,6 +110,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
   const blindIndexKey = await getOrCreateSystemKey(db, keyring, BLIND_INDEX_PURPOSE);
   const successorKey = await getOrCreateSystemKey(db, keyring, REFRESH_SUCCESSOR_KEY_PURPOSE);
   const jobPayloadKey = await getOrCreateSystemKey(db, keyring, JOB_PAYLOAD_KEY_PURPOSE);
+  const deviceTokenKey = await getOrCreateSystemKey(db, keyring, DEVICE_TOKEN_KEY_PURPOSE);
   const metrics = createMetrics();
   // Each enqueue is counted and wakes the runner, which is built last, from the handlers.
   const jobsRef: { runner: JobRunner | null } = { runner: null };
@@ -164,7 +167,8 @@ export async function createServices(resources: ServiceResources): Promise<Servi
   const sessionGate = createSessionGate({ db, clock });
   const authorizer = createAuthorizer({ db, clock });
   const profiles = createProfileCache({ clock });
-  for (const cache of [sessionGate, authorizer, profiles]) invalidation.register(cache);
+  const secondFactorRequirement = createSecondFactorRequirement({ db, clock, requiredRoles: auth.mfaRequiredRoles });
+  for (const cache of [sessionGate, authorizer, profiles, secondFactorRequirement]) invalidation.register(cache);
   return {
     signingKeys,
     metrics,
@@ -206,6 +210,13 @@ export async function createServices(resources: ServiceResources): Promise<Servi
       mail: createOutgoingMail(mail),
       change: createChanges({ db, audit, invalidation }),
       accountJobs,
+      deviceTokens: createDeviceTokens(deviceTokenKey.key),
+      secondFactorRequirement,
+      reauthMaxAge: auth.reauthMaxAge,
+      // Passkeys arrive with migration 0014; until then no account has one.
+      passkeySecondFactor: () => Promise.resolve({ ok: false, reason: 'no passkeys' }),
+      passkeyAssertionOptions: () => Promise.resolve(null),
+      passkeyReauthentication: () => Promise.resolve({ ok: false, reason: 'no passkeys' }),
     }),
   };
 }

@@ -10,7 +10,7 @@ import { parseCORSOrigins, type CORSOrigins } from './cors.ts';
 import { parseDatabaseURL, productionDatabaseRule } from './database-url.ts';
 import type { Env, ReadFile } from './env-source.ts';
 import { describeConfig } from './mask.ts';
-import { accept, hasControlCharacter, parseBoolean, parseChoice, parseDirectory, parseDuration, parseHost, parseInteger, parseMailbox, refuse, type Parsed } from './parse-values.ts';
+import { accept, hasControlCharacter, parseBoolean, parseChoice, parseDirectory, parseDuration, parseHost, parseInteger, parseMailbox, parseRoleNames, refuse, type Parsed } from './parse-values.ts';
 import { parsePublicURL, parseServiceURL, publicURLFromListener } from './parse-urls.ts';
 import { readAdministration, type AdministrationConfig } from './operations-extra.ts';
 import { createReader, type Reader } from './reader.ts';
@@ -70,6 +70,10 @@ export interface AuthConfig {
   readonly ipLimit: { readonly max: number; readonly windowSeconds: number };
   /** Attempts per client address and account per window on credential routes. */
   readonly accountLimit: { readonly max: number; readonly windowSeconds: number };
+  /** Roles whose holders must enrol a second factor and use it for administration. */
+  readonly mfaRequiredRoles: readonly string[];
+  /** Seconds after which a sensitive action needs the user to authenticate again (step-up). */
+  readonly reauthMaxAge: number;
 }
 
 export interface LoadConfigOptions {
@@ -176,6 +180,10 @@ function readAuth(reader: Reader, publicURL: string): AuthConfig {
     passwordMinLength: integer('PASSWORD_MIN_LENGTH', 8, 64, 12),
     ipLimit: { max: integer('AUTH_RATE_LIMIT_MAX', 1, 100_000, 30), windowSeconds: duration('AUTH_RATE_LIMIT_WINDOW', 1, 86_400, 60) },
     accountLimit: { max: integer('AUTH_ACCOUNT_RATE_LIMIT_MAX', 1, 10_000, 10), windowSeconds: duration('AUTH_ACCOUNT_RATE_LIMIT_WINDOW', 1, 86_400, 900) },
+    mfaRequiredRoles: reader.take('MFA_REQUIRED_ROLES', reader.plain('MFA_REQUIRED_ROLES'), parseRoleNames, ['admin']),
+    // OWASP ASVS 3.7.1 asks for re-authentication before sensitive changes; ten minutes is
+    // long enough to finish one task after signing in.
+    reauthMaxAge: duration('REAUTH_MAX_AGE', 60, 86_400, 600),
   };
   if (auth.refreshIdleTtl > auth.sessionMaxAge) reader.report('REFRESH_IDLE_TTL', 'must not be longer than SESSION_MAX_AGE');
   return auth;

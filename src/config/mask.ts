@@ -79,6 +79,8 @@ export function describeConfig(config: Config): ConfigDescription {
     AUTH_RATE_LIMIT_WINDOW: config.auth.ipLimit.windowSeconds,
     AUTH_ACCOUNT_RATE_LIMIT_MAX: config.auth.accountLimit.max,
     AUTH_ACCOUNT_RATE_LIMIT_WINDOW: config.auth.accountLimit.windowSeconds,
+    MFA_REQUIRED_ROLES: config.auth.mfaRequiredRoles.length === 0 ? 'none' : config.auth.mfaRequiredRoles.join(','),
+    REAUTH_MAX_AGE: config.auth.reauthMaxAge,
     AUDIT_RETENTION_DAYS: config.administration.auditRetentionDays ?? 'keep forever',
     BOOTSTRAP_ADMIN_EMAIL: config.administration.bootstrapAdmin?.email ?? 'unset',
     BOOTSTRAP_ADMIN_PASSWORD_FILE: config.administration.bootstrapAdmin?.passwordFile ?? 'unset',

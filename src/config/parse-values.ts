@@ -36,6 +36,15 @@ export function parseDuration(raw: string, range: { readonly min: number; readon
   return value >= range.min && value <= range.max ? accept(value) : refuse(rule);
 }
 
+const ROLE_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
+
+/** A comma-separated list of role names (spaces around commas ignored); empty means none. */
+export function parseRoleNames(raw: string): Parsed<readonly string[]> {
+  const names = raw.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  if (names.length > 32 || !names.every((name) => ROLE_NAME.test(name))) return refuse('must be a comma-separated list of at most 32 role names');
+  return accept([...new Set(names)]);
+}
+
 export function parseBoolean(raw: string): Parsed<boolean> {
   if (raw === 'true') return accept(true);
   if (raw === 'false') return accept(false);

@@ -297,7 +297,7 @@ for (const engine of testEngines()) {
 
     it("a token whose roles claim says admin, signed with the real key, gets nothing the database doesn't grant", async () => {
       const plain = await createSignedIn(test, { label: 'forger' });
-      const forged = await test.services.auth.tokens.issue({ sub: plain.id, sid: plain.tokens.session_id, roles: [ADMIN_ROLE, 'support', 'auditor'] });
+      const forged = await test.services.auth.tokens.issue({ sub: plain.id, sid: plain.tokens.session_id, roles: [ADMIN_ROLE, 'support', 'auditor'], amr: ['mfa', 'otp', 'pwd'], authTime: new Date() });
       assert.equal((await call(test, 'GET', '/v1/me', { token: forged.token })).status, 200, 'the token itself is valid');
       for (const [method, url] of [['GET', '/v1/admin/users'], ['GET', '/v1/admin/roles'], ['PUT', `/v1/admin/users/${plain.id}/roles/${ADMIN_ROLE}`]] as const) {
         const response = await call(test, method, url, { token: forged.token });

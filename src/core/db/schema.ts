@@ -100,6 +100,10 @@ export interface SessionsTable {
   ip: string | null;
   user_agent: string | null;
   auth_method: string;
+  /** RFC 8176 method references (migration 0013). */
+  amr: ColumnType<string[], string[] | undefined, string[]>;
+  /** When the user last proved who they are: login or re-authentication. */
+  auth_time: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
 export interface RefreshTokensTable {
@@ -178,6 +182,20 @@ export interface MfaRecoveryCodesTable {
   used_at: Timestamp | null;
 }
 
+/** The second step of a login, by the SHA-256 of its `mfa_token` (migration 0013). */
+export interface MfaChallengesTable {
+  token_hash: string;
+  user_id: string;
+  amr: string[];
+  lockout_subject: string;
+  device_id: string | null;
+  webauthn_challenge_hash: string | null;
+  attempts: Generated<number>;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+}
+
 export interface Schema {
   schema_migrations: SchemaMigrationsTable;
   system_keys: SystemKeysTable;
@@ -196,4 +214,5 @@ export interface Schema {
   jobs: JobsTable;
   mfa_totp: MfaTotpTable;
   mfa_recovery_codes: MfaRecoveryCodesTable;
+  mfa_challenges: MfaChallengesTable;
 }

@@ -8,6 +8,18 @@ export type Access = 'public' | 'authenticated' | { readonly permission: string 
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
+    /**
+     * Step-up: the session must have authenticated within REAUTH_MAX_AGE (a sensitive
+     * action: change the password, add or remove a factor, change roles, ...); otherwise
+     * 401 `reauthentication_required`, and POST /v1/auth/reauthenticate renews it.
+     */
+    recentAuth?: true;
+    /**
+     * Open to a user whose roles require a second factor they have not enrolled yet (the
+     * enrolment routes, re-authentication, logout); every other route answers them 403
+     * `mfa_enrollment_required`.
+     */
+    mfaEnrollment?: true;
   }
 }
 

@@ -31,6 +31,8 @@ export interface LockNoticeJob {
   readonly subject: string;
   readonly lockedUntil: string;
   readonly context: RequestContext;
+  /** Which step locked: passwords (the default) or second factors, whose guesser knows the password. */
+  readonly step?: 'second_factor';
 }
 
 export interface AccountJobs {
@@ -72,9 +74,11 @@ function addressJobOf(value: unknown): AddressJob | null {
 
 function lockNoticeJobOf(value: unknown): LockNoticeJob | null {
   if (typeof value !== 'object' || value === null) return null;
-  const { subject, lockedUntil } = value as Fields;
+  const { subject, lockedUntil, step } = value as Fields;
   const context = contextOf((value as Fields)['context']);
-  return typeof subject === 'string' && typeof lockedUntil === 'string' && context !== null ? { subject, lockedUntil, context } : null;
+  if (typeof subject !== 'string' || typeof lockedUntil !== 'string' || context === null) return null;
+  if (step !== undefined && step !== 'second_factor') return null;
+  return step === undefined ? { subject, lockedUntil, context } : { subject, lockedUntil, context, step };
 }
 
 function registrationJobOf(value: unknown): RegistrationJob | null {

@@ -10,7 +10,7 @@ import type { Keyring } from '../../core/crypto/keyring.ts';
 import type { DB } from '../../core/db/database.ts';
 import { AppError } from '../../core/errors.ts';
 import type { Lockout } from '../lockout/index.ts';
-import { accountLockedMail, type OutgoingMail } from '../mail/index.ts';
+import { accountLockedMail, secondFactorLockedMail, type OutgoingMail } from '../mail/index.ts';
 import { findUserByEmailIndex, loadEmail, type UserRecord } from '../users/index.ts';
 import type { AccountJobs, LockNoticeJob } from './account-jobs.ts';
 
@@ -32,9 +32,18 @@ export async function reserveCredentialAttempt(deps: { readonly lockout: Lockout
 // Known and unknown accounts do the same statements here: one audit record, or two and the
 // lock-notice job when a lock starts. The job looks the account up after the response
 // and mails its owner (lockNotice below), so nothing about this answer, its timing, or a
-// full queue's 503 depends on whether the account exists.
-export async function recordFailedAttempt(deps: CredentialAttemptDeps, subject: string, user: UserRecord | null, context: RequestContext): Promise<void> {
-  const lock = await deps.lockout.recordFailure(subject);
+// full queue's 503 depends on whether the account exists. `counter` is the lockout
+// counter the attempt drew on: the account's (`subject`) unless a device token made it
+// that device's (device-tokens.ts).
+export async function recordFailedAttempt(
+  deps: CredentialAttemptDeps,
+  subject: string,
+  user: UserRecord | null,
+  context: RequestContext,
+  options: { readonly counter?: string } = {},
+): Promise<void> {
+  const counter = options.counter ?? subject;
+  const lock = await deps.lockout.recordFailure(counter);
   const target = user === null ? {} : { target: { type: 'user', id: user.id } };
   await deps.change(context, ({ audit, enqueue }) => {
     audit({
@@ -42,7 +51,7 @@ export async function recordFailedAttempt(deps: CredentialAttemptDeps, subject: 
       action: 'auth.login_failed',
       ...target,
       outcome: 'failure',
-      details: { reason: user === null ? 'unknown_account' : 'wrong_password' },
+      details: { reason: user === null ? 'unknown_account' : 'wrong_password', known_device: counter !== subject },
     });
     if (lock.locked && lock.lockedUntil !== null) {
       audit({
@@ -53,6 +62,28 @@ export async function recordFailedAttempt(deps: CredentialAttemptDeps, subject: 
         details: { locked_until: lock.lockedUntil.toISOString() },
       });
       enqueue(deps.accountJobs.lockNotice.job({ subject, lockedUntil: lock.lockedUntil.toISOString(), context }));
+    }
+    return Promise.resolve();
+  });
+}
+
+/**
+ * A wrong second factor (after a right password): counted on the account's second-factor
+ * lockout counter, audited, and when it locks, the owner is told that their password is
+ * known to someone.
+ */
+export async function recordFailedSecondFactor(
+  deps: CredentialAttemptDeps,
+  attempt: { readonly user: { readonly id: string; readonly emailIndex: string }; readonly counter: string; readonly method: string },
+  context: RequestContext,
+): Promise<void> {
+  const lock = await deps.lockout.recordFailure(attempt.counter);
+  const target = { type: 'user', id: attempt.user.id };
+  await deps.change(context, ({ audit, enqueue }) => {
+    audit({ actor: { type: 'user', id: attempt.user.id }, action: 'auth.mfa_failed', target, outcome: 'failure', details: { method: attempt.method } });
+    if (lock.locked && lock.lockedUntil !== null) {
+      audit({ actor: { type: 'system' }, action: 'auth.mfa_locked', target, outcome: 'success', details: { locked_until: lock.lockedUntil.toISOString() } });
+      enqueue(deps.accountJobs.lockNotice.job({ subject: attempt.user.emailIndex, lockedUntil: lock.lockedUntil.toISOString(), context, step: 'second_factor' }));
     }
     return Promise.resolve();
   });
@@ -74,6 +105,8 @@ export async function sendLockNotice(deps: LockNoticeDeps, job: LockNoticeJob): 
   const minutes = Math.max(1, Math.ceil((Date.parse(job.lockedUntil) - deps.clock().getTime()) / 60_000));
   await deps.change(job.context, async ({ trx, enqueue }) => {
     const email = await loadEmail(trx, deps.keyring, user.id);
-    if (email !== null) enqueue(deps.mail.job(accountLockedMail(email, minutes), { userId: user.id }));
+    if (email === null) return;
+    const message = job.step === 'second_factor' ? secondFactorLockedMail(email, minutes) : accountLockedMail(email, minutes);
+    enqueue(deps.mail.job(message, { userId: user.id }));
   });
 }

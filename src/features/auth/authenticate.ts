@@ -1,10 +1,15 @@
 // Enforces each route's declared access before its handler runs: `public` routes pass,
-// every other route needs a valid bearer access token whose session is still alive.
+// every other route needs a valid bearer access token whose session is still alive. Then,
+// in order: a user whose roles require a second factor but who has none reaches only the
+// enrolment routes; a permission route needs the permission now and, for such a user, a
+// session that used a second factor; a step-up route needs a recent authentication.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Clock } from '../../core/clock.ts';
 import { AppError } from '../../core/errors.ts';
 import { bearerChallenge, unauthorizedChallenge } from '../../core/http/bearer-challenge.ts';
 import type { Access } from '../../core/http/route-policy.ts';
 import type { Authorizer } from '../authorization/index.ts';
+import type { SessionAuthentication } from '../sessions/index.ts';
 import type { SessionGate } from './session-gate.ts';
 
 export interface AuthContext {
@@ -13,10 +18,17 @@ export interface AuthContext {
   /** From the token: a hint only. Permission checks read current state. */
   readonly roles: readonly string[];
   readonly token: string;
+  /** How the session was authenticated and when last, as the database says now. */
+  readonly authentication: SessionAuthentication;
 }
 
 export interface AccessTokenVerifier {
   verify(token: string): Promise<{ sub: string; sid: string; roles: readonly string[] } | null>;
+}
+
+/** Whether a user must use a second factor (their current roles), and whether they have one. */
+export interface SecondFactorPolicy {
+  stateOf(userId: string): Promise<{ readonly required: boolean; readonly enrolled: boolean }>;
 }
 
 declare module 'fastify' {
@@ -48,6 +60,26 @@ export interface AuthenticationDeps {
   readonly tokens: AccessTokenVerifier;
   readonly sessions: SessionGate;
   readonly authorizer: Authorizer;
+  readonly secondFactors: SecondFactorPolicy;
+  readonly clock: Clock;
+  /** REAUTH_MAX_AGE, in seconds. */
+  readonly reauthMaxAge: number;
+}
+
+/** Has the session authenticated within `maxAge` seconds? */
+export function isRecent(authentication: SessionAuthentication, now: Date, maxAge: number): boolean {
+  return now.getTime() - authentication.authTime.getTime() <= maxAge * 1000;
+}
+
+async function checkSecondFactor(deps: AuthenticationDeps, request: FastifyRequest, auth: AuthContext): Promise<void> {
+  const { config } = request.routeOptions;
+  const state = await deps.secondFactors.stateOf(auth.userId);
+  if (!state.required) return;
+  if (!state.enrolled && config.mfaEnrollment !== true) throw new AppError('mfa_enrollment_required', { detail: 'role requires a second factor' });
+  // Administration (any permission route) by such a user needs a session that used one.
+  if (typeof config.access === 'object' && !auth.authentication.amr.includes('mfa')) {
+    throw new AppError('mfa_required', { detail: 'permission route from a session without a second factor' });
+  }
 }
 
 export function registerAuthentication(app: FastifyInstance, deps: AuthenticationDeps): void {
@@ -56,20 +88,26 @@ export function registerAuthentication(app: FastifyInstance, deps: Authenticatio
   // unauthenticated flood is still counted. The body is not parsed until the caller is
   // authenticated.
   app.addHook('preParsing', async (request, _reply, payload) => {
-    const access = request.routeOptions.config.access;
+    const { access, recentAuth } = request.routeOptions.config;
     if (isOpen(access)) return payload;
     const presented = bearerToken(request);
     if (presented === null) throw unauthorized(request, 'no bearer token');
     const claims = await deps.tokens.verify(presented);
     if (claims === null) throw unauthorized(request, 'access token rejected');
-    if (!(await deps.sessions.isActive(claims.sid, claims.sub))) throw unauthorized(request, 'session not active');
-    request.auth = { userId: claims.sub, sessionId: claims.sid, roles: claims.roles, token: presented };
+    const authentication = await deps.sessions.authentication(claims.sid, claims.sub);
+    if (authentication === null) throw unauthorized(request, 'session not active');
+    const auth: AuthContext = { userId: claims.sub, sessionId: claims.sid, roles: claims.roles, token: presented, authentication };
+    request.auth = auth;
     if (typeof access === 'object') {
       // Deny by default: the permission must be held now, whatever the token's roles say.
       const held = await deps.authorizer.permissionsOf(claims.sub);
       if (!held.has(access.permission)) {
         throw new AppError('forbidden', { detail: `lacks ${access.permission}`, headers: bearerChallenge('insufficient_scope') });
       }
+    }
+    await checkSecondFactor(deps, request, auth);
+    if (recentAuth === true && !isRecent(authentication, deps.clock(), deps.reauthMaxAge)) {
+      throw new AppError('reauthentication_required', { detail: 'session authenticated too long ago for this action' });
     }
     return payload;
   });

@@ -15,3 +15,20 @@ export const OpaqueToken = Type.String({ minLength: 1, maxLength: 128 });
 export const Accepted = Type.Object({ status: Type.Literal('verification_sent') }, strict);
 /** A request for mail to an address: verification resend and password reset. */
 export const ForgotBody = Type.Object({ email: Email }, strict);
+
+/** The answer of every completed login (password, second factor, passkey). */
+export const SignedInResponse = Type.Object(
+  {
+    access_token: Type.String({ maxLength: 4096 }),
+    token_type: Type.Literal('Bearer'),
+    expires_in: Type.Integer({ minimum: 1 }),
+    refresh_token: Type.String({ maxLength: 128 }),
+    session_id: Type.String({ format: 'uuid' }),
+    // Send it with later logins from this device (auth/device-tokens.ts): not a credential.
+    device_token: Type.String({ maxLength: 128 }),
+  },
+  strict,
+);
+
+/** A device token presented with a login, as issued (ghd_...); anything else counts as none. */
+export const DeviceToken = Type.String({ minLength: 1, maxLength: 128 });

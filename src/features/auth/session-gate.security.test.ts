@@ -18,7 +18,7 @@ describe('session gate', () => {
       clock: () => new Date(),
       async load() {
         loads += 1;
-        const answer = live;
+        const answer = live ? { amr: ['pwd'], authTime: new Date() } : null;
         if (loads === 1) await held;
         return answer;
       },

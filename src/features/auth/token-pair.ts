@@ -1,3 +1,4 @@
+import type { SessionAuthentication } from '../sessions/index.ts';
 import type { AccessTokens } from '../tokens/index.ts';
 
 export interface TokenPair {
@@ -8,8 +9,14 @@ export interface TokenPair {
 
 export async function issueTokenPair(
   deps: { readonly tokens: AccessTokens },
-  subject: { userId: string; sessionId: string; roles: readonly string[]; refreshToken: string },
+  subject: { userId: string; sessionId: string; roles: readonly string[]; refreshToken: string; authentication: SessionAuthentication },
 ): Promise<TokenPair> {
-  const access = await deps.tokens.issue({ sub: subject.userId, sid: subject.sessionId, roles: subject.roles });
+  const access = await deps.tokens.issue({
+    sub: subject.userId,
+    sid: subject.sessionId,
+    roles: subject.roles,
+    amr: subject.authentication.amr,
+    authTime: subject.authentication.authTime,
+  });
   return { accessToken: access.token, expiresIn: access.expiresIn, refreshToken: subject.refreshToken };
 }

@@ -5,11 +5,12 @@ import type { BlindIndex } from '../../core/crypto/blind-index.ts';
 import type { DB } from '../../core/db/database.ts';
 import type { PasswordHasher } from '../../core/password/hash.ts';
 import type { Lockout } from '../lockout/index.ts';
-import type { AccountJobs } from '../auth/index.ts';
+import type { AccountJobs, DeviceTokens } from '../auth/index.ts';
+import type { MfaDeps } from '../mfa/index.ts';
 import type { SessionLifetimes } from '../sessions/index.ts';
 import type { AccessTokens } from '../tokens/index.ts';
 
-export interface LoginDeps {
+export interface LoginDeps extends Pick<MfaDeps, 'passkeyAssertionOptions'> {
   readonly db: DB;
   readonly clock: Clock;
   readonly blindIndex: BlindIndex;
@@ -19,6 +20,8 @@ export interface LoginDeps {
   readonly accountJobs: Pick<AccountJobs, 'lockNotice'>;
   readonly lifetimes: SessionLifetimes;
   readonly tokens: AccessTokens;
+  /** Known-device tokens: each device's own lockout counter. */
+  readonly deviceTokens: DeviceTokens;
   /** The one way to write: transaction, jobs, audit records, cache invalidation after commit. */
   readonly change: Changes;
 }

@@ -1,19 +1,24 @@
 // Login. Unknown email and wrong password take the same path, the same time (one
 // password hash either way) and the same answer. Attempts are reserved against the
 // account's lockout counter before any password is evaluated, so parallel guessing
-// cannot exceed the threshold.
+// cannot exceed the threshold. With a valid device token the counter is that device's
+// for the account (auth/device-tokens.ts): a stranger's flood locks anonymous attempts,
+// not the owner's known device. Only after a correct password does the answer depend on
+// the account: its status, then either tokens or, with a second factor, an mfa_token.
 import type { RequestContext } from '../../core/audit/auditor.ts';
 import { AppError } from '../../core/errors.ts';
-import { issueTokenPair, recordFailedAttempt, reserveCredentialAttempt, type TokenPair } from '../auth/index.ts';
-import { ADMIN_ROLE } from '../authorization/index.ts';
-import { createSession } from '../sessions/index.ts';
+import { passwordCounter, recordFailedAttempt, reserveCredentialAttempt, signIn, type SignedIn } from '../auth/index.ts';
+import { enrolledFactors, requireSecondFactor, secondFactorMethods, type MfaRequired } from '../mfa/index.ts';
 import { findUserWithRolesByEmailIndex, setPasswordHash, type UserRecord } from '../users/index.ts';
 import type { LoginDeps } from './deps.ts';
 
 export interface LoginInput {
   readonly email: string;
   readonly password: string;
+  readonly deviceToken?: string;
 }
+
+export type LoginResult = ({ readonly kind: 'signed_in' } & SignedIn) | ({ readonly kind: 'mfa_required' } & MfaRequired);
 
 async function checkPassword(deps: LoginDeps, user: UserRecord | null, password: string): Promise<{ ok: boolean; needsRehash: boolean }> {
   if (user?.passwordHash === null || user === null) {
@@ -23,41 +28,28 @@ async function checkPassword(deps: LoginDeps, user: UserRecord | null, password:
   return deps.passwords.verify(user.passwordHash, password);
 }
 
-export async function login(deps: LoginDeps, input: LoginInput, context: RequestContext & { ip: string }): Promise<TokenPair & { sessionId: string }> {
+export async function login(deps: LoginDeps, input: LoginInput, context: RequestContext & { ip: string }): Promise<LoginResult> {
   const subject = deps.blindIndex.email(input.email);
-  await reserveCredentialAttempt(deps, subject);
+  const deviceId = deps.deviceTokens.verify(input.deviceToken, subject, deps.clock());
+  const counter = passwordCounter(subject, deviceId);
+  await reserveCredentialAttempt(deps, counter);
 
   // The roles come with the row, for the access token: no second query after the password.
   const user = await findUserWithRolesByEmailIndex(deps.db, subject);
   const check = await checkPassword(deps, user, input.password);
   if (!check.ok || user === null) {
-    await recordFailedAttempt(deps, subject, user, context);
+    await recordFailedAttempt(deps, subject, user, context, { counter });
     throw new AppError('invalid_credentials', { detail: user === null ? 'unknown account' : 'wrong password' });
   }
-  await deps.lockout.recordSuccess(subject);
+  await deps.lockout.recordSuccess(counter);
   // Past this point the password was right, so saying why login cannot proceed is safe.
   if (user.status === 'disabled') throw new AppError('account_disabled');
   if (!user.emailVerified) throw new AppError('email_not_verified');
   if (check.needsRehash) await setPasswordHash(deps.db, user.id, await deps.passwords.hash(input.password), deps.clock());
 
-  const now = deps.clock();
-  const session = await deps.change(context, async ({ trx, audit }) => {
-    const created = await createSession(trx, deps.lifetimes, {
-      userId: user.id,
-      ip: context.ip,
-      userAgent: context.userAgent,
-      authMethod: 'password',
-      now,
-    });
-    audit({
-      actor: { type: 'user', id: user.id },
-      action: 'auth.login_succeeded',
-      target: { type: 'session', id: created.sessionId },
-      outcome: 'success',
-      // An admin's login is a security event of its own (webhooks send it).
-      details: { method: 'password', admin: user.roles.includes(ADMIN_ROLE) },
-    });
-    return created;
-  });
-  return { ...(await issueTokenPair(deps, { userId: user.id, sessionId: session.sessionId, roles: user.roles, refreshToken: session.refreshToken })), sessionId: session.sessionId };
+  const methods = secondFactorMethods(await enrolledFactors(deps.db, user.id));
+  if (methods.length > 0) {
+    return { kind: 'mfa_required', ...(await requireSecondFactor(deps, { userId: user.id, methods, amr: ['pwd'], deviceId }, context)) };
+  }
+  return { kind: 'signed_in', ...(await signIn(deps, { user, amr: ['pwd'], method: 'password', deviceId }, context)) };
 }

@@ -4,28 +4,65 @@
 import type { FastifyPluginCallback } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { responses } from '../../core/http/problem.ts';
-import type { AuthLimits } from '../auth/index.ts';
-import type { LoginDeps } from './deps.ts';
+import { AppError } from '../../core/errors.ts';
+import { requireAuth, signedInResponse, type AuthLimits } from '../auth/index.ts';
+import { proofOf, ReauthenticateBody, ReauthenticateResponse } from '../mfa/index.ts';
 import { login } from './login.ts';
-import { LoginBody, TokenResponse } from './schemas.ts';
+import { reauthenticate, type ReauthenticateDeps, type ReauthenticateInput } from './reauthenticate.ts';
+import { LoginBody, LoginResponse } from './schemas.ts';
 
 const tags = ['auth'];
 
-export const loginRoutes: FastifyPluginCallback<{ deps: LoginDeps; limits: AuthLimits }> = (app, { deps, limits }, done) => {
+function reauthenticationOf(body: { password?: string | undefined; code?: string | undefined; recovery_code?: string | undefined; passkey?: unknown }): ReauthenticateInput {
+  const proof = proofOf(body);
+  if (proof?.method === 'passkey') {
+    if (body.password !== undefined) throw new AppError('invalid_request', { detail: 'passkey with password', fields: [{ field: '/body', rule: 'a passkey alone, or a password' }] });
+    return { passkey: proof.response };
+  }
+  if (body.password === undefined) throw new AppError('invalid_request', { detail: 'no password', fields: [{ field: '/body/password', rule: 'required without passkey' }] });
+  return proof === null ? { password: body.password } : { password: body.password, proof };
+}
+
+export const loginRoutes: FastifyPluginCallback<{ deps: ReauthenticateDeps; limits: AuthLimits }> = (app, { deps, limits }, done) => {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
 
   typed.post(
     '/v1/auth/login',
-    { config: { access: 'public', rateLimit: [limits.address, limits.account] }, schema: { summary: 'Log in with email and password', tags, body: LoginBody, response: responses({ 200: TokenResponse }) } },
+    {
+      config: { access: 'public', rateLimit: [limits.address, limits.account] },
+      schema: { summary: 'Log in with email and password (then a second factor, if the account has one)', tags, body: LoginBody, response: responses({ 200: LoginResponse }) },
+    },
     async (request) => {
-      const result = await login(deps, request.body, request.auditContext);
+      const { body } = request;
+      const result = await login(deps, { email: body.email, password: body.password, ...(body.device_token === undefined ? {} : { deviceToken: body.device_token }) }, request.auditContext);
+      if (result.kind === 'signed_in') return signedInResponse(result);
       return {
-        access_token: result.accessToken,
-        token_type: 'Bearer' as const,
+        mfa_required: true as const,
+        mfa_token: result.mfaToken,
         expires_in: result.expiresIn,
-        refresh_token: result.refreshToken,
-        session_id: result.sessionId,
+        methods: [...result.methods],
+        passkey_options: (result.passkeyOptions ?? null) as Record<string, unknown> | null,
       };
+    },
+  );
+
+  typed.post(
+    '/v1/auth/reauthenticate',
+    {
+      // A password guess like a login's: the per-address+account budget, the account being
+      // the signed-in user, and the account's lockouts (reauthenticate.ts).
+      config: { access: 'authenticated', mfaEnrollment: true, rateLimit: [limits.account] },
+      schema: {
+        summary: 'Confirm it is you (step-up): renews the session\'s authentication time',
+        tags,
+        security: [{ bearer: [] }],
+        body: ReauthenticateBody,
+        response: responses({ 200: ReauthenticateResponse }),
+      },
+    },
+    async (request) => {
+      const result = await reauthenticate(deps, requireAuth(request), reauthenticationOf(request.body), request.auditContext);
+      return { auth_time: result.authTime.toISOString(), amr: [...result.amr] };
     },
   );
   done();

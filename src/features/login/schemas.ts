@@ -1,16 +1,20 @@
 // Request and response shapes of login (a public contract: add fields, never rename).
 import { Type } from 'typebox';
-import { Email, Password, strict } from '../auth/index.ts';
+import { DeviceToken, Email, Password, SignedInResponse, strict } from '../auth/index.ts';
 
-export const LoginBody = Type.Object({ email: Email, password: Password }, strict);
+export const LoginBody = Type.Object({ email: Email, password: Password, device_token: Type.Optional(DeviceToken) }, strict);
 
-export const TokenResponse = Type.Object(
+/** A correct password for an account with a second factor: finish with POST /v1/auth/mfa. */
+export const MfaRequiredResponse = Type.Object(
   {
-    access_token: Type.String({ maxLength: 4096 }),
-    token_type: Type.Literal('Bearer'),
+    mfa_required: Type.Literal(true),
+    mfa_token: Type.String({ maxLength: 64 }),
     expires_in: Type.Integer({ minimum: 1 }),
-    refresh_token: Type.String({ maxLength: 128 }),
-    session_id: Type.String({ format: 'uuid' }),
+    methods: Type.Array(Type.Union([Type.Literal('passkey'), Type.Literal('totp'), Type.Literal('recovery_code')]), { maxItems: 3 }),
+    // PublicKeyCredentialRequestOptionsJSON (WebAuthn L3) when `passkey` is a method, else null.
+    passkey_options: Type.Union([Type.Null(), Type.Object({}, { additionalProperties: true })]),
   },
   strict,
 );
+
+export const LoginResponse = Type.Union([SignedInResponse, MfaRequiredResponse]);

@@ -61,3 +61,27 @@ export function passwordChangedMail(to: string): MailMessage {
     text: 'The password of your account was just changed and other sessions were signed out. If this was not you, reset your password now and contact your administrator.\n',
   };
 }
+
+export function secondFactorLockedMail(to: string, minutes: number): MailMessage {
+  return {
+    to,
+    subject: 'Sign-in to your account was locked after wrong second-factor codes',
+    text: `Someone entered your password correctly and then several wrong second-factor codes, so the second step of sign-in is locked for ${minutes} minutes. If this was not you, your password is known to someone else: change it now.\n`,
+  };
+}
+
+export function recoveryCodeUsedMail(to: string, remaining: number): MailMessage {
+  return {
+    to,
+    subject: 'A recovery code was used to sign in to your account',
+    text: `A recovery code was just used to sign in to your account; ${remaining} unused codes remain. If this was not you, change your password and make new recovery codes now.\n`,
+  };
+}
+
+export function secondFactorChangedMail(to: string, change: string): MailMessage {
+  return {
+    to,
+    subject: 'The sign-in security of your account changed',
+    text: `${change} If this was not you, change your password now and contact your administrator.\n`,
+  };
+}

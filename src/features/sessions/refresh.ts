@@ -30,5 +30,5 @@ export async function refresh(deps: SessionsDeps, token: string, context: Reques
     throw new AppError('refresh_token_reused', { detail: `refresh token reused, session ${result.sessionId} revoked` });
   }
   if (result.kind === 'invalid') throw new AppError('invalid_token', { detail: 'refresh invalid' });
-  return issueTokenPair(deps, { userId: result.userId, sessionId: result.sessionId, roles: result.roles, refreshToken: result.refreshToken });
+  return issueTokenPair(deps, { userId: result.userId, sessionId: result.sessionId, roles: result.roles, refreshToken: result.refreshToken, authentication: result.authentication });
 }

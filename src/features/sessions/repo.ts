@@ -25,8 +25,17 @@ export interface NewSession {
   readonly userId: string;
   readonly ip: string | null;
   readonly userAgent: string | null;
+  /** How the user signed in, for people: `password`, `password+totp`, `passkey`, ... */
   readonly authMethod: string;
+  /** The same for machines: RFC 8176 method references. */
+  readonly amr: readonly string[];
   readonly now: Date;
+}
+
+/** How a session was authenticated, and when last (login or re-authentication). */
+export interface SessionAuthentication {
+  readonly amr: readonly string[];
+  readonly authTime: Date;
 }
 
 export interface SessionView {
@@ -35,11 +44,21 @@ export interface SessionView {
   readonly lastUsedAt: Date;
   readonly ip: string | null;
   readonly userAgent: string | null;
+  readonly authMethod: string;
+  readonly amr: readonly string[];
+  readonly authTime: Date;
 }
 
 export type RotationResult =
   /** `retried`: the token was rotated moments ago (within the reuse interval) into the current one, returned again. */
-  | { readonly kind: 'rotated' | 'retried'; readonly sessionId: string; readonly userId: string; readonly refreshToken: string; readonly roles: readonly string[] }
+  | {
+      readonly kind: 'rotated' | 'retried';
+      readonly sessionId: string;
+      readonly userId: string;
+      readonly refreshToken: string;
+      readonly roles: readonly string[];
+      readonly authentication: SessionAuthentication;
+    }
   /** A used token came back: whoever holds it, the family is compromised. */
   | { readonly kind: 'reused'; readonly sessionId: string; readonly userId: string }
   | { readonly kind: 'invalid' };
@@ -81,6 +100,8 @@ export async function createSession(
           ip: session.ip,
           user_agent: session.userAgent === null ? null : session.userAgent.slice(0, USER_AGENT_MAX),
           auth_method: session.authMethod,
+          amr: [...session.amr],
+          auth_time: session.now,
         })
         .returning('id'),
     )
@@ -105,30 +126,61 @@ export async function rotateRefreshToken(
 ): Promise<RotationResult> {
   if (!isWellFormedRefreshToken(token)) return { kind: 'invalid' };
   const successor = policy.rotation.successorOf(token);
-  const result = await sql<{ kind: string; session_id: string | null; user_id: string | null; roles: string[] | null }>`
-    SELECT kind, session_id, user_id, roles FROM rotate_refresh_token(
+  const result = await sql<{ kind: string; session_id: string | null; user_id: string | null; roles: string[] | null; amr: string[] | null; auth_time: Date | null }>`
+    SELECT kind, session_id, user_id, roles, amr, auth_time FROM rotate_refresh_token_with_auth(
       ${hashToken(token)}::text, ${hashToken(successor)}::text, ${now}::timestamptz,
       ${addSeconds(now, policy.lifetimes.idleTtl)}::timestamptz, ${policy.rotation.reuseIntervalSeconds}::integer)`.execute(db);
   const row = result.rows[0];
   if (row === undefined || row.session_id === null || row.user_id === null) return { kind: 'invalid' };
   if (row.kind === 'reused') return { kind: 'reused', sessionId: row.session_id, userId: row.user_id };
-  if ((row.kind !== 'rotated' && row.kind !== 'retried') || row.roles === null) return { kind: 'invalid' };
-  return { kind: row.kind, sessionId: row.session_id, userId: row.user_id, refreshToken: successor, roles: row.roles };
+  if ((row.kind !== 'rotated' && row.kind !== 'retried') || row.roles === null || row.amr === null || row.auth_time === null) return { kind: 'invalid' };
+  return {
+    kind: row.kind,
+    sessionId: row.session_id,
+    userId: row.user_id,
+    refreshToken: successor,
+    roles: row.roles,
+    authentication: { amr: row.amr, authTime: new Date(row.auth_time) },
+  };
 }
 
-/** Live: not revoked, within both lifetimes, and its user is not disabled. */
-export async function isSessionActive(db: DB, sessionId: string, now: Date): Promise<boolean> {
+/**
+ * How a live session was authenticated, or null when it is not live: revoked, past either
+ * lifetime, or its user disabled.
+ */
+export async function liveSessionAuthentication(db: DB, sessionId: string, now: Date): Promise<SessionAuthentication | null> {
   const row = await db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
-    .select('sessions.id')
+    .select(['sessions.amr', 'sessions.auth_time'])
     .where('sessions.id', '=', sessionId)
     .where('sessions.revoked_at', 'is', null)
     .where('sessions.idle_expires_at', '>', now)
     .where('sessions.expires_at', '>', now)
     .where('users.status', '=', 'active')
     .executeTakeFirst();
-  return row !== undefined;
+  return row === undefined ? null : { amr: row.amr, authTime: new Date(row.auth_time) };
+}
+
+/**
+ * Re-authentication: the user proved who they are again in this session. `auth_time`
+ * moves to now and the methods used join the session's (a password session whose user
+ * also gave a second factor becomes a second-factor session). False when the session is
+ * not this user's live one.
+ */
+export async function recordReauthentication(trx: DB, target: { userId: string; sessionId: string }, amr: readonly string[], now: Date): Promise<boolean> {
+  const row = await trx
+    .selectFrom('sessions')
+    .select('amr')
+    .where('id', '=', target.sessionId)
+    .where('user_id', '=', target.userId)
+    .where('revoked_at', 'is', null)
+    .forUpdate()
+    .executeTakeFirst();
+  if (row === undefined) return false;
+  const merged = [...new Set([...row.amr, ...amr])].sort();
+  await trx.updateTable('sessions').set({ amr: merged, auth_time: now }).where('id', '=', target.sessionId).execute();
+  return true;
 }
 
 /** Revokes one session of a user; false when it is not theirs or already ended. */
@@ -158,7 +210,7 @@ export async function revokeUserSessions(trx: DB, userId: string, reason: string
 export async function listActiveSessions(db: DB, userId: string, now: Date): Promise<SessionView[]> {
   const rows = await db
     .selectFrom('sessions')
-    .select(['id', 'created_at', 'last_used_at', 'ip', 'user_agent'])
+    .select(['id', 'created_at', 'last_used_at', 'ip', 'user_agent', 'auth_method', 'amr', 'auth_time'])
     .where('user_id', '=', userId)
     .where('revoked_at', 'is', null)
     .where('idle_expires_at', '>', now)
@@ -166,5 +218,14 @@ export async function listActiveSessions(db: DB, userId: string, now: Date): Pro
     .orderBy('created_at', 'desc')
     .limit(200)
     .execute();
-  return rows.map((row) => ({ id: row.id, createdAt: row.created_at, lastUsedAt: row.last_used_at, ip: row.ip, userAgent: row.user_agent }));
+  return rows.map((row) => ({
+    id: row.id,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    ip: row.ip,
+    userAgent: row.user_agent,
+    authMethod: row.auth_method,
+    amr: row.amr,
+    authTime: new Date(row.auth_time),
+  }));
 }

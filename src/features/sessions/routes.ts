@@ -27,7 +27,7 @@ export const sessionRoutes: FastifyPluginCallback<{ deps: SessionsDeps; limits: 
 
   typed.post(
     '/v1/auth/logout',
-    { config: { access: 'authenticated', rateLimit: [limits.address] }, schema: { summary: 'Log out: end the current session', tags, security: [{ bearer: [] }], response: responses({ 204: Type.Null() }) } },
+    { config: { access: 'authenticated', mfaEnrollment: true, rateLimit: [limits.address] }, schema: { summary: 'Log out: end the current session', tags, security: [{ bearer: [] }], response: responses({ 204: Type.Null() }) } },
     async (request, reply) => {
       const auth = requireAuth(request);
       await revokeOwnSession(deps, auth, auth.sessionId, 'logout', request.auditContext);

@@ -6,7 +6,7 @@ import { jwtVerify, type CompactJWSHeaderParameters } from 'jose';
 import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../../core/clock.ts';
 import { uuidv7 } from '../../core/crypto/ids.ts';
-import { isRoleList, toAccessClaims, type AccessClaims } from './access-claims.ts';
+import { isAMRList, isRoleList, toAccessClaims, type AccessClaims } from './access-claims.ts';
 import { assertAccessTokenTTL, CLOCK_TOLERANCE_SECONDS, MAX_ACCESS_TOKEN_LENGTH } from './limits.ts';
 import { signEdDSAJWT } from './sign-jws.ts';
 import type { SigningKeySource } from './signing-key-source.ts';
@@ -32,6 +32,10 @@ export interface AccessTokenSubject {
   readonly sub: string;
   readonly sid: string;
   readonly roles: readonly string[];
+  /** RFC 8176 method references of the session (`pwd`, `otp`, `hwk`, `swk`, `mfa`). */
+  readonly amr: readonly string[];
+  /** When the user last authenticated in this session. */
+  readonly authTime: Date;
 }
 
 export interface IssuedAccessToken {
@@ -49,11 +53,13 @@ export interface AccessTokens {
 
 class KeyNotFound extends Error {}
 
-function assertSubject({ sub, sid, roles }: AccessTokenSubject): void {
+function assertSubject({ sub, sid, roles, amr, authTime }: AccessTokenSubject): void {
   if (typeof sub !== 'string' || sub === '' || typeof sid !== 'string' || sid === '') {
     throw new TypeError('an access token needs a subject and a session id');
   }
   if (!isRoleList(roles)) throw new TypeError('roles must be a short list of non-empty strings');
+  if (!isAMRList(amr) || amr.length === 0) throw new TypeError('amr must be a short, non-empty list of method references');
+  if (!(authTime instanceof Date) || Number.isNaN(authTime.getTime())) throw new TypeError('auth time must be a date');
 }
 
 export function createAccessTokens(deps: AccessTokenDeps): AccessTokens {
@@ -98,7 +104,18 @@ export function createAccessTokens(deps: AccessTokenDeps): AccessTokens {
       const jti = uuidv7(now.getTime());
       const token = signEdDSAJWT(
         { alg: 'EdDSA', typ: ACCESS_TOKEN_TYPE, kid },
-        { sid: subject.sid, roles: [...subject.roles], iss: issuer, aud: audience, sub: subject.sub, iat, exp: iat + ttlSeconds, jti },
+        {
+          sid: subject.sid,
+          roles: [...subject.roles],
+          amr: [...subject.amr],
+          auth_time: Math.floor(subject.authTime.getTime() / 1000),
+          iss: issuer,
+          aud: audience,
+          sub: subject.sub,
+          iat,
+          exp: iat + ttlSeconds,
+          jti,
+        },
         privateKey,
       );
       if (token.length > MAX_ACCESS_TOKEN_LENGTH) throw new RangeError('the access token would exceed its size limit');

@@ -36,7 +36,7 @@ import {
   type TokenWorld,
 } from './tokens.fixtures.ts';
 
-const SUBJECT = { sub: 'user-1', sid: 'session-1', roles: ['member'] } as const;
+const SUBJECT = { sub: 'user-1', sid: 'session-1', roles: ['member'], amr: ['pwd'], authTime: new Date('2026-01-01T00:00:00Z') } as const;
 
 function createPrivateKeyFromDER(der: Buffer): KeyObject {
   return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
@@ -362,7 +362,7 @@ for (const engine of testEngines()) {
 }
 
 describe('verified-token cache attacks', () => {
-  const claims = (exp: number, sub: string): AccessClaims => ({ iss: ISSUER, aud: AUDIENCE, sub, sid: 's', jti: sub, iat: exp - 60, exp, roles: [] });
+  const claims = (exp: number, sub: string): AccessClaims => ({ iss: ISSUER, aud: AUDIENCE, sub, sid: 's', jti: sub, iat: exp - 60, exp, roles: [], amr: [], authTime: null });
 
   it('never answers one token with the claims of another', () => {
     const time = testClock();

@@ -26,7 +26,7 @@ import {
   type TokenWorld,
 } from './tokens.fixtures.ts';
 
-const SUBJECT = { sub: 'user-1', sid: 'session-1', roles: ['member', 'admin'] } as const;
+const SUBJECT = { sub: 'user-1', sid: 'session-1', roles: ['member', 'admin'], amr: ['pwd'], authTime: new Date('2026-01-01T00:00:00Z') } as const;
 // The whole window a retired key stays published.
 const PUBLISH_SECONDS = TTL_SECONDS + CLOCK_TOLERANCE_SECONDS + MAX_SIGNING_STATE_AGE_MS / 1000;
 

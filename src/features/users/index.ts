@@ -2,5 +2,5 @@
 export { createAccount } from './create-account.ts';
 export type { CreateAccountDeps } from './create-account.ts';
 export type { ProfileCache } from './profile-cache.ts';
-export { decryptContact, findUserByEmailIndex, findUserById, findUserWithRolesByEmailIndex, insertUser, loadEmail, loadProfile, markEmailVerified, rolesColumn, setPasswordHash, updateName } from './repo.ts';
-export type { UserRecord } from './repo.ts';
+export { decryptContact, findUserByEmailIndex, findUserById, findUserWithRolesByEmailIndex, findUserWithRolesById, insertUser, loadEmail, loadProfile, markEmailVerified, rolesColumn, setPasswordHash, updateName } from './repo.ts';
+export type { UserRecord, UserWithRoles } from './repo.ts';

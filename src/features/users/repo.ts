@@ -138,14 +138,25 @@ export async function findUserByEmailIndex(db: DB, emailIndex: string): Promise<
   return row === undefined ? null : toRecord(row);
 }
 
-/** As findUserByEmailIndex, with the user's roles in the same round trip (login needs both). */
-export async function findUserWithRolesByEmailIndex(db: DB, emailIndex: string): Promise<(UserRecord & { readonly roles: string[] }) | null> {
+export type UserWithRoles = UserRecord & { readonly roles: string[] };
+
+async function findUserWithRoles(db: DB, by: { readonly emailIndex: string } | { readonly id: string }): Promise<UserWithRoles | null> {
   const row = await db
     .selectFrom('users')
     .select((eb) => [...RECORD_COLUMNS, rolesColumn(eb)])
-    .where('email_index', '=', emailIndex)
+    .where((eb) => ('id' in by ? eb('id', '=', by.id) : eb('email_index', '=', by.emailIndex)))
     .executeTakeFirst();
   return row === undefined ? null : { ...toRecord(row), roles: row.roles.map((entry) => entry.role) };
+}
+
+/** As findUserByEmailIndex, with the user's roles in the same round trip (login needs both). */
+export async function findUserWithRolesByEmailIndex(db: DB, emailIndex: string): Promise<UserWithRoles | null> {
+  return findUserWithRoles(db, { emailIndex });
+}
+
+/** The same by id (a login's second step, passkey login, re-authentication). */
+export async function findUserWithRolesById(db: DB, id: string): Promise<UserWithRoles | null> {
+  return findUserWithRoles(db, { id });
 }
 
 export async function findUserById(db: DB, id: string): Promise<UserRecord | null> {
