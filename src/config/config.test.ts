@@ -73,6 +73,8 @@ describe('loadConfig defaults', () => {
         passwordMinLength: 12,
         ipLimit: { max: 30, windowSeconds: 60 },
         accountLimit: { max: 10, windowSeconds: 900 },
+        mfaRequiredRoles: ['admin'],
+        reauthMaxAge: 600,
       },
       administration: {
         auditRetentionDays: null,
@@ -289,7 +291,8 @@ describe('describeConfig', () => {
     assert.equal(description['SMTP_URL'], 'smtps://mailer:***@mail:465');
     assert.equal(description['TRUST_PROXY'], '10.0.0.0/8,10.1.0.0/16');
     assert.equal(description['PORT'], 8080);
-    assert.equal(Object.keys(description).length, 38);
+    assert.equal(Object.keys(description).length, 40);
+    assert.equal(description['MFA_REQUIRED_ROLES'], 'admin');
     assert.equal(description['SECURITY_WEBHOOK_SECRET'], 'unset');
     assert.equal(description['AUDIT_RETENTION_DAYS'], 'keep forever');
     assert.equal(description['ACCESS_TOKEN_TTL'], 1800);
@@ -334,6 +337,19 @@ describe('auth settings', () => {
       },
     );
   });
+  it('take MFA_REQUIRED_ROLES as a comma-separated list of role names (or none) and REAUTH_MAX_AGE as a duration', () => {
+    assert.deepEqual(loadConfig({ MFA_REQUIRED_ROLES: 'admin, support,admin' }).auth.mfaRequiredRoles, ['admin', 'support']);
+    assert.deepEqual(loadConfig({ MFA_REQUIRED_ROLES: 'none' }).auth.mfaRequiredRoles, []);
+    assert.equal(loadConfig({ REAUTH_MAX_AGE: '5m' }).auth.reauthMaxAge, 300);
+    for (const [name, raw] of [['MFA_REQUIRED_ROLES', 'Admin'], ['MFA_REQUIRED_ROLES', 'admin;support'], ['MFA_REQUIRED_ROLES', ','], ['REAUTH_MAX_AGE', '10'], ['REAUTH_MAX_AGE', '2d']] as const) {
+      assert.throws(
+        () => loadConfig({ [name]: raw }),
+        (error: unknown) => error instanceof ConfigError && error.problems.some((problem) => problem.name === name),
+        `${name}=${raw}`,
+      );
+    }
+  });
+
   it('take REFRESH_TOKEN_REUSE_INTERVAL_SECONDS from 0 (strict single use) to 60, whole seconds only', () => {
     assert.equal(loadConfig({ REFRESH_TOKEN_REUSE_INTERVAL_SECONDS: '0' }).auth.refreshTokenReuseInterval, 0);
     assert.equal(loadConfig({ REFRESH_TOKEN_REUSE_INTERVAL_SECONDS: '60' }).auth.refreshTokenReuseInterval, 60);

@@ -38,10 +38,11 @@ export function parseDuration(raw: string, range: { readonly min: number; readon
 
 const ROLE_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 
-/** A comma-separated list of role names (spaces around commas ignored); empty means none. */
+/** A comma-separated list of role names (spaces around commas ignored), or `none`. */
 export function parseRoleNames(raw: string): Parsed<readonly string[]> {
+  if (raw.trim() === 'none') return accept([]);
   const names = raw.split(',').map((name) => name.trim()).filter((name) => name !== '');
-  if (names.length > 32 || !names.every((name) => ROLE_NAME.test(name))) return refuse('must be a comma-separated list of at most 32 role names');
+  if (names.length === 0 || names.length > 32 || !names.every((name) => ROLE_NAME.test(name))) return refuse('must be none or a comma-separated list of at most 32 role names');
   return accept([...new Set(names)]);
 }
 

@@ -7,7 +7,8 @@ import { testEngines } from '../helpers/database.ts';
 import { startEngineApp, type EngineApp } from '../helpers/engine-app.ts';
 import { strongPassword, tokenFromMail, uniqueEmail, type JSONResponse } from '../helpers/http.ts';
 import { createUser, type Account } from '../security/authz.fixtures.ts';
-import { logIn, manualClock, problemCode, type ManualClock } from '../security/security.fixtures.ts';
+import { enrolTotp, logInWithFactor } from '../helpers/mfa.ts';
+import { logIn, manualClock, problemCode, type ManualClock, type Tokens } from '../security/security.fixtures.ts';
 
 interface AdminUser {
   id: string;
@@ -27,13 +28,17 @@ for (const engine of testEngines()) {
     before(async () => {
       time = manualClock();
       app = await startEngineApp(engine, { clock: time.clock });
-      admin = await createUser(app, { roles: ['admin'], label: 'inviter' });
+      const account = await createUser(app, { roles: ['admin'], label: 'inviter' });
+      // MFA_REQUIRED_ROLES (admin by default): the admin enrols a factor, and each later
+      // login below spends a recovery code.
+      const enrolled = await enrolTotp(app, (await logIn(app, account.email, account.password)).access_token, time.clock());
+      admin = { ...account, recoveryCodes: enrolled.recoveryCodes };
     });
     after(() => app.close());
 
     // A fresh login per call: the manual clock outruns any one access token.
     async function as<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<JSONResponse<T>> {
-      const tokens = await logIn(app, admin.email, admin.password);
+      const tokens = await logInWithFactor<Tokens>(app, admin, admin.recoveryCodes);
       return app.client.request<T>(method, path, { token: tokens.access_token, ...(body === undefined ? {} : { body }) });
     }
     const accept = (token: string, password: string): Promise<JSONResponse> =>

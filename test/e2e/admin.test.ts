@@ -7,6 +7,7 @@ import { testEngines } from '../helpers/database.ts';
 import { startEngineApp, type EngineApp } from '../helpers/engine-app.ts';
 import { strongPassword, tokenFromMail, uniqueEmail, type JSONResponse } from '../helpers/http.ts';
 import { createTarget, createUser, type Account } from '../security/authz.fixtures.ts';
+import { meetMfaPolicy } from '../helpers/mfa.ts';
 import { logIn, problemCode, registerVerified, type Tokens } from '../security/security.fixtures.ts';
 
 interface AdminUser {
@@ -32,7 +33,10 @@ for (const engine of testEngines()) {
     before(async () => {
       app = await startEngineApp(engine, { env: { LOCKOUT_THRESHOLD: String(LOCKOUT_THRESHOLD) } });
       const account = await createUser(app, { roles: ['admin'], label: 'e2e-admin' });
-      admin = { ...account, tokens: await logIn(app, account.email, account.password) };
+      const tokens = await logIn(app, account.email, account.password);
+      // MFA_REQUIRED_ROLES (admin by default): a factor first, in this session.
+      await meetMfaPolicy(app, ['admin'], tokens.access_token);
+      admin = { ...account, tokens };
     });
     after(() => app.close());
 
@@ -42,7 +46,9 @@ for (const engine of testEngines()) {
 
     async function signedInUser(label: string, roles: string[] = []): Promise<Account & { tokens: Tokens }> {
       const account = await createUser(app, { roles, label });
-      return { ...account, tokens: await logIn(app, account.email, account.password) };
+      const tokens = await logIn(app, account.email, account.password);
+      await meetMfaPolicy(app, roles, tokens.access_token);
+      return { ...account, tokens };
     }
 
     /** Audit events of this action by the admin, on this target (a user id, session id or role name). */

@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { enrolTotp } from '../helpers/mfa.ts';
 import { FAST_WEBHOOKS, startReceiver, testWebhookSecret, webhookRows, type ReceivedWebhook, type Receiver } from '../../src/features/webhooks/webhooks.fixtures.ts';
 import { openDatabase, type Database } from '../../src/core/db/database.ts';
 import { migrate } from '../../src/core/db/migrate.ts';
@@ -140,6 +141,8 @@ for (const engine of testEngines()) {
       assert.equal(event['type'], 'auth.login_succeeded');
       assert.deepEqual((event['details'] as Record<string, unknown>)['admin'], true);
       const plainId = (await app.services.auth.db.selectFrom('users').select('id').where('email_index', '=', app.services.auth.blindIndex.email(plainEmail)).executeTakeFirstOrThrow()).id;
+      // MFA_REQUIRED_ROLES: the admin enrols a factor in this session before administering.
+      await enrolTotp(app, login.json().access_token);
       const assigned = await app.client.request('PUT', `/v1/admin/users/${plainId}/roles/auditor`, { token: login.json().access_token });
       assert.equal(assigned.status, 200, assigned.text);
       const [, roleEvent] = await receiver.waitFor(2);

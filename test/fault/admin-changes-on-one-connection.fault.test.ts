@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { testEngines } from '../helpers/database.ts';
 import { startEngineApp, type EngineApp } from '../helpers/engine-app.ts';
 import { strongPassword, uniqueEmail, type JSONResponse } from '../helpers/http.ts';
+import { meetMfaPolicy } from '../helpers/mfa.ts';
 import { createUser, type Account } from '../security/authz.fixtures.ts';
 import { logIn, type Tokens } from '../security/security.fixtures.ts';
 
@@ -37,7 +38,10 @@ describe('admin changes on the single embedded connection', { timeout: 120_000 }
 
   async function signedIn(roles: string[], label: string): Promise<Account & { tokens: Tokens }> {
     const account = await createUser(app, { roles, label });
-    return { ...account, tokens: await logIn(app, account.email, account.password) };
+    const tokens = await logIn(app, account.email, account.password);
+    // MFA_REQUIRED_ROLES (admin by default): a factor first, in this session.
+    await meetMfaPolicy(app, roles, tokens.access_token);
+    return { ...account, tokens };
   }
 
   function as<T = Record<string, unknown>>(who: { tokens: Tokens }, method: string, path: string, body?: unknown): Promise<JSONResponse<T>> {

@@ -4,12 +4,12 @@
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { logInWithFactor, meetMfaPolicy } from '../helpers/mfa.ts';
 import type { TestDatabase, TestEngine } from '../helpers/database.ts';
 import { strongPassword, uniqueEmail } from '../helpers/http.ts';
 import { insertRole } from '../../src/features/authorization/roles-repo.ts';
 import { createAccount } from '../../src/features/users/create-account.ts';
 import { insertUser } from '../../src/features/users/repo.ts';
-import { totpCodeAt, totpStep, type TotpSecret } from '../../src/features/mfa/totp.ts';
 import type { Tokens } from './security.fixtures.ts';
 
 export interface Account {
@@ -83,31 +83,7 @@ export async function createTarget(test: TestApp, label = 'target'): Promise<{ i
 
 /** Logs in through the real routes; an account with a second factor spends one of its recovery codes. */
 export async function signIn(test: TestApp, account: Account): Promise<Tokens> {
-  const response = await test.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: account.email, password: account.password } });
-  assert.equal(response.statusCode, 200, response.body);
-  const body = response.json<Tokens & { mfa_required?: true; mfa_token?: string }>();
-  if (body.mfa_required !== true) return body;
-  const code = account.recoveryCodes?.shift();
-  assert.ok(code !== undefined, `${account.email} has a second factor and no recovery code left in the fixture`);
-  const second = await test.app.inject({ method: 'POST', url: '/v1/auth/mfa', payload: { mfa_token: body.mfa_token, recovery_code: code } });
-  assert.equal(second.statusCode, 200, second.body);
-  return second.json<Tokens>();
-}
-
-/**
- * Enrols an authenticator app through the API in the session of `tokens` (which the
- * confirmation makes a second-factor session) and returns its secret and recovery codes.
- */
-export async function enrolTotp(test: TestApp, tokens: Tokens): Promise<{ secret: TotpSecret; recoveryCodes: string[] }> {
-  const headers = { authorization: `Bearer ${tokens.access_token}` };
-  const start = await test.app.inject({ method: 'POST', url: '/v1/me/mfa/totp', headers });
-  assert.equal(start.statusCode, 200, start.body);
-  const secret = { base32: start.json<{ secret: string }>().secret };
-  const confirm = await test.app.inject({ method: 'POST', url: '/v1/me/mfa/totp/confirm', headers, payload: { code: totpCodeAt(secret, totpStep(new Date())) } });
-  assert.equal(confirm.statusCode, 200, confirm.body);
-  const codes = confirm.json<{ recovery_codes: string[] | null }>().recovery_codes;
-  assert.ok(codes !== null);
-  return { secret, recoveryCodes: codes };
+  return logInWithFactor<Tokens>(test, { email: account.email, password: account.password }, account.recoveryCodes);
 }
 
 /**
@@ -118,9 +94,8 @@ export async function enrolTotp(test: TestApp, tokens: Tokens): Promise<{ secret
 export async function createSignedIn(test: TestApp, options: { roles?: readonly string[]; label?: string } = {}): Promise<SignedIn> {
   const account = await createUser(test, options);
   const tokens = await signIn(test, account);
-  if (!(options.roles ?? []).some((role) => test.config.auth.mfaRequiredRoles.includes(role))) return { ...account, tokens };
-  const { recoveryCodes } = await enrolTotp(test, tokens);
-  return { ...account, recoveryCodes, tokens };
+  const enrolled = await meetMfaPolicy(test, options.roles ?? [], tokens.access_token);
+  return enrolled === null ? { ...account, tokens } : { ...account, recoveryCodes: enrolled.recoveryCodes, tokens };
 }
 
 let roles = 0;

@@ -18,6 +18,7 @@ import { createAccount } from '../../src/features/users/create-account.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { postgresTestUrl, testEngines, type TestDatabase } from '../helpers/database.ts';
 import { httpClient, strongPassword, tokenFromMail, uniqueEmail, type Client } from '../helpers/http.ts';
+import { meetMfaPolicy } from '../helpers/mfa.ts';
 
 const OPERATIONS = new URL('../../docs/operations.md', import.meta.url);
 
@@ -121,6 +122,8 @@ describe('the least-privilege application role on postgres', { skip: baseURL ===
     assert.equal(created.kind, 'created');
     const admin = await client.request<{ access_token: string }>('POST', '/v1/auth/login', { body: { email: adminEmail, password: adminPassword } });
     const adminToken = admin.json().access_token;
+    // MFA_REQUIRED_ROLES (admin by default): a factor first, in this session.
+    await meetMfaPolicy(started(), ['admin'], adminToken);
     assert.equal((await client.request('GET', '/v1/admin/audit?limit=5', { token: adminToken })).status, 200);
     assert.equal((await client.request('GET', '/v1/admin/audit/export', { token: adminToken })).status, 200);
     const verify = await client.request('GET', '/v1/admin/audit/verify', { token: adminToken });

@@ -49,7 +49,10 @@ export async function registerOpenAPI(app: FastifyInstance, options: { publicURL
     // it from here. A route without one never gets this far (route-policy.ts).
     transform: ({ schema, url, route }) => {
       const access = route.config?.access;
-      return { schema: { ...schema, 'x-access': access === undefined ? null : documentAccess(access) }, url };
+      // `x-step-up`: needs a session authenticated within REAUTH_MAX_AGE; `x-mfa-enrollment`:
+      // open to a user who must enrol a second factor first. Both read by the matrix test.
+      const extras = { ...(route.config?.recentAuth === true ? { 'x-step-up': true } : {}), ...(route.config?.mfaEnrollment === true ? { 'x-mfa-enrollment': true } : {}) };
+      return { schema: { ...schema, 'x-access': access === undefined ? null : documentAccess(access), ...extras }, url };
     },
   });
   await app.register(swaggerUi, {

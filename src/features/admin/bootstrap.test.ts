@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { testEngines } from '../../../test/helpers/database.ts';
 import { strongPassword, uniqueEmail } from '../../../test/helpers/http.ts';
+import { enrolTotp } from '../../../test/helpers/mfa.ts';
 import { appPerSuite, call, createUser } from '../../../test/security/authz.fixtures.ts';
 import type { TestApp } from '../../../test/helpers/app.ts';
 import { ADMIN_ROLE } from '../authorization/permissions.ts';
@@ -48,6 +49,9 @@ for (const engine of testEngines()) {
       const login = await call(test, 'POST', '/v1/auth/login', { body: { email, password } });
       assert.equal(login.status, 200, login.body);
       const token = login.json<{ access_token: string }>().access_token;
+      // MFA_REQUIRED_ROLES (admin by default): the new admin enrols a factor before administering.
+      assert.equal((await call(test, 'GET', '/v1/admin/users', { token })).code, 'mfa_enrollment_required');
+      await enrolTotp(test, token);
       assert.equal((await call(test, 'GET', '/v1/admin/users', { token })).status, 200);
       const [user] = await usersWithEmail(email);
       assert.deepEqual(await listRoles(test.services.auth.db, user!.id), [ADMIN_ROLE, 'user']);

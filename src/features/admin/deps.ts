@@ -4,6 +4,7 @@
 import type { Changes } from '../../core/change.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { DB } from '../../core/db/database.ts';
+import type { Keyring } from '../../core/crypto/keyring.ts';
 import type { Authorizer } from '../authorization/index.ts';
 import type { Lockout } from '../lockout/index.ts';
 import type { OutgoingMail } from '../mail/index.ts';
@@ -25,4 +26,6 @@ export interface AdminUserDeps extends AdminRoleDeps, CreateAccountDeps {
   readonly mail: OutgoingMail;
   /** Where the mailed links point. */
   readonly publicURL: string;
+  /** Reads the user's address for the notices (to mail them). */
+  readonly keyring: Keyring;
 }

@@ -14,7 +14,8 @@ import { actorOf } from './users-routes.ts';
 const tags = ['admin'];
 const security = [{ bearer: [] }];
 const read = { access: { permission: 'roles:read' as const } };
-const write = { access: { permission: 'roles:write' as const } };
+// Changing what a role grants is a step-up action: the admin authenticated recently.
+const write = { access: { permission: 'roles:write' as const }, recentAuth: true as const };
 
 function toJSON(role: StoredRole): Static<typeof Role> {
   return {

@@ -12,6 +12,7 @@ import type { Permission } from '../authorization/index.ts';
 import { permissionsOfRoles } from '../authorization/index.ts';
 import { createAccount } from '../users/index.ts';
 import type { AdminUserDeps } from './deps.ts';
+import { removeSecondFactorsByAdmin } from './mfa-reset.ts';
 import { findAdminUserView, listAdminUserViews, type AdminUserView } from './users-repo.ts';
 import { issueInvitation } from './invitations.ts';
 import { AdminUser, CreateUserBody, PatchUserBody, RevokedCount, UserListQuery, UserPage, UserParams, UserRoleParams } from './schemas.ts';
@@ -29,6 +30,8 @@ import {
 const tags = ['admin'];
 const security = [{ bearer: [] }];
 const needs = (permission: Permission): { access: { permission: Permission } } => ({ access: { permission } });
+/** A role change or a factor removal is a step-up action: the admin authenticated recently. */
+const needsRecent = (permission: Permission): { access: { permission: Permission }; recentAuth: true } => ({ access: { permission }, recentAuth: true });
 
 export function actorOf(request: FastifyRequest): AdminActor {
   return { userId: requireAuth(request).userId, context: request.auditContext };
@@ -130,7 +133,7 @@ export const adminUserRoutes: FastifyPluginCallback<{ deps: AdminUserDeps }> = (
 
   typed.put(
     '/v1/admin/users/:id/roles/:role',
-    { config: needs('roles:assign'), schema: { summary: 'Assign a role to a user', tags, security, params: UserRoleParams, response: responses({ 200: AdminUser }) } },
+    { config: needsRecent('roles:assign'), schema: { summary: 'Assign a role to a user', tags, security, params: UserRoleParams, response: responses({ 200: AdminUser }) } },
     async (request) => {
       await setUserRole(deps, actorOf(request), request.params.id, request.params.role, 'assign');
       return view(request.params.id);
@@ -139,10 +142,22 @@ export const adminUserRoutes: FastifyPluginCallback<{ deps: AdminUserDeps }> = (
 
   typed.delete(
     '/v1/admin/users/:id/roles/:role',
-    { config: needs('roles:assign'), schema: { summary: 'Remove a role from a user', tags, security, params: UserRoleParams, response: responses({ 200: AdminUser }) } },
+    { config: needsRecent('roles:assign'), schema: { summary: 'Remove a role from a user', tags, security, params: UserRoleParams, response: responses({ 200: AdminUser }) } },
     async (request) => {
       await setUserRole(deps, actorOf(request), request.params.id, request.params.role, 'remove');
       return view(request.params.id);
+    },
+  );
+
+  typed.delete(
+    '/v1/admin/users/:id/mfa',
+    {
+      config: needsRecent('users:write'),
+      schema: { summary: 'Remove a user\'s second factors and end their sessions', tags, security, params: UserParams, response: responses({ 204: Type.Null() }) },
+    },
+    async (request, reply) => {
+      await removeSecondFactorsByAdmin(deps, actorOf(request), request.params.id);
+      return reply.code(204).send(null);
     },
   );
 

@@ -6,7 +6,7 @@ import type { AuditEvent, RequestContext } from '../../core/audit/auditor.ts';
 import { shredDataKey } from '../../core/crypto/envelope.ts';
 import type { DB } from '../../core/db/database.ts';
 import { AppError } from '../../core/errors.ts';
-import { issueOneTimeToken } from '../auth/index.ts';
+import { issueOneTimeToken, secondFactorCounter } from '../auth/index.ts';
 import { ADMIN_ROLE } from '../authorization/index.ts';
 import { assignRole, findRole, removeRole } from '../authorization/index.ts';
 import { passwordResetMail } from '../mail/index.ts';
@@ -100,6 +100,7 @@ export async function unlockUserByAdmin(deps: AdminUserDeps, actor: AdminActor, 
   await assertMayManage(deps.db, deps.authorizer, actor.userId, id);
   await deps.change(actor.context, async ({ trx, audit }) => {
     await deps.lockout.unlock(user.emailIndex, { trx });
+    await deps.lockout.unlock(secondFactorCounter(id, null), { trx });
     audit(onUser(actor, 'user.unlocked', id));
   });
 }

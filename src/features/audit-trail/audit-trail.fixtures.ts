@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import type { EngineApp } from '../../../test/helpers/engine-app.ts';
 import { strongPassword, uniqueEmail } from '../../../test/helpers/http.ts';
+import { meetMfaPolicy } from '../../../test/helpers/mfa.ts';
 import { getOrCreateSystemKey } from '../../core/crypto/system-keys.ts';
 import type { AuditDeps } from '../../core/audit/types.ts';
 import { createAccount } from '../users/create-account.ts';
@@ -29,7 +30,10 @@ export async function signedInAs(app: EngineApp, roles: string[], actor: { type:
     context: { ip: '198.51.100.9', userAgent: 'admin-console', requestId: null },
   });
   if (created.kind !== 'created') throw new Error(`account not created: ${created.kind}`);
-  return { id: created.id, email, password, ...(await signIn(app, email, password)) };
+  const session = await signIn(app, email, password);
+  // MFA_REQUIRED_ROLES (admin by default): a factor first, in this session.
+  await meetMfaPolicy(app, roles, session.token);
+  return { id: created.id, email, password, ...session };
 }
 
 /** The app's own audit key, as `gatehouse audit prune` would unwrap it. */

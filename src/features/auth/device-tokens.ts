@@ -41,8 +41,7 @@ export function createDeviceTokens(key: Buffer): DeviceTokens {
       return `${PREFIX}${deviceId}.${issuedAt}.${mac(account, deviceId, issuedAt).toString('base64url')}`;
     },
     verify(token, account, now) {
-      if (token === undefined) return null;
-      const match = PATTERN.exec(token);
+      const match = typeof token === 'string' ? PATTERN.exec(token) : null;
       if (match === null) return null;
       const [, deviceId = '', issuedAt = '', presented = ''] = match;
       const age = now.getTime() / 1000 - Number(issuedAt);

@@ -67,7 +67,7 @@ export async function reauthenticate(
   });
   if (outcome !== null) {
     await recordFailedSecondFactor(deps, { user, counter, method: outcome.method }, context);
-    throw new AppError('invalid_mfa_code', { detail: `${outcome.method}: ${outcome.ok ? '' : outcome.reason}` });
+    throw new AppError('invalid_mfa_code', { detail: `${outcome.method}: ${outcome.reason}` });
   }
   if (secondFactor !== null) await deps.lockout.recordSuccess(counter);
   return { authTime: now, amr: [...new Set(amr)].sort() };

@@ -65,7 +65,7 @@ export async function confirmTotp(deps: MfaDeps, auth: AuthContext, code: string
     if (!(await claimTotpStep(trx, auth.userId, step, { confirmAt: now }))) throw new AppError('invalid_mfa_code', { detail: 'enrolment raced or code reused' });
     const recoveryCodes = first ? await replaceRecoveryCodes(trx, auth.userId, now) : null;
     await recordReauthentication(trx, auth, ['otp', 'mfa'], now);
-    audit(onUser(auth.userId, 'mfa.totp_enabled', { recovery_codes_issued: first }));
+    audit(onUser(auth.userId, 'mfa.totp_enabled', { recovery_set_issued: first }));
     audit({ actor: { type: 'user', id: auth.userId }, action: 'auth.reauthenticated', target: { type: 'session', id: auth.sessionId }, outcome: 'success', details: { method: 'totp_enrolment' } });
     await mailOwner(deps, trx, enqueue, auth.userId, 'An authenticator app (TOTP) was added as a second factor to your account.');
     return { recoveryCodes };
@@ -77,7 +77,7 @@ export async function removeTotp(deps: MfaDeps, auth: AuthContext, context: Requ
   await deps.change(context, async ({ trx, audit, enqueue }) => {
     if (!(await deleteTotp(trx, auth.userId))) throw new AppError('not_found', { detail: 'no totp factor' });
     const codesRemoved = await removeRecoveryCodesIfNoFactor(trx, auth.userId);
-    audit(onUser(auth.userId, 'mfa.totp_removed', { recovery_codes_removed: codesRemoved }));
+    audit(onUser(auth.userId, 'mfa.totp_removed', { recovery_set_removed: codesRemoved }));
     await mailOwner(deps, trx, enqueue, auth.userId, 'The authenticator app (TOTP) second factor was removed from your account.');
   });
 }

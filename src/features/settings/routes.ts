@@ -59,7 +59,7 @@ export const settingsRoutes: FastifyPluginCallback<{ deps: SettingsDeps; limits:
     '/v1/me/password',
     // The current password is a guess like a login's: the same per-address+account budget,
     // the account being the signed-in user (and the account's lockout, in changePassword).
-    { config: { ...authenticated, rateLimit: [limits.account] }, schema: { summary: 'Change your password', tags, security, body: PasswordBody, response: responses({ 204: Type.Null() }) } },
+    { config: { ...authenticated, recentAuth: true, rateLimit: [limits.account] }, schema: { summary: 'Change your password', tags, security, body: PasswordBody, response: responses({ 204: Type.Null() }) } },
     async (request, reply) => {
       const auth = requireAuth(request);
       await changePassword(deps, auth, { currentPassword: request.body.current_password, newPassword: request.body.new_password }, request.auditContext);
@@ -80,6 +80,9 @@ export const settingsRoutes: FastifyPluginCallback<{ deps: SettingsDeps; limits:
         ip: session.ip,
         user_agent: session.userAgent,
         current: session.id === auth.sessionId,
+        auth_method: session.authMethod,
+        amr: [...session.amr],
+        auth_time: session.authTime.toISOString(),
       }));
     },
   );

@@ -24,6 +24,11 @@ export const Session = Type.Object(
     ip: Type.Union([Type.String({ maxLength: 64 }), Type.Null()]),
     user_agent: Type.Union([Type.String({ maxLength: 256 }), Type.Null()]),
     current: Type.Boolean(),
+    // How the session was authenticated: `password`, `password+totp`, `password+recovery_code`,
+    // `password+passkey`, `passkey`; the same as RFC 8176 references; and when last.
+    auth_method: Type.String({ maxLength: 64 }),
+    amr: Type.Array(Type.String({ maxLength: 16 }), { maxItems: 8 }),
+    auth_time: Type.String({ format: 'date-time' }),
   },
   strict,
 );

@@ -164,8 +164,12 @@ for (const engine of testEngines()) {
           iat,
           exp: iat + TTL_SECONDS,
           roles: SUBJECT.roles,
+          amr: SUBJECT.amr,
+          authTime: SUBJECT.authTime.getTime() / 1000,
         });
-        assert.deepEqual(decodeJwt(issued.token), { ...claims });
+        const { authTime, ...rest } = claims;
+        // On the wire the RFC 8176 / OpenID Connect names: `amr` and `auth_time`.
+        assert.deepEqual(decodeJwt(issued.token), { ...rest, auth_time: authTime });
       });
 
       it('gives every token its own jti', async () => {
