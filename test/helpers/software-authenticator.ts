@@ -111,12 +111,19 @@ export interface SoftwareAuthenticatorOptions {
   readonly origin: string;
 }
 
+/** The options as the browser gets them, or wrapped as the server answers `{ options, challengeHash }`. */
+type Offered<T> = T | { readonly options: T };
+
+function unwrap<T extends object>(offered: Offered<T>): T {
+  return 'options' in offered ? offered.options : offered;
+}
+
 export interface SoftwareAuthenticator {
   readonly credentials: SoftwareCredential[];
   /** Creates a credential for the options and answers them. */
-  register(options: PublicKeyCredentialCreationOptionsJSON, overrides?: CeremonyOverrides): RegistrationResponseJSON;
+  register(options: Offered<PublicKeyCredentialCreationOptionsJSON>, overrides?: CeremonyOverrides): RegistrationResponseJSON;
   /** Answers with `credential` (default: the newest, or the first allowed one). */
-  authenticate(options: PublicKeyCredentialRequestOptionsJSON, overrides?: CeremonyOverrides & { readonly credential?: SoftwareCredential }): AuthenticationResponseJSON;
+  authenticate(options: Offered<PublicKeyCredentialRequestOptionsJSON>, overrides?: CeremonyOverrides & { readonly credential?: SoftwareCredential }): AuthenticationResponseJSON;
 }
 
 function sha256(data: Buffer | string): Buffer {
@@ -167,7 +174,8 @@ export function createSoftwareAuthenticator(options: SoftwareAuthenticatorOption
 
   return {
     credentials,
-    register(creation, overrides = {}) {
+    register(offered, overrides = {}) {
+      const creation = unwrap(offered);
       const credential = newCredential(algorithm, { synced: options.synced ?? false, userHandle: creation.user.id, rpId: creation.rp.id ?? '' }, overrides.credentialId);
       credentials.push(credential);
       const credentialId = Buffer.from(credential.id, 'base64url');
@@ -188,7 +196,8 @@ export function createSoftwareAuthenticator(options: SoftwareAuthenticatorOption
         clientExtensionResults: {},
       };
     },
-    authenticate(request, overrides = {}) {
+    authenticate(offered, overrides = {}) {
+      const request = unwrap(offered);
       const allowed = request.allowCredentials?.map((descriptor) => descriptor.id) ?? [];
       const credential = overrides.credential ?? (allowed.length > 0 ? credentials.find((item) => allowed.includes(item.id)) : credentials.at(-1));
       if (credential === undefined) throw new Error('the software authenticator has no credential for these options');

@@ -18,7 +18,15 @@ export interface IssuedChallenge {
   readonly bytes: Uint8Array<ArrayBuffer>;
   /** base64url, as it comes back in clientDataJSON. */
   readonly encoded: string;
+  /** What the table stores: SHA-256 (hex) of `encoded`. */
+  readonly hash: string;
   readonly expiresAt: Date;
+}
+
+/** A ceremony's options, for the browser, with the hash of their challenge, for a caller that binds the answer to them. */
+export interface CeremonyOptions<T> {
+  readonly options: T;
+  readonly challengeHash: string;
 }
 
 export interface ChallengeScope {
@@ -27,7 +35,8 @@ export interface ChallengeScope {
   readonly userId: string | null;
 }
 
-function hashOf(encoded: string): string {
+/** SHA-256 (hex) of a challenge's base64url form, as stored. */
+export function hashChallenge(encoded: string): string {
   return createHash('sha256').update(encoded, 'utf8').digest('hex');
 }
 
@@ -35,11 +44,12 @@ export async function issueChallenge(db: DB, scope: ChallengeScope, now: Date): 
   const bytes = new Uint8Array(randomBytes(CHALLENGE_BYTES));
   const encoded = Buffer.from(bytes).toString('base64url');
   const expiresAt = new Date(now.getTime() + CHALLENGE_TTL_MS);
+  const hash = hashChallenge(encoded);
   await db
     .insertInto('webauthn_challenges')
-    .values({ challenge_hash: hashOf(encoded), user_id: scope.userId, purpose: scope.purpose, created_at: now, expires_at: expiresAt, used_at: null })
+    .values({ challenge_hash: hash, user_id: scope.userId, purpose: scope.purpose, created_at: now, expires_at: expiresAt, used_at: null })
     .execute();
-  return { bytes, encoded, expiresAt };
+  return { bytes, encoded, hash, expiresAt };
 }
 
 /**
@@ -53,7 +63,7 @@ export async function consumeChallenge(trx: DB, encoded: string, scope: Challeng
   const spent = await trx
     .updateTable('webauthn_challenges')
     .set({ used_at: now })
-    .where('challenge_hash', '=', hashOf(encoded))
+    .where('challenge_hash', '=', hashChallenge(encoded))
     .where('purpose', '=', scope.purpose)
     .where('user_id', userId === null ? 'is' : '=', userId)
     .where('used_at', 'is', null)

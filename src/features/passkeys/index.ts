@@ -1,6 +1,7 @@
 // The passkeys module as other features see it: everything they may use, and nothing else.
 export { createPasskeys } from './service.ts';
-export type { Passkeys, PasskeysDeps } from './service.ts';
+export type { AssertionInput, Passkeys, PasskeysDeps } from './service.ts';
+export type { CeremonyOptions } from './challenges.ts';
 export type { PasskeyUser } from './registration.ts';
 export type { PasskeySummary } from './repo.ts';
 export type { AuthenticationResult, PasskeyAMR, PasskeyFailureReason, RegistrationResult } from './results.ts';

@@ -2,6 +2,7 @@
 // with ES256 and Ed25519 credentials from a software authenticator, the account's list,
 // renaming and deleting, and what the options ask of the browser.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { databasePerSuite, testEngines } from '../../../test/helpers/database.ts';
 import type { SoftwareAlgorithm } from '../../../test/helpers/software-authenticator.ts';
@@ -92,10 +93,23 @@ for (const engine of testEngines()) {
       const device = authenticator();
       const { userId } = await enrolled(db, passkeys, device);
       const options = await passkeys.secondFactorOptions(userId);
-      assert.equal(options?.userVerification, 'preferred');
+      assert.equal(options?.options.userVerification, 'preferred');
       const result = await passkeys.verifySecondFactor(db, { userId, response: device.authenticate(options, { userVerified: false }) });
       assert.ok(result.ok);
       assert.equal(result.userVerified, false);
+    });
+
+    it('re-authentication: options list the account\'s passkeys and require UV; an assertion of its own passkey with UV passes', async () => {
+      const db = database().db;
+      const { passkeys } = testPasskeys(db);
+      const device = authenticator({ algorithm: 'Ed25519' });
+      const { userId, passkeyId } = await enrolled(db, passkeys, device);
+      const offered = await passkeys.reauthenticationOptions(userId);
+      assert.equal(offered?.options.userVerification, 'required');
+      assert.deepEqual(offered.options.allowCredentials?.map((descriptor) => descriptor.id), [device.credentials[0]?.id]);
+      const result = await passkeys.verifyReauthentication(db, { userId, response: device.authenticate(offered), challengeHash: offered.challengeHash });
+      assert.deepEqual(result, { ok: true, userId, passkeyId, amr: 'hwk', userVerified: true });
+      assert.equal(await passkeys.reauthenticationOptions(await newUser(db)), null);
     });
 
     it('registration options ask for a discoverable, user-verifying credential of the allowed algorithms and exclude the account\'s passkeys', async () => {
@@ -103,7 +117,8 @@ for (const engine of testEngines()) {
       const { passkeys } = testPasskeys(db);
       const device = authenticator();
       const { userId } = await enrolled(db, passkeys, device);
-      const options = await passkeys.registrationOptions({ id: userId, name: 'ada@example.test' });
+      const { options, challengeHash } = await passkeys.registrationOptions({ id: userId, name: 'ada@example.test' });
+      assert.equal(challengeHash, createHash('sha256').update(options.challenge).digest('hex'));
       assert.equal(options.rp.id, 'id.example.test');
       assert.equal(options.user.id, encodedUserHandleOf(userId));
       assert.equal(options.attestation, 'none');
@@ -121,9 +136,9 @@ for (const engine of testEngines()) {
       const { userId } = await enrolled(db, passkeys, mine);
       await enrolled(db, passkeys, authenticator());
       const options = await passkeys.secondFactorOptions(userId);
-      assert.deepEqual(options?.allowCredentials?.map((descriptor) => descriptor.id), [mine.credentials[0]?.id]);
+      assert.deepEqual(options?.options.allowCredentials?.map((descriptor) => descriptor.id), [mine.credentials[0]?.id]);
       assert.equal(await passkeys.secondFactorOptions(await newUser(db)), null);
-      const passwordless = await passkeys.passwordlessOptions();
+      const { options: passwordless } = await passkeys.passwordlessOptions();
       assert.deepEqual(passwordless.allowCredentials ?? [], []);
       assert.equal(passwordless.userVerification, 'required');
     });

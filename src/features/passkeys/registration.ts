@@ -8,7 +8,7 @@ import type { DB } from '../../core/db/database.ts';
 import { SUPPORTED_ALGORITHM_IDS } from './algorithms.ts';
 import { readAttestation } from './attestation.ts';
 import { checkAuthenticatorData, readAuthenticatorData } from './authenticator-data.ts';
-import { CHALLENGE_TTL_MS, consumeChallenge, issueChallenge } from './challenges.ts';
+import { CHALLENGE_TTL_MS, consumeChallenge, issueChallenge, type CeremonyOptions } from './challenges.ts';
 import { checkClientData, decodeClientData } from './client-data.ts';
 import { DEFAULT_PASSKEY_NAME, normalizePasskeyName } from './passkey-name.ts';
 import type { RelyingParty } from './relying-party.ts';
@@ -34,10 +34,10 @@ export interface PasskeyUser {
   readonly displayName?: string;
 }
 
-export async function createRegistrationOptions(deps: CeremonyDeps, user: PasskeyUser): Promise<PublicKeyCredentialCreationOptionsJSON> {
+export async function createRegistrationOptions(deps: CeremonyDeps, user: PasskeyUser): Promise<CeremonyOptions<PublicKeyCredentialCreationOptionsJSON>> {
   const existing = await listCredentialDescriptors(deps.db, user.id);
   const challenge = await issueChallenge(deps.db, { purpose: 'register', userId: user.id }, deps.clock());
-  return generateRegistrationOptions({
+  const options = await generateRegistrationOptions({
     rpName: deps.rp.name,
     rpID: deps.rp.id,
     userName: user.name,
@@ -51,6 +51,7 @@ export async function createRegistrationOptions(deps: CeremonyDeps, user: Passke
     authenticatorSelection: { residentKey: 'required', requireResidentKey: true, userVerification: 'required' },
     supportedAlgorithmIDs: [...SUPPORTED_ALGORITHM_IDS],
   });
+  return { options, challengeHash: challenge.hash };
 }
 
 export interface RegistrationInput {
