@@ -215,4 +215,37 @@ export interface Schema {
   mfa_totp: MfaTotpTable;
   mfa_recovery_codes: MfaRecoveryCodesTable;
   mfa_challenges: MfaChallengesTable;
+  passkeys: PasskeysTable;
+  webauthn_challenges: WebAuthnChallengesTable;
+}
+
+/** One WebAuthn credential of one account (migration 0014). */
+export interface PasskeysTable {
+  id: string;
+  user_id: string;
+  /** base64url, as the authenticator chose it. */
+  credential_id: string;
+  /** base64url of the COSE public key. */
+  public_key: string;
+  /** The authenticator's signature counter; it only rises. */
+  sign_count: number;
+  transports: string[];
+  device_type: 'singleDevice' | 'multiDevice';
+  backed_up: boolean;
+  name: string;
+  created_at: Timestamp;
+  last_used_at: Timestamp | null;
+}
+
+export type WebAuthnChallengePurpose = 'register' | 'authenticate';
+
+/** A challenge issued for one WebAuthn ceremony, as its SHA-256 (migration 0014). */
+export interface WebAuthnChallengesTable {
+  challenge_hash: string;
+  /** Null for passwordless login: the account is known only from the assertion. */
+  user_id: string | null;
+  purpose: WebAuthnChallengePurpose;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
 }
