@@ -16,6 +16,7 @@ import type { Authorizer } from './features/authorization/index.ts';
 import type { Lockout } from './features/lockout/index.ts';
 import type { OutgoingMail } from './features/mail/index.ts';
 import type { PasskeyAssertionOptions, PasskeyReauthentication, PasskeySecondFactor, SecondFactorRequirement } from './features/mfa/index.ts';
+import type { Passkeys } from './features/passkeys/index.ts';
 import type { RefreshRotation, SessionLifetimes } from './features/sessions/index.ts';
 import type { AccessTokens } from './features/tokens/index.ts';
 import type { ProfileCache } from './features/users/index.ts';
@@ -49,6 +50,8 @@ export interface AccountServices {
   readonly deviceTokens: DeviceTokens;
   /** MFA_REQUIRED_ROLES: who must have a second factor, and whether they do. */
   readonly secondFactorRequirement: SecondFactorRequirement;
+  /** WebAuthn ceremonies and the account's passkeys. */
+  readonly passkeys: Passkeys;
   readonly passkeySecondFactor: PasskeySecondFactor;
   readonly passkeyAssertionOptions: PasskeyAssertionOptions;
   readonly passkeyReauthentication: PasskeyReauthentication;

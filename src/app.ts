@@ -29,6 +29,7 @@ import { healthRoutes } from './features/health/routes.ts';
 import { loginRoutes } from './features/login/routes.ts';
 import { metricsRoutes } from './features/metrics/routes.ts';
 import { mfaRoutes } from './features/mfa/routes.ts';
+import { passkeyRoutes } from './features/passkeys/routes.ts';
 import { recoveryRoutes } from './features/recovery/routes.ts';
 import { registrationRoutes } from './features/registration/routes.ts';
 import { sessionRoutes } from './features/sessions/routes.ts';
@@ -123,6 +124,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(verificationRoutes, { deps: auth, limits: rateLimits.auth });
   await app.register(loginRoutes, { deps: auth, limits: rateLimits.auth });
   await app.register(mfaRoutes, { deps: auth, requirement: auth.secondFactorRequirement, limits: rateLimits.auth });
+  await app.register(passkeyRoutes, { deps: auth, limits: rateLimits.auth });
   await app.register(sessionRoutes, { deps: auth, limits: rateLimits.auth });
   await app.register(recoveryRoutes, { deps: auth, limits: rateLimits.auth });
   await app.register(settingsRoutes, { deps: auth, limits: rateLimits.auth });

@@ -33,6 +33,8 @@ import { outboxTransport, smtpTransport, type MailTransport } from './features/m
 import { createOutgoingMail } from './features/mail/outgoing.ts';
 import { createMailQueue, type MailQueue } from './features/mail/queue.ts';
 import { createSecondFactorRequirement } from './features/mfa/policy.ts';
+import { passkeyFactors } from './features/passkeys/factors.ts';
+import { createPasskeys } from './features/passkeys/service.ts';
 import { sendResetLink } from './features/recovery/index.ts';
 import { completeRegistration } from './features/registration/index.ts';
 import { createRefreshRotation, REFRESH_SUCCESSOR_KEY_PURPOSE } from './features/sessions/successor.ts';
@@ -167,6 +169,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
   const sessionGate = createSessionGate({ db, clock });
   const authorizer = createAuthorizer({ db, clock });
   const profiles = createProfileCache({ clock });
+  const passkeys = createPasskeys({ db, clock, publicURL: config.publicURL });
   const secondFactorRequirement = createSecondFactorRequirement({ db, clock, requiredRoles: auth.mfaRequiredRoles });
   for (const cache of [sessionGate, authorizer, profiles, secondFactorRequirement]) invalidation.register(cache);
   return {
@@ -213,10 +216,8 @@ export async function createServices(resources: ServiceResources): Promise<Servi
       deviceTokens: createDeviceTokens(deviceTokenKey.key),
       secondFactorRequirement,
       reauthMaxAge: auth.reauthMaxAge,
-      // Passkeys arrive with migration 0014; until then no account has one.
-      passkeySecondFactor: () => Promise.resolve({ ok: false, reason: 'no passkeys' }),
-      passkeyAssertionOptions: () => Promise.resolve(null),
-      passkeyReauthentication: () => Promise.resolve({ ok: false, reason: 'no passkeys' }),
+      passkeys,
+      ...passkeyFactors(passkeys),
     }),
   };
 }

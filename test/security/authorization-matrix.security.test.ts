@@ -124,7 +124,27 @@ const EXPECTED: Record<string, Access> = {
   'GET /v1/admin/audit': { permission: 'audit:read' },
   'GET /v1/admin/audit/export': { permission: 'audit:read' },
   'GET /v1/admin/audit/verify': { permission: 'audit:read' },
+  'DELETE /v1/admin/users/{id}/mfa': { permission: 'users:write' },
+  'POST /v1/auth/mfa': 'public',
+  'POST /v1/auth/reauthenticate': 'authenticated',
+  'POST /v1/auth/reauthenticate/passkey-options': 'authenticated',
+  'POST /v1/auth/passkey/options': 'public',
+  'POST /v1/auth/passkey': 'public',
+  'GET /v1/me/mfa': 'authenticated',
+  'POST /v1/me/mfa/totp': 'authenticated',
+  'POST /v1/me/mfa/totp/confirm': 'authenticated',
+  'DELETE /v1/me/mfa/totp': 'authenticated',
+  'POST /v1/me/mfa/recovery-codes': 'authenticated',
+  'POST /v1/me/passkeys/options': 'authenticated',
+  'POST /v1/me/passkeys': 'authenticated',
+  'GET /v1/me/passkeys': 'authenticated',
+  'PATCH /v1/me/passkeys/{id}': 'authenticated',
+  'DELETE /v1/me/passkeys/{id}': 'authenticated',
 };
+
+// Operations on state a fresh user does not have (a second factor to remove or back up):
+// like a made-up id, they must pass authorization and not fail on the server.
+const NEEDS_STATE = new Set(['DELETE /v1/me/mfa/totp', 'POST /v1/me/mfa/recovery-codes']);
 
 // Routes kept out of the document on purpose: the document itself and the docs page.
 function isHiddenPublicRoute(path: string): boolean {
@@ -143,7 +163,7 @@ interface Fixture {
 
 /** The URL with real ids where the matrix knows the parameter; `synthetic` when it had to make one up. */
 function fill(operation: Operation, fixture: Fixture): { url: string; synthetic: boolean } {
-  let synthetic = false;
+  let synthetic = NEEDS_STATE.has(`${operation.method} ${operation.path}`);
   const url = operation.path.replace(/\{([^}]+)\}/g, (_whole, name: string) => {
     const param = operation.params.find((p) => p.name === name);
     if (operation.path.startsWith('/v1/admin/users/') && name === 'id') return fixture.targetUserId;

@@ -17,13 +17,14 @@ export async function removeSecondFactorsByAdmin(deps: AdminUserDeps, actor: Adm
   await deps.change(actor.context, async ({ trx, audit, enqueue }) => {
     const totp = await trx.deleteFrom('mfa_totp').where('user_id', '=', id).executeTakeFirst();
     const codes = await trx.deleteFrom('mfa_recovery_codes').where('user_id', '=', id).executeTakeFirst();
+    const passkeys = await trx.deleteFrom('passkeys').where('user_id', '=', id).executeTakeFirst();
     const sessions = await revokeUserSessions(trx, id, 'mfa_reset', now);
     audit({
       actor: { type: 'user', id: actor.userId },
       action: 'mfa.reset_by_admin',
       target: { type: 'user', id },
       outcome: 'success',
-      details: { authenticator_app_removed: totp.numDeletedRows > 0n, recovery_set_removed: Number(codes.numDeletedRows), sessions_revoked: sessions.length },
+      details: { authenticator_app_removed: totp.numDeletedRows > 0n, recovery_set_removed: Number(codes.numDeletedRows), passkeys_removed: Number(passkeys.numDeletedRows), sessions_revoked: sessions.length },
     });
     for (const sessionId of sessions) {
       audit({ actor: { type: 'user', id: actor.userId }, action: 'session.revoked', target: { type: 'session', id: sessionId }, outcome: 'success', details: { reason: 'mfa_reset', user_id: id } });

@@ -74,13 +74,17 @@ export async function recordFailedAttempt(
  */
 export async function recordFailedSecondFactor(
   deps: CredentialAttemptDeps,
-  attempt: { readonly user: { readonly id: string; readonly emailIndex: string }; readonly counter: string; readonly method: string },
+  attempt: { readonly user: { readonly id: string; readonly emailIndex: string }; readonly counter: string; readonly method: string; readonly reason?: string },
   context: RequestContext,
 ): Promise<void> {
   const lock = await deps.lockout.recordFailure(attempt.counter);
   const target = { type: 'user', id: attempt.user.id };
   await deps.change(context, ({ audit, enqueue }) => {
     audit({ actor: { type: 'user', id: attempt.user.id }, action: 'auth.mfa_failed', target, outcome: 'failure', details: { method: attempt.method } });
+    // A valid signature whose counter did not rise: a cloned authenticator, or a replayed assertion.
+    if (attempt.reason === 'counter_regression') {
+      audit({ actor: { type: 'anonymous' }, action: 'passkey.counter_regression', target, outcome: 'denied', details: { ceremony: 'second_factor' } });
+    }
     if (lock.locked && lock.lockedUntil !== null) {
       audit({ actor: { type: 'system' }, action: 'auth.mfa_locked', target, outcome: 'success', details: { locked_until: lock.lockedUntil.toISOString() } });
       enqueue(deps.accountJobs.lockNotice.job({ subject: attempt.user.emailIndex, lockedUntil: lock.lockedUntil.toISOString(), context, step: 'second_factor' }));

@@ -66,7 +66,7 @@ export async function reauthenticate(
     return null;
   });
   if (outcome !== null) {
-    await recordFailedSecondFactor(deps, { user, counter, method: outcome.method }, context);
+    await recordFailedSecondFactor(deps, { user, counter, method: outcome.method, reason: outcome.reason }, context);
     throw new AppError('invalid_mfa_code', { detail: `${outcome.method}: ${outcome.reason}` });
   }
   if (secondFactor !== null) await deps.lockout.recordSuccess(counter);

@@ -21,12 +21,17 @@ export async function enrolledFactors(db: DB, userId: string): Promise<EnrolledF
         .where('user_id', '=', userId)
         .where('used_at', 'is', null)
         .as('recovery_codes'),
+      eb
+        .selectFrom('passkeys')
+        .select((inner) => inner.fn.countAll<string>().as('n'))
+        .where('user_id', '=', userId)
+        .as('passkeys'),
     ])
     .executeTakeFirstOrThrow();
   const confirmedAt = row.totp_confirmed_at;
   return {
     totp: confirmedAt === null ? null : { confirmedAt: new Date(confirmedAt) },
-    passkeys: 0,
+    passkeys: Number(row.passkeys ?? 0),
     recoveryCodes: Number(row.recovery_codes ?? 0),
   };
 }

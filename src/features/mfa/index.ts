@@ -13,3 +13,4 @@ export type { SecondFactorRequirement } from './policy.ts';
 export { proofOf } from './proof.ts';
 export { ReauthenticateBody, ReauthenticateResponse } from './schemas.ts';
 export { mailOwner, removeRecoveryCodesIfNoFactor } from './enrolment.ts';
+export { replaceRecoveryCodes } from './recovery-codes.ts';

@@ -61,7 +61,7 @@ export async function completeMfaLogin(
     return await tokensFor(deps, signed, session);
   } catch (error) {
     if (!(error instanceof SecondFactorRefused)) throw error;
-    await recordFailedSecondFactor(deps, { user, counter: challenge.lockoutSubject, method: error.method }, context);
+    await recordFailedSecondFactor(deps, { user, counter: challenge.lockoutSubject, method: error.method, reason: error.reason }, context);
     throw new AppError('invalid_mfa_code', { detail: `${error.method}: ${error.reason}` });
   }
 }

@@ -8,6 +8,11 @@ import { prepareDetails } from '../../core/audit/details.ts';
 /** Audit actions a SIEM or on-call wants to hear about at once. */
 export const WEBHOOK_ACTIONS: ReadonlySet<string> = new Set([
   'auth.locked',
+  // Someone who knows the password is failing the second factor.
+  'auth.mfa_locked',
+  'mfa.reset_by_admin',
+  // A cloned authenticator or a replayed assertion.
+  'passkey.counter_regression',
   'token.reuse_detected',
   'role.assigned',
   'role.removed',

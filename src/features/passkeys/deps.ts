@@ -1,0 +1,23 @@
+// What the passkey routes use, and nothing else (built in services.ts).
+import type { Changes } from '../../core/change.ts';
+import type { Clock } from '../../core/clock.ts';
+import type { Keyring } from '../../core/crypto/keyring.ts';
+import type { DB } from '../../core/db/database.ts';
+import type { DeviceTokens } from '../auth/index.ts';
+import type { OutgoingMail } from '../mail/index.ts';
+import type { SessionLifetimes } from '../sessions/index.ts';
+import type { AccessTokens } from '../tokens/index.ts';
+import type { Passkeys } from './service.ts';
+
+export interface PasskeyRouteDeps {
+  readonly db: DB;
+  readonly clock: Clock;
+  readonly keyring: Keyring;
+  readonly passkeys: Passkeys;
+  readonly mail: OutgoingMail;
+  readonly lifetimes: SessionLifetimes;
+  readonly tokens: AccessTokens;
+  readonly deviceTokens: DeviceTokens;
+  /** The one way to write: transaction, jobs, audit records, cache invalidation after commit. */
+  readonly change: Changes;
+}
