@@ -54,7 +54,12 @@ for (const engine of testEngines()) {
 
     it("an admin's own events do not include what they did to other accounts", async () => {
       const actions = (await ownEvents(admin)).events.map((event) => event['action']);
-      assert.deepEqual(actions, ['auth.login_succeeded', 'user.created'], 'their sign-in and their own creation, not Alice\'s');
+      // Their creation, sign-in and second-factor enrolment (MFA_REQUIRED_ROLES), not Alice's.
+      assert.deepEqual(
+        actions,
+        ['auth.reauthenticated', 'mfa.totp_enabled', 'mfa.totp_enrolment_started', 'auth.login_succeeded', 'user.created'],
+        'their own events, not Alice\'s',
+      );
     });
 
     it('a plain user, an unauthenticated caller and a support agent cannot read the audit trail', async () => {

@@ -58,6 +58,21 @@ export const OWN_EVENT_ACTIONS = [
   'user.updated',
   'user.disabled',
   'user.enabled',
+  // Second factors (issue 10): each is about the account's own sign-in security.
+  'auth.mfa_challenged',
+  'auth.mfa_failed',
+  'auth.mfa_locked',
+  'auth.reauthenticated',
+  'mfa.totp_enrolment_started',
+  'mfa.totp_enabled',
+  'mfa.totp_removed',
+  'mfa.recovery_codes_regenerated',
+  'mfa.recovery_code_used',
+  'mfa.reset_by_admin',
+  'passkey.registered',
+  'passkey.renamed',
+  'passkey.removed',
+  'passkey.counter_regression',
 ] as const;
 
 export type OwnEventRow = Pick<AuditRecord, 'seq' | 'id' | 'occurred_at' | 'actor_type' | 'actor_id' | 'action' | 'target_type' | 'target_id' | 'outcome' | 'ip' | 'user_agent'>;
