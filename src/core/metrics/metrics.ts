@@ -5,7 +5,7 @@
 // monitoring system and give an attacker a way to create series without limit.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AuditObserver } from '../audit/auditor.ts';
-import { countAuditEvents, LOGIN_OUTCOMES } from './audit-counts.ts';
+import { countAuditEvents, LOGIN_OUTCOMES, SECOND_FACTOR_OUTCOMES } from './audit-counts.ts';
 
 export const METRIC_PREFIX = 'gatehouse_';
 
@@ -53,9 +53,22 @@ export function createMetrics(): Metrics {
       help: 'Refresh tokens presented again after rotation; each one ended its session.',
       registers,
     }),
+    secondFactors: new Counter({
+      name: `${METRIC_PREFIX}auth_second_factor_total`,
+      help: 'Second steps of logins (and re-authentications that failed) by method (totp, recovery_code, passkey, other) and outcome.',
+      labelNames: ['method', 'outcome'] as const,
+      registers,
+    }),
+    secondFactorLockouts: new Counter({ name: `${METRIC_PREFIX}auth_mfa_lockouts_total`, help: 'Second-factor locks started by repeated wrong codes (the guesser knew the password).', registers }),
+    passkeyCounterRegressions: new Counter({
+      name: `${METRIC_PREFIX}auth_passkey_counter_regressions_total`,
+      help: 'Passkey assertions refused because the signature counter did not rise (a cloned authenticator or a replay).',
+      registers,
+    }),
   };
   // Known series start at zero, so a rate is defined before the first event.
   for (const labels of LOGIN_OUTCOMES) counters.logins.inc(labels, 0);
+  for (const labels of SECOND_FACTOR_OUTCOMES) counters.secondFactors.inc(labels, 0);
   return {
     registry,
     ...counters,

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { testEngines } from '../../../test/helpers/database.ts';
 import { createUser } from '../../../test/security/authz.fixtures.ts';
+import { sampleSum } from '../../../test/helpers/metrics.ts';
 import { problemCode } from '../../../test/security/security.fixtures.ts';
 import { MFA_TOKEN_MAX_ATTEMPTS, MFA_TOKEN_TTL_SECONDS } from './challenges.ts';
 import { codeNow, enrolledAccount, mfaAppPerSuite, mfaToken, passwordStep, secondStep } from './mfa.fixtures.ts';
@@ -42,6 +43,7 @@ for (const engine of testEngines()) {
       assert.deepEqual(claims['amr'], ['mfa', 'otp', 'pwd']);
       assert.equal(claims['auth_time'], Math.floor(suite.time.clock().getTime() / 1000));
       assert.match(done.body.device_token!, /^ghd_/);
+      assert.ok(sampleSum(await suite.test.services.metrics.registry.metrics(), 'gatehouse_auth_second_factor_total', { method: 'totp', outcome: 'succeeded' }) >= 1);
     });
 
     it('an mfa_token is single use: after its login succeeds, it opens nothing more', async () => {
@@ -126,8 +128,10 @@ for (const engine of testEngines()) {
       assert.deepEqual([right.status, right.body.code], [401, 'invalid_token'], 'even the right code: the token has no attempts left');
     });
 
-    it('wrong codes lock the second step of the account: after the threshold even the right code is refused, audited and mailed', async () => {
+    it('wrong codes lock the second step of the account: after the threshold even the right code is refused, audited, counted and mailed', async () => {
       const account = await enrolledAccount(suite);
+      const metric = async (name: string, labels: Record<string, string> = {}): Promise<number> => sampleSum(await suite.test.services.metrics.registry.metrics(), name, labels);
+      const [failedBefore, locksBefore] = [await metric('gatehouse_auth_second_factor_total', { method: 'totp', outcome: 'failed' }), await metric('gatehouse_auth_mfa_lockouts_total')];
       const wrong = codeNow(account.secret, suite.time) === '000000' ? '111111' : '000000';
       for (let attempt = 0; attempt < THRESHOLD; attempt += 1) {
         // A fresh mfa_token each time (each needs the password): the lockout spans tokens.
@@ -139,6 +143,8 @@ for (const engine of testEngines()) {
       const events = await suite.test.services.auth.db.selectFrom('audit_events').select('action').where('target_id', '=', account.id).execute();
       assert.equal(events.filter((event) => event.action === 'auth.mfa_failed').length, THRESHOLD);
       assert.equal(events.filter((event) => event.action === 'auth.mfa_locked').length, 1);
+      assert.equal(await metric('gatehouse_auth_second_factor_total', { method: 'totp', outcome: 'failed' }), failedBefore + THRESHOLD);
+      assert.equal(await metric('gatehouse_auth_mfa_lockouts_total'), locksBefore + 1);
       await suite.test.settle();
       assert.ok(suite.test.mails.some((mail) => mail.to === account.email && /second-factor codes/.test(mail.subject)), 'the owner learns their password is known');
       // The password step itself is not locked: the guesser had the right password.
