@@ -34,7 +34,8 @@ CREATE TABLE mfa_challenges (
   expires_at              timestamptz NOT NULL,
   used_at                 timestamptz
 );
-CREATE INDEX mfa_challenges_user ON mfa_challenges (user_id, expires_at);
+CREATE INDEX mfa_challenges_expires ON mfa_challenges (expires_at);
+CREATE INDEX mfa_challenges_user ON mfa_challenges (user_id);
 
 -- Refresh with what the new access token needs about the session: the rotation of 0009,
 -- unchanged, plus the session's `amr` and `auth_time`. Kept beside the five-argument

@@ -34,9 +34,9 @@ export interface MfaChallenge {
 /** Stores a challenge and returns its token (the only time it exists in clear). */
 export async function createMfaChallenge(trx: DB, challenge: NewMfaChallenge): Promise<string> {
   const token = randomToken(32);
-  // The account's expired challenges go with each new one: the table stays as small as
-  // the logins of the last five minutes.
-  await trx.deleteFrom('mfa_challenges').where('user_id', '=', challenge.userId).where('expires_at', '<=', challenge.now).execute();
+  // Expired challenges go as new ones come: the table stays as small as the last five
+  // minutes' correct passwords of accounts with a second factor.
+  await trx.deleteFrom('mfa_challenges').where('expires_at', '<=', challenge.now).execute();
   await trx
     .insertInto('mfa_challenges')
     .values({

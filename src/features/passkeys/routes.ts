@@ -89,7 +89,12 @@ export const passkeyRoutes: FastifyPluginCallback<{ deps: PasskeyRouteDeps; limi
     '/v1/auth/passkey/options',
     // Unauthenticated and writes a challenge row: the per-address budget bounds both.
     { config: { access: 'public', rateLimit: [limits.address] }, schema: { summary: 'Options for a passwordless passkey login', tags: ['auth'], response: responses({ 200: WebAuthnOptions }) } },
-    async () => asOptions((await deps.passkeys.passwordlessOptions()).options),
+    async () => {
+      // Anyone may ask, so expired challenges go as new ones come: the table holds about
+      // the last five minutes' worth (and the address budget bounds those).
+      await deps.passkeys.purgeExpiredChallenges();
+      return asOptions((await deps.passkeys.passwordlessOptions()).options);
+    },
   );
 
   typed.post(
