@@ -1,13 +1,18 @@
-// `npm run bench`: the authentication benchmark, end to end, in one run.
+// `npm run bench`: the authentication benchmark, end to end, then the MFA login
+// benchmark (bench/mfa-login.ts), in one run.
 //
-//   npm run bench -- [--seconds 10] [--warmup 2] [--engines postgres,pglite]
+//   npm run bench -- [--benchmarks auth,mfa-login] [--seconds 10] [--warmup 2] [--engines postgres,pglite]
 //     [--phases login,me,bare,refresh] [--users 200] [--hash-clients 4]
 //     [--login-clients 16] [--me-clients 32] [--refresh-clients 32] [--cpu-prof DIR]
 //     [--wait-quiet SECONDS] [--server-node-options="--expose-gc --max-semi-space-size=8"]
+//     [--mfa-pairs 30]
 //
 // PostgreSQL: DATABASE_URL_BENCH, else DATABASE_URL_TEST, else
 // postgres://postgres@127.0.0.1:5432/test names the server; a fresh database is created
 // and dropped. All traffic goes to 127.0.0.1. Writes bench/results/auth.json.
+// The MFA login benchmark injects its requests (nothing listens) and runs on PGlite, and
+// on PostgreSQL only when DATABASE_URL_BENCH (or DATABASE_URL_TEST) names a server;
+// it writes bench/results/mfa-login.json.
 // --cpu-prof writes the server process's CPU profile into DIR; --wait-quiet waits (up to
 // SECONDS) for other work on the machine to finish before measuring; --server-node-options
 // passes flags to the server's Node (with --expose-gc the memory table adds the live heap).
@@ -16,11 +21,18 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Engine } from '../src/core/db/database.ts';
 import { PHASES, QUIET_BUSY_PERCENT, RAISED_LIMITS, runAuthBenchmark, type AuthBenchOptions, type PhaseName } from './auth.ts';
+import { runMfaLoginBenchmark } from './mfa-login.ts';
+import { formatMfaLogin } from './lib/mfa-report.ts';
 import { postgresBaseURL } from './lib/postgres.ts';
 import { evaluateGoals, formatGoals, formatMemory, formatResults } from './lib/report.ts';
 
 const RESULTS = new URL('./results/', import.meta.url);
 const ENGINES: readonly Engine[] = ['postgres', 'pglite'];
+const BENCHMARKS = ['auth', 'mfa-login'] as const;
+type BenchmarkName = (typeof BENCHMARKS)[number];
+// The MFA login benchmark's bounded work: matchTotp and verifySecondFactor calls.
+const MFA_MATCH_CALLS = 20_000;
+const MFA_VERIFY_CALLS = 500;
 // Foreign CPU above this during a window is called out under the results.
 const FOREIGN_CORES_NOTED = 0.1;
 
@@ -44,9 +56,17 @@ function nodeFlags(raw: string): string[] {
   return flags;
 }
 
-function readOptions(): Omit<AuthBenchOptions, 'signal'> {
+interface RunOptions {
+  readonly benchmarks: readonly BenchmarkName[];
+  readonly mfaPairs: number;
+  readonly auth: Omit<AuthBenchOptions, 'signal'>;
+}
+
+function readOptions(): RunOptions {
   const { values } = parseArgs({
     options: {
+      benchmarks: { type: 'string', default: BENCHMARKS.join(',') },
+      'mfa-pairs': { type: 'string', default: '30' },
       seconds: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '2' },
       engines: { type: 'string', default: ENGINES.join(',') },
@@ -62,7 +82,7 @@ function readOptions(): Omit<AuthBenchOptions, 'signal'> {
     },
   });
   const profileDir = values['cpu-prof'];
-  return {
+  const auth = {
     warmupMs: bounded(values.warmup, 'warmup', 0, 30) * 1000,
     durationMs: bounded(values.seconds, 'seconds', 1, 60) * 1000,
     engines: listOf(values.engines, ENGINES, 'engine'),
@@ -77,17 +97,47 @@ function readOptions(): Omit<AuthBenchOptions, 'signal'> {
     postgresBaseURL: postgresBaseURL(process.env),
     serverExecArgv: [...nodeFlags(values['server-node-options']), ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(profileDir)}`])],
     waitQuietMs: bounded(values['wait-quiet'], 'wait-quiet', 0, 3600) * 1000,
-    progress: (line) => { console.log(line); },
+    progress: (line: string) => { console.log(line); },
+  };
+  return {
+    benchmarks: listOf(values.benchmarks, BENCHMARKS, 'benchmark'),
+    mfaPairs: bounded(values['mfa-pairs'], 'mfa-pairs', 5, 500),
+    auth,
   };
 }
 
+async function runMfaLogin(run: RunOptions): Promise<void> {
+  // PostgreSQL only when a server is named, as the other by-hand benchmarks do.
+  const named = (process.env['DATABASE_URL_BENCH'] ?? process.env['DATABASE_URL_TEST'] ?? '') !== '';
+  const engines = run.auth.engines.filter((engine) => engine === 'pglite' || named);
+  const report = await runMfaLoginBenchmark({
+    engines,
+    postgresBaseURL: run.auth.postgresBaseURL,
+    pairs: run.mfaPairs,
+    matchCalls: MFA_MATCH_CALLS,
+    verifyCalls: MFA_VERIFY_CALLS,
+    progress: run.auth.progress,
+  });
+  console.log('');
+  console.log(formatMfaLogin(report));
+  await mkdir(RESULTS, { recursive: true });
+  await writeFile(new URL('mfa-login.json', RESULTS), `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nwrote ${new URL('mfa-login.json', RESULTS).pathname}`);
+}
+
 async function main(): Promise<void> {
+  const run = readOptions();
+  if (run.benchmarks.includes('auth')) await runAuth(run);
+  if (run.benchmarks.includes('mfa-login')) await runMfaLogin(run);
+}
+
+async function runAuth(run: RunOptions): Promise<void> {
   const interrupted = new AbortController();
   process.once('SIGINT', () => {
     console.log('\ninterrupted: stopping the server and dropping the database (Ctrl-C again to quit at once)');
     interrupted.abort();
   });
-  const options = { ...readOptions(), signal: interrupted.signal };
+  const options = { ...run.auth, signal: interrupted.signal };
   const report = await runAuthBenchmark(options);
   const goals = evaluateGoals(report);
   const limits = Object.entries(RAISED_LIMITS).map(([name, value]) => `${name}=${value}`).join(' ');

@@ -2,21 +2,15 @@
 // are its own: the real wiring (createServices + buildApp, production Argon2id cost,
 // request logging at info), and beside it a bare Fastify instance for comparison.
 // Not meant to be started by hand; the parent drives it over IPC (protocol.ts).
-import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { getHeapSpaceStatistics } from 'node:v8';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { pino } from 'pino';
-import { buildApp, type App } from '../../src/app.ts';
-import { loadConfig } from '../../src/config/config.ts';
 import { systemClock } from '../../src/core/clock.ts';
-import { createKeyring } from '../../src/core/crypto/keyring.ts';
-import { getOrCreateSystemKey } from '../../src/core/crypto/system-keys.ts';
-import { openDatabase, type Database } from '../../src/core/db/database.ts';
-import { migrate } from '../../src/core/db/migrate.ts';
-import { createLogger } from '../../src/core/logging.ts';
 import { insertUser } from '../../src/features/users/repo.ts';
-import { createServices, type Services } from '../../src/services.ts';
+import type { App } from '../../src/app.ts';
+import type { Database } from '../../src/core/db/database.ts';
+import type { Services } from '../../src/services.ts';
+import { buildBenchApp } from './bench-app.ts';
 import { isParentMessage, type ChildMessage, type ParentMessage, type ServerMemory, type StartMessage } from './protocol.ts';
 
 interface Running {
@@ -69,24 +63,7 @@ async function start(message: StartMessage): Promise<Running> {
   const started = performance.now();
   const env: Record<string, string> = { GATEHOUSE_ENV: 'development', LOG_LEVEL: 'info', DATA_DIR: message.dataDir, ...message.env };
   if (message.databaseURL !== null) env['DATABASE_URL'] = message.databaseURL;
-  const config = loadConfig(env);
-  // Request lines are formatted and redacted as in production, then thrown away.
-  const log = createLogger({ level: config.logLevel, destination: pino.destination({ dest: '/dev/null', sync: false }) });
-  const database = await openDatabase(config.database);
-  await migrate(database);
-  const keyring = createKeyring([{ id: 'bench', key: randomBytes(32) }]);
-  const services = await createServices({
-    config,
-    database,
-    redis: null,
-    keyring,
-    auditKey: await getOrCreateSystemKey(database.db, keyring, 'audit-chain'),
-    log,
-    clock: systemClock,
-    // No passwordHashing: the production default (OWASP m=19 MiB, t=2, p=1), as serve.ts.
-    mailTransport: async () => {},
-  });
-  const app = await buildApp({ config, log, database, redis: null, clock: systemClock, services });
+  const { config, database, services, app } = await buildBenchApp(env, systemClock);
   const appURL = await app.listen({ host: '127.0.0.1', port: 0 });
   const { bare, url: bareURL, setBody } = await startBare();
   const emails = await createUsers(services, message.users, message.password);

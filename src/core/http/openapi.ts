@@ -50,7 +50,7 @@ export async function registerOpenAPI(app: FastifyInstance, options: { publicURL
     transform: ({ schema, url, route }) => {
       const access = route.config?.access;
       // `x-step-up`: needs a session authenticated within REAUTH_MAX_AGE; `x-mfa-enrollment`:
-      // open to a user who must enrol a second factor first. Both read by the matrix test.
+      // open to a user who must enrol a second factor first (docs/mfa.md lists them).
       const extras = { ...(route.config?.recentAuth === true ? { 'x-step-up': true } : {}), ...(route.config?.mfaEnrollment === true ? { 'x-mfa-enrollment': true } : {}) };
       return { schema: { ...schema, 'x-access': access === undefined ? null : documentAccess(access), ...extras }, url };
     },

@@ -51,7 +51,8 @@ export async function startTotpEnrolment(deps: MfaDeps, auth: AuthContext, conte
 /**
  * Confirms the pending TOTP enrolment with a code from it. The code proves the second
  * factor in this session too, so the session becomes a second-factor one (an admin who
- * must enrol can then administer after a refresh). Returns the recovery codes when this
+ * must enrol can then administer at once: the server reads the session; the access
+ * token's amr and auth_time claims catch up at the next refresh). Returns the recovery codes when this
  * is the account's first factor.
  */
 export async function confirmTotp(deps: MfaDeps, auth: AuthContext, code: string, context: RequestContext): Promise<{ recoveryCodes: string[] | null }> {
