@@ -8,12 +8,12 @@
 import type { RequestContext } from '../../core/audit/auditor.ts';
 import { AppError } from '../../core/errors.ts';
 import { recordFailedAttempt, recordFailedSecondFactor, reserveCredentialAttempt, secondFactorCounter, type AuthContext } from '../auth/index.ts';
-import { enrolledFactors, hasSecondFactor, verifySecondFactor, type MfaDeps, type SecondFactorProof, type SecondFactorResult } from '../mfa/index.ts';
+import { enrolledFactors, hasSecondFactor, recordRecoveryCodeUse, verifySecondFactor, type MfaDeps, type SecondFactorProof, type SecondFactorResult } from '../mfa/index.ts';
 import { recordReauthentication } from '../sessions/index.ts';
 import { findUserWithRolesById, type UserWithRoles } from '../users/index.ts';
 import type { LoginDeps } from './deps.ts';
 
-export type ReauthenticateDeps = LoginDeps & Pick<MfaDeps, 'keyring' | 'passkeySecondFactor' | 'passkeyReauthentication'>;
+export type ReauthenticateDeps = LoginDeps & Pick<MfaDeps, 'keyring' | 'mail' | 'passkeySecondFactor' | 'passkeyReauthentication'>;
 
 export type ReauthenticateInput =
   | { readonly password: string; readonly proof?: Exclude<SecondFactorProof, { method: 'passkey' }> }
@@ -55,11 +55,12 @@ export async function reauthenticate(
   }
   const counter = secondFactorCounter(user.id, null);
   if (secondFactor !== null) await reserveCredentialAttempt(deps, counter);
-  const outcome = await deps.change(context, async ({ trx, audit }) => {
+  const outcome = await deps.change(context, async ({ trx, audit, enqueue }) => {
     if (secondFactor !== null) {
       const verified = await secondFactor(trx);
       if (!verified.ok) return verified;
       amr.push(...verified.amr, 'mfa');
+      if (verified.method === 'recovery_code') await recordRecoveryCodeUse(deps, { trx, audit, enqueue }, user.id);
     }
     if (!(await recordReauthentication(trx, auth, amr, now))) throw new AppError('unauthorized', { detail: 'session ended meanwhile' });
     audit({ actor: { type: 'user', id: user.id }, action: 'auth.reauthenticated', target: { type: 'session', id: auth.sessionId }, outcome: 'success', details: { amr } });

@@ -51,7 +51,7 @@ export const loginRoutes: FastifyPluginCallback<{ deps: ReauthenticateDeps; limi
     {
       // A password guess like a login's: the per-address+account budget, the account being
       // the signed-in user, and the account's lockouts (reauthenticate.ts).
-      config: { access: 'authenticated', mfaEnrollment: true, rateLimit: [limits.account] },
+      config: { access: 'authenticated', mfaEnrollment: true, rateLimit: [limits.address, limits.account] },
       schema: {
         summary: 'Confirm it is you (step-up): renews the session\'s authentication time',
         tags,

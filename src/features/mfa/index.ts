@@ -14,3 +14,4 @@ export { proofOf } from './proof.ts';
 export { ReauthenticateBody, ReauthenticateResponse } from './schemas.ts';
 export { mailOwner, removeRecoveryCodesIfNoFactor } from './enrolment.ts';
 export { replaceRecoveryCodes } from './recovery-codes.ts';
+export { recordRecoveryCodeUse } from './login-step.ts';

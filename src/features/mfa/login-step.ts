@@ -5,6 +5,7 @@
 // known device when the password came with a device token); and the route draws on the
 // per-address budget. See docs/mfa.md for the resulting bound.
 import type { RequestContext } from '../../core/audit/auditor.ts';
+import type { Change } from '../../core/change.ts';
 import { AppError } from '../../core/errors.ts';
 import { openSession, recordFailedSecondFactor, reserveCredentialAttempt, tokensFor, type SignedIn } from '../auth/index.ts';
 import { recoveryCodeUsedMail } from '../mail/index.ts';
@@ -23,6 +24,14 @@ class SecondFactorRefused extends Error {
     this.method = method;
     this.reason = reason;
   }
+}
+
+/** A spent recovery code is audited and mailed to the owner, with the count left (in the change that spent it). */
+export async function recordRecoveryCodeUse(deps: Pick<MfaDeps, 'keyring' | 'mail'>, change: Pick<Change, 'trx' | 'audit' | 'enqueue'>, userId: string): Promise<void> {
+  const remaining = await countUnusedRecoveryCodes(change.trx, userId);
+  change.audit({ actor: { type: 'user', id: userId }, action: 'mfa.recovery_code_used', target: { type: 'user', id: userId }, outcome: 'success', details: { remaining } });
+  const email = await loadEmail(change.trx, deps.keyring, userId);
+  if (email !== null) change.enqueue(deps.mail.job(recoveryCodeUsedMail(email, remaining), { userId, essential: true }));
 }
 
 function invalidMfaToken(detail: string): AppError {
@@ -48,12 +57,7 @@ export async function completeMfaLogin(
       // The proof and the token are taken together or not at all: a parallel attempt that
       // spent the token first rolls this one back, its code or recovery code untouched.
       if (!(await spendMfaChallenge(trx, challenge.tokenHash, now))) throw invalidMfaToken('mfa token spent by a parallel attempt');
-      if (result.method === 'recovery_code') {
-        const remaining = await countUnusedRecoveryCodes(trx, user.id);
-        audit({ actor: { type: 'user', id: user.id }, action: 'mfa.recovery_code_used', target: { type: 'user', id: user.id }, outcome: 'success', details: { remaining } });
-        const email = await loadEmail(trx, deps.keyring, user.id);
-        if (email !== null) enqueue(deps.mail.job(recoveryCodeUsedMail(email, remaining), { userId: user.id, essential: true }));
-      }
+      if (result.method === 'recovery_code') await recordRecoveryCodeUse(deps, { trx, audit, enqueue }, user.id);
       const signed = signIn(result.method, result.amr);
       return { signed, session: await openSession(trx, audit, deps, signed, context) };
     });

@@ -78,7 +78,8 @@ export const passkeyRoutes: FastifyPluginCallback<{ deps: PasskeyRouteDeps; limi
 
   typed.post(
     '/v1/auth/reauthenticate/passkey-options',
-    { config: enrolment, schema: { summary: 'Options to re-authenticate with a passkey alone', tags: ['auth'], security, response: responses({ 200: WebAuthnOptions }) } },
+    // Writes a challenge row: the per-address budget of every /v1/auth route bounds it.
+    { config: { ...enrolment, rateLimit: [limits.address] }, schema: { summary: 'Options to re-authenticate with a passkey alone', tags: ['auth'], security, response: responses({ 200: WebAuthnOptions }) } },
     async (request) => {
       const options = await deps.passkeys.reauthenticationOptions(requireAuth(request).userId);
       return asOptions(options?.options ?? {});
