@@ -32,6 +32,12 @@ const SECRET_KEYS = new Set([
   'masterkey',
   'apikey',
   'privatekey',
+  'mfatoken',
+  'devicetoken',
+  'recoverycode',
+  'recoverycodes',
+  'otpauthuri',
+  'qrsvg',
 ]);
 // Secret below the top level of a line; the top-level `code` is the line's error code.
 const NESTED_SECRET_KEYS = new Set(['code']);

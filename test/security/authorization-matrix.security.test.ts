@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { before, describe, it } from 'node:test';
+import { enrolTotp } from '../helpers/mfa.ts';
 import { Type } from 'typebox';
 import { responses } from '../../src/core/http/problem.ts';
 import { RoutePolicyError } from '../../src/core/http/route-policy.ts';
@@ -212,7 +213,10 @@ for (const engine of testEngines()) {
       test = suite.test;
       operations = await documentedOperations(test.app);
       for (const permission of PERMISSIONS) {
-        holders.set(permission, await createSignedIn(test, { roles: [await createCustomRole(test, [permission], 'only')], label: 'holder' }));
+        const holder = await createSignedIn(test, { roles: [await createCustomRole(test, [permission], 'only')], label: 'holder' });
+        // A second-factor session, for the operations that need one (`x-mfa-session`).
+        await enrolTotp(test, holder.tokens.access_token);
+        holders.set(permission, holder);
         const others = PERMISSIONS.filter((p) => p !== permission);
         lackers.set(permission, await createSignedIn(test, { roles: [await createCustomRole(test, others, 'allbut')], label: 'lacker' }));
       }

@@ -4,6 +4,7 @@
 // database has taken away, and a token that claims a role its holder does not have.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { enrolTotp } from '../helpers/mfa.ts';
 import pg from 'pg';
 import { ADMIN_ROLE } from '../../src/features/authorization/permissions.ts';
 import type { TestApp } from '../helpers/app.ts';
@@ -90,6 +91,8 @@ for (const engine of testEngines()) {
     it('users:write and users:delete through a custom role cannot disable, reset, delete or demote an admin', async () => {
       const powerful = await createCustomRole(test, ['users:read', 'users:write', 'users:delete', 'users:lock', 'sessions:revoke', 'roles:assign', 'roles:read'], 'manager');
       const manager = await createSignedIn(test, { roles: [powerful], label: 'manager' });
+      // A second-factor session, so the factor-removal attempt below meets the rank guard.
+      await enrolTotp(test, manager.tokens.access_token);
       const admin = await createSignedIn(test, { roles: [ADMIN_ROLE], label: 'victim-admin' });
       const attempts: [string, string, unknown?][] = [
         ['PATCH', `/v1/admin/users/${admin.id}`, { status: 'disabled' }],

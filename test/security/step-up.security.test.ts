@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { before, describe, it } from 'node:test';
 import { testEngines } from '../helpers/database.ts';
-import { call, createUser } from './authz.fixtures.ts';
+import { call, createCustomRole, createUser } from './authz.fixtures.ts';
 import { bearer, codeNow, enrolledAccount, mfaAppPerSuite, passwordStep } from '../../src/features/mfa/mfa.fixtures.ts';
 import { enrolTotp } from '../helpers/mfa.ts';
 
@@ -75,6 +75,7 @@ for (const engine of testEngines()) {
         'POST /v1/me/passkeys/options',
         'POST /v1/me/passkeys',
         'DELETE /v1/me/passkeys/{id}',
+        'POST /v1/admin/users',
         'PUT /v1/admin/users/{id}/roles/{role}',
         'DELETE /v1/admin/users/{id}/roles/{role}',
         'DELETE /v1/admin/users/{id}/mfa',
@@ -152,6 +153,39 @@ for (const engine of testEngines()) {
       const renewed = await call(suite.test, 'POST', '/v1/auth/reauthenticate', { token: second, body: { password: admin.password, code: codeNow(secret, suite.time) } });
       assert.equal(renewed.status, 200, renewed.body);
       assert.equal((await call(suite.test, 'GET', '/v1/admin/users', { token: second })).status, 200);
+    });
+
+    it("removing a user's second factors needs a second-factor session, whatever the caller's roles (a phished support password is not enough)", async () => {
+      const role = await createCustomRole(suite.test, ['users:read', 'users:write'], 'helpdesk');
+      const helpdesk = await createUser(suite.test, { roles: [role], label: 'helpdesk' });
+      const victim = await enrolledAccount(suite, { label: 'reset-victim' });
+      const token = (await passwordStep(suite.test, helpdesk)).body.access_token!;
+      const refused = await call(suite.test, 'DELETE', `/v1/admin/users/${victim.id}/mfa`, { token });
+      assert.deepEqual([refused.status, refused.code], [403, 'mfa_required']);
+      assert.equal((await passwordStep(suite.test, victim)).body.mfa_required, true, 'the victim keeps their factor');
+      // With a factor of their own, used in the session, the same helpdesk user may.
+      await enrolTotp(suite.test, token, suite.time.clock());
+      assert.equal((await call(suite.test, 'DELETE', `/v1/admin/users/${victim.id}/mfa`, { token })).status, 204);
+    });
+
+    it("a stranger's flood of wrong passwords does not lock the owner out of step-up in their own session", async () => {
+      const owner = await createUser(suite.test, { label: 'flooded' });
+      const token = (await passwordStep(suite.test, owner)).body.access_token!;
+      for (let attempt = 0; attempt < 8; attempt += 1) await passwordStep(suite.test, { email: owner.email, password: `${owner.password}-guess-${attempt}` });
+      assert.equal((await passwordStep(suite.test, owner)).status, 429, 'anonymous attempts are locked');
+      const renewed = await call(suite.test, 'POST', '/v1/auth/reauthenticate', { token, body: { password: owner.password } });
+      assert.equal(renewed.status, 200, renewed.body);
+    });
+
+    it('enrolling a factor again does not renew the authentication time: a session cannot stay recent by replacing its factor', async () => {
+      const admin = await enrolledAccount(suite, { roles: ['admin'], label: 'cycler' });
+      suite.time.advanceSeconds(REAUTH_MAX_AGE - 100);
+      assert.equal((await suite.test.app.inject({ method: 'DELETE', url: '/v1/me/mfa/totp', headers: bearer(admin.tokens.access_token) })).statusCode, 204);
+      const restarted = await enrolTotp(suite.test, admin.tokens.access_token, suite.time.clock());
+      assert.equal(restarted.recoveryCodes.length, 10);
+      suite.time.advanceSeconds(200);
+      const stale = await call(suite.test, 'POST', '/v1/me/mfa/recovery-codes', { token: admin.tokens.access_token });
+      assert.deepEqual([stale.status, stale.code], [401, 'reauthentication_required']);
     });
 
     it('a role that requires a second factor takes effect on the next request of a session that already exists', async () => {

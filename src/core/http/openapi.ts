@@ -50,8 +50,14 @@ export async function registerOpenAPI(app: FastifyInstance, options: { publicURL
     transform: ({ schema, url, route }) => {
       const access = route.config?.access;
       // `x-step-up`: needs a session authenticated within REAUTH_MAX_AGE; `x-mfa-enrollment`:
-      // open to a user who must enrol a second factor first (docs/mfa.md lists them).
-      const extras = { ...(route.config?.recentAuth === true ? { 'x-step-up': true } : {}), ...(route.config?.mfaEnrollment === true ? { 'x-mfa-enrollment': true } : {}) };
+      // open to a user who must enrol a second factor first; `x-mfa-session`: needs a
+      // session that used a second factor. The step-up test reads them from here.
+      const config = route.config ?? {};
+      const extras = {
+        ...(config.recentAuth === true ? { 'x-step-up': true } : {}),
+        ...(config.mfaEnrollment === true ? { 'x-mfa-enrollment': true } : {}),
+        ...(config.mfaSession === true ? { 'x-mfa-session': true } : {}),
+      };
       return { schema: { ...schema, 'x-access': access === undefined ? null : documentAccess(access), ...extras }, url };
     },
   });

@@ -20,6 +20,8 @@ declare module 'fastify' {
      * `mfa_enrollment_required`.
      */
     mfaEnrollment?: true;
+    /** Needs a session that used a second factor, whoever the caller (403 `mfa_required`). */
+    mfaSession?: true;
   }
 }
 

@@ -77,7 +77,8 @@ export const adminUserRoutes: FastifyPluginCallback<{ deps: AdminUserDeps }> = (
 
   typed.post(
     '/v1/admin/users',
-    { config: needs('users:write'), schema: { summary: 'Create a user', tags, security, body: CreateUserBody, response: responses({ 201: AdminUser }) } },
+    // Creating a user with roles is granting them: a step-up action like assigning one.
+    { config: needsRecent('users:write'), schema: { summary: 'Create a user', tags, security, body: CreateUserBody, response: responses({ 201: AdminUser }) } },
     async (request, reply) => {
       const actor = actorOf(request);
       const body = request.body;
@@ -152,7 +153,9 @@ export const adminUserRoutes: FastifyPluginCallback<{ deps: AdminUserDeps }> = (
   typed.delete(
     '/v1/admin/users/:id/mfa',
     {
-      config: needsRecent('users:write'),
+      // Whoever strips a factor must have used one, whatever MFA_REQUIRED_ROLES says: a
+      // phished support password alone must not undo someone else's second factor.
+      config: { ...needsRecent('users:write'), mfaSession: true },
       schema: { summary: 'Remove a user\'s second factors and end their sessions', tags, security, params: UserParams, response: responses({ 204: Type.Null() }) },
     },
     async (request, reply) => {

@@ -57,7 +57,7 @@ for (const engine of testEngines()) {
       // Their creation, sign-in and second-factor enrolment (MFA_REQUIRED_ROLES), not Alice's.
       assert.deepEqual(
         actions,
-        ['auth.reauthenticated', 'mfa.totp_enabled', 'mfa.totp_enrolment_started', 'auth.login_succeeded', 'user.created'],
+        ['session.upgraded', 'mfa.totp_enabled', 'mfa.totp_enrolment_started', 'auth.login_succeeded', 'user.created'],
         'their own events, not Alice\'s',
       );
     });

@@ -63,6 +63,7 @@ export const OWN_EVENT_ACTIONS = [
   'auth.mfa_failed',
   'auth.mfa_locked',
   'auth.reauthenticated',
+  'session.upgraded',
   'mfa.totp_enrolment_started',
   'mfa.totp_enabled',
   'mfa.totp_removed',

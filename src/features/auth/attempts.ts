@@ -80,7 +80,7 @@ export async function recordFailedSecondFactor(
   const lock = await deps.lockout.recordFailure(attempt.counter);
   const target = { type: 'user', id: attempt.user.id };
   await deps.change(context, ({ audit, enqueue }) => {
-    audit({ actor: { type: 'user', id: attempt.user.id }, action: 'auth.mfa_failed', target, outcome: 'failure', details: { method: attempt.method } });
+    audit({ actor: { type: 'user', id: attempt.user.id }, action: 'auth.mfa_failed', target, outcome: 'failure', details: { method: attempt.method, reason: attempt.reason ?? 'unknown' } });
     // A valid signature whose counter did not rise: a cloned authenticator, or a replayed assertion.
     if (attempt.reason === 'counter_regression') {
       audit({ actor: { type: 'anonymous' }, action: 'passkey.counter_regression', target, outcome: 'denied', details: { ceremony: 'second_factor' } });

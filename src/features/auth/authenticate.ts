@@ -74,12 +74,11 @@ export function isRecent(authentication: SessionAuthentication, now: Date, maxAg
 async function checkSecondFactor(deps: AuthenticationDeps, request: FastifyRequest, auth: AuthContext): Promise<void> {
   const { config } = request.routeOptions;
   const state = await deps.secondFactors.stateOf(auth.userId);
-  if (!state.required) return;
-  if (!state.enrolled && config.mfaEnrollment !== true) throw new AppError('mfa_enrollment_required', { detail: 'role requires a second factor' });
+  if (state.required && !state.enrolled && config.mfaEnrollment !== true) throw new AppError('mfa_enrollment_required', { detail: 'role requires a second factor' });
+  if (auth.authentication.amr.includes('mfa')) return;
+  if (config.mfaSession === true) throw new AppError('mfa_required', { detail: 'route needs a second-factor session' });
   // Administration (any permission route) by such a user needs a session that used one.
-  if (typeof config.access === 'object' && !auth.authentication.amr.includes('mfa')) {
-    throw new AppError('mfa_required', { detail: 'permission route from a session without a second factor' });
-  }
+  if (state.required && typeof config.access === 'object') throw new AppError('mfa_required', { detail: 'permission route from a session without a second factor' });
 }
 
 export function registerAuthentication(app: FastifyInstance, deps: AuthenticationDeps): void {

@@ -65,3 +65,14 @@ export function passwordCounter(account: string, deviceId: string | null): strin
 export function secondFactorCounter(userId: string, deviceId: string | null): string {
   return deviceId === null ? `mfa/${userId}` : `mfa/${userId}/device/${deviceId}`;
 }
+
+/**
+ * The counters of a signed-in user proving their password or second factor again
+ * (re-authentication, password change): the session's own. The caller already holds a
+ * live session, so a stranger's flood against the account's anonymous counters cannot
+ * lock the owner out of step-up, and a thief with a stolen access token gets one
+ * counter of the usual size.
+ */
+export function sessionCounters(account: { readonly emailIndex: string; readonly userId: string }, sessionId: string): { password: string; secondFactor: string } {
+  return { password: `${account.emailIndex}/session/${sessionId}`, secondFactor: `mfa/${account.userId}/session/${sessionId}` };
+}

@@ -5,7 +5,7 @@ export type { AccountJobs, AddressJob, RegistrationJob } from './account-jobs.ts
 export { recordFailedAttempt, recordFailedSecondFactor, reserveCredentialAttempt } from './attempts.ts';
 export type { CredentialAttemptDeps } from './attempts.ts';
 export { requireAuth } from './authenticate.ts';
-export { createDeviceTokens, DEVICE_TOKEN_KEY_PURPOSE, passwordCounter, secondFactorCounter } from './device-tokens.ts';
+export { createDeviceTokens, DEVICE_TOKEN_KEY_PURPOSE, passwordCounter, secondFactorCounter, sessionCounters } from './device-tokens.ts';
 export type { DeviceTokens } from './device-tokens.ts';
 export { openSession, signedInResponse, signIn, tokensFor } from './sign-in.ts';
 export type { OpenedSession, SignedIn, SignInDeps } from './sign-in.ts';

@@ -10,7 +10,7 @@ import type { MfaDeps } from '../mfa/index.ts';
 import type { SessionLifetimes } from '../sessions/index.ts';
 import type { AccessTokens } from '../tokens/index.ts';
 
-export interface LoginDeps extends Pick<MfaDeps, 'passkeyAssertionOptions'> {
+export interface LoginDeps extends MfaDeps {
   readonly db: DB;
   readonly clock: Clock;
   readonly blindIndex: BlindIndex;

@@ -7,8 +7,8 @@
 // the account: its status, then either tokens or, with a second factor, an mfa_token.
 import type { RequestContext } from '../../core/audit/auditor.ts';
 import { AppError } from '../../core/errors.ts';
-import { passwordCounter, recordFailedAttempt, reserveCredentialAttempt, signIn, type SignedIn } from '../auth/index.ts';
-import { enrolledFactors, requireSecondFactor, secondFactorMethods, type MfaRequired } from '../mfa/index.ts';
+import { passwordCounter, recordFailedAttempt, reserveCredentialAttempt, secondFactorCounter, signIn, type SignedIn } from '../auth/index.ts';
+import { enrolledFactors, requireSecondFactor, secondFactorMethods, signInWithSecondFactor, type MfaRequired, type SecondFactorProof } from '../mfa/index.ts';
 import { findUserWithRolesByEmailIndex, setPasswordHash, type UserRecord } from '../users/index.ts';
 import type { LoginDeps } from './deps.ts';
 
@@ -16,6 +16,12 @@ export interface LoginInput {
   readonly email: string;
   readonly password: string;
   readonly deviceToken?: string;
+  /**
+   * A TOTP or recovery code sent with the password, by a client that knows the account has
+   * one: the login completes in one request. Looked at only after a correct password, and
+   * ignored for an account without a second factor.
+   */
+  readonly proof?: Exclude<SecondFactorProof, { method: 'passkey' }>;
 }
 
 export type LoginResult = ({ readonly kind: 'signed_in' } & SignedIn) | ({ readonly kind: 'mfa_required' } & MfaRequired);
@@ -48,6 +54,10 @@ export async function login(deps: LoginDeps, input: LoginInput, context: Request
   if (check.needsRehash) await setPasswordHash(deps.db, user.id, await deps.passwords.hash(input.password), deps.clock());
 
   const methods = secondFactorMethods(await enrolledFactors(deps.db, user.id));
+  if (methods.length > 0 && input.proof !== undefined) {
+    const counter = secondFactorCounter(user.id, deviceId);
+    return { kind: 'signed_in', ...(await signInWithSecondFactor(deps, { user, amr: ['pwd'], proof: input.proof, counter, deviceId, passkeyChallengeHash: null }, context)) };
+  }
   if (methods.length > 0) {
     return { kind: 'mfa_required', ...(await requireSecondFactor(deps, { userId: user.id, methods, amr: ['pwd'], deviceId }, context)) };
   }

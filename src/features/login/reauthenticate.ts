@@ -7,7 +7,7 @@
 // login route.
 import type { RequestContext } from '../../core/audit/auditor.ts';
 import { AppError } from '../../core/errors.ts';
-import { recordFailedAttempt, recordFailedSecondFactor, reserveCredentialAttempt, secondFactorCounter, type AuthContext } from '../auth/index.ts';
+import { recordFailedAttempt, recordFailedSecondFactor, reserveCredentialAttempt, sessionCounters, type AuthContext } from '../auth/index.ts';
 import { enrolledFactors, hasSecondFactor, recordRecoveryCodeUse, verifySecondFactor, type MfaDeps, type SecondFactorProof, type SecondFactorResult } from '../mfa/index.ts';
 import { recordReauthentication } from '../sessions/index.ts';
 import { findUserWithRolesById, type UserWithRoles } from '../users/index.ts';
@@ -19,15 +19,15 @@ export type ReauthenticateInput =
   | { readonly password: string; readonly proof?: Exclude<SecondFactorProof, { method: 'passkey' }> }
   | { readonly passkey: unknown };
 
-async function checkPassword(deps: ReauthenticateDeps, user: UserWithRoles, password: string, context: RequestContext): Promise<void> {
+async function checkPassword(deps: ReauthenticateDeps, user: UserWithRoles, attempt: { password: string; counter: string }, context: RequestContext): Promise<void> {
   if (user.passwordHash === null) throw new AppError('invalid_credentials', { detail: 'no password on the account' });
-  await reserveCredentialAttempt(deps, user.emailIndex);
-  const check = await deps.passwords.verify(user.passwordHash, password);
+  await reserveCredentialAttempt(deps, attempt.counter);
+  const check = await deps.passwords.verify(user.passwordHash, attempt.password);
   if (!check.ok) {
-    await recordFailedAttempt(deps, user.emailIndex, user, context);
+    await recordFailedAttempt(deps, user.emailIndex, user, context, { counter: attempt.counter });
     throw new AppError('invalid_credentials', { detail: 'wrong password' });
   }
-  await deps.lockout.recordSuccess(user.emailIndex);
+  await deps.lockout.recordSuccess(attempt.counter);
 }
 
 export async function reauthenticate(
@@ -39,6 +39,7 @@ export async function reauthenticate(
   const user = await findUserWithRolesById(deps.db, auth.userId);
   if (user === null) throw new AppError('unauthorized', { detail: 'account gone' });
   const now = deps.clock();
+  const counters = sessionCounters({ emailIndex: user.emailIndex, userId: user.id }, auth.sessionId);
   let secondFactor: ((trx: Parameters<MfaDeps['passkeySecondFactor']>[0]) => Promise<SecondFactorResult>) | null = null;
   const amr: string[] = [];
   if ('passkey' in input) {
@@ -47,13 +48,13 @@ export async function reauthenticate(
       return verified.ok ? { ok: true, method: 'passkey', amr: verified.amr } : { ok: false, method: 'passkey', reason: verified.reason };
     };
   } else {
-    await checkPassword(deps, user, input.password, context);
+    await checkPassword(deps, user, { password: input.password, counter: counters.password }, context);
     amr.push('pwd');
     const { proof } = input;
     if (proof !== undefined) secondFactor = (trx) => verifySecondFactor(trx, deps, { userId: user.id, proof, now, passkeyChallengeHash: null });
     else if (hasSecondFactor(await enrolledFactors(deps.db, user.id))) throw new AppError('invalid_mfa_code', { detail: 'second factor missing' });
   }
-  const counter = secondFactorCounter(user.id, null);
+  const counter = counters.secondFactor;
   if (secondFactor !== null) await reserveCredentialAttempt(deps, counter);
   const outcome = await deps.change(context, async ({ trx, audit, enqueue }) => {
     if (secondFactor !== null) {

@@ -34,7 +34,17 @@ export const loginRoutes: FastifyPluginCallback<{ deps: ReauthenticateDeps; limi
     },
     async (request) => {
       const { body } = request;
-      const result = await login(deps, { email: body.email, password: body.password, ...(body.device_token === undefined ? {} : { deviceToken: body.device_token }) }, request.auditContext);
+      const proof = proofOf(body);
+      const result = await login(
+        deps,
+        {
+          email: body.email,
+          password: body.password,
+          ...(body.device_token === undefined ? {} : { deviceToken: body.device_token }),
+          ...(proof === null || proof.method === 'passkey' ? {} : { proof }),
+        },
+        request.auditContext,
+      );
       if (result.kind === 'signed_in') return signedInResponse(result);
       return {
         mfa_required: true as const,

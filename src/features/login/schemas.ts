@@ -1,8 +1,20 @@
 // Request and response shapes of login (a public contract: add fields, never rename).
 import { Type } from 'typebox';
 import { DeviceToken, Email, Password, SignedInResponse, strict } from '../auth/index.ts';
+import { RecoveryCode, TotpCode } from '../mfa/index.ts';
 
-export const LoginBody = Type.Object({ email: Email, password: Password, device_token: Type.Optional(DeviceToken) }, strict);
+export const LoginBody = Type.Object(
+  {
+    email: Email,
+    password: Password,
+    device_token: Type.Optional(DeviceToken),
+    // With the password, for a client that knows the account has an authenticator app:
+    // the login completes in one request (otherwise the answer is mfa_required).
+    code: Type.Optional(TotpCode),
+    recovery_code: Type.Optional(RecoveryCode),
+  },
+  strict,
+);
 
 /** A correct password for an account with a second factor: finish with POST /v1/auth/mfa. */
 export const MfaRequiredResponse = Type.Object(

@@ -10,6 +10,8 @@ export const MFA_TOKEN_TTL_SECONDS = 300;
 /** Wrong codes one mfa_token allows; the account's second-factor lockout bounds them too. */
 export const MFA_TOKEN_MAX_ATTEMPTS = 5;
 const MFA_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+/** Expired rows removed per new challenge: more than are made, so the table cannot grow. */
+const PURGE_BATCH = 100;
 
 export interface NewMfaChallenge {
   readonly userId: string;
@@ -35,8 +37,15 @@ export interface MfaChallenge {
 export async function createMfaChallenge(trx: DB, challenge: NewMfaChallenge): Promise<string> {
   const token = randomToken(32);
   // Expired challenges go as new ones come: the table stays as small as the last five
-  // minutes' correct passwords of accounts with a second factor.
-  await trx.deleteFrom('mfa_challenges').where('expires_at', '<=', challenge.now).execute();
+  // minutes' correct passwords of accounts with a second factor. A bounded batch, skipping
+  // rows a concurrent login is deleting, so two logins never wait on (or deadlock over)
+  // each other's cleanup.
+  await trx
+    .deleteFrom('mfa_challenges')
+    .where('token_hash', 'in', (eb) =>
+      eb.selectFrom('mfa_challenges').select('token_hash').where('expires_at', '<=', challenge.now).limit(PURGE_BATCH).forUpdate().skipLocked(),
+    )
+    .execute();
   await trx
     .insertInto('mfa_challenges')
     .values({

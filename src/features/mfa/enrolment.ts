@@ -9,7 +9,7 @@ import type { Change } from '../../core/change.ts';
 import { AppError } from '../../core/errors.ts';
 import type { AuthContext } from '../auth/index.ts';
 import { secondFactorChangedMail } from '../mail/index.ts';
-import { recordReauthentication } from '../sessions/index.ts';
+import { addFirstFactorToSession } from '../sessions/index.ts';
 import { loadEmail } from '../users/index.ts';
 import type { MfaDeps } from './deps.ts';
 import { enrolledFactors, hasSecondFactor } from './factors.ts';
@@ -63,14 +63,26 @@ export async function confirmTotp(deps: MfaDeps, auth: AuthContext, code: string
   if (step === null) throw new AppError('invalid_mfa_code', { detail: 'enrolment code wrong' });
   return deps.change(context, async ({ trx, audit, enqueue }) => {
     const first = !hasSecondFactor(await enrolledFactors(trx, auth.userId));
-    if (!(await claimTotpStep(trx, auth.userId, step, { confirmAt: now }))) throw new AppError('invalid_mfa_code', { detail: 'enrolment raced or code reused' });
-    const recoveryCodes = first ? await replaceRecoveryCodes(trx, auth.userId, now) : null;
-    await recordReauthentication(trx, auth, ['otp', 'mfa'], now);
+    if (!(await claimTotpStep(trx, auth.userId, step, { confirm: { at: now, sealed: pending.sealed } }))) {
+      throw new AppError('invalid_mfa_code', { detail: 'enrolment restarted meanwhile, or code reused' });
+    }
     audit(onUser(auth.userId, 'mfa.totp_enabled', { recovery_set_issued: first }));
-    audit({ actor: { type: 'user', id: auth.userId }, action: 'auth.reauthenticated', target: { type: 'session', id: auth.sessionId }, outcome: 'success', details: { method: 'totp_enrolment' } });
+    const recoveryCodes = first ? await firstFactorEnrolled({ trx, audit }, auth, ['otp'], now) : null;
     await mailOwner(deps, trx, enqueue, auth.userId, 'An authenticator app (TOTP) was added as a second factor to your account.');
     return { recoveryCodes };
   });
+}
+
+/**
+ * The account's first factor: its recovery codes, and the session it was enrolled in
+ * becomes a second-factor session (its authentication time unchanged: a later factor, or
+ * a factor replaced, proves nothing the account had, so it upgrades nothing).
+ */
+export async function firstFactorEnrolled(change: Pick<Change, 'trx' | 'audit'>, auth: AuthContext, amr: readonly string[], now: Date): Promise<string[]> {
+  const codes = await replaceRecoveryCodes(change.trx, auth.userId, now);
+  await addFirstFactorToSession(change.trx, auth, [...amr, 'mfa']);
+  change.audit({ actor: { type: 'user', id: auth.userId }, action: 'session.upgraded', target: { type: 'session', id: auth.sessionId }, outcome: 'success', details: { amr: [...amr, 'mfa'] } });
+  return codes;
 }
 
 /** Removes the TOTP factor; with it the last factor goes, the recovery codes go too. */

@@ -55,6 +55,38 @@ for (const engine of testEngines()) {
       assert.deepEqual([again.status, again.body.code], [401, 'invalid_token']);
     });
 
+    it('a password change (or reset, or sign-out everywhere) voids the mfa_tokens of half-done logins', async () => {
+      const account = await enrolledAccount(suite);
+      const relayed = await mfaToken(suite.test, account);
+      const changed = await suite.test.app.inject({
+        method: 'POST',
+        url: '/v1/me/password',
+        headers: { authorization: `Bearer ${account.tokens.access_token}` },
+        payload: { current_password: account.password, new_password: `${account.password}-new` },
+      });
+      assert.equal(changed.statusCode, 204, changed.body);
+      const late = await secondStep(suite.test, { mfa_token: relayed, code: codeNow(account.secret, suite.time) });
+      assert.deepEqual([late.status, late.body.code], [401, 'invalid_token']);
+    });
+
+    it('a code sent with the password completes the login in one request; it is looked at only after a correct password', async () => {
+      const account = await enrolledAccount(suite);
+      const wrongPassword = await passwordStep(suite.test, account, { password: `${account.password}x`, code: codeNow(account.secret, suite.time) });
+      assert.deepEqual([wrongPassword.status, wrongPassword.body.code], [401, 'invalid_credentials']);
+      const wrongCode = await passwordStep(suite.test, account, { code: codeNow(account.secret, suite.time, 5) });
+      assert.deepEqual([wrongCode.status, wrongCode.body.code], [401, 'invalid_mfa_code']);
+      const done = await passwordStep(suite.test, account, { code: codeNow(account.secret, suite.time) });
+      assert.equal(done.status, 200, JSON.stringify(done.body));
+      assert.deepEqual(JSON.parse(Buffer.from(done.body.access_token!.split('.')[1]!, 'base64url').toString('utf8')).amr, ['mfa', 'otp', 'pwd']);
+      const replay = await passwordStep(suite.test, account, { code: codeNow(account.secret, suite.time) });
+      assert.deepEqual([replay.status, replay.body.code], [401, 'invalid_mfa_code'], 'the code was taken');
+      // Sent for an account without a second factor, it changes nothing.
+      const plain = await createUser(suite.test, { label: 'plain-with-code' });
+      const plainLogin = await passwordStep(suite.test, plain, { code: '123456' });
+      assert.equal(plainLogin.status, 200);
+      assert.ok(plainLogin.body.access_token !== undefined);
+    });
+
     it('an mfa_token expires after five minutes', async () => {
       const account = await enrolledAccount(suite);
       const token = await mfaToken(suite.test, account);

@@ -53,7 +53,7 @@ for (const engine of testEngines()) {
       await suite.test.settle();
       assert.ok(suite.test.mails.some((mail) => mail.to === user.email && /sign-in security/.test(mail.subject)), 'the owner is told');
       const events = (await call(suite.test, 'GET', '/v1/me/events', { token })).json<{ events: { action: string }[] }>().events.map((event) => event.action);
-      for (const action of ['mfa.totp_enrolment_started', 'mfa.totp_enabled', 'auth.reauthenticated']) assert.ok(events.includes(action), action);
+      for (const action of ['mfa.totp_enrolment_started', 'mfa.totp_enabled', 'session.upgraded']) assert.ok(events.includes(action), action);
     });
 
     it('logs in with the second factor: the session, the token and a refreshed token say how', async () => {

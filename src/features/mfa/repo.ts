@@ -3,7 +3,7 @@
 // by `claimTotpStep`, one UPDATE that raises `last_used_step`: of any number of
 // concurrent submissions of one code, exactly one changes the row.
 import type { Keyring } from '../../core/crypto/keyring.ts';
-import { decryptField, encryptField, loadDataKey, type FieldContext } from '../../core/crypto/envelope.ts';
+import { decryptField, encryptField, loadDataKey, unwrapDataKey, type FieldContext } from '../../core/crypto/envelope.ts';
 import type { DB } from '../../core/db/database.ts';
 import type { TotpSecret } from './totp.ts';
 
@@ -11,6 +11,8 @@ const secretField = (userId: string): FieldContext => ({ table: 'mfa_totp', colu
 
 export interface StoredTotp {
   readonly secret: TotpSecret;
+  /** The sealed secret as stored: confirming names it, so only the secret a code was checked against is activated. */
+  readonly sealed: string;
   readonly confirmed: boolean;
   readonly lastUsedStep: number | null;
 }
@@ -39,13 +41,19 @@ export async function saveTotpEnrolment(trx: DB, keyring: Keyring, userId: strin
 
 /** The account's factor, opened; null when there is none or its data key is gone. */
 export async function loadTotp(db: DB, keyring: Keyring, userId: string): Promise<StoredTotp | null> {
-  const row = await db.selectFrom('mfa_totp').select(['secret_ciphertext', 'confirmed_at', 'last_used_step']).where('user_id', '=', userId).executeTakeFirst();
+  // The factor and its owner's wrapped data key in one round trip (a login's second step).
+  const row = await db
+    .selectFrom('mfa_totp')
+    .innerJoin('data_keys', 'data_keys.owner_id', 'mfa_totp.user_id')
+    .select(['mfa_totp.secret_ciphertext', 'mfa_totp.confirmed_at', 'mfa_totp.last_used_step', 'data_keys.wrapped_key'])
+    .where('mfa_totp.user_id', '=', userId)
+    .executeTakeFirst();
   if (row === undefined) return null;
-  const dek = await loadDataKey(db, keyring, userId);
-  if (dek === null) return null;
+  const dek = unwrapDataKey(keyring, userId, row.wrapped_key);
   try {
     return {
       secret: { base32: decryptField(dek, secretField(userId), row.secret_ciphertext) },
+      sealed: row.secret_ciphertext,
       confirmed: row.confirmed_at !== null,
       lastUsedStep: row.last_used_step,
     };
@@ -60,12 +68,16 @@ export async function loadTotp(db: DB, keyring: Keyring, userId: string): Promis
  * `confirm` takes it on an unconfirmed enrolment and confirms it; otherwise only a
  * confirmed factor counts.
  */
-export async function claimTotpStep(db: DB, userId: string, step: number, options: { readonly confirmAt?: Date } = {}): Promise<boolean> {
-  const result = await db
+export async function claimTotpStep(db: DB, userId: string, step: number, options: { readonly confirm?: { readonly at: Date; readonly sealed: string } } = {}): Promise<boolean> {
+  const { confirm } = options;
+  let query = db
     .updateTable('mfa_totp')
-    .set({ last_used_step: step, ...(options.confirmAt === undefined ? {} : { confirmed_at: options.confirmAt }) })
+    .set({ last_used_step: step, ...(confirm === undefined ? {} : { confirmed_at: confirm.at }) })
     .where('user_id', '=', userId)
-    .where('confirmed_at', options.confirmAt === undefined ? 'is not' : 'is', null)
+    .where('confirmed_at', confirm === undefined ? 'is not' : 'is', null);
+  // A parallel restart of the enrolment replaced the secret: the code proved nothing about it.
+  if (confirm !== undefined) query = query.where('secret_ciphertext', '=', confirm.sealed);
+  const result = await query
     .where((eb) => eb.or([eb('last_used_step', 'is', null), eb('last_used_step', '<', step)]))
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;

@@ -23,11 +23,17 @@ async function newUser(db: DB): Promise<string> {
   return id;
 }
 
+async function sealedOf(db: DB, userId: string): Promise<string> {
+  const stored = await loadTotp(db, keyring, userId);
+  assert.ok(stored !== null);
+  return stored.sealed;
+}
+
 async function enrolled(db: DB, options: { readonly confirmed: boolean }): Promise<{ userId: string; secret: ReturnType<typeof createTotpSecret> }> {
   const userId = await newUser(db);
   const secret = createTotpSecret();
   assert.equal(await saveTotpEnrolment(db, keyring, userId, secret, new Date()), true);
-  if (options.confirmed) assert.equal(await claimTotpStep(db, userId, 1, { confirmAt: new Date() }), true);
+  if (options.confirmed) assert.equal(await claimTotpStep(db, userId, 1, { confirm: { at: new Date(), sealed: await sealedOf(db, userId) } }), true);
   return { userId, secret };
 }
 
@@ -81,11 +87,21 @@ for (const engine of testEngines()) {
       const { userId } = await enrolled(db, { confirmed: false });
       const step = totpStep(new Date());
       assert.equal(await claimTotpStep(db, userId, step), false, 'an unconfirmed factor verifies nothing');
-      assert.equal(await claimTotpStep(db, userId, step, { confirmAt: new Date() }), true);
-      assert.equal(await claimTotpStep(db, userId, step + 1, { confirmAt: new Date() }), false, 'a confirmed factor is not confirmed again');
+      const sealed = await sealedOf(db, userId);
+      assert.equal(await claimTotpStep(db, userId, step, { confirm: { at: new Date(), sealed } }), true);
+      assert.equal(await claimTotpStep(db, userId, step + 1, { confirm: { at: new Date(), sealed } }), false, 'a confirmed factor is not confirmed again');
       assert.equal(await claimTotpStep(db, userId, step), false, 'the confirming code cannot then log in');
       assert.equal(await saveTotpEnrolment(db, keyring, userId, createTotpSecret(), new Date()), false, 'an attacker with a session cannot swap the secret');
       assert.equal((await loadTotp(db, keyring, userId))?.confirmed, true);
+    });
+
+    it('a code checked against one pending secret cannot confirm the secret a parallel restart put in its place', async () => {
+      const db = database().db;
+      const { userId } = await enrolled(db, { confirmed: false });
+      const checked = await sealedOf(db, userId);
+      assert.equal(await saveTotpEnrolment(db, keyring, userId, createTotpSecret(), new Date()), true, 'the enrolment restarts meanwhile');
+      assert.equal(await claimTotpStep(db, userId, totpStep(new Date()), { confirm: { at: new Date(), sealed: checked } }), false);
+      assert.equal((await loadTotp(db, keyring, userId))?.confirmed, false);
     });
 
     it('a restarted enrolment replaces the unconfirmed secret', async () => {

@@ -75,6 +75,13 @@ export async function consumeChallenge(trx: DB, encoded: string, scope: Challeng
 
 /** Deletes challenges past their expiry (spent or not); returns how many. */
 export async function purgeExpiredChallenges(db: DB, now: Date): Promise<number> {
-  const result = await db.deleteFrom('webauthn_challenges').where('expires_at', '<=', now).executeTakeFirst();
+  // A bounded batch, skipping rows another request is deleting: concurrent callers never
+  // wait on each other. More rows go per call than one call makes, so the table cannot grow.
+  const result = await db
+    .deleteFrom('webauthn_challenges')
+    .where('challenge_hash', 'in', (eb) =>
+      eb.selectFrom('webauthn_challenges').select('challenge_hash').where('expires_at', '<=', now).limit(100).forUpdate().skipLocked(),
+    )
+    .executeTakeFirst();
   return Number(result.numDeletedRows);
 }

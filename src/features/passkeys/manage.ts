@@ -5,7 +5,7 @@
 import type { AuditEvent, RequestContext } from '../../core/audit/auditor.ts';
 import { AppError } from '../../core/errors.ts';
 import type { AuthContext } from '../auth/index.ts';
-import { enrolledFactors, hasSecondFactor, mailOwner, removeRecoveryCodesIfNoFactor, replaceRecoveryCodes } from '../mfa/index.ts';
+import { enrolledFactors, firstFactorEnrolled, hasSecondFactor, mailOwner, removeRecoveryCodesIfNoFactor } from '../mfa/index.ts';
 import { loadEmail } from '../users/index.ts';
 import type { PasskeyRouteDeps } from './deps.ts';
 import type { PasskeySummary } from './repo.ts';
@@ -30,8 +30,9 @@ export async function registerPasskey(
     const first = !hasSecondFactor(await enrolledFactors(trx, auth.userId));
     const result = await deps.passkeys.verifyRegistration(trx, { userId: auth.userId, response: input.response, ...(input.name === undefined ? {} : { name: input.name }) });
     if (!result.ok) throw new AppError('invalid_request', { detail: `passkey registration refused: ${result.reason}`, fields: [{ field: '/body/response', rule: 'webauthn' }] });
-    const recoveryCodes = first ? await replaceRecoveryCodes(trx, auth.userId, deps.clock()) : null;
     audit(onUser(auth.userId, 'passkey.registered', { passkey_id: result.passkey.id, device_type: result.passkey.deviceType, recovery_set_issued: first }));
+    const amr = result.passkey.deviceType === 'multiDevice' ? 'swk' : 'hwk';
+    const recoveryCodes = first ? await firstFactorEnrolled({ trx, audit }, auth, [amr], deps.clock()) : null;
     await mailOwner(deps, trx, enqueue, auth.userId, `A passkey ("${result.passkey.name}") was added to your account.`);
     return { passkey: result.passkey, recoveryCodes };
   });

@@ -6,6 +6,7 @@
 // library-level checks behind these are in passkeys.security.test.ts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { enrolTotp } from '../../../test/helpers/mfa.ts';
 import { testEngines } from '../../../test/helpers/database.ts';
 import { call, createCustomRole, createSignedIn, createUser, signIn } from '../../../test/security/authz.fixtures.ts';
 import { withoutRequestId, type Tokens } from '../../../test/security/security.fixtures.ts';
@@ -146,6 +147,8 @@ for (const engine of testEngines()) {
       const user = await passkeyAccount(suite, { label: 'plain' });
       const support = await createSignedIn(suite.test, { roles: ['support'], label: 'support' });
       const writer = await createSignedIn(suite.test, { roles: [await createCustomRole(suite.test, ['users:read', 'users:write'], 'writer')], label: 'writer' });
+      // Removing anyone's factors needs a second-factor session of one's own (step-up.security.test.ts).
+      await enrolTotp(suite.test, writer.tokens.access_token, suite.time.clock());
       const reset = (actor: { tokens: Tokens }, targetId: string): Promise<Answer> => call(suite.test, 'DELETE', `/v1/admin/users/${targetId}/mfa`, { token: actor.tokens.access_token });
 
       const bySupport = await reset(support, user.id);

@@ -169,6 +169,19 @@ export async function liveSessionAuthentication(db: DB, sessionId: string, now: 
  * not this user's live one.
  */
 export async function recordReauthentication(trx: DB, target: { userId: string; sessionId: string }, amr: readonly string[], now: Date): Promise<boolean> {
+  return mergeSessionMethods(trx, target, amr, { authTime: now });
+}
+
+/**
+ * The account's first second factor, proved in this session as it was enrolled: the
+ * session becomes a second-factor one (an admin who had to enrol can administer), and its
+ * authentication time stays as it was, since no factor the account already had was proved.
+ */
+export async function addFirstFactorToSession(trx: DB, target: { userId: string; sessionId: string }, amr: readonly string[]): Promise<boolean> {
+  return mergeSessionMethods(trx, target, amr, {});
+}
+
+async function mergeSessionMethods(trx: DB, target: { userId: string; sessionId: string }, amr: readonly string[], options: { readonly authTime?: Date }): Promise<boolean> {
   const row = await trx
     .selectFrom('sessions')
     .select('amr')
@@ -179,7 +192,11 @@ export async function recordReauthentication(trx: DB, target: { userId: string; 
     .executeTakeFirst();
   if (row === undefined) return false;
   const merged = [...new Set([...row.amr, ...amr])].sort();
-  await trx.updateTable('sessions').set({ amr: merged, auth_time: now }).where('id', '=', target.sessionId).execute();
+  await trx
+    .updateTable('sessions')
+    .set({ amr: merged, ...(options.authTime === undefined ? {} : { auth_time: options.authTime }) })
+    .where('id', '=', target.sessionId)
+    .execute();
   return true;
 }
 
@@ -195,8 +212,14 @@ export async function revokeSession(trx: DB, userId: string, sessionId: string, 
   return result.numUpdatedRows > 0n;
 }
 
-/** Revokes every live session of a user, except one if given; returns the ids revoked. */
+/**
+ * Revokes every live session of a user, except one if given; returns the ids revoked.
+ * Logins half done (a correct password waiting for its second factor) go too: a password
+ * change, a reset or "sign out everywhere" must not leave a relay holding an mfa_token a
+ * way back in.
+ */
 export async function revokeUserSessions(trx: DB, userId: string, reason: string, now: Date, options: { except?: string } = {}): Promise<string[]> {
+  await trx.deleteFrom('mfa_challenges').where('user_id', '=', userId).execute();
   let query = trx
     .updateTable('sessions')
     .set({ revoked_at: now, revoked_reason: reason })

@@ -3,7 +3,7 @@
 // and its audit record share one transaction.
 import type { RequestContext } from '../../core/audit/auditor.ts';
 import { AppError } from '../../core/errors.ts';
-import { recordFailedAttempt, reserveCredentialAttempt, weakPasswordError, type AuthContext } from '../auth/index.ts';
+import { recordFailedAttempt, reserveCredentialAttempt, sessionCounters, weakPasswordError, type AuthContext } from '../auth/index.ts';
 import { passwordChangedMail } from '../mail/index.ts';
 import { revokeUserSessions } from '../sessions/index.ts';
 import { findUserById, loadProfile, setPasswordHash } from '../users/index.ts';
@@ -35,14 +35,16 @@ export async function changePassword(
 ): Promise<void> {
   const user = await findUserById(deps.db, auth.userId);
   if (user?.passwordHash === null || user === null) throw new AppError('invalid_credentials', { detail: 'no password set' });
-  // A stolen access token must not become an unlimited password oracle.
-  await reserveCredentialAttempt(deps, user.emailIndex);
+  // A stolen access token must not become an unlimited password oracle; the session's own
+  // counter, so a stranger's flood against the account cannot block the owner's change.
+  const counter = sessionCounters({ emailIndex: user.emailIndex, userId: user.id }, auth.sessionId).password;
+  await reserveCredentialAttempt(deps, counter);
   const check = await deps.passwords.verify(user.passwordHash, input.currentPassword);
   if (!check.ok) {
-    await recordFailedAttempt(deps, user.emailIndex, user, context);
+    await recordFailedAttempt(deps, user.emailIndex, user, context, { counter });
     throw new AppError('invalid_credentials', { detail: 'current password wrong' });
   }
-  await deps.lockout.recordSuccess(user.emailIndex);
+  await deps.lockout.recordSuccess(counter);
   const profile = await loadProfile(deps.db, deps.keyring, auth.userId);
   const verdict = deps.policy.check(input.newPassword, profile === null ? {} : { email: profile.email, name: profile.name });
   if (!verdict.ok) throw weakPasswordError(verdict);
