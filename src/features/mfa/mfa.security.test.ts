@@ -77,7 +77,8 @@ for (const engine of testEngines()) {
       assert.deepEqual([wrongCode.status, wrongCode.body.code], [401, 'invalid_mfa_code']);
       const done = await passwordStep(suite.test, account, { code: codeNow(account.secret, suite.time) });
       assert.equal(done.status, 200, JSON.stringify(done.body));
-      assert.deepEqual(JSON.parse(Buffer.from(done.body.access_token!.split('.')[1]!, 'base64url').toString('utf8')).amr, ['mfa', 'otp', 'pwd']);
+      const claims = JSON.parse(Buffer.from(done.body.access_token!.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+      assert.deepEqual(claims['amr'], ['mfa', 'otp', 'pwd']);
       const replay = await passwordStep(suite.test, account, { code: codeNow(account.secret, suite.time) });
       assert.deepEqual([replay.status, replay.body.code], [401, 'invalid_mfa_code'], 'the code was taken');
       // Sent for an account without a second factor, it changes nothing.
