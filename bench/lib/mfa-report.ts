@@ -20,7 +20,10 @@ export function formatMfaLogin(report: MfaLoginBenchReport): string {
   lines.push('');
   for (const engine of report.engines) {
     const within = engine.ratio <= 1.05;
-    lines.push(`goal ${engine.engine}: TOTP login within 5% of password-only: ${within ? 'met' : 'NOT met'} (+${round((engine.ratio - 1) * 100, 1)}%; the second step alone is ${engine.totpSecondStepMs.median} ms)`);
+    lines.push(`goal ${engine.engine}: TOTP login (two requests) within 5% of password-only: ${within ? 'met' : 'NOT met'} (+${round((engine.ratio - 1) * 100, 1)}%; the second step alone is ${engine.totpSecondStepMs.median} ms)`);
+    lines.push(
+      `goal ${engine.engine}: TOTP login (code with the password, one request) within 5% of password-only: ${engine.oneRequestRatio <= 1.05 ? 'met' : 'NOT met'} (${engine.oneRequestLoginMs.median} ms, ${round((engine.oneRequestRatio - 1) * 100, 1)}%; CPU ${engine.oneRequestCPUms} vs ${engine.passwordLoginCPUms} ms)`,
+    );
     lines.push(`goal ${engine.engine}: TOTP check ≤ 1 ms CPU: ${engine.verifyCPUus <= 1000 ? 'met' : 'NOT met'} (verifySecondFactor ${engine.verifyCPUus} µs${engine.engine === 'pglite' ? ', the embedded database\'s own work included' : ', PostgreSQL\'s own work not included'}; matchTotp ${report.matchTotpCPUus.wrong} µs)`);
   }
   return lines.join('\n');
