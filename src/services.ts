@@ -1,5 +1,6 @@
 // Builds every long-lived service from configuration and opened resources. The server
 // (runtime.ts) and the tests use this one function, so tests exercise the real wiring.
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { AccountServices } from './account-services.ts';
@@ -170,6 +171,8 @@ export async function createServices(resources: ServiceResources): Promise<Servi
   const authorizer = createAuthorizer({ db, clock });
   const profiles = createProfileCache({ clock });
   const passkeys = createPasskeys({ db, clock, publicURL: config.publicURL });
+  // WebAuthn's RP ID is a host name; browsers refuse every ceremony at an IP address.
+  if (isIP(passkeys.relyingParty.id) !== 0) log.warn({ public_url: config.publicURL }, 'PUBLIC_URL names an IP address: passkeys cannot work (use a host name, e.g. http://localhost:8080)');
   const secondFactorRequirement = createSecondFactorRequirement({ db, clock, requiredRoles: auth.mfaRequiredRoles });
   for (const cache of [sessionGate, authorizer, profiles, secondFactorRequirement]) invalidation.register(cache);
   return {
