@@ -50,6 +50,8 @@ export interface TestAppOptions {
   readonly webhookTuning?: Partial<JobRunnerTuning & WebhookTuning>;
   /** False leaves jobs (webhooks, mail) queued, as while no server runs; they run when started. */
   readonly startWebhooks?: boolean;
+  /** Serve the browser app built into this folder (web/dist), as `gatehouse serve` does. */
+  readonly webApp?: { readonly dist: string };
 }
 
 export function captureLines(lines: string[]): Writable {
@@ -99,7 +101,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
     ...(options.webhookTuning === undefined ? {} : { jobTuning: options.webhookTuning, webhookTuning: options.webhookTuning }),
   });
-  const app = await buildApp({ config, log, database, redis, clock, services });
+  const app = await buildApp({ config, log, database, redis, clock, services, ...(options.webApp === undefined ? {} : { webApp: options.webApp }) });
   options.routes?.(app);
   await app.ready();
   const baseURL = options.listen === true ? await app.listen({ host: '127.0.0.1', port: 0 }) : '';
