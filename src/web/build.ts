@@ -10,11 +10,20 @@ import type { InlineConfig, Logger as ViteLogger } from 'vite';
 import type { Logger } from '../core/logging.ts';
 import { hashWebSources, readBuildStamp, STAMP_FILE, webDist } from './source-hash.ts';
 
+/** The part of Vite's API used here; imported only when a build is due. */
+export interface ViteAPI {
+  build(config: InlineConfig): Promise<unknown>;
+}
+
 export interface WebBuildOptions {
   /** The app's folder (web/); its build goes to dist/ inside it. */
   readonly root: string;
   readonly log: Logger;
+  /** Loads Vite (a devDependency, absent after `npm install --omit=dev`); tests replace it. */
+  readonly loadVite?: () => Promise<ViteAPI>;
 }
+
+const importVite = (): Promise<ViteAPI> => import('vite');
 
 export type WebBuildOutcome =
   | { readonly status: 'fresh' | 'built'; readonly dist: string }
@@ -94,7 +103,7 @@ function isMissingModule(error: unknown): boolean {
  */
 export async function buildWebApp(options: WebBuildOptions & { readonly fingerprint: string }): Promise<void> {
   const { root, log, fingerprint } = options;
-  const vite = await import('vite');
+  const vite = await (options.loadVite ?? importVite)();
   const staging = join(root, `.dist-${randomBytes(6).toString('hex')}`);
   const retired = `${staging}-old`;
   const dist = webDist(root);
@@ -129,7 +138,7 @@ export async function ensureWebBuild(options: WebBuildOptions): Promise<WebBuild
   const started = performance.now();
   log.info({ root, reason: hasBuild ? 'sources changed' : 'no build' }, 'building the web app');
   try {
-    await buildWebApp({ root, log, fingerprint });
+    await buildWebApp({ ...options, fingerprint });
   } catch (error) {
     const fallback = hasBuild ? dist : null;
     if (isMissingModule(error)) {
