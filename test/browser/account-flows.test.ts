@@ -7,10 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { createLogger } from '../../src/core/logging.ts';
-import { ensureWebBuild } from '../../src/web/build.ts';
-import { WEB_ROOT } from '../../src/web/source-hash.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { builtWebApp, startTestApp, type TestApp } from '../helpers/app.ts';
 import { launchChromium, openWatchedPage, type PageGlobals, type WatchedPage } from '../helpers/browser.ts';
 import { strongPassword, uniqueEmail } from '../helpers/http.ts';
 import { enrolTotp } from '../helpers/mfa.ts';
@@ -54,9 +51,7 @@ describe('the web app in Chromium', () => {
   let browser: Browser;
 
   before(async () => {
-    const outcome = await ensureWebBuild({ root: WEB_ROOT, log: createLogger({ level: 'warn' }) });
-    assert.ok(outcome.dist !== null, `the web app is not built: ${outcome.status}`);
-    test = await startTestApp({ listen: true, webApp: { dist: outcome.dist }, env: GENEROUS_LIMITS });
+    test = await startTestApp({ listen: true, webApp: await builtWebApp(), env: GENEROUS_LIMITS });
     browser = await launchChromium();
   });
   after(async () => {

@@ -17,6 +17,9 @@ import type { JobRunnerTuning } from '../../src/core/jobs/runner.ts';
 import type { WebhookTuning } from '../../src/features/webhooks/handler.ts';
 import { createServices, type Services } from '../../src/services.ts';
 import { openPGliteClone } from './database.ts';
+import assert from 'node:assert/strict';
+import { ensureWebBuild } from '../../src/web/build.ts';
+import { WEB_ROOT } from '../../src/web/source-hash.ts';
 
 export interface TestApp {
   readonly app: App;
@@ -124,4 +127,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       await services.jobs.stop();
     },
   };
+}
+
+/** web/dist, built if stale: fresh after `npm test`'s global setup, built here when a file runs alone. */
+export async function builtWebApp(): Promise<{ readonly dist: string }> {
+  const outcome = await ensureWebBuild({ root: WEB_ROOT, log: createLogger({ level: 'warn' }) });
+  assert.ok(outcome.dist !== null, `the web app is not built: ${outcome.status}`);
+  return { dist: outcome.dist };
 }

@@ -7,11 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { API_CSP } from '../../src/core/http/security-headers.ts';
-import { createLogger } from '../../src/core/logging.ts';
-import { ensureWebBuild } from '../../src/web/build.ts';
 import { WEB_APP_CSP } from '../../src/web/routes.ts';
-import { WEB_ROOT } from '../../src/web/source-hash.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { builtWebApp, startTestApp, type TestApp } from '../helpers/app.ts';
 
 /** The page's policy as a map of directive → sources. */
 function directives(csp: string): Map<string, string[]> {
@@ -26,11 +23,9 @@ describe('the web app served by the server', () => {
   let dist: string;
 
   before(async () => {
-    // Fresh after npm test's global setup; built here when this file runs alone.
-    const outcome = await ensureWebBuild({ root: WEB_ROOT, log: createLogger({ level: 'warn' }) });
-    assert.ok(outcome.dist !== null, `the web app is not built: ${outcome.status}`);
-    dist = outcome.dist;
-    test = await startTestApp({ webApp: { dist } });
+    const webApp = await builtWebApp();
+    dist = webApp.dist;
+    test = await startTestApp({ webApp });
   });
   after(() => test.close());
 

@@ -89,6 +89,22 @@ export function Field(
   );
 }
 
+interface ValueProps {
+  readonly value: string;
+  readonly onValue: (value: string) => void;
+  readonly problem: Problem | null;
+}
+
+/** The account's email address, as the API bounds it (254 characters). */
+export function EmailField(props: ValueProps & { readonly autoComplete?: 'email' | 'username' }): ReactNode {
+  return <Field name="email" label="Email" type="email" autoComplete={props.autoComplete ?? 'email'} required maxLength={254} {...props} />;
+}
+
+/** A new password (field `password`): the server's policy judges it and its reasons show under the field. */
+export function NewPasswordField(props: ValueProps & { readonly label: string }): ReactNode {
+  return <Field name="password" type="password" autoComplete="new-password" required maxLength={1024} hint={PASSWORD_HINT} {...props} />;
+}
+
 /** The problem as a banner: the message, the server's password advice, and a reference for support on a server error. */
 export function ProblemAlert(props: { readonly problem: Problem | null; readonly children?: ReactNode }): ReactNode {
   const { problem } = props;

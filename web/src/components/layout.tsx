@@ -46,3 +46,13 @@ export function PageHeading(props: { readonly children: string }): ReactNode {
     </h1>
   );
 }
+
+/** A page's panel: its heading and content. */
+export function Card(props: { readonly title: string; readonly children: ReactNode; readonly busy?: boolean }): ReactNode {
+  return (
+    <section className="card" aria-busy={props.busy}>
+      <PageHeading>{props.title}</PageHeading>
+      {props.children}
+    </section>
+  );
+}

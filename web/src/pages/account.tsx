@@ -6,7 +6,7 @@ import { describeProblem } from '../api/messages.ts';
 import { settle, type Outcome } from '../api/problem.ts';
 import type { Profile } from '../api/types.ts';
 import { useAction } from '../components/form.tsx';
-import { PageHeading } from '../components/layout.tsx';
+import { Card } from '../components/layout.tsx';
 import { Link, navigate } from '../router.tsx';
 import { session, useSession } from '../session.ts';
 
@@ -47,20 +47,18 @@ export function AccountPage(): ReactNode {
   const action = useAction();
   if (state.status !== 'signed_in') {
     return (
-      <section className="card">
-        <PageHeading>Your account</PageHeading>
+      <Card title="Your account">
         <p>You are not logged in.</p>
         <p>
           <Link to="/login" className="button-link">
             Log in
           </Link>
         </p>
-      </section>
+      </Card>
     );
   }
   return (
-    <section className="card">
-      <PageHeading>Your account</PageHeading>
+    <Card title="Your account">
       <ProfileCard />
       <button
         type="button"
@@ -76,6 +74,6 @@ export function AccountPage(): ReactNode {
       >
         {action.busy ? 'Logging out…' : 'Log out'}
       </button>
-    </section>
+    </Card>
   );
 }

@@ -2,8 +2,8 @@
 import { useState, type ReactNode } from 'react';
 import { api } from '../api/client.ts';
 import { settle } from '../api/problem.ts';
-import { Field, ProblemAlert, SubmitButton, useAction } from '../components/form.tsx';
-import { PageHeading } from '../components/layout.tsx';
+import { EmailField, ProblemAlert, SubmitButton, useAction } from '../components/form.tsx';
+import { Card } from '../components/layout.tsx';
 import { Link } from '../router.tsx';
 
 export function ForgotPasswordPage(): ReactNode {
@@ -13,8 +13,7 @@ export function ForgotPasswordPage(): ReactNode {
 
   if (sentTo !== null) {
     return (
-      <section className="card">
-        <PageHeading>Check your inbox</PageHeading>
+      <Card title="Check your inbox">
         <p>
           If an account uses <strong>{sentTo}</strong>, a message with a link to choose a new password is on its way. The link works
           once and for a limited time.
@@ -22,13 +21,12 @@ export function ForgotPasswordPage(): ReactNode {
         <p>
           <Link to="/login">Back to log in</Link>
         </p>
-      </section>
+      </Card>
     );
   }
 
   return (
-    <section className="card">
-      <PageHeading>Reset your password</PageHeading>
+    <Card title="Reset your password">
       <p>Enter the email address of your account and we will send you a link to choose a new password.</p>
       <form
         onSubmit={(event) => {
@@ -40,7 +38,7 @@ export function ForgotPasswordPage(): ReactNode {
         }}
       >
         <ProblemAlert problem={action.problem} />
-        <Field name="email" label="Email" type="email" autoComplete="email" required maxLength={254} value={email} onValue={setEmail} problem={action.problem} />
+        <EmailField value={email} onValue={setEmail} problem={action.problem} />
         <SubmitButton busy={action.busy} busyText="Sending…">
           Send the link
         </SubmitButton>
@@ -48,6 +46,6 @@ export function ForgotPasswordPage(): ReactNode {
       <p>
         <Link to="/login">Back to log in</Link>
       </p>
-    </section>
+    </Card>
   );
 }

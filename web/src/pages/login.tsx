@@ -5,8 +5,8 @@ import { useState, type ReactNode } from 'react';
 import { api } from '../api/client.ts';
 import { settle, type Outcome } from '../api/problem.ts';
 import type { MfaChallenge, SignedIn } from '../api/types.ts';
-import { Field, ProblemAlert, SubmitButton, useAction } from '../components/form.tsx';
-import { PageHeading } from '../components/layout.tsx';
+import { EmailField, Field, ProblemAlert, SubmitButton, useAction } from '../components/form.tsx';
+import { Card } from '../components/layout.tsx';
 import { Link, navigate } from '../router.tsx';
 import { session } from '../session.ts';
 import { SecondFactorStep } from './second-factor.tsx';
@@ -37,8 +37,7 @@ export function LoginPage(): ReactNode {
   }
 
   return (
-    <section className="card">
-      <PageHeading>Log in</PageHeading>
+    <Card title="Log in">
       <form
         onSubmit={(event) => {
           event.preventDefault();
@@ -56,7 +55,7 @@ export function LoginPage(): ReactNode {
             </p>
           ) : null}
         </ProblemAlert>
-        <Field name="email" label="Email" type="email" autoComplete="username" required maxLength={254} value={email} onValue={setEmail} problem={action.problem} />
+        <EmailField autoComplete="username" value={email} onValue={setEmail} problem={action.problem} />
         <Field
           name="password"
           label="Password"
@@ -78,6 +77,6 @@ export function LoginPage(): ReactNode {
       <p>
         New here? <Link to="/register">Create an account</Link>
       </p>
-    </section>
+    </Card>
   );
 }

@@ -3,8 +3,8 @@
 import { useState, type ReactNode } from 'react';
 import { api } from '../api/client.ts';
 import { settle } from '../api/problem.ts';
-import { Field, PASSWORD_HINT, ProblemAlert, SubmitButton, useAction } from '../components/form.tsx';
-import { PageHeading } from '../components/layout.tsx';
+import { EmailField, Field, NewPasswordField, ProblemAlert, SubmitButton, useAction } from '../components/form.tsx';
+import { Card } from '../components/layout.tsx';
 import { Link } from '../router.tsx';
 
 export function RegisterPage(): ReactNode {
@@ -16,8 +16,7 @@ export function RegisterPage(): ReactNode {
 
   if (sentTo !== null) {
     return (
-      <section className="card">
-        <PageHeading>Check your inbox</PageHeading>
+      <Card title="Check your inbox">
         <p>
           If <strong>{sentTo}</strong> can receive mail, a message with a link to confirm it is on its way. Open the link to finish
           creating your account.
@@ -25,13 +24,12 @@ export function RegisterPage(): ReactNode {
         <p>
           Already confirmed? <Link to="/login">Log in</Link>
         </p>
-      </section>
+      </Card>
     );
   }
 
   return (
-    <section className="card">
-      <PageHeading>Create your account</PageHeading>
+    <Card title="Create your account">
       <form
         noValidate={false}
         onSubmit={(event) => {
@@ -43,20 +41,9 @@ export function RegisterPage(): ReactNode {
         }}
       >
         <ProblemAlert problem={action.problem} />
-        <Field name="email" label="Email" type="email" autoComplete="email" required maxLength={254} value={email} onValue={setEmail} problem={action.problem} />
+        <EmailField value={email} onValue={setEmail} problem={action.problem} />
         <Field name="name" label="Name (optional)" autoComplete="name" maxLength={200} value={name} onValue={setName} problem={action.problem} />
-        <Field
-          name="password"
-          label="Password"
-          type="password"
-          autoComplete="new-password"
-          required
-          maxLength={1024}
-          value={password}
-          onValue={setPassword}
-          problem={action.problem}
-          hint={PASSWORD_HINT}
-        />
+        <NewPasswordField label="Password" value={password} onValue={setPassword} problem={action.problem} />
         <SubmitButton busy={action.busy} busyText="Creating your account…">
           Create account
         </SubmitButton>
@@ -64,6 +51,6 @@ export function RegisterPage(): ReactNode {
       <p>
         Have an account? <Link to="/login">Log in</Link>
       </p>
-    </section>
+    </Card>
   );
 }

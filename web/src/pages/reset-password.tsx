@@ -3,8 +3,8 @@
 import { useState, type ReactNode } from 'react';
 import { api } from '../api/client.ts';
 import { settle } from '../api/problem.ts';
-import { Field, PASSWORD_HINT, ProblemAlert, SubmitButton, useAction } from '../components/form.tsx';
-import { PageHeading } from '../components/layout.tsx';
+import { NewPasswordField, ProblemAlert, SubmitButton, useAction } from '../components/form.tsx';
+import { Card } from '../components/layout.tsx';
 import { Link, takeFragmentParameter } from '../router.tsx';
 
 export function ResetPasswordPage(): ReactNode {
@@ -15,29 +15,26 @@ export function ResetPasswordPage(): ReactNode {
 
   if (linkCode === null) {
     return (
-      <section className="card">
-        <PageHeading>Reset link incomplete</PageHeading>
+      <Card title="Reset link incomplete">
         <p>This page needs the link from the password reset message. Open the link from the mail again, or ask for a new one.</p>
         <p>
           <Link to="/forgot-password">Ask for a new link</Link>
         </p>
-      </section>
+      </Card>
     );
   }
   if (done) {
     return (
-      <section className="card">
-        <PageHeading>Password changed</PageHeading>
+      <Card title="Password changed">
         <p>Your new password is set, and every session that was signed in has been ended.</p>
         <p>
           <Link to="/login">Log in</Link>
         </p>
-      </section>
+      </Card>
     );
   }
   return (
-    <section className="card">
-      <PageHeading>Choose a new password</PageHeading>
+    <Card title="Choose a new password">
       <form
         onSubmit={(event) => {
           event.preventDefault();
@@ -53,22 +50,11 @@ export function ResetPasswordPage(): ReactNode {
             </p>
           ) : null}
         </ProblemAlert>
-        <Field
-          name="password"
-          label="New password"
-          type="password"
-          autoComplete="new-password"
-          required
-          maxLength={1024}
-          value={password}
-          onValue={setPassword}
-          problem={action.problem}
-          hint={PASSWORD_HINT}
-        />
+        <NewPasswordField label="New password" value={password} onValue={setPassword} problem={action.problem} />
         <SubmitButton busy={action.busy} busyText="Saving…">
           Set the new password
         </SubmitButton>
       </form>
-    </section>
+    </Card>
   );
 }

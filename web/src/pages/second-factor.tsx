@@ -5,7 +5,7 @@ import { api } from '../api/client.ts';
 import { settle, type Outcome } from '../api/problem.ts';
 import type { MfaChallenge, SecondFactorMethod, SignedIn } from '../api/types.ts';
 import { Field, ProblemAlert, SubmitButton, useAction } from '../components/form.tsx';
-import { PageHeading } from '../components/layout.tsx';
+import { Card } from '../components/layout.tsx';
 import { canUsePasskeys, getPasskeyAssertion } from '../webauthn.ts';
 
 type Proof = { readonly code: string } | { readonly recovery_code: string } | { readonly passkey: Record<string, unknown> };
@@ -48,8 +48,7 @@ export function SecondFactorStep(props: {
   };
 
   return (
-    <section className="card">
-      <PageHeading>Confirm it is you</PageHeading>
+    <Card title="Confirm it is you">
       <ProblemAlert problem={action.problem} />
       {method === 'totp' ? (
         <form
@@ -123,6 +122,6 @@ export function SecondFactorStep(props: {
             ))}
         </div>
       ) : null}
-    </section>
+    </Card>
   );
 }

@@ -1,14 +1,13 @@
 // The small pages: the start page, the pages still to come, and "not found".
 import type { ReactNode } from 'react';
-import { PageHeading } from '../components/layout.tsx';
+import { Card } from '../components/layout.tsx';
 import { Link } from '../router.tsx';
 import { useSession } from '../session.ts';
 
 export function HomePage(): ReactNode {
   const state = useSession();
   return (
-    <section className="card">
-      <PageHeading>Welcome to Gatehouse</PageHeading>
+    <Card title="Welcome to Gatehouse">
       {state.status === 'signed_in' ? (
         <p>
           You are logged in. <Link to="/account">Go to your account</Link>
@@ -26,30 +25,28 @@ export function HomePage(): ReactNode {
           </p>
         </>
       )}
-    </section>
+    </Card>
   );
 }
 
 export function ComingSoonPage(props: { readonly title: string }): ReactNode {
   return (
-    <section className="card">
-      <PageHeading>{props.title}</PageHeading>
+    <Card title={props.title}>
       <p>This part of Gatehouse is not available in the browser yet.</p>
       <p>
         <Link to="/">Back to the start page</Link>
       </p>
-    </section>
+    </Card>
   );
 }
 
 export function NotFoundPage(): ReactNode {
   return (
-    <section className="card">
-      <PageHeading>Page not found</PageHeading>
+    <Card title="Page not found">
       <p>There is no page at this address.</p>
       <p>
         <Link to="/">Back to the start page</Link>
       </p>
-    </section>
+    </Card>
   );
 }

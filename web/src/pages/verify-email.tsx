@@ -3,8 +3,8 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { api } from '../api/client.ts';
 import { settle } from '../api/problem.ts';
-import { Field, ProblemAlert, SubmitButton, useAction } from '../components/form.tsx';
-import { PageHeading } from '../components/layout.tsx';
+import { EmailField, ProblemAlert, SubmitButton, useAction } from '../components/form.tsx';
+import { Card } from '../components/layout.tsx';
 import { Link, takeFragmentParameter } from '../router.tsx';
 
 function ResendForm(): ReactNode {
@@ -22,7 +22,7 @@ function ResendForm(): ReactNode {
       }}
     >
       <ProblemAlert problem={action.problem} />
-      <Field name="email" label="Email" type="email" autoComplete="email" required maxLength={254} value={email} onValue={setEmail} problem={action.problem} />
+      <EmailField value={email} onValue={setEmail} problem={action.problem} />
       <SubmitButton busy={action.busy} busyText="Sending…">
         Send a new link
       </SubmitButton>
@@ -47,32 +47,29 @@ export function VerifyEmailPage(): ReactNode {
 
   if (verified) {
     return (
-      <section className="card">
-        <PageHeading>Email confirmed</PageHeading>
+      <Card title="Email confirmed">
         <p>Your address is confirmed. You can log in now.</p>
         <p>
           <Link to="/login" className="button-link">
             Log in
           </Link>
         </p>
-      </section>
+      </Card>
     );
   }
   if (linkCode !== null && action.problem === null) {
     return (
-      <section className="card" aria-busy="true">
-        <PageHeading>Confirming your email…</PageHeading>
+      <Card title="Confirming your email…" busy>
         <p role="status">One moment.</p>
-      </section>
+      </Card>
     );
   }
   return (
-    <section className="card">
-      <PageHeading>{linkCode === null ? 'Confirmation link incomplete' : 'Could not confirm your email'}</PageHeading>
+    <Card title={linkCode === null ? 'Confirmation link incomplete' : 'Could not confirm your email'}>
       {linkCode === null ? <p>This page needs the link from the confirmation message. Open the link from the mail again, or ask for a new one.</p> : null}
       <ProblemAlert problem={action.problem} />
       <h2>Send a new link</h2>
       <ResendForm />
-    </section>
+    </Card>
   );
 }
