@@ -24,6 +24,8 @@ import { createPasswordHasher } from './core/password/hash.ts';
 import { createPasswordPolicy } from './core/password/policy.ts';
 import { createAccountJobs } from './features/auth/account-jobs.ts';
 import { createDeviceTokens, DEVICE_TOKEN_KEY_PURPOSE } from './features/auth/device-tokens.ts';
+import { createBrowserSessions } from './features/browser-sessions/browser-sessions.ts';
+import { BROWSER_SESSION_KEY_PURPOSE } from './features/browser-sessions/cookies.ts';
 import { sendLockNotice } from './features/auth/attempts.ts';
 import { authLimits, type AuthLimits } from './features/auth/limits.ts';
 import { createSessionGate } from './features/auth/session-gate.ts';
@@ -114,6 +116,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
   const successorKey = await getOrCreateSystemKey(db, keyring, REFRESH_SUCCESSOR_KEY_PURPOSE);
   const jobPayloadKey = await getOrCreateSystemKey(db, keyring, JOB_PAYLOAD_KEY_PURPOSE);
   const deviceTokenKey = await getOrCreateSystemKey(db, keyring, DEVICE_TOKEN_KEY_PURPOSE);
+  const browserSessionKey = await getOrCreateSystemKey(db, keyring, BROWSER_SESSION_KEY_PURPOSE);
   const metrics = createMetrics();
   // Each enqueue is counted and wakes the runner, which is built last, from the handlers.
   const jobsRef: { runner: JobRunner | null } = { runner: null };
@@ -219,6 +222,12 @@ export async function createServices(resources: ServiceResources): Promise<Servi
       deviceTokens: createDeviceTokens(deviceTokenKey.key),
       secondFactorRequirement,
       reauthMaxAge: auth.reauthMaxAge,
+      browserSessions: createBrowserSessions({
+        key: browserSessionKey.key,
+        publicURL: config.publicURL,
+        allowedOrigins: config.cors.origins,
+        lifetimes: { accessSeconds: auth.accessTokenTtl, refreshSeconds: auth.refreshIdleTtl },
+      }),
       passkeys,
       ...passkeyFactors(passkeys),
     }),
