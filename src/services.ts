@@ -11,6 +11,7 @@ import type { AuditKey, AuditKeyLookup } from './core/audit/types.ts';
 import { createCacheInvalidation } from './core/cache.ts';
 import { createChanges } from './core/change.ts';
 import type { Clock } from './core/clock.ts';
+import { createScheduler, type Scheduler } from './core/jobs/scheduler.ts';
 import { createJobRunner, DEFAULT_JOB_RUNNER_TUNING, type JobEvents, type JobRunner, type JobRunnerTuning } from './core/jobs/runner.ts';
 import { JOB_PAYLOAD_KEY_PURPOSE } from './core/jobs/sealed-payload.ts';
 import { BLIND_INDEX_PURPOSE, createBlindIndex } from './core/crypto/blind-index.ts';
@@ -39,6 +40,7 @@ import { createSecondFactorRequirement } from './features/mfa/policy.ts';
 import { passkeyFactors } from './features/passkeys/factors.ts';
 import { createPasskeys } from './features/passkeys/service.ts';
 import { sendResetLink } from './features/recovery/index.ts';
+import { retentionJobs } from './features/retention/jobs.ts';
 import { completeRegistration } from './features/registration/index.ts';
 import { createRefreshRotation, REFRESH_SUCCESSOR_KEY_PURPOSE } from './features/sessions/successor.ts';
 import { createAccessTokens } from './features/tokens/access-tokens.ts';
@@ -61,6 +63,8 @@ export interface Services {
   readonly mail: MailQueue;
   /** The audit-chain key by id, for verifying the trail. */
   readonly auditKeys: AuditKeyLookup;
+  /** Retention purges, one instance at a time. `serve` starts and stops it; `gatehouse jobs run` runs one. */
+  readonly scheduler: Scheduler;
 }
 
 export interface ServiceResources {
@@ -188,6 +192,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
     },
     jobs,
     mail,
+    scheduler: createScheduler({ db, clock, log, jobs: retentionJobs(), onRun: (name, removed) => { metrics.retentionRemoved.inc({ job: name }, removed); } }),
     auth: (authRef.deps = {
       db,
       clock,

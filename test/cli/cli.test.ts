@@ -147,6 +147,17 @@ describe('gatehouse CLI', () => {
     assert.match(unknownRole.stderr, /no role named "superuser"/);
   });
 
+  it('jobs list names the retention purges; jobs run runs one now and records it; an unknown job exits 2', async () => {
+    const listed = await run(['jobs', 'list'], env);
+    assert.equal(listed.code, 0, listed.stderr);
+    for (const name of ['purge-sessions', 'purge-one-time-tokens', 'purge-login-challenges', 'purge-lockout-counters']) assert.match(listed.stdout, new RegExp(`^${name}\\t`, 'm'));
+    const ran = await run(['jobs', 'run', 'purge-sessions'], env);
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.match(ran.stdout, /^purge-sessions: removed \d+$/m);
+    assert.match((await run(['jobs', 'list'], env)).stdout, /purge-sessions\tevery 3600 s\tlast started /);
+    assert.equal((await run(['jobs', 'run', 'no-such-job'], env)).code, 2);
+  });
+
   it('audit verify reports an intact chain', async () => {
     const result = await run(['audit', 'verify'], env);
     assert.equal(result.code, 0, result.stderr);
