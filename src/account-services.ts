@@ -12,6 +12,7 @@ import type { Logger } from './core/logging.ts';
 import type { PasswordHasher } from './core/password/hash.ts';
 import type { PasswordPolicy } from './core/password/policy.ts';
 import type { AccountJobs, DeviceTokens, SessionGate } from './features/auth/index.ts';
+import type { BrowserSessions } from './features/browser-sessions/index.ts';
 import type { Authorizer } from './features/authorization/index.ts';
 import type { Lockout } from './features/lockout/index.ts';
 import type { OutgoingMail } from './features/mail/index.ts';
@@ -55,6 +56,8 @@ export interface AccountServices {
   readonly passkeySecondFactor: PasskeySecondFactor;
   readonly passkeyAssertionOptions: PasskeyAssertionOptions;
   readonly passkeyReauthentication: PasskeyReauthentication;
+  /** Cookie sessions for browsers: the cookies, and their origin and CSRF checks. */
+  readonly browserSessions: BrowserSessions;
   /** REAUTH_MAX_AGE, in seconds. */
   readonly reauthMaxAge: number;
 }

@@ -116,6 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     sessions: auth.sessionGate,
     authorizer: auth.authorizer,
     secondFactors: auth.secondFactorRequirement,
+    cookies: { accessToken: (request) => auth.browserSessions.accessToken(request), checkSession: (request, sessionId) => { auth.browserSessions.guard.checkSession(request, sessionId); } },
     clock: deps.clock,
     reauthMaxAge: auth.reauthMaxAge,
   });
@@ -126,7 +127,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(registrationRoutes, { deps: auth, limits: rateLimits.auth });
   await app.register(verificationRoutes, { deps: auth, limits: rateLimits.auth });
   await app.register(loginRoutes, { deps: auth, limits: rateLimits.auth });
-  await app.register(mfaRoutes, { deps: auth, requirement: auth.secondFactorRequirement, limits: rateLimits.auth });
+  await app.register(mfaRoutes, { deps: auth, requirement: auth.secondFactorRequirement, browser: auth.browserSessions, limits: rateLimits.auth });
   await app.register(passkeyRoutes, { deps: auth, limits: rateLimits.auth });
   await app.register(sessionRoutes, { deps: auth, limits: rateLimits.auth });
   await app.register(recoveryRoutes, { deps: auth, limits: rateLimits.auth });

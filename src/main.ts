@@ -13,6 +13,7 @@ import { auditPrune, pruneCutoff, PruneUsageError } from './cli/audit-prune.ts';
 import { auditVerify, auditVerifyFile } from './cli/audit-verify.ts';
 import { rotateMaster } from './cli/keys.ts';
 import { migrateCommand } from './cli/migrate.ts';
+import { listJobsCommand, runJobCommand } from './cli/jobs.ts';
 
 const USAGE = `usage: gatehouse <command>
 
@@ -26,6 +27,8 @@ const USAGE = `usage: gatehouse <command>
                       after writing a signed checkpoint; run as the database owner
   keys rotate-master  re-wrap every stored key under the newest master key
   keys rotate-signing make the next signing key active and publish a new next key
+  jobs list           the scheduled retention purges and when each last ran
+  jobs run NAME       run one of them now
   users create --email E [--name N] [--role R ...]
                       create a verified user; the password is read from stdin or a prompt
 `;
@@ -94,6 +97,15 @@ const commands: Record<string, Command> = {
       process.stdout.write(`signing keys rotated: active ${ids.activeKid}, next ${ids.nextKid}, retired ${ids.retiredKid}\n`);
       return 0;
     });
+  },
+  async 'jobs list'() {
+    return withRuntime((runtime) => listJobsCommand(runtime, (text) => process.stdout.write(text)));
+  },
+  async 'jobs run'(argv) {
+    const { positionals } = parseArgs({ args: [...argv], allowPositionals: true, strict: true });
+    const [name] = positionals;
+    if (name === undefined || positionals.length !== 1) throw new UsageError('jobs run takes one job name');
+    return withRuntime((runtime) => runJobCommand(runtime, name, (text) => process.stdout.write(text)));
   },
   async 'users create'(argv) {
     const { values } = parseArgs({

@@ -11,6 +11,7 @@ import type { AuditKey, AuditKeyLookup } from './core/audit/types.ts';
 import { createCacheInvalidation } from './core/cache.ts';
 import { createChanges } from './core/change.ts';
 import type { Clock } from './core/clock.ts';
+import { createScheduler, type Scheduler } from './core/jobs/scheduler.ts';
 import { createJobRunner, DEFAULT_JOB_RUNNER_TUNING, type JobEvents, type JobRunner, type JobRunnerTuning } from './core/jobs/runner.ts';
 import { JOB_PAYLOAD_KEY_PURPOSE } from './core/jobs/sealed-payload.ts';
 import { BLIND_INDEX_PURPOSE, createBlindIndex } from './core/crypto/blind-index.ts';
@@ -24,6 +25,8 @@ import { createPasswordHasher } from './core/password/hash.ts';
 import { createPasswordPolicy } from './core/password/policy.ts';
 import { createAccountJobs } from './features/auth/account-jobs.ts';
 import { createDeviceTokens, DEVICE_TOKEN_KEY_PURPOSE } from './features/auth/device-tokens.ts';
+import { createBrowserSessions } from './features/browser-sessions/browser-sessions.ts';
+import { BROWSER_SESSION_KEY_PURPOSE } from './features/browser-sessions/cookies.ts';
 import { sendLockNotice } from './features/auth/attempts.ts';
 import { authLimits, type AuthLimits } from './features/auth/limits.ts';
 import { createSessionGate } from './features/auth/session-gate.ts';
@@ -37,6 +40,7 @@ import { createSecondFactorRequirement } from './features/mfa/policy.ts';
 import { passkeyFactors } from './features/passkeys/factors.ts';
 import { createPasskeys } from './features/passkeys/service.ts';
 import { sendResetLink } from './features/recovery/index.ts';
+import { retentionJobs } from './features/retention/jobs.ts';
 import { completeRegistration } from './features/registration/index.ts';
 import { createRefreshRotation, REFRESH_SUCCESSOR_KEY_PURPOSE } from './features/sessions/successor.ts';
 import { createAccessTokens } from './features/tokens/access-tokens.ts';
@@ -59,6 +63,8 @@ export interface Services {
   readonly mail: MailQueue;
   /** The audit-chain key by id, for verifying the trail. */
   readonly auditKeys: AuditKeyLookup;
+  /** Retention purges, one instance at a time. `serve` starts and stops it; `gatehouse jobs run` runs one. */
+  readonly scheduler: Scheduler;
 }
 
 export interface ServiceResources {
@@ -114,6 +120,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
   const successorKey = await getOrCreateSystemKey(db, keyring, REFRESH_SUCCESSOR_KEY_PURPOSE);
   const jobPayloadKey = await getOrCreateSystemKey(db, keyring, JOB_PAYLOAD_KEY_PURPOSE);
   const deviceTokenKey = await getOrCreateSystemKey(db, keyring, DEVICE_TOKEN_KEY_PURPOSE);
+  const browserSessionKey = await getOrCreateSystemKey(db, keyring, BROWSER_SESSION_KEY_PURPOSE);
   const metrics = createMetrics();
   // Each enqueue is counted and wakes the runner, which is built last, from the handlers.
   const jobsRef: { runner: JobRunner | null } = { runner: null };
@@ -185,6 +192,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
     },
     jobs,
     mail,
+    scheduler: createScheduler({ db, clock, log, jobs: retentionJobs(), onRun: (name, removed) => { metrics.retentionRemoved.inc({ job: name }, removed); } }),
     auth: (authRef.deps = {
       db,
       clock,
@@ -219,6 +227,12 @@ export async function createServices(resources: ServiceResources): Promise<Servi
       deviceTokens: createDeviceTokens(deviceTokenKey.key),
       secondFactorRequirement,
       reauthMaxAge: auth.reauthMaxAge,
+      browserSessions: createBrowserSessions({
+        key: browserSessionKey.key,
+        publicURL: config.publicURL,
+        allowedOrigins: config.cors.origins,
+        lifetimes: { accessSeconds: auth.accessTokenTtl, refreshSeconds: auth.refreshIdleTtl },
+      }),
       passkeys,
       ...passkeyFactors(passkeys),
     }),

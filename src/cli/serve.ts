@@ -32,6 +32,7 @@ export async function serve(runtime: Runtime): Promise<void> {
     // After the requests, so a job they enqueued (a webhook, a mail) is either done or
     // left queued for the next instance.
     await services.jobs.stop();
+    await services.scheduler.stop();
     await runtime.close();
   });
   try {
@@ -43,6 +44,7 @@ export async function serve(runtime: Runtime): Promise<void> {
   }
   if (metricsListener !== null) log.info({ address: metricsListener.address.address, port: metricsListener.address.port }, 'metrics listening');
   services.jobs.start();
+  services.scheduler.start();
   log.info({ url: config.publicURL, engine: runtime.database.engine, env: config.environment }, 'gatehouse listening');
   const missing = missingTuning(process.execArgv, process.env, runtime.database.engine);
   if (missing.length > 0) log.warn({ missing }, 'started without the memory tuning of docs/operations.md: expect a larger resident set');

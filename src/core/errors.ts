@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   reauthentication_required: { status: 401, title: 'Confirm it is you: authenticate again to do this.' },
   mfa_enrollment_required: { status: 403, title: 'Set up a second factor before doing anything else.' },
   mfa_required: { status: 403, title: 'This needs a session signed in with a second factor.' },
+  csrf_rejected: { status: 403, title: 'The request was refused: it did not come from this site.' },
   email_not_verified: { status: 403, title: 'Confirm your email address before logging in.' },
   account_disabled: { status: 403, title: 'This account is disabled.' },
   unauthorized: { status: 401, title: 'Authentication is required.' },

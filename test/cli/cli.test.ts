@@ -147,6 +147,18 @@ describe('gatehouse CLI', () => {
     assert.match(unknownRole.stderr, /no role named "superuser"/);
   });
 
+  it('jobs list names the retention purges; jobs run runs one now and records it; an unknown job exits 2', async () => {
+    const listed = await run(['jobs', 'list'], env);
+    assert.equal(listed.code, 0, listed.stderr);
+    const names = listed.stdout.split('\n').filter((line) => !line.startsWith(' ')).map((line) => line.split('\t')[0]);
+    for (const name of ['purge-sessions', 'purge-one-time-tokens', 'purge-login-challenges', 'purge-lockout-counters']) assert.ok(names.includes(name), name);
+    const ran = await run(['jobs', 'run', 'purge-sessions'], env);
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.match(ran.stdout, /^purge-sessions: removed \d+$/m);
+    assert.match((await run(['jobs', 'list'], env)).stdout, /purge-sessions\tevery 3600 s\tlast started /);
+    assert.equal((await run(['jobs', 'run', 'no-such-job'], env)).code, 2);
+  });
+
   it('audit verify reports an intact chain', async () => {
     const result = await run(['audit', 'verify'], env);
     assert.equal(result.code, 0, result.stderr);

@@ -34,11 +34,16 @@ export interface SuiteApp {
 
 /** Inside a describe: one app (injected requests) on a fresh database of the engine, for the whole block. */
 export function appPerSuite(engine: TestEngine, options: Pick<TestAppOptions, 'webApp'> = {}): SuiteApp {
+  return appPerSuiteWith(engine, {}, options);
+}
+
+/** As appPerSuite, with more settings. */
+export function appPerSuiteWith(engine: TestEngine, env: Record<string, string>, options: Pick<TestAppOptions, 'webApp'> = {}): SuiteApp {
   let test: TestApp | null = null;
   let database: TestDatabase | null = null;
   before(async () => {
     database = await engine.open();
-    test = await startTestApp({ ...options, database: database.database, env: GENEROUS_LIMITS });
+    test = await startTestApp({ ...options, database: database.database, env: { ...GENEROUS_LIMITS, ...env } });
   });
   after(async () => {
     await test?.close();

@@ -46,7 +46,8 @@ export function createMemorySession(): Session {
       };
     },
     begin: (answer) => {
-      accessToken = answer.access_token;
+      // A cookie-mode answer carries no token: the server has set the httpOnly cookies.
+      accessToken = answer.token_type === 'Bearer' ? answer.access_token : null;
       change({ status: 'signed_in', sessionId: answer.session_id });
     },
     authorize: (request) => {

@@ -196,6 +196,14 @@ export interface MfaChallengesTable {
   used_at: Timestamp | null;
 }
 
+/** When each scheduled job last ran (migration 0015). */
+export interface ScheduledRunsTable {
+  name: string;
+  last_started_at: Timestamp;
+  last_finished_at: Timestamp | null;
+  last_removed: string | number | bigint | null;
+}
+
 export interface Schema {
   schema_migrations: SchemaMigrationsTable;
   system_keys: SystemKeysTable;
@@ -217,6 +225,7 @@ export interface Schema {
   mfa_challenges: MfaChallengesTable;
   passkeys: PasskeysTable;
   webauthn_challenges: WebAuthnChallengesTable;
+  scheduled_runs: ScheduledRunsTable;
 }
 
 /** One WebAuthn credential of one account (migration 0014). */

@@ -28,6 +28,8 @@ export interface Metrics {
   readonly jobsFailed: Counter<'kind' | 'final'>;
   /** Jobs not yet done or given up on, by kind, as of the runner's last round. */
   readonly jobsPending: Gauge<'kind'>;
+  /** Rows removed by the scheduled retention purges, by job. */
+  readonly retentionRemoved: Counter<'job'>;
   /** Counts login outcomes, lockouts and refresh reuse from the audit events that record them. */
   readonly auditObserver: AuditObserver;
 }
@@ -88,6 +90,12 @@ export function createMetrics(): Metrics {
       name: `${METRIC_PREFIX}audit_append_duration_seconds`,
       help: 'Time to append one audit record, waiting for the chain lock included.',
       buckets: AUDIT_BUCKETS,
+      registers,
+    }),
+    retentionRemoved: new Counter({
+      name: `${METRIC_PREFIX}retention_removed_total`,
+      help: 'Rows removed by the scheduled retention purges, by job.',
+      labelNames: ['job'] as const,
       registers,
     }),
     webhookFailures: new Counter({ name: `${METRIC_PREFIX}webhook_failures_total`, help: 'Failed security webhook deliveries.', registers }),

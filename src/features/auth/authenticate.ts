@@ -18,12 +18,22 @@ export interface AuthContext {
   /** From the token: a hint only. Permission checks read current state. */
   readonly roles: readonly string[];
   readonly token: string;
+  /** Where the access token came from: the Authorization header, or a browser's session cookie. */
+  readonly via: 'bearer' | 'cookie';
   /** How the session was authenticated and when last, as the database says now. */
   readonly authentication: SessionAuthentication;
 }
 
 export interface AccessTokenVerifier {
   verify(token: string): Promise<{ sub: string; sid: string; roles: readonly string[] } | null>;
+}
+
+/** A browser's session cookie (features/browser-sessions), and its origin and CSRF checks. */
+export interface CookieCredentials {
+  /** The access token inside the request's session cookie, or null. */
+  accessToken(request: FastifyRequest): string | null;
+  /** Throws 403 csrf_rejected unless the request comes from an allowed origin with the session's CSRF token. */
+  checkSession(request: FastifyRequest, sessionId: string): void;
 }
 
 /** Whether a user must use a second factor (their current roles), and whether they have one. */
@@ -61,6 +71,7 @@ export interface AuthenticationDeps {
   readonly sessions: SessionGate;
   readonly authorizer: Authorizer;
   readonly secondFactors: SecondFactorPolicy;
+  readonly cookies: CookieCredentials;
   readonly clock: Clock;
   /** REAUTH_MAX_AGE, in seconds. */
   readonly reauthMaxAge: number;
@@ -89,13 +100,17 @@ export function registerAuthentication(app: FastifyInstance, deps: Authenticatio
   app.addHook('preParsing', async (request, _reply, payload) => {
     const { access, recentAuth } = request.routeOptions.config;
     if (isOpen(access)) return payload;
-    const presented = bearerToken(request);
-    if (presented === null) throw unauthorized(request, 'no bearer token');
+    // An Authorization header decides alone: a request naming a bearer token is never
+    // also authenticated by an ambient cookie.
+    const via = request.headers.authorization === undefined ? 'cookie' : 'bearer';
+    const presented = via === 'bearer' ? bearerToken(request) : deps.cookies.accessToken(request);
+    if (presented === null) throw unauthorized(request, via === 'bearer' ? 'malformed bearer token' : 'no bearer token or session cookie');
     const claims = await deps.tokens.verify(presented);
     if (claims === null) throw unauthorized(request, 'access token rejected');
+    if (via === 'cookie') deps.cookies.checkSession(request, claims.sid);
     const authentication = await deps.sessions.authentication(claims.sid, claims.sub);
     if (authentication === null) throw unauthorized(request, 'session not active');
-    const auth: AuthContext = { userId: claims.sub, sessionId: claims.sid, roles: claims.roles, token: presented, authentication };
+    const auth: AuthContext = { userId: claims.sub, sessionId: claims.sid, roles: claims.roles, token: presented, via, authentication };
     request.auth = auth;
     if (typeof access === 'object') {
       // Deny by default: the permission must be held now, whatever the token's roles say.

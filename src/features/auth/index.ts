@@ -14,7 +14,7 @@ export type { AuthLimits } from './limits.ts';
 export { mailOneTimeLink } from './mailed-link.ts';
 export { consumeOneTimeToken, expireOneTimeTokens, INVITATION_TTL, isOneTimeTokenUsable, issueOneTimeToken } from './one-time-tokens.ts';
 export { weakPasswordError } from './password-rules.ts';
-export { Accepted, DeviceToken, Email, ForgotBody, Name, OpaqueToken, Password, SignedInResponse, strict } from './schemas.ts';
+export { Accepted, CookieSessionResponse, DeviceToken, Email, ForgotBody, Name, OpaqueToken, Password, SignedInResponse, strict } from './schemas.ts';
 export type { SessionGate } from './session-gate.ts';
 export { issueTokenPair } from './token-pair.ts';
 export type { TokenPair } from './token-pair.ts';

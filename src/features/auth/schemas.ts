@@ -32,3 +32,13 @@ export const SignedInResponse = Type.Object(
 
 /** A device token presented with a login, as issued (ghd_...); anything else counts as none. */
 export const DeviceToken = Type.String({ minLength: 1, maxLength: 128 });
+
+/** A signed-in browser (cookie mode): the tokens went into cookies; the page learns only this. */
+export const CookieSessionResponse = Type.Object(
+  {
+    token_type: Type.Literal('cookie'),
+    session_id: Type.String({ format: 'uuid' }),
+    expires_in: Type.Integer({ minimum: 1 }),
+  },
+  strict,
+);

@@ -6,11 +6,14 @@ import type { DB } from '../../core/db/database.ts';
 import type { PasswordHasher } from '../../core/password/hash.ts';
 import type { Lockout } from '../lockout/index.ts';
 import type { AccountJobs, DeviceTokens } from '../auth/index.ts';
+import type { BrowserSessions } from '../browser-sessions/index.ts';
 import type { MfaDeps } from '../mfa/index.ts';
 import type { SessionLifetimes } from '../sessions/index.ts';
 import type { AccessTokens } from '../tokens/index.ts';
 
 export interface LoginDeps extends MfaDeps {
+  /** Cookie sessions for browsers (`Gatehouse-Session: cookie`). */
+  readonly browserSessions: BrowserSessions;
   readonly db: DB;
   readonly clock: Clock;
   readonly blindIndex: BlindIndex;

@@ -5,7 +5,8 @@ import type { FastifyPluginCallback } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { responses } from '../../core/http/problem.ts';
 import { AppError } from '../../core/errors.ts';
-import { requireAuth, signedInResponse, type AuthLimits } from '../auth/index.ts';
+import { requireAuth, type AuthLimits } from '../auth/index.ts';
+import { respondSignedIn } from '../browser-sessions/index.ts';
 import { proofOf, ReauthenticateBody, ReauthenticateResponse } from '../mfa/index.ts';
 import { login } from './login.ts';
 import { reauthenticate, type ReauthenticateDeps, type ReauthenticateInput } from './reauthenticate.ts';
@@ -32,20 +33,22 @@ export const loginRoutes: FastifyPluginCallback<{ deps: ReauthenticateDeps; limi
       config: { access: 'public', rateLimit: [limits.address, limits.account] },
       schema: { summary: 'Log in with email and password (then a second factor, if the account has one)', tags, body: LoginBody, response: responses({ 200: LoginResponse }) },
     },
-    async (request) => {
+    async (request, reply) => {
       const { body } = request;
+      const cookieMode = deps.browserSessions.cookieMode(request);
       const proof = proofOf(body);
+      const deviceToken = body.device_token ?? (cookieMode ? deps.browserSessions.deviceToken(request) : null) ?? undefined;
       const result = await login(
         deps,
         {
           email: body.email,
           password: body.password,
-          ...(body.device_token === undefined ? {} : { deviceToken: body.device_token }),
+          ...(deviceToken === undefined ? {} : { deviceToken }),
           ...(proof === null || proof.method === 'passkey' ? {} : { proof }),
         },
         request.auditContext,
       );
-      if (result.kind === 'signed_in') return signedInResponse(result);
+      if (result.kind === 'signed_in') return respondSignedIn(deps.browserSessions, reply, result, { cookieMode });
       return {
         mfa_required: true as const,
         mfa_token: result.mfaToken,

@@ -1,6 +1,6 @@
 // Request and response shapes of login (a public contract: add fields, never rename).
 import { Type } from 'typebox';
-import { DeviceToken, Email, Password, SignedInResponse, strict } from '../auth/index.ts';
+import { CookieSessionResponse, DeviceToken, Email, Password, SignedInResponse, strict } from '../auth/index.ts';
 import { RecoveryCode, TotpCode } from '../mfa/index.ts';
 
 export const LoginBody = Type.Object(
@@ -29,4 +29,4 @@ export const MfaRequiredResponse = Type.Object(
   strict,
 );
 
-export const LoginResponse = Type.Union([SignedInResponse, MfaRequiredResponse]);
+export const LoginResponse = Type.Union([SignedInResponse, MfaRequiredResponse, CookieSessionResponse]);

@@ -6,7 +6,8 @@ import type { FastifyPluginCallback } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { responses } from '../../core/http/problem.ts';
-import { requireAuth, signedInResponse, SignedInResponse, type AuthLimits } from '../auth/index.ts';
+import { CookieSessionResponse, requireAuth, SignedInResponse, type AuthLimits } from '../auth/index.ts';
+import { respondSignedIn, type BrowserSessions } from '../browser-sessions/index.ts';
 import type { MfaDeps } from './deps.ts';
 import { confirmTotp, regenerateRecoveryCodes, removeTotp, startTotpEnrolment } from './enrolment.ts';
 import { enrolledFactors, secondFactorMethods } from './factors.ts';
@@ -17,7 +18,7 @@ import { ConfirmBody, MfaBody, MfaStatus, RecoveryCodesResponse, TotpEnrolmentRe
 
 const security = [{ bearer: [] }];
 
-export const mfaRoutes: FastifyPluginCallback<{ deps: MfaDeps; requirement: SecondFactorRequirement; limits: AuthLimits }> = (app, { deps, requirement, limits }, done) => {
+export const mfaRoutes: FastifyPluginCallback<{ deps: MfaDeps; requirement: SecondFactorRequirement; browser: BrowserSessions; limits: AuthLimits }> = (app, { deps, requirement, browser, limits }, done) => {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   const enrolment = { access: 'authenticated', mfaEnrollment: true } as const;
   const stepUp = { ...enrolment, recentAuth: true } as const;
@@ -27,9 +28,13 @@ export const mfaRoutes: FastifyPluginCallback<{ deps: MfaDeps; requirement: Seco
     '/v1/auth/mfa',
     {
       config: { access: 'public', rateLimit: [limits.address] },
-      schema: { summary: 'Complete a login with a second factor', tags: ['auth'], body: MfaBody, response: responses({ 200: SignedInResponse }) },
+      schema: { summary: 'Complete a login with a second factor', tags: ['auth'], body: MfaBody, response: responses({ 200: Type.Union([SignedInResponse, CookieSessionResponse]) }) },
     },
-    async (request) => signedInResponse(await completeMfaLogin(deps, { mfaToken: request.body.mfa_token, proof: requireProof(request.body) }, request.auditContext)),
+    async (request, reply) => {
+      const cookieMode = browser.cookieMode(request);
+      const result = await completeMfaLogin(deps, { mfaToken: request.body.mfa_token, proof: requireProof(request.body) }, request.auditContext);
+      return respondSignedIn(browser, reply, result, { cookieMode });
+    },
   );
 
   typed.get('/v1/me/mfa', { config: enrolment, schema: { summary: 'List your second factors (never a secret)', tags, security, response: responses({ 200: MfaStatus }) } }, async (request) => {

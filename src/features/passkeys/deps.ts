@@ -4,6 +4,7 @@ import type { Clock } from '../../core/clock.ts';
 import type { Keyring } from '../../core/crypto/keyring.ts';
 import type { DB } from '../../core/db/database.ts';
 import type { DeviceTokens } from '../auth/index.ts';
+import type { BrowserSessions } from '../browser-sessions/index.ts';
 import type { OutgoingMail } from '../mail/index.ts';
 import type { SessionLifetimes } from '../sessions/index.ts';
 import type { AccessTokens } from '../tokens/index.ts';
@@ -18,6 +19,8 @@ export interface PasskeyRouteDeps {
   readonly lifetimes: SessionLifetimes;
   readonly tokens: AccessTokens;
   readonly deviceTokens: DeviceTokens;
+  /** Cookie sessions for browsers (`Gatehouse-Session: cookie`). */
+  readonly browserSessions: BrowserSessions;
   /** The one way to write: transaction, jobs, audit records, cache invalidation after commit. */
   readonly change: Changes;
 }

@@ -6,7 +6,8 @@ import type { FastifyPluginCallback } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { responses } from '../../core/http/problem.ts';
-import { requireAuth, signedInResponse, SignedInResponse, type AuthLimits } from '../auth/index.ts';
+import { CookieSessionResponse, requireAuth, SignedInResponse, type AuthLimits } from '../auth/index.ts';
+import { respondSignedIn } from '../browser-sessions/index.ts';
 import type { PasskeyRouteDeps } from './deps.ts';
 import { passkeyRegistrationOptions, registerPasskey, removePasskey, renamePasskey } from './manage.ts';
 import { passwordlessLogin } from './passwordless.ts';
@@ -100,10 +101,16 @@ export const passkeyRoutes: FastifyPluginCallback<{ deps: PasskeyRouteDeps; limi
 
   typed.post(
     '/v1/auth/passkey',
-    { config: { access: 'public', rateLimit: [limits.address] }, schema: { summary: 'Log in with a passkey (no password)', tags: ['auth'], body: PasswordlessBody, response: responses({ 200: SignedInResponse }) } },
-    async (request) => {
+    {
+      config: { access: 'public', rateLimit: [limits.address] },
+      schema: { summary: 'Log in with a passkey (no password)', tags: ['auth'], body: PasswordlessBody, response: responses({ 200: Type.Union([SignedInResponse, CookieSessionResponse]) }) },
+    },
+    async (request, reply) => {
       const { body } = request;
-      return signedInResponse(await passwordlessLogin(deps, { response: body.response, ...(body.device_token === undefined ? {} : { deviceToken: body.device_token }) }, request.auditContext));
+      const cookieMode = deps.browserSessions.cookieMode(request);
+      const deviceToken = body.device_token ?? (cookieMode ? deps.browserSessions.deviceToken(request) : null) ?? undefined;
+      const result = await passwordlessLogin(deps, { response: body.response, ...(deviceToken === undefined ? {} : { deviceToken }) }, request.auditContext);
+      return respondSignedIn(deps.browserSessions, reply, result, { cookieMode });
     },
   );
   done();

@@ -11,7 +11,7 @@ import { issueTokenPair, type TokenPair } from '../auth/index.ts';
 import type { SessionsDeps } from './deps.ts';
 import { revokeSession, rotateRefreshToken } from './repo.ts';
 
-export async function refresh(deps: SessionsDeps, token: string, context: RequestContext): Promise<TokenPair> {
+export async function refresh(deps: SessionsDeps, token: string, context: RequestContext): Promise<TokenPair & { sessionId: string }> {
   const now = deps.clock();
   // One statement, atomic by itself: no explicit transaction, no separate roles query.
   const result = await rotateRefreshToken(deps.db, { lifetimes: deps.lifetimes, rotation: deps.refreshRotation }, token, now);
@@ -30,5 +30,6 @@ export async function refresh(deps: SessionsDeps, token: string, context: Reques
     throw new AppError('refresh_token_reused', { detail: `refresh token reused, session ${result.sessionId} revoked` });
   }
   if (result.kind === 'invalid') throw new AppError('invalid_token', { detail: 'refresh invalid' });
-  return issueTokenPair(deps, { userId: result.userId, sessionId: result.sessionId, roles: result.roles, refreshToken: result.refreshToken, authentication: result.authentication });
+  const pair = await issueTokenPair(deps, { userId: result.userId, sessionId: result.sessionId, roles: result.roles, refreshToken: result.refreshToken, authentication: result.authentication });
+  return { ...pair, sessionId: result.sessionId };
 }

@@ -144,6 +144,13 @@ export async function rotateRefreshToken(
   };
 }
 
+/** The session a refresh token belongs to, used or not (a browser's CSRF token is bound to it); null if none. */
+export async function sessionOfRefreshToken(db: DB, token: string): Promise<string | null> {
+  if (!isWellFormedRefreshToken(token)) return null;
+  const row = await db.selectFrom('refresh_tokens').select('session_id').where('token_hash', '=', hashToken(token)).executeTakeFirst();
+  return row?.session_id ?? null;
+}
+
 /**
  * How a live session was authenticated, or null when it is not live: revoked, past either
  * lifetime, or its user disabled.

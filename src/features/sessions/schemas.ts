@@ -2,7 +2,8 @@
 import { Type } from 'typebox';
 import { OpaqueToken, strict } from '../auth/index.ts';
 
-export const RefreshBody = Type.Object({ refresh_token: OpaqueToken }, strict);
+// A browser in cookie mode sends `{}`: its refresh token is the `__Host-gh_refresh` cookie.
+export const RefreshBody = Type.Object({ refresh_token: Type.Optional(OpaqueToken) }, strict);
 export const RefreshResponse = Type.Object(
   {
     access_token: Type.String({ maxLength: 4096 }),

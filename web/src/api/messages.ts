@@ -18,6 +18,7 @@ export const ERROR_MESSAGES = {
   account_disabled: 'This account is disabled. Contact your administrator.',
   unauthorized: 'Please sign in to continue.',
   forbidden: 'You do not have permission to do this.',
+  csrf_rejected: 'The request was refused for your safety. Reload the page and try again.',
   not_found: 'We could not find what you were looking for.',
   method_not_allowed: 'This action is not available here.',
   request_timeout: 'The request took too long to arrive. Check your connection and try again.',

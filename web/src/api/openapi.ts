@@ -1882,6 +1882,12 @@ export interface paths {
                             passkey_options: null | {
                                 [key: string]: unknown;
                             };
+                        } | {
+                            expires_in: number;
+                            /** Format: uuid */
+                            session_id: string;
+                            /** @enum {string} */
+                            token_type: "cookie";
                         };
                     };
                 };
@@ -2052,6 +2058,12 @@ export interface paths {
                             session_id: string;
                             /** @enum {string} */
                             token_type: "Bearer";
+                        } | {
+                            expires_in: number;
+                            /** Format: uuid */
+                            session_id: string;
+                            /** @enum {string} */
+                            token_type: "cookie";
                         };
                     };
                 };
@@ -2146,6 +2158,12 @@ export interface paths {
                             session_id: string;
                             /** @enum {string} */
                             token_type: "Bearer";
+                        } | {
+                            expires_in: number;
+                            /** Format: uuid */
+                            session_id: string;
+                            /** @enum {string} */
+                            token_type: "cookie";
                         };
                     };
                 };
@@ -2591,7 +2609,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        refresh_token: string;
+                        refresh_token?: string;
                     };
                 };
             };
@@ -2648,6 +2666,12 @@ export interface paths {
                             refresh_token: string;
                             /** @enum {string} */
                             token_type: "Bearer";
+                        } | {
+                            expires_in: number;
+                            /** Format: uuid */
+                            session_id: string;
+                            /** @enum {string} */
+                            token_type: "cookie";
                         };
                     };
                 };

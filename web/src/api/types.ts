@@ -5,8 +5,8 @@ import type { paths } from './openapi.ts';
 type JSONBody<Response> = Response extends { readonly content: { readonly 'application/json': infer Body } } ? Body : never;
 
 export type LoginAnswer = JSONBody<paths['/v1/auth/login']['post']['responses'][200]>;
-/** A completed login (password, second factor or passkey). */
-export type SignedIn = Extract<LoginAnswer, { readonly access_token: string }>;
+/** A completed login (password, second factor or passkey): bearer tokens, or in cookie mode none (the cookies are set). */
+export type SignedIn = Exclude<LoginAnswer, { readonly mfa_required: true }>;
 /** A correct password for an account with a second factor: finish with POST /v1/auth/mfa. */
 export type MfaChallenge = Extract<LoginAnswer, { readonly mfa_required: true }>;
 export type SecondFactorMethod = MfaChallenge['methods'][number];

@@ -1,0 +1,89 @@
+// What Gatehouse forgets, and when (docs/privacy.md): the scheduled purges. Each deletes
+// only rows nobody can use any more, after a grace period that keeps them for incident
+// investigation; none touches the audit trail (AUDIT_RETENTION_DAYS and `gatehouse audit
+// prune` do). Every purge is a bounded batch, so one run never holds the database long.
+import { sql } from 'kysely';
+import type { ScheduledJob } from '../../core/jobs/scheduler.ts';
+import type { DB } from '../../core/db/database.ts';
+
+const DAY = 86_400;
+const HOUR = 3600;
+const BATCH = 5000;
+
+export interface RetentionPolicy {
+  /** Ended sessions (revoked or expired) and their refresh tokens are kept this long. */
+  readonly sessionsDays: number;
+  /** Used or expired one-time tokens and login challenges. */
+  readonly tokensDays: number;
+  /** Lockout counters untouched this long, and not locking now, are forgotten. */
+  readonly lockoutDays: number;
+}
+
+export const DEFAULT_RETENTION: RetentionPolicy = { sessionsDays: 30, tokensDays: 1, lockoutDays: 30 };
+
+const daysBefore = (now: Date, days: number): Date => new Date(now.getTime() - days * DAY * 1000);
+
+async function removed(result: Promise<{ numDeletedRows: bigint }>): Promise<number> {
+  return Number((await result).numDeletedRows);
+}
+
+export function retentionJobs(policy: RetentionPolicy = DEFAULT_RETENTION): ScheduledJob[] {
+  return [
+    {
+      name: 'purge-sessions',
+      everySeconds: HOUR,
+      description: `sessions ended (revoked or expired) more than ${policy.sessionsDays} days ago, with their refresh tokens`,
+      run: (db: DB, now: Date) => {
+        const cutoff = daysBefore(now, policy.sessionsDays);
+        const due = db
+          .selectFrom('sessions')
+          .select('id')
+          .where((eb) => eb.or([eb('revoked_at', '<', cutoff), eb('expires_at', '<', cutoff), eb('idle_expires_at', '<', cutoff)]))
+          .limit(BATCH);
+        return removed(db.deleteFrom('sessions').where('id', 'in', due).executeTakeFirst());
+      },
+    },
+    {
+      name: 'purge-one-time-tokens',
+      everySeconds: HOUR,
+      description: `verification and reset links used or expired more than ${policy.tokensDays} day(s) ago`,
+      run: (db: DB, now: Date) => {
+        const cutoff = daysBefore(now, policy.tokensDays);
+        const due = db
+          .selectFrom('one_time_tokens')
+          .select('token_hash')
+          .where((eb) => eb.or([eb('used_at', '<', cutoff), eb('expires_at', '<', cutoff)]))
+          .limit(BATCH);
+        return removed(db.deleteFrom('one_time_tokens').where('token_hash', 'in', due).executeTakeFirst());
+      },
+    },
+    {
+      name: 'purge-login-challenges',
+      everySeconds: HOUR,
+      description: `second-step (mfa_token) and WebAuthn challenges expired more than ${policy.tokensDays} day(s) ago`,
+      run: async (db: DB, now: Date) => {
+        const cutoff = daysBefore(now, policy.tokensDays);
+        const mfa = await removed(db.deleteFrom('mfa_challenges').where('token_hash', 'in', db.selectFrom('mfa_challenges').select('token_hash').where('expires_at', '<', cutoff).limit(BATCH)).executeTakeFirst());
+        const webauthn = await removed(
+          db.deleteFrom('webauthn_challenges').where('challenge_hash', 'in', db.selectFrom('webauthn_challenges').select('challenge_hash').where('expires_at', '<', cutoff).limit(BATCH)).executeTakeFirst(),
+        );
+        return mfa + webauthn;
+      },
+    },
+    {
+      name: 'purge-lockout-counters',
+      everySeconds: 6 * HOUR,
+      description: `lockout counters (per account, device and session) untouched for ${policy.lockoutDays} days and not locking now; their doubling history goes with them`,
+      run: (db: DB, now: Date) => {
+        const cutoff = daysBefore(now, policy.lockoutDays);
+        const due = db
+          .selectFrom('login_failures')
+          .select('subject')
+          .where('updated_at', '<', cutoff)
+          .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', sql<Date>`${now}::timestamptz`)]))
+          .limit(BATCH);
+        return removed(db.deleteFrom('login_failures').where('subject', 'in', due).executeTakeFirst());
+      },
+    },
+  ];
+}

@@ -1,0 +1,131 @@
+// The retention purges delete exactly what is due and nothing else, and a scheduled job
+// runs on one instance at a time, however many poll.
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { databasePerSuite, testEngines } from '../../../test/helpers/database.ts';
+import { createBlindIndex } from '../../core/crypto/blind-index.ts';
+import { createKeyring } from '../../core/crypto/keyring.ts';
+import { createScheduler } from '../../core/jobs/scheduler.ts';
+import type { DB } from '../../core/db/database.ts';
+import { createLogger } from '../../core/logging.ts';
+import { insertUser } from '../users/index.ts';
+import { retentionJobs } from './jobs.ts';
+
+const DAY = 86_400_000;
+const crypto = { keyring: createKeyring([{ id: 'test', key: randomBytes(32) }]), blindIndex: createBlindIndex(randomBytes(32)) };
+const quiet = createLogger({ level: 'silent' });
+const ago = (now: Date, days: number): Date => new Date(now.getTime() - days * DAY);
+
+async function newUser(db: DB, now: Date): Promise<string> {
+  const id = await insertUser(db, crypto, { email: `retention.${randomBytes(6).toString('hex')}@example.test`, name: null, passwordHash: null, emailVerified: true, now });
+  assert.ok(id !== null);
+  return id;
+}
+
+async function session(db: DB, userId: string, ended: { revokedAt?: Date; expiresAt?: Date }, now: Date): Promise<string> {
+  const id = randomUUID();
+  await db
+    .insertInto('sessions')
+    .values({
+      id,
+      user_id: userId,
+      created_at: ago(now, 60),
+      last_used_at: ago(now, 40),
+      idle_expires_at: ended.expiresAt ?? new Date(now.getTime() + DAY),
+      expires_at: ended.expiresAt ?? new Date(now.getTime() + DAY),
+      revoked_at: ended.revokedAt ?? null,
+      revoked_reason: ended.revokedAt === undefined ? null : 'logout',
+      ip: null,
+      user_agent: null,
+      auth_method: 'password',
+    })
+    .execute();
+  await db.insertInto('refresh_tokens').values({ token_hash: randomBytes(32).toString('base64url'), session_id: id, created_at: ago(now, 60) }).execute();
+  return id;
+}
+
+async function run(db: DB, name: string, now: Date): Promise<number> {
+  const job = retentionJobs().find((candidate) => candidate.name === name);
+  assert.ok(job !== undefined, name);
+  return job.run(db, now);
+}
+
+for (const engine of testEngines()) {
+  describe(`retention purges on ${engine.engine}`, () => {
+    const database = databasePerSuite(engine);
+
+    it('purge-sessions removes sessions ended more than 30 days ago (and their refresh tokens), nothing else', async () => {
+      const db = database().db;
+      const now = new Date();
+      const user = await newUser(db, now);
+      const due = [await session(db, user, { revokedAt: ago(now, 31) }, now), await session(db, user, { expiresAt: ago(now, 31) }, now)];
+      const kept = [await session(db, user, {}, now), await session(db, user, { revokedAt: ago(now, 29) }, now), await session(db, user, { expiresAt: ago(now, 29) }, now)];
+      assert.equal(await run(db, 'purge-sessions', now), 2);
+      const left = (await db.selectFrom('sessions').select('id').where('user_id', '=', user).execute()).map((row) => row.id).sort();
+      assert.deepEqual(left, [...kept].sort());
+      const orphans = await db.selectFrom('refresh_tokens').select('session_id').where('session_id', 'in', due).execute();
+      assert.equal(orphans.length, 0);
+    });
+
+    it('purge-one-time-tokens removes links used or expired more than a day ago', async () => {
+      const db = database().db;
+      const now = new Date();
+      const user = await newUser(db, now);
+      const token = (values: { used_at: Date | null; expires_at: Date }): Promise<unknown> =>
+        db.insertInto('one_time_tokens').values({ token_hash: randomBytes(32).toString('base64url'), purpose: 'password_reset', user_id: user, created_at: ago(now, 3), ...values }).execute();
+      await token({ used_at: ago(now, 2), expires_at: new Date(now.getTime() + DAY) });
+      await token({ used_at: null, expires_at: ago(now, 2) });
+      await token({ used_at: null, expires_at: new Date(now.getTime() + DAY) });
+      await token({ used_at: ago(now, 0.5), expires_at: new Date(now.getTime() + DAY) });
+      assert.equal(await run(db, 'purge-one-time-tokens', now), 2);
+      assert.equal((await db.selectFrom('one_time_tokens').select('token_hash').where('user_id', '=', user).execute()).length, 2);
+    });
+
+    it('purge-login-challenges removes second-step and WebAuthn challenges expired more than a day ago', async () => {
+      const db = database().db;
+      const now = new Date();
+      const user = await newUser(db, now);
+      const challenge = (expires: Date): Promise<unknown> =>
+        db.insertInto('mfa_challenges').values({ token_hash: randomBytes(32).toString('base64url'), user_id: user, amr: ['pwd'], lockout_subject: `mfa/${user}`, device_id: null, webauthn_challenge_hash: null, created_at: ago(now, 3), expires_at: expires, used_at: null }).execute();
+      await challenge(ago(now, 2));
+      await challenge(new Date(now.getTime() + 60_000));
+      await db.insertInto('webauthn_challenges').values({ challenge_hash: randomBytes(32).toString('hex'), user_id: null, purpose: 'authenticate', created_at: ago(now, 3), expires_at: ago(now, 2), used_at: null }).execute();
+      await db.insertInto('webauthn_challenges').values({ challenge_hash: randomBytes(32).toString('hex'), user_id: null, purpose: 'authenticate', created_at: now, expires_at: new Date(now.getTime() + 60_000), used_at: null }).execute();
+      assert.equal(await run(db, 'purge-login-challenges', now), 2);
+      assert.equal((await db.selectFrom('mfa_challenges').select('token_hash').where('user_id', '=', user).execute()).length, 1);
+    });
+
+    it('purge-lockout-counters forgets counters idle for 30 days, never one that is locking now', async () => {
+      const db = database().db;
+      const now = new Date();
+      const subject = (): string => `retention-${randomBytes(6).toString('hex')}`;
+      const [idle, lockedNow, recent] = [subject(), subject(), subject()];
+      await db.insertInto('login_failures').values([
+        { subject: idle, failures: 2, lock_count: 1, locked_until: ago(now, 31), updated_at: ago(now, 31) },
+        { subject: lockedNow, failures: 0, lock_count: 9, locked_until: new Date(now.getTime() + DAY), updated_at: ago(now, 31) },
+        { subject: recent, failures: 1, lock_count: 0, locked_until: null, updated_at: ago(now, 5) },
+      ]).execute();
+      assert.equal(await run(db, 'purge-lockout-counters', now), 1);
+      const left = (await db.selectFrom('login_failures').select('subject').where('subject', 'in', [idle, lockedNow, recent]).execute()).map((row) => row.subject).sort();
+      assert.deepEqual(left, [lockedNow, recent].sort());
+    });
+
+    it('a due job runs on one of two schedulers polling at once, and again only after its interval', async () => {
+      const db = database().db;
+      let time = Date.now();
+      const clock = (): Date => new Date(time);
+      let runs = 0;
+      const job = { name: `count-${randomBytes(3).toString('hex')}`, everySeconds: 3600, description: 'test', run: () => Promise.resolve((runs += 1)) };
+      const [a, b] = [createScheduler({ db, clock, log: quiet, jobs: [job] }), createScheduler({ db, clock, log: quiet, jobs: [job] })];
+      const ran = await Promise.all([a.runDue(), b.runDue(), a.runDue(), b.runDue()]);
+      assert.equal(runs, 1, JSON.stringify(ran));
+      time += 3599_000;
+      assert.deepEqual(await a.runDue(), [], 'not due yet');
+      time += 2000;
+      assert.deepEqual(await b.runDue(), [job.name]);
+      assert.equal(runs, 2);
+      assert.equal(await a.runNow('no-such-job'), null);
+    });
+  });
+}
