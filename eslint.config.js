@@ -5,7 +5,7 @@ import security from 'eslint-plugin-security';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'coverage/', 'bench/results/'] },
+  { ignores: ['node_modules/', 'data/', 'coverage/', 'bench/results/', 'web/dist/', 'web/.dist-*', 'test-results/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   security.configs.recommended,
@@ -70,6 +70,32 @@ export default tseslint.config(
             { from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] },
           ],
         },
+      ],
+    },
+  },
+  {
+    // The browser app runs under a CSP without 'unsafe-inline' and with Trusted Types: no
+    // HTML from strings, no inline styles, and no credential in storage a script can read.
+    files: ['web/src/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: "JSXAttribute[name.name='dangerouslySetInnerHTML']", message: 'User text is rendered as text only: no dangerouslySetInnerHTML.' },
+        { selector: "JSXAttribute[name.name='style']", message: "No inline styles: the page CSP has no 'unsafe-inline' for styles. Use a class." },
+        { selector: "AssignmentExpression > MemberExpression.left[property.name=/^(innerHTML|outerHTML)$/]", message: 'No HTML from strings (Trusted Types refuses it).' },
+        { selector: "CallExpression[callee.property.name=/^(insertAdjacentHTML|write|writeln)$/]", message: 'No HTML from strings (Trusted Types refuses it).' },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'eval', message: 'No dynamic code.' },
+        { name: 'localStorage', message: 'No credentials or tokens in storage scripts can read (web/src/session.ts holds the session).' },
+        { name: 'sessionStorage', message: 'No credentials or tokens in storage scripts can read (web/src/session.ts holds the session).' },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'window', property: 'localStorage', message: 'No tokens in web storage.' },
+        { object: 'window', property: 'sessionStorage', message: 'No tokens in web storage.' },
+        { object: 'document', property: 'cookie', message: 'Session cookies are httpOnly; nothing reads or writes document.cookie.' },
       ],
     },
   },

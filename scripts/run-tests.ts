@@ -40,6 +40,7 @@ export const SHARED_PROCESS: readonly string[] = [
   'src/features/tokens/sign-jws.test.ts',
   'src/features/webhooks/events.test.ts',
   'src/process-tuning.test.ts',
+  'test/web/error-messages.test.ts',
 ];
 
 const COMMON = ['--liftoff-only', '--test', '--test-timeout=180000'];

@@ -37,6 +37,7 @@ import { settingsRoutes } from './features/settings/routes.ts';
 import { jwksRoutes } from './features/tokens/jwks-routes.ts';
 import { verificationRoutes } from './features/verification/routes.ts';
 import type { Services } from './services.ts';
+import { registerWebApp } from './web/routes.ts';
 import { VERSION } from './version.ts';
 
 export interface AppDeps {
@@ -46,6 +47,8 @@ export interface AppDeps {
   readonly redis: Redis | null;
   readonly clock: Clock;
   readonly services: Services;
+  /** The browser app's build (web/dist); without it the server answers the API alone. */
+  readonly webApp?: { readonly dist: string } | null;
 }
 
 export type App = FastifyInstance;
@@ -133,5 +136,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(adminRoleRoutes, { deps: auth });
   await app.register(metricsRoutes, { registry: metrics.registry, token: config.metricsToken });
   await app.register(auditTrailRoutes, { deps: auth, keys: deps.services.auditKeys });
+  if (deps.webApp !== undefined && deps.webApp !== null) await registerWebApp(app, deps.webApp);
   return app;
 }

@@ -6,6 +6,8 @@ import { missingTuning } from '../process-tuning.ts';
 import type { Runtime } from '../runtime.ts';
 import { bootstrapAdmin } from '../features/admin/bootstrap.ts';
 import { createServices } from '../services.ts';
+import { ensureWebBuild } from '../web/build.ts';
+import { WEB_ROOT } from '../web/source-hash.ts';
 
 export async function serve(runtime: Runtime): Promise<void> {
   const { config, log } = runtime;
@@ -17,7 +19,9 @@ export async function serve(runtime: Runtime): Promise<void> {
     // Never promoted: see bootstrap.ts. The operator creates the admin with the CLI instead.
     if (outcome === 'email_taken') log.error('BOOTSTRAP_ADMIN_EMAIL belongs to an existing non-admin account; no admin was created');
   }
-  const app = await buildApp({ ...runtime, services });
+  // Before listening: the first request must find the app as its sources are now.
+  const web = await ensureWebBuild({ root: WEB_ROOT, log });
+  const app = await buildApp({ ...runtime, services, webApp: web.dist === null ? null : { dist: web.dist } });
   // Opened before the public port, so a taken METRICS_PORT stops the start before any
   // traffic arrives.
   const metricsPort = config.administration.metricsPort;

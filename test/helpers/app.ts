@@ -17,6 +17,9 @@ import type { JobRunnerTuning } from '../../src/core/jobs/runner.ts';
 import type { WebhookTuning } from '../../src/features/webhooks/handler.ts';
 import { createServices, type Services } from '../../src/services.ts';
 import { openPGliteClone } from './database.ts';
+import assert from 'node:assert/strict';
+import { ensureWebBuild } from '../../src/web/build.ts';
+import { WEB_ROOT } from '../../src/web/source-hash.ts';
 
 export interface TestApp {
   readonly app: App;
@@ -50,6 +53,8 @@ export interface TestAppOptions {
   readonly webhookTuning?: Partial<JobRunnerTuning & WebhookTuning>;
   /** False leaves jobs (webhooks, mail) queued, as while no server runs; they run when started. */
   readonly startWebhooks?: boolean;
+  /** Serve the browser app built into this folder (web/dist), as `gatehouse serve` does. */
+  readonly webApp?: { readonly dist: string };
 }
 
 export function captureLines(lines: string[]): Writable {
@@ -99,7 +104,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
     ...(options.webhookTuning === undefined ? {} : { jobTuning: options.webhookTuning, webhookTuning: options.webhookTuning }),
   });
-  const app = await buildApp({ config, log, database, redis, clock, services });
+  const app = await buildApp({ config, log, database, redis, clock, services, ...(options.webApp === undefined ? {} : { webApp: options.webApp }) });
   options.routes?.(app);
   await app.ready();
   const baseURL = options.listen === true ? await app.listen({ host: '127.0.0.1', port: 0 }) : '';
@@ -122,4 +127,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       await services.jobs.stop();
     },
   };
+}
+
+/** web/dist, built if stale: fresh after `npm test`'s global setup, built here when a file runs alone. */
+export async function builtWebApp(): Promise<{ readonly dist: string }> {
+  const outcome = await ensureWebBuild({ root: WEB_ROOT, log: createLogger({ level: 'warn' }) });
+  assert.ok(outcome.dist !== null, `the web app is not built: ${outcome.status}`);
+  return { dist: outcome.dist };
 }

@@ -14,6 +14,8 @@ import { responses } from '../../src/core/http/problem.ts';
 import { RoutePolicyError } from '../../src/core/http/route-policy.ts';
 import { PERMISSIONS } from '../../src/features/authorization/permissions.ts';
 import type { App } from '../../src/app.ts';
+import { isWebAppRoute } from '../../src/web/paths.ts';
+import { WEB_ROOT, webDist } from '../../src/web/source-hash.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { testEngines } from '../helpers/database.ts';
 import { strongPassword, uniqueEmail } from '../helpers/http.ts';
@@ -72,11 +74,15 @@ async function documentedOperations(app: App): Promise<Operation[]> {
   return operations;
 }
 
-/** Every route the router holds (printRoutes is the only listing Fastify offers), as OpenAPI paths. */
+/**
+ * Every route the router holds (printRoutes is the only listing Fastify offers), as OpenAPI
+ * paths. The full radix tree (commonPrefix on): with it off, a wildcard route loses its
+ * static prefix in the listing (`/assets/*` prints as `*`).
+ */
 function registeredRoutes(app: App): { method: string; path: string }[] {
   const routes: { method: string; path: string }[] = [];
   const stack: string[] = [];
-  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
+  for (const line of app.printRoutes().split('\n')) {
     // `│   ├── /segment (GET, HEAD)`: four columns per level of nesting.
     const marker = line.search(/[├└]── /);
     if (marker < 0) continue;
@@ -84,7 +90,9 @@ function registeredRoutes(app: App): { method: string; path: string }[] {
     const rest = line.slice(marker + 4);
     const open = rest.lastIndexOf(' (');
     const hasMethods = open >= 0 && rest.endsWith(')');
-    const path = (stack[depth - 1] ?? '') + (hasMethods ? rest.slice(0, open) : rest);
+    const label = hasMethods ? rest.slice(0, open) : rest;
+    // The tree's root when routes do not all start with `/` (the CORS preflight's `*`).
+    const path = (stack[depth - 1] ?? '') + (label === '(empty root node)' ? '' : label);
     stack.length = depth;
     stack.push(path);
     if (!hasMethods) continue;
@@ -147,9 +155,10 @@ const EXPECTED: Record<string, Access> = {
 // like a made-up id, they must pass authorization and not fail on the server.
 const NEEDS_STATE = new Set(['DELETE /v1/me/mfa/totp', 'POST /v1/me/mfa/recovery-codes']);
 
-// Routes kept out of the document on purpose: the document itself and the docs page.
+// Routes kept out of the document on purpose: the document itself, the docs page, and the
+// browser app's pages and files (src/web/paths.ts: public, GET only, serving files).
 function isHiddenPublicRoute(path: string): boolean {
-  return path === '/openapi.json' || path === '/docs' || path.startsWith('/docs/');
+  return path === '/openapi.json' || path === '/docs' || path.startsWith('/docs/') || isWebAppRoute(path);
 }
 
 const key = (operation: { method: string; path: string }): string => `${operation.method} ${operation.path}`;
@@ -202,7 +211,8 @@ function bodyFor(operation: Operation, caller: SignedIn): { body: unknown; known
 
 for (const engine of testEngines()) {
   describe(`authorization matrix on ${engine.engine}`, () => {
-    const suite = appPerSuite(engine);
+    // With the browser app's routes, as `gatehouse serve` has them.
+    const suite = appPerSuite(engine, { webApp: { dist: webDist(WEB_ROOT) } });
     let test: TestApp;
     let operations: Operation[];
     // Per permission: one caller holding only it, one holding every other permission.
@@ -247,7 +257,7 @@ for (const engine of testEngines()) {
       assert.ok(permissionRoutes.length >= 15, `only ${permissionRoutes.length} permission routes`);
     });
 
-    it('every registered route is in the document, except the document and the docs page', async () => {
+    it("every registered route is in the document, except the document, the docs page and the browser app's pages", async () => {
       const documented = new Set(operations.map(key));
       const routes = registeredRoutes(test.app);
       assert.ok(routes.length > operations.length, 'the router listing was parsed');
@@ -255,6 +265,11 @@ for (const engine of testEngines()) {
         if (route.method === 'OPTIONS' || route.method === 'HEAD') continue; // CORS preflight; HEAD mirrors GET (checked below)
         if (documented.has(key(route))) continue;
         assert.ok(isHiddenPublicRoute(route.path), `${key(route)} is registered but not documented: the matrix cannot check it`);
+        // The app's pages and files are read-only: a state-changing route there would escape the matrix.
+        if (isWebAppRoute(route.path)) assert.equal(route.method, 'GET', `${key(route)}: the browser app's routes serve files only`);
+      }
+      for (const page of ['GET /login', 'GET /account/*', 'GET /assets/*']) {
+        assert.ok(routes.some((route) => key(route) === page), `${page}: the browser app's routes are listed in this suite`);
       }
       for (const url of ['/openapi.json', '/docs/json']) {
         assert.equal((await call(test, 'GET', url)).status, 200, url);

@@ -3,7 +3,7 @@
 // route, so every token and session is an ordinary one.
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { startTestApp, type TestApp, type TestAppOptions } from '../helpers/app.ts';
 import { logInWithFactor, meetMfaPolicy } from '../helpers/mfa.ts';
 import type { TestDatabase, TestEngine } from '../helpers/database.ts';
 import { strongPassword, uniqueEmail } from '../helpers/http.ts';
@@ -33,17 +33,17 @@ export interface SuiteApp {
 }
 
 /** Inside a describe: one app (injected requests) on a fresh database of the engine, for the whole block. */
-export function appPerSuite(engine: TestEngine): SuiteApp {
-  return appPerSuiteWith(engine, {});
+export function appPerSuite(engine: TestEngine, options: Pick<TestAppOptions, 'webApp'> = {}): SuiteApp {
+  return appPerSuiteWith(engine, {}, options);
 }
 
 /** As appPerSuite, with more settings. */
-export function appPerSuiteWith(engine: TestEngine, env: Record<string, string>): SuiteApp {
+export function appPerSuiteWith(engine: TestEngine, env: Record<string, string>, options: Pick<TestAppOptions, 'webApp'> = {}): SuiteApp {
   let test: TestApp | null = null;
   let database: TestDatabase | null = null;
   before(async () => {
     database = await engine.open();
-    test = await startTestApp({ database: database.database, env: { ...GENEROUS_LIMITS, ...env } });
+    test = await startTestApp({ ...options, database: database.database, env: { ...GENEROUS_LIMITS, ...env } });
   });
   after(async () => {
     await test?.close();

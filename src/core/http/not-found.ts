@@ -39,7 +39,9 @@ export function registerNotFound(app: FastifyInstance): void {
     for (const route of known.values()) {
       if (matches(route.segments, path)) for (const method of route.methods) allowed.add(method);
     }
-    if (allowed.size > 0) {
+    // A wildcard route that does hold this method found nothing behind it (a file that is
+    // not there): that is a 404, not a 405.
+    if (allowed.size > 0 && !allowed.has(request.method)) {
       const allow = [...allowed].sort().join(', ');
       return sendProblem(reply, request, new AppError('method_not_allowed', { headers: { allow } }));
     }

@@ -1,0 +1,68 @@
+// A real browser for the web app's tests: Debian's Chromium driven by playwright-core
+// (never a downloaded browser), and a page that records every CSP violation (Trusted Types
+// included), uncaught error and console error, so a test can require there were none.
+import assert from 'node:assert/strict';
+import { access } from 'node:fs/promises';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const CHROMIUM = '/usr/bin/chromium';
+
+export async function launchChromium(): Promise<Browser> {
+  await access(CHROMIUM).catch(() => {
+    assert.fail(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`);
+  });
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+}
+
+export interface WatchedPage {
+  readonly page: Page;
+  /** `securitypolicyviolation` events: the directive and the blocked URI. */
+  readonly violations: string[];
+  /** Uncaught errors and console errors. */
+  readonly errors: string[];
+  /** Requests that left the app's origin. */
+  readonly foreignRequests: string[];
+}
+
+/**
+ * What the functions run inside the page use of its globals (this project's TypeScript has
+ * no DOM library): they are serialized and run in the browser, where globalThis is window.
+ */
+export interface PageGlobals {
+  readonly document: {
+    readonly cookie: string;
+    addEventListener(type: 'securitypolicyviolation', listener: (event: { effectiveDirective: string; blockedURI: string; sourceFile: string; lineNumber: number }) => void): void;
+  };
+  readonly localStorage: { readonly length: number };
+  readonly sessionStorage: { readonly length: number };
+  readonly reportCSPViolation?: (text: string) => void;
+}
+
+export async function openWatchedPage(browser: Browser, baseURL: string): Promise<WatchedPage> {
+  const context = await browser.newContext({ baseURL, viewport: { width: 360, height: 740 } });
+  const page = await context.newPage();
+  const violations: string[] = [];
+  const errors: string[] = [];
+  const foreignRequests: string[] = [];
+  // A binding (CDP, not a script of the page) and a listener the browser installs before
+  // any of the page's scripts, on every navigation: the page's CSP applies to neither.
+  await page.exposeFunction('reportCSPViolation', (text: string) => violations.push(text));
+  await page.addInitScript(() => {
+    const page = globalThis as unknown as PageGlobals;
+    page.document.addEventListener('securitypolicyviolation', (event) => {
+      page.reportCSPViolation?.(`${event.effectiveDirective} blocked ${event.blockedURI || '(inline)'} at ${event.sourceFile}:${event.lineNumber}`);
+    });
+  });
+  page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(`console: ${message.text()}`);
+  });
+  page.on('request', (request) => {
+    const url = request.url();
+    if (!url.startsWith(baseURL) && !url.startsWith('data:')) foreignRequests.push(url);
+  });
+  return { page, violations, errors, foreignRequests };
+}

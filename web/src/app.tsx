@@ -1,0 +1,46 @@
+// The app: the page for the current path, inside the layout and an error boundary that
+// resets when the path changes.
+import type { ReactNode } from 'react';
+import { ErrorBoundary } from './components/error-boundary.tsx';
+import { Layout } from './components/layout.tsx';
+import { AccountPage } from './pages/account.tsx';
+import { ForgotPasswordPage } from './pages/forgot-password.tsx';
+import { LoginPage } from './pages/login.tsx';
+import { RegisterPage } from './pages/register.tsx';
+import { ResetPasswordPage } from './pages/reset-password.tsx';
+import { ComingSoonPage, HomePage, NotFoundPage } from './pages/simple.tsx';
+import { VerifyEmailPage } from './pages/verify-email.tsx';
+import { usePath } from './router.tsx';
+
+const PAGES: ReadonlyMap<string, () => ReactNode> = new Map([
+  ['/', () => <HomePage />],
+  ['/login', () => <LoginPage />],
+  ['/register', () => <RegisterPage />],
+  ['/verify-email', () => <VerifyEmailPage />],
+  ['/forgot-password', () => <ForgotPasswordPage />],
+  ['/reset-password', () => <ResetPasswordPage />],
+  ['/account', () => <AccountPage />],
+  ['/admin', () => <ComingSoonPage title="Administration" />],
+]);
+
+/** The page for a path; `/account/…` and `/admin/…` pages are still to come. */
+export function pageFor(path: string): ReactNode {
+  let normalized = path;
+  while (normalized.length > 1 && normalized.endsWith('/')) normalized = normalized.slice(0, -1);
+  const page = PAGES.get(normalized);
+  if (page !== undefined) return page();
+  if (normalized.startsWith('/account/')) return <ComingSoonPage title="Your account" />;
+  if (normalized.startsWith('/admin/')) return <ComingSoonPage title="Administration" />;
+  return <NotFoundPage />;
+}
+
+export function App(): ReactNode {
+  const path = usePath();
+  return (
+    <Layout>
+      <ErrorBoundary key={path} what="this page">
+        {pageFor(path)}
+      </ErrorBoundary>
+    </Layout>
+  );
+}
