@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { builtWebApp, startTestApp, type TestApp } from '../helpers/app.ts';
+import { freePort } from '../helpers/server-process.ts';
 import { launchChromium, openWatchedPage, type PageGlobals, type WatchedPage } from '../helpers/browser.ts';
 import { strongPassword, uniqueEmail } from '../helpers/http.ts';
 import { enrolTotp } from '../helpers/mfa.ts';
@@ -34,7 +35,11 @@ async function assertNoReadableTokens(page: Page): Promise<void> {
     const { localStorage, sessionStorage, document } = globalThis as unknown as PageGlobals;
     return { local: localStorage.length, session: sessionStorage.length, cookie: document.cookie };
   });
-  assert.deepEqual(stored, { local: 0, session: 0, cookie: '' });
+  // The only cookie a script may see is the CSRF token (docs/browser-sessions.md); the
+  // session, refresh and device cookies are httpOnly.
+  const readable = stored.cookie === '' ? [] : stored.cookie.split('; ').map((pair) => pair.split('=')[0]);
+  assert.deepEqual({ local: stored.local, session: stored.session }, { local: 0, session: 0 });
+  assert.ok(readable.every((name) => name === '__Host-gh_csrf'), `readable cookies: ${readable.join(', ')}`);
 }
 
 // Chromium logs each non-2xx fetch as a console error; the tests provoke some on purpose.
@@ -51,7 +56,9 @@ describe('the web app in Chromium', () => {
   let browser: Browser;
 
   before(async () => {
-    test = await startTestApp({ listen: true, webApp: await builtWebApp(), env: GENEROUS_LIMITS });
+    // Cookie sessions accept only PUBLIC_URL's origin: the server listens where it says.
+    const port = await freePort();
+    test = await startTestApp({ listen: true, port, webApp: await builtWebApp(), env: { ...GENEROUS_LIMITS, PUBLIC_URL: `http://127.0.0.1:${port}` } });
     browser = await launchChromium();
   });
   after(async () => {
@@ -97,10 +104,19 @@ describe('the web app in Chromium', () => {
     assert.equal(await page.locator('img').count(), 0);
     assert.notEqual(await page.title(), 'pwned');
     await assertNoReadableTokens(page);
+    // A cookie session (docs/browser-sessions.md): httpOnly cookies the page cannot read, so
+    // the session survives a reload without anything kept by the page.
+    const cookies = await page.context().cookies();
+    const session = cookies.find((cookie) => cookie.name === '__Host-gh_session');
+    assert.ok(session !== undefined && session.httpOnly && session.sameSite === 'Strict' && session.secure, JSON.stringify(cookies.map((cookie) => cookie.name)));
+    await page.reload();
+    await heading(page, 'Your account');
+    await page.getByText(email).waitFor();
 
     await page.getByRole('button', { name: 'Log out' }).click();
     await heading(page, 'Log in');
     await assertNoReadableTokens(page);
+    assert.equal((await page.context().cookies()).some((cookie) => cookie.name === '__Host-gh_session'), false, 'logout deletes the session cookie');
     assertClean(watched);
     await page.context().close();
   });

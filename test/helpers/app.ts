@@ -47,6 +47,8 @@ export interface TestAppOptions {
   readonly routes?: (app: App) => void;
   /** Listen on 127.0.0.1 on a free port, for tests over real HTTP. */
   readonly listen?: boolean;
+  /** With `listen`: this port instead of any free one (a browser app's PUBLIC_URL must name it). */
+  readonly port?: number;
   /** Defaults to cheap argon2id parameters; pass the production ones where cost matters. */
   readonly passwordHashing?: { memoryKiB: number; passes: number; parallelism: number };
   /** Shorter job-runner intervals and webhook timeout, e.g. FAST_WEBHOOKS. */
@@ -107,7 +109,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const app = await buildApp({ config, log, database, redis, clock, services, ...(options.webApp === undefined ? {} : { webApp: options.webApp }) });
   options.routes?.(app);
   await app.ready();
-  const baseURL = options.listen === true ? await app.listen({ host: '127.0.0.1', port: 0 }) : '';
+  const baseURL = options.listen === true ? await app.listen({ host: '127.0.0.1', port: options.port ?? 0 }) : '';
   if (options.startWebhooks !== false) services.jobs.start();
   return {
     app,

@@ -3,7 +3,11 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app.tsx';
+import { session } from './session.ts';
 import './styles.css';
+
+// A session the browser already holds (its httpOnly cookies) survives a reload.
+void session.restore();
 
 const container = document.getElementById('root');
 if (container === null) throw new Error('index.html has no #root element');

@@ -1,12 +1,10 @@
 // The one module that knows how the browser holds a session. Every page goes through the
 // `Session` interface; nothing else touches a credential.
 //
-// Today (bearer mode) the tokens of a completed login live in this module's memory only:
-// never in localStorage, sessionStorage or a readable cookie, where an injected script
-// could take them; a reload signs the user out. Cookie mode (issue 11) replaces
-// createMemorySession with one where the server sets httpOnly `__Host-` cookies: begin()
-// then keeps no token, authorize() adds the CSRF header instead of a bearer token, and
-// current() is learnt from the server. The pages do not change.
+// Cookie mode: the server sets httpOnly `__Host-` cookies at login, so no token ever
+// reaches this page (not in memory, storage or a readable cookie, where an injected script
+// could take it); authorize() adds the CSRF header, and after a reload the state is learnt
+// from the server.
 import { useSyncExternalStore } from 'react';
 import type { SignedIn } from './api/types.ts';
 
@@ -29,13 +27,32 @@ export interface Session {
 
 const ANONYMOUS: SessionState = { status: 'anonymous' };
 
-export function createMemorySession(): Session {
+/** The CSRF token the server set for this session (the one cookie a script may read). */
+function csrfToken(): string | null {
+  // eslint-disable-next-line no-restricted-properties -- the CSRF cookie is readable by design (signed double submit); the session cookies are httpOnly
+  const pair = document.cookie.split('; ').find((entry) => entry.startsWith('__Host-gh_csrf='));
+  return pair === undefined ? null : pair.slice('__Host-gh_csrf='.length);
+}
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Cookie mode (docs/browser-sessions.md): the server keeps the session in httpOnly
+ * `__Host-` cookies; this module holds no credential at all. Every request asks for cookie
+ * mode (the server reads the header only where a login completes or refreshes) and every
+ * state-changing one carries the CSRF token. After a reload the state is learnt from the
+ * server (`restore`).
+ */
+export function createCookieSession(): Session & { readonly restore: () => Promise<void> } {
   let state: SessionState = ANONYMOUS;
-  let accessToken: string | null = null;
   const listeners = new Set<() => void>();
   const change = (next: SessionState): void => {
     state = next;
     for (const listener of listeners) listener();
+  };
+  const headers = (method: string): Record<string, string> => {
+    const token = UNSAFE.has(method) ? csrfToken() : null;
+    return { 'gatehouse-session': 'cookie', ...(token === null ? {} : { 'x-csrf-token': token }) };
   };
   return {
     current: () => state,
@@ -46,23 +63,32 @@ export function createMemorySession(): Session {
       };
     },
     begin: (answer) => {
-      // A cookie-mode answer carries no token: the server has set the httpOnly cookies.
-      accessToken = answer.token_type === 'Bearer' ? answer.access_token : null;
       change({ status: 'signed_in', sessionId: answer.session_id });
     },
     authorize: (request) => {
-      // Only ever to this origin's API: the client is built with a same-origin base URL.
-      if (accessToken !== null) request.headers.set('authorization', `Bearer ${accessToken}`);
+      for (const [name, value] of Object.entries(headers(request.method))) request.headers.set(name, value);
       return request;
     },
     end: () => {
-      accessToken = null;
       change(ANONYMOUS);
+    },
+    async restore() {
+      const me = await fetch('/v1/me', { headers: headers('GET') });
+      if (me.ok) {
+        change({ status: 'signed_in', sessionId: 'current' });
+        return;
+      }
+      // The access cookie lapsed: the refresh cookie may still hold the session.
+      const refreshed = await fetch('/v1/auth/refresh', { method: 'POST', headers: { ...headers('POST'), 'content-type': 'application/json' }, body: '{}' });
+      if (refreshed.ok) {
+        const answer = (await refreshed.json()) as { session_id?: unknown };
+        change({ status: 'signed_in', sessionId: typeof answer.session_id === 'string' ? answer.session_id : 'current' });
+      }
     },
   };
 }
 
-export const session: Session = createMemorySession();
+export const session = createCookieSession();
 
 export function useSession(): SessionState {
   return useSyncExternalStore(session.subscribe, session.current);
