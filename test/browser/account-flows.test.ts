@@ -5,6 +5,8 @@
 // leaving the origin, no token in web storage or document.cookie, and a name holding an
 // XSS payload shows as text.
 import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { builtWebApp, startTestApp, type TestApp } from '../helpers/app.ts';
@@ -27,6 +29,15 @@ function linkFromMail(test: TestApp, to: string, subject: RegExp): string {
 
 async function heading(page: Page, name: string): Promise<void> {
   await page.getByRole('heading', { level: 1, name }).waitFor({ timeout: 10_000 });
+}
+
+// For a reviewer to look at the pages (git-ignored): one PNG per page, at 360 px wide.
+const SCREENSHOTS = join(process.cwd(), 'test-results', 'screenshots');
+
+async function saveScreenshot(page: Page, name: string): Promise<void> {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  const file = name.replace(/^\//, '').replace(/[^a-z0-9-]+/gi, '-') || 'home';
+  await page.screenshot({ path: join(SCREENSHOTS, `${file}.png`), fullPage: true });
 }
 
 /** Nothing a script could read holds a credential. */
@@ -104,6 +115,7 @@ describe('the web app in Chromium', () => {
     assert.equal(await page.locator('img').count(), 0);
     assert.notEqual(await page.title(), 'pwned');
     await assertNoReadableTokens(page);
+    await saveScreenshot(page, 'account-signed-in');
     // A cookie session (docs/browser-sessions.md): httpOnly cookies the page cannot read, so
     // the session survives a reload without anything kept by the page.
     const cookies = await page.context().cookies();
@@ -192,6 +204,7 @@ describe('the web app in Chromium', () => {
     ] as const) {
       await page.goto(path);
       await heading(page, title);
+      await saveScreenshot(page, path);
     }
     await page.goto('/verify-email#token=used-or-never-issued');
     await page.getByRole('alert').filter({ hasText: 'This link is invalid, was already used, or has expired.' }).waitFor();
