@@ -38,7 +38,7 @@ export function appPerSuite(engine: TestEngine, options: Pick<TestAppOptions, 'w
 }
 
 /** As appPerSuite, with more settings. */
-export function appPerSuiteWith(engine: TestEngine, env: Record<string, string>, options: Pick<TestAppOptions, 'webApp'> = {}): SuiteApp {
+export function appPerSuiteWith(engine: TestEngine, env: Record<string, string>, options: Pick<TestAppOptions, 'webApp' | 'clock'> = {}): SuiteApp {
   let test: TestApp | null = null;
   let database: TestDatabase | null = null;
   before(async () => {

@@ -2,11 +2,10 @@
 // the test's to choose), accounts with an authenticator app enrolled through the API, and
 // the two steps of a login.
 import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
-import { startTestApp, type TestApp } from '../../../test/helpers/app.ts';
-import type { TestDatabase, TestEngine } from '../../../test/helpers/database.ts';
+import type { TestApp } from '../../../test/helpers/app.ts';
+import type { TestEngine } from '../../../test/helpers/database.ts';
 import { enrolTotp } from '../../../test/helpers/mfa.ts';
-import { createUser, GENEROUS_LIMITS, type Account } from '../../../test/security/authz.fixtures.ts';
+import { appPerSuiteWith, createUser, type Account } from '../../../test/security/authz.fixtures.ts';
 import { manualClock, type ManualClock, type Tokens } from '../../../test/security/security.fixtures.ts';
 import { totpCodeAt, totpStep, type TotpSecret } from './totp.ts';
 
@@ -17,21 +16,11 @@ export interface MfaSuite {
 
 /** Inside a describe: one app on a fresh database of the engine, with a manual clock. */
 export function mfaAppPerSuite(engine: TestEngine, env: Record<string, string> = {}): MfaSuite {
-  let test: TestApp | null = null;
-  let database: TestDatabase | null = null;
   const time = manualClock();
-  before(async () => {
-    database = await engine.open();
-    test = await startTestApp({ database: database.database, clock: time.clock, env: { ...GENEROUS_LIMITS, ...env } });
-  });
-  after(async () => {
-    await test?.close();
-    await database?.cleanup();
-  });
+  const suite = appPerSuiteWith(engine, env, { clock: time.clock });
   return {
     get test() {
-      assert.ok(test !== null, 'used before the suite started');
-      return test;
+      return suite.test;
     },
     time,
   };
