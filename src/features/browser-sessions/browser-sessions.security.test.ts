@@ -162,6 +162,26 @@ for (const engine of testEngines()) {
       assert.ok(jar.cookies.has('__Host-gh_session') && jar.cookies.has('__Host-gh_device'));
       const me = await send('GET', '/v1/me', jar);
       assert.equal(me.statusCode, 200);
+      // The next login from this browser presents the device cookie: it counts on that device.
+      const again = await test.app.inject({
+        method: 'POST',
+        url: '/v1/auth/login',
+        headers: { ...COOKIE_MODE, cookie: `__Host-gh_device=${jar.cookies.get('__Host-gh_device') ?? ''}` },
+        payload: { email: account.email, password: account.password },
+      });
+      assert.equal(again.json<Record<string, unknown>>()['mfa_required'], true);
+      const challenges = await test.services.auth.db
+        .selectFrom('audit_events')
+        .select('details')
+        .where('action', '=', 'auth.mfa_challenged')
+        .where('target_id', '=', account.id)
+        .orderBy('seq')
+        .execute();
+      assert.deepEqual(
+        challenges.map((row) => (row.details)['known_device']),
+        [false, true],
+        'the first login came from an unknown device, the second from the known one',
+      );
     });
 
     it('bearer clients are unaffected, and an Authorization header is never topped up by a cookie', async () => {
