@@ -5,62 +5,16 @@
 // leaving the origin, no token in web storage or document.cookie, and a name holding an
 // XSS payload shows as text.
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { builtWebApp, startTestApp, type TestApp } from '../helpers/app.ts';
 import { freePort } from '../helpers/server-process.ts';
-import { launchChromium, openWatchedPage, type PageGlobals, type WatchedPage } from '../helpers/browser.ts';
+import { assertClean, assertNoReadableTokens, checkPage, heading, launchChromium, linkFromMail, openWatchedPage, saveScreenshot } from '../helpers/browser.ts';
 import { strongPassword, uniqueEmail } from '../helpers/http.ts';
 import { enrolTotp } from '../helpers/mfa.ts';
 import { createUser, GENEROUS_LIMITS, signIn } from '../security/authz.fixtures.ts';
 
 const XSS_NAME = '<img src=x onerror="document.title=\'pwned\'">';
-
-/** The link of the latest mail to `to` whose subject matches, as a path on the test server. */
-function linkFromMail(test: TestApp, to: string, subject: RegExp): string {
-  const mail = test.mails.filter((candidate) => candidate.to === to && subject.test(candidate.subject)).at(-1);
-  const url = mail === undefined ? undefined : /https?:\/\/\S+#token=[\w-]+/.exec(mail.text)?.[0];
-  assert.ok(url !== undefined, `no mail with a link to ${to}`);
-  const parsed = new URL(url);
-  return parsed.pathname + parsed.hash;
-}
-
-async function heading(page: Page, name: string): Promise<void> {
-  await page.getByRole('heading', { level: 1, name }).waitFor({ timeout: 10_000 });
-}
-
-// For a reviewer to look at the pages (git-ignored): one PNG per page, at 360 px wide.
-const SCREENSHOTS = join(process.cwd(), 'test-results', 'screenshots');
-
-async function saveScreenshot(page: Page, name: string): Promise<void> {
-  await mkdir(SCREENSHOTS, { recursive: true });
-  const file = name.replace(/^\//, '').replace(/[^a-z0-9-]+/gi, '-') || 'home';
-  await page.screenshot({ path: join(SCREENSHOTS, `${file}.png`), fullPage: true });
-}
-
-/** Nothing a script could read holds a credential. */
-async function assertNoReadableTokens(page: Page): Promise<void> {
-  const stored = await page.evaluate(() => {
-    const { localStorage, sessionStorage, document } = globalThis as unknown as PageGlobals;
-    return { local: localStorage.length, session: sessionStorage.length, cookie: document.cookie };
-  });
-  // The only cookie a script may see is the CSRF token (docs/browser-sessions.md); the
-  // session, refresh and device cookies are httpOnly.
-  const readable = stored.cookie === '' ? [] : stored.cookie.split('; ').map((pair) => pair.split('=')[0]);
-  assert.deepEqual({ local: stored.local, session: stored.session }, { local: 0, session: 0 });
-  assert.ok(readable.every((name) => name === '__Host-gh_csrf'), `readable cookies: ${readable.join(', ')}`);
-}
-
-// Chromium logs each non-2xx fetch as a console error; the tests provoke some on purpose.
-const EXPECTED_CONSOLE = /Failed to load resource: the server responded with a status of 4\d\d/;
-
-function assertClean(watched: WatchedPage): void {
-  assert.deepEqual(watched.violations, [], 'CSP violations');
-  assert.deepEqual(watched.errors.filter((error) => !EXPECTED_CONSOLE.test(error)), [], 'errors in the page');
-  assert.deepEqual(watched.foreignRequests, [], 'requests leaving the origin');
-}
 
 describe('the web app in Chromium', () => {
   let test: TestApp;
@@ -94,6 +48,7 @@ describe('the web app in Chromium', () => {
     assert.equal(await page.getByLabel('Email').inputValue(), email);
     assert.equal(await page.getByLabel('Name (optional)').inputValue(), XSS_NAME);
     assert.equal(await page.getByLabel('Password', { exact: true }).getAttribute('aria-invalid'), 'true');
+    await checkPage(watched, 'register-refused');
     await page.getByLabel('Password', { exact: true }).fill(password);
     await page.getByRole('button', { name: 'Create account' }).click();
     await heading(page, 'Check your inbox');
@@ -145,6 +100,7 @@ describe('the web app in Chromium', () => {
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('alert').filter({ hasText: 'The email or password is incorrect.' }).waitFor();
     assert.equal(await page.getByLabel('Email').inputValue(), account.email);
+    await checkPage(watched, 'login-refused');
 
     await page.getByLabel('Password').fill(account.password);
     await page.getByRole('button', { name: 'Log in' }).click();
@@ -152,6 +108,7 @@ describe('the web app in Chromium', () => {
     await page.getByLabel('Code from your authenticator app').fill('000000');
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByRole('alert').filter({ hasText: 'That code is not correct.' }).waitFor();
+    await checkPage(watched, 'login-second-factor');
 
     await page.getByRole('button', { name: 'Use a recovery code' }).click();
     await page.getByLabel('Recovery code').fill(enrolled.recoveryCodes[0]!);
@@ -177,6 +134,7 @@ describe('the web app in Chromium', () => {
     await page.goto(linkFromMail(test, account.email, /reset|password/i));
     await heading(page, 'Choose a new password');
     assert.equal(new URL(page.url()).hash, '');
+    await checkPage(watched, 'reset-password');
     await page.getByLabel('New password').fill(password);
     await page.getByRole('button', { name: 'Set the new password' }).click();
     await heading(page, 'Password changed');
@@ -204,7 +162,7 @@ describe('the web app in Chromium', () => {
     ] as const) {
       await page.goto(path);
       await heading(page, title);
-      await saveScreenshot(page, path);
+      await checkPage(watched, path);
     }
     await page.goto('/verify-email#token=used-or-never-issued');
     await page.getByRole('alert').filter({ hasText: 'This link is invalid, was already used, or has expired.' }).waitFor();

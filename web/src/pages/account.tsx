@@ -7,8 +7,9 @@ import { settle, type Outcome } from '../api/problem.ts';
 import type { Profile } from '../api/types.ts';
 import { useAction } from '../components/form.tsx';
 import { Card } from '../components/layout.tsx';
-import { Link, navigate } from '../router.tsx';
-import { session, useSession } from '../session.ts';
+import { RequireSession } from '../components/require-session.tsx';
+import { navigate } from '../router.tsx';
+import { session } from '../session.ts';
 
 function ProfileCard(): ReactNode {
   const [outcome, setOutcome] = useState<Outcome<Profile> | null>(null);
@@ -43,20 +44,15 @@ function ProfileCard(): ReactNode {
 }
 
 export function AccountPage(): ReactNode {
-  const state = useSession();
+  return (
+    <RequireSession title="Your account">
+      <AccountOverview />
+    </RequireSession>
+  );
+}
+
+function AccountOverview(): ReactNode {
   const action = useAction();
-  if (state.status !== 'signed_in') {
-    return (
-      <Card title="Your account">
-        <p>You are not logged in.</p>
-        <p>
-          <Link to="/login" className="button-link">
-            Log in
-          </Link>
-        </p>
-      </Card>
-    );
-  }
   return (
     <Card title="Your account">
       <ProfileCard />
