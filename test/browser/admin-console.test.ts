@@ -315,6 +315,28 @@ describe('the admin console in Chromium', () => {
     await page.context().close();
   });
 
+  it('an admin whose session did not use the second factor confirms it in the dialog, then the console answers', async () => {
+    // Signed in with the password alone, before the account had a factor or the admin role.
+    const account = await createUser(test, { label: 'console-late-admin' });
+    const watched = await openWatchedPage(browser, test.baseURL);
+    const { page } = watched;
+    await logIn(page, account, null);
+    const enrolled = await enrolTotp(test, (await signIn(test, account)).access_token);
+    await test.services.auth.db.insertInto('user_roles').values({ user_id: account.id, role: 'admin', granted_at: time.clock() }).execute();
+    // A fresh TOTP period, and past the permission cache's second.
+    time.advanceSeconds(30);
+    await page.goto('/admin/users');
+    await heading(page, 'Users');
+    const dialog = page.getByRole('dialog', { name: 'Confirm it is you' });
+    await dialog.getByLabel('Your password').fill(account.password);
+    await dialog.getByLabel('Code from your authenticator app').fill(totpCodeAt(enrolled.secret, totpStep(time.clock())));
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    await page.getByRole('list', { name: 'Users' }).getByRole('link', { name: account.email }).waitFor();
+    assert.equal(await dialog.count(), 0);
+    assertClean(watched);
+    await page.context().close();
+  });
+
   it('a user without admin permissions sees no link to the console and is told they lack permission; support sees its sections only', async () => {
     const plain = await createUser(test, { label: 'console-plain' });
     const watched = await openWatchedPage(browser, test.baseURL);
@@ -347,6 +369,10 @@ describe('the admin console in Chromium', () => {
     await sections.getByRole('link', { name: 'Users' }).waitFor();
     assert.deepEqual(await sections.getByRole('link').allTextContents(), ['Overview', 'Users']);
     await supportPage.page.goto(`/admin/users/${admin.id}`);
+    await heading(supportPage.page, 'User');
+    await supportPage.page.getByText(admin.email).waitFor();
+    // A reload (or a bookmark) of a console page finds the session again.
+    await supportPage.page.reload();
     await heading(supportPage.page, 'User');
     await supportPage.page.getByText(admin.email).waitFor();
     // Support may sign people out and unlock them, not disable, reset or delete them.

@@ -1,6 +1,7 @@
 // "Confirm it is you": step-up routes (`x-step-up`: role changes, removing someone's second
 // factors, ...) answer `reauthentication_required` when the session's sign-in is older
-// than REAUTH_MAX_AGE. useStepUp wraps a call so that answer opens a dialog asking for the
+// than REAUTH_MAX_AGE (and admin routes answer `mfa_required` to a session that did not
+// use the second factor). useStepUp wraps a call so either answer opens a dialog asking for the
 // password (and the second factor, for an account that has one) through
 // POST /v1/auth/reauthenticate, then runs the call again; cancelling keeps the refusal.
 // The same interface (StepUp, useStepUp, StepUpProvider) as the account area's step-up
@@ -18,6 +19,8 @@ export type StepUp = <T>(call: () => Promise<Outcome<T>>) => Promise<Outcome<T>>
 
 const StepUpContext = createContext<StepUp | null>(null);
 
+const CONFIRMABLE: ReadonlySet<string> = new Set(['reauthentication_required', 'mfa_required']);
+
 export function useStepUp(): StepUp {
   const stepUp = useContext(StepUpContext);
   if (stepUp === null) throw new Error('useStepUp() outside a <StepUpProvider>');
@@ -26,20 +29,26 @@ export function useStepUp(): StepUp {
 
 /** Gives its children useStepUp(), and shows the dialog while a call waits for the confirmation. */
 export function StepUpProvider(props: { readonly children: ReactNode }): ReactNode {
-  const [pending, setPending] = useState<((confirmed: boolean) => void) | null>(null);
+  // Every call waiting for the confirmation (a page's parallel reads may all be refused): one dialog answers them all.
+  const [waiting, setWaiting] = useState<readonly ((confirmed: boolean) => void)[]>([]);
   const stepUp = useCallback<StepUp>(async (call) => {
     const first = await call();
-    if (first.ok || first.problem.code !== 'reauthentication_required') return first;
+    // `mfa_required` (an admin route from a session that did not use the second factor) is
+    // met the same way: a re-authentication with the second factor upgrades the session.
+    if (first.ok || !CONFIRMABLE.has(first.problem.code)) return first;
     const confirmed = await new Promise<boolean>((resolve) => {
-      setPending(() => resolve);
+      setWaiting((others) => [...others, resolve]);
     });
-    setPending(null);
     return confirmed ? call() : first;
   }, []);
+  const done = (confirmed: boolean): void => {
+    for (const resolve of waiting) resolve(confirmed);
+    setWaiting([]);
+  };
   return (
     <StepUpContext value={stepUp}>
       {props.children}
-      {pending === null ? null : <ReauthenticateDialog onDone={pending} />}
+      {waiting.length === 0 ? null : <ReauthenticateDialog onDone={done} />}
     </StepUpContext>
   );
 }

@@ -8,6 +8,7 @@ import { api } from '../../api/client.ts';
 import { settle } from '../../api/problem.ts';
 import { Field, ProblemAlert, SubmitButton, useAction } from '../../components/form.tsx';
 import { Card } from '../../components/layout.tsx';
+import { useStepUp } from '../../components/reauthenticate.tsx';
 import { BusyButton, formatTime, Notice, usePages } from './common.tsx';
 import type { AuditEvent, AuditFilters, ChainVerification } from './types.ts';
 
@@ -112,6 +113,7 @@ function describeBreak(reason: string | null): string {
 
 function VerifyChain(): ReactNode {
   const action = useAction();
+  const stepUp = useStepUp();
   const [result, setResult] = useState<ChainVerification | null>(null);
   return (
     <div className="audit-tool">
@@ -120,7 +122,7 @@ function VerifyChain(): ReactNode {
         busyText="Verifying…"
         onClick={() => {
           setResult(null);
-          void action.run(() => settle(api.GET('/v1/admin/audit/verify'))).then(setResult);
+          void action.run(() => stepUp(() => settle(api.GET('/v1/admin/audit/verify')))).then(setResult);
         }}
       >
         Verify the chain
@@ -157,6 +159,7 @@ function saveFile(blob: Blob, name: string): void {
 
 function ExportTrail(): ReactNode {
   const action = useAction();
+  const stepUp = useStepUp();
   const [notice, setNotice] = useState<string | null>(null);
   return (
     <div className="audit-tool">
@@ -165,7 +168,7 @@ function ExportTrail(): ReactNode {
         busyText="Exporting…"
         onClick={() => {
           setNotice(null);
-          void action.run(() => settle(api.GET('/v1/admin/audit/export', { parseAs: 'blob' }))).then(async (blob) => {
+          void action.run(() => stepUp(() => settle(api.GET('/v1/admin/audit/export', { parseAs: 'blob' })))).then(async (blob) => {
             if (blob === null) return;
             saveFile(blob, 'audit-export.ndjson');
             // A header line, one line per event, a trailer line.
@@ -185,8 +188,9 @@ function ExportTrail(): ReactNode {
 export function AuditPage(): ReactNode {
   const [form, setForm] = useState<FilterForm>(NO_FILTERS);
   const outcomeId = useId();
+  const stepUp = useStepUp();
   const pages = usePages<AuditEvent, FilterForm>(NO_FILTERS, async (filters, cursor) => {
-    const outcome = await settle(api.GET('/v1/admin/audit', { params: { query: queryOf(filters, cursor) } }));
+    const outcome = await stepUp(() => settle(api.GET('/v1/admin/audit', { params: { query: queryOf(filters, cursor) } })));
     return outcome.ok ? { ok: true, data: { items: outcome.data.events, next: outcome.data.next_cursor } } : outcome;
   });
   const events = pages.items;

@@ -160,10 +160,10 @@ function sortedRoles(roles: readonly Role[]): Role[] {
 export function RolesPage(): ReactNode {
   const access = useAccess();
   const canWrite = holds(access, 'roles:write');
-  const roles = useLoaded(() => settle(api.GET('/v1/admin/roles')));
-  const catalog = useLoaded(() => settle(api.GET('/v1/admin/permissions')));
-  const action = useAction();
   const stepUp = useStepUp();
+  const roles = useLoaded(() => stepUp(() => settle(api.GET('/v1/admin/roles'))));
+  const catalog = useLoaded(() => stepUp(() => settle(api.GET('/v1/admin/permissions'))));
+  const action = useAction();
   const [notice, setNotice] = useState<string | null>(null);
   const [editing, setEditing] = useState<Role | null>(null);
   // A new form after each creation, so the next one starts empty.

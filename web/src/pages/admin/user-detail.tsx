@@ -44,7 +44,8 @@ function RoleAssignment(props: { readonly user: AdminUser; readonly access: Acce
   const [typed, setTyped] = useState('');
   const [picked, setPicked] = useState('');
   // Offer the defined roles when the admin may read them; otherwise a role is named by hand.
-  const roles = useLoaded<readonly Role[]>(() => (holds(props.access, 'roles:read') ? settle(api.GET('/v1/admin/roles')) : Promise.resolve({ ok: true, data: [] })));
+  const stepUp = useStepUp();
+  const roles = useLoaded<readonly Role[]>(() => (holds(props.access, 'roles:read') ? stepUp(() => settle(api.GET('/v1/admin/roles'))) : Promise.resolve({ ok: true, data: [] })));
   const assignable = roles.outcome?.ok === true ? roles.outcome.data.filter((role) => !user.roles.includes(role.name)) : [];
   const choose = roles.outcome?.ok === true && roles.outcome.data.length > 0;
   const wanted = choose ? picked : typed.trim();
@@ -274,7 +275,8 @@ function AccountActions(props: { readonly user: AdminUser; readonly access: Acce
 
 export function UserDetailPage(props: { readonly id: string }): ReactNode {
   const access = useAccess();
-  const loaded = useLoaded(() => settle(api.GET('/v1/admin/users/{id}', path(props.id))));
+  const stepUp = useStepUp();
+  const loaded = useLoaded(() => stepUp(() => settle(api.GET('/v1/admin/users/{id}', path(props.id)))));
   const actions = useUserActions();
   const [deleted, setDeleted] = useState(false);
 

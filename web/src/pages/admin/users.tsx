@@ -6,6 +6,7 @@ import { api } from '../../api/client.ts';
 import { settle } from '../../api/problem.ts';
 import { Field, ProblemAlert, SubmitButton } from '../../components/form.tsx';
 import { Card } from '../../components/layout.tsx';
+import { useStepUp } from '../../components/reauthenticate.tsx';
 import { Link } from '../../router.tsx';
 import { UserStatus } from './user-status.tsx';
 import { BusyButton, usePages } from './common.tsx';
@@ -47,8 +48,9 @@ export function UsersPage(): ReactNode {
   const [email, setEmail] = useState('');
   const [status, setStatus] = useState<StatusFilter>('');
   const statusId = useId();
+  const stepUp = useStepUp();
   const pages = usePages<AdminUser, Search>({ email: '', status: '' }, async (search, cursor) => {
-    const outcome = await settle(api.GET('/v1/admin/users', { params: { query: queryOf(search, cursor) } }));
+    const outcome = await stepUp(() => settle(api.GET('/v1/admin/users', { params: { query: queryOf(search, cursor) } })));
     return outcome.ok ? { ok: true, data: { items: outcome.data.users, next: outcome.data.next_cursor } } : outcome;
   });
   const users = pages.items;
