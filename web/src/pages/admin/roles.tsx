@@ -118,9 +118,9 @@ function RoleItem(props: { readonly role: Role; readonly canWrite: boolean; read
   const headingId = useId();
   return (
     <li className="admin-item" aria-labelledby={headingId}>
-      <h3 id={headingId} className="admin-item-title">
+      <h2 id={headingId} className="admin-item-title">
         {role.name} {role.built_in ? <span className="badge">Built in</span> : <span className="badge badge-ok">Custom</span>}
-      </h3>
+      </h2>
       {role.description === '' ? null : <p className="muted">{role.description}</p>}
       <p>{role.permissions.length === 0 ? 'No permissions: the user\'s own account only.' : 'Permissions:'}</p>
       {role.permissions.length === 0 ? null : (
