@@ -3,6 +3,7 @@
 // password reset) and custom roles. Every change leaves an audit event naming the admin.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { PERMISSIONS } from '../../src/features/authorization/permissions.ts';
 import { testEngines } from '../helpers/database.ts';
 import { startEngineApp, type EngineApp } from '../helpers/engine-app.ts';
 import { strongPassword, tokenFromMail, uniqueEmail, type JSONResponse } from '../helpers/http.ts';
@@ -17,6 +18,7 @@ interface AdminUser {
   email_verified: boolean;
   status: 'active' | 'disabled';
   roles: string[];
+  locked_until: string | null;
 }
 
 interface UserPage {
@@ -174,22 +176,25 @@ for (const engine of testEngines()) {
       await logIn(app, user.email, password);
     });
 
-    it('assigns and removes a role, with immediate effect', async () => {
+    it('assigns and removes a role, with immediate effect (GET /v1/me shows the roles and the permissions they grant)', async () => {
       const user = await signedInUser('roles');
-      const ownRoles = async (): Promise<unknown> => (await app.client.request('GET', '/v1/me', { token: user.tokens.access_token })).json()['roles'];
+      const own = async (): Promise<unknown> => {
+        const me = (await app.client.request('GET', '/v1/me', { token: user.tokens.access_token })).json();
+        return { roles: me['roles'], permissions: me['permissions'] };
+      };
       // Read once, so the profile is cached: the admin's change must still show at once.
-      assert.deepEqual(await ownRoles(), ['user']);
+      assert.deepEqual(await own(), { roles: ['user'], permissions: [] });
       const assigned = await as<AdminUser>('PUT', `/v1/admin/users/${user.id}/roles/support`);
       assert.equal(assigned.status, 200, assigned.text);
       assert.deepEqual(assigned.json().roles, ['support', 'user']);
       assert.equal(await audited('role.assigned', user.id), 1);
-      assert.deepEqual(await ownRoles(), ['support', 'user']);
+      assert.deepEqual(await own(), { roles: ['support', 'user'], permissions: ['sessions:revoke', 'users:lock', 'users:read'] });
       assert.equal((await app.client.request('GET', '/v1/admin/users', { token: user.tokens.access_token })).status, 200);
 
       const removed = await as<AdminUser>('DELETE', `/v1/admin/users/${user.id}/roles/support`);
       assert.deepEqual(removed.json().roles, ['user']);
       assert.equal(await audited('role.removed', user.id), 1);
-      assert.deepEqual(await ownRoles(), ['user']);
+      assert.deepEqual(await own(), { roles: ['user'], permissions: [] });
       assert.equal((await app.client.request('GET', '/v1/admin/users', { token: user.tokens.access_token })).status, 403);
       assert.equal((await as('PUT', `/v1/admin/users/${user.id}/roles/no-such-role`)).status, 404);
     });
@@ -202,9 +207,16 @@ for (const engine of testEngines()) {
       }
       const locked = await app.client.request('POST', '/v1/auth/login', { body: { email: user.email, password: user.password } });
       assert.equal(locked.status, 429, 'locked, even with the right password');
+      // The admin sees the lock, on the user and in the list, until it is lifted.
+      const lockEnd = (await as<AdminUser>('GET', `/v1/admin/users/${user.id}`)).json().locked_until;
+      assert.ok(lockEnd !== null && Date.parse(lockEnd) > Date.now(), String(lockEnd));
+      const listed = (await as<UserPage>('GET', `/v1/admin/users?query=${encodeURIComponent(user.email)}`)).json().users;
+      assert.deepEqual(listed.map((row) => row.locked_until), [lockEnd]);
+      assert.equal((await as<AdminUser>('GET', `/v1/admin/users/${admin.id}`)).json().locked_until, null);
       const unlocked = await as('POST', `/v1/admin/users/${user.id}/unlock`);
       assert.equal(unlocked.status, 204, unlocked.text);
       assert.equal(await audited('user.unlocked', user.id), 1);
+      assert.equal((await as<AdminUser>('GET', `/v1/admin/users/${user.id}`)).json().locked_until, null);
       await logIn(app, user.email, user.password);
     });
 
@@ -236,6 +248,15 @@ for (const engine of testEngines()) {
       const disabled = await createTarget(app, 'reset-disabled');
       await as('PATCH', `/v1/admin/users/${disabled.id}`, { status: 'disabled' });
       assert.equal((await as('POST', `/v1/admin/users/${disabled.id}/password-reset`)).status, 409, 'no reset for a disabled account');
+    });
+
+    it('lists the permission catalog a custom role is made from, each with a description', async () => {
+      const catalog = await as<{ permissions: { name: string; description: string }[] }>('GET', '/v1/admin/permissions');
+      assert.equal(catalog.status, 200, catalog.text);
+      assert.deepEqual(catalog.json().permissions.map((permission) => permission.name), [...PERMISSIONS]);
+      assert.ok(catalog.json().permissions.every((permission) => permission.description.length > 0));
+      const support = await signedInUser('catalog-support', ['support']);
+      assert.equal((await app.client.request('GET', '/v1/admin/permissions', { token: support.tokens.access_token })).status, 403, 'roles:read only');
     });
 
     it('creates, reads, replaces and deletes a custom role; its holders lose it', async () => {

@@ -19,7 +19,8 @@ describe('the web app API types', () => {
 
   it('cover the routes the pages call', async () => {
     const committed = await readFile(API_TYPES_FILE, 'utf8');
-    for (const path of ['/v1/auth/login', '/v1/auth/mfa', '/v1/auth/register', '/v1/auth/verify-email', '/v1/auth/password/forgot', '/v1/auth/password/reset', '/v1/me']) {
+    const admin = ['/v1/admin/users', '/v1/admin/users/{id}', '/v1/admin/users/{id}/roles/{role}', '/v1/admin/roles', '/v1/admin/permissions', '/v1/admin/audit', '/v1/admin/audit/verify', '/v1/admin/audit/export', '/v1/auth/reauthenticate'];
+    for (const path of ['/v1/auth/login', '/v1/auth/mfa', '/v1/auth/register', '/v1/auth/verify-email', '/v1/auth/password/forgot', '/v1/auth/password/reset', '/v1/me', ...admin]) {
       assert.ok(committed.includes(`"${path}": {`), path);
     }
   });

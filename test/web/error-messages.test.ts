@@ -39,6 +39,11 @@ describe('web app error messages', () => {
     assert.equal(messages.size, 2);
   });
 
+  it('puts a search form\'s query-string problems next to their fields too', () => {
+    const messages = fieldMessages(problem({ code: 'invalid_request', fields: [{ field: '/querystring/action', rule: 'pattern' }, { field: '/params/id', rule: 'format' }] }));
+    assert.deepEqual([...messages], [['action', ['This is not in the expected format.']]]);
+  });
+
   it('reads a problem body and its Retry-After, and anything else as an unexpected answer', () => {
     const response = new Response(null, { status: 429, headers: { 'retry-after': '12' } });
     const read = problemOf({ code: 'rate_limited', title: 'Too many requests.', status: 429, request_id: 'r1', suggestions: ['a', 3] }, response);

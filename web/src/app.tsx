@@ -1,8 +1,8 @@
 // The app: the page for the current path, inside the layout and an error boundary that
 // resets when the path changes.
-import type { ReactNode } from 'react';
+import { lazy, Suspense, type ReactNode } from 'react';
 import { ErrorBoundary } from './components/error-boundary.tsx';
-import { Layout } from './components/layout.tsx';
+import { Card, Layout } from './components/layout.tsx';
 import { AccountPage } from './pages/account.tsx';
 import { ForgotPasswordPage } from './pages/forgot-password.tsx';
 import { LoginPage } from './pages/login.tsx';
@@ -20,17 +20,34 @@ const PAGES: ReadonlyMap<string, () => ReactNode> = new Map([
   ['/forgot-password', () => <ForgotPasswordPage />],
   ['/reset-password', () => <ResetPasswordPage />],
   ['/account', () => <AccountPage />],
-  ['/admin', () => <ComingSoonPage title="Administration" />],
 ]);
 
-/** The page for a path; `/account/…` and `/admin/…` pages are still to come. */
+// The admin console is a chunk of its own: a first visit (and every user without admin
+// permissions) never downloads it.
+const AdminConsole = lazy(() => import('./pages/admin/console.tsx'));
+
+function AdminPage(props: { readonly path: string }): ReactNode {
+  return (
+    <Suspense
+      fallback={
+        <Card title="Administration" busy>
+          <p role="status">Loading…</p>
+        </Card>
+      }
+    >
+      <AdminConsole path={props.path} />
+    </Suspense>
+  );
+}
+
+/** The page for a path; `/account/…` pages are still to come. */
 export function pageFor(path: string): ReactNode {
   let normalized = path;
   while (normalized.length > 1 && normalized.endsWith('/')) normalized = normalized.slice(0, -1);
   const page = PAGES.get(normalized);
   if (page !== undefined) return page();
   if (normalized.startsWith('/account/')) return <ComingSoonPage title="Your account" />;
-  if (normalized.startsWith('/admin/')) return <ComingSoonPage title="Administration" />;
+  if (normalized === '/admin' || normalized.startsWith('/admin/')) return <AdminPage path={normalized} />;
   return <NotFoundPage />;
 }
 

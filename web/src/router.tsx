@@ -34,11 +34,12 @@ function isPlainClick(event: MouseEvent<HTMLAnchorElement>): boolean {
 }
 
 /** A real link (opens in a new tab, works without JavaScript's help) that navigates in place on a plain click. */
-export function Link(props: { readonly to: string; readonly children: ReactNode; readonly className?: string }): ReactNode {
+export function Link(props: { readonly to: string; readonly children: ReactNode; readonly className?: string; readonly current?: boolean }): ReactNode {
   return (
     <a
       href={props.to}
       className={props.className}
+      aria-current={props.current === true ? 'page' : undefined}
       onClick={(event) => {
         if (!isPlainClick(event)) return;
         event.preventDefault();
@@ -64,4 +65,30 @@ export function takeFragmentParameter(name: string): string | null {
   }
   const value = fragmentRead?.path === pathname ? fragmentRead.parameters.get(name) : null;
   return value === null || value === '' ? null : value;
+}
+
+/**
+ * The named segments of `path` when it matches `pattern` (`/admin/users/:id` matches
+ * `/admin/users/0190…` as `{ id: '0190…' }`), or null. A segment is decoded, and one that is
+ * not valid percent-encoding does not match.
+ */
+export function matchPath(pattern: string, path: string): Readonly<Record<string, string>> | null {
+  const wanted = pattern.split('/');
+  const given = path.split('/');
+  if (wanted.length !== given.length) return null;
+  const parameters: Record<string, string> = {};
+  for (const [index, part] of wanted.entries()) {
+    const segment = given[index] ?? '';
+    if (!part.startsWith(':')) {
+      if (part !== segment) return null;
+      continue;
+    }
+    if (segment === '') return null;
+    try {
+      parameters[part.slice(1)] = decodeURIComponent(segment);
+    } catch {
+      return null;
+    }
+  }
+  return parameters;
 }

@@ -1,14 +1,15 @@
 // /v1/admin/roles: the built-in roles and custom ones, read with `roles:read`, defined,
-// changed and deleted with `roles:write` (built-in roles answer `built_in_role`).
+// changed and deleted with `roles:write` (built-in roles answer `built_in_role`);
+// /v1/admin/permissions: the catalog a custom role's permissions come from.
 import type { FastifyPluginCallback } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { AppError } from '../../core/errors.ts';
 import { responses } from '../../core/http/problem.ts';
-import { findRole, listRoleDefinitions, type StoredRole } from '../authorization/index.ts';
+import { findRole, listRoleDefinitions, PERMISSION_DESCRIPTIONS, PERMISSIONS, type StoredRole } from '../authorization/index.ts';
 import type { AdminRoleDeps } from './deps.ts';
 import { createCustomRole, deleteCustomRole, replaceCustomRole } from './roles-service.ts';
-import { CreateRoleBody, ReplaceRoleBody, Role, RoleParams } from './schemas.ts';
+import { CreateRoleBody, PermissionCatalog, ReplaceRoleBody, Role, RoleParams } from './schemas.ts';
 import { actorOf } from './users-routes.ts';
 
 const tags = ['admin'];
@@ -39,6 +40,12 @@ export const adminRoleRoutes: FastifyPluginCallback<{ deps: AdminRoleDeps }> = (
 
   typed.get('/v1/admin/roles', { config: read, schema: { summary: 'List roles', tags, security, response: responses({ 200: Type.Array(Role, { maxItems: 1000 }) }) } }, async () =>
     (await listRoleDefinitions(deps.db)).map(toJSON),
+  );
+
+  typed.get(
+    '/v1/admin/permissions',
+    { config: read, schema: { summary: 'List the permission catalog', tags, security, response: responses({ 200: PermissionCatalog }) } },
+    () => ({ permissions: PERMISSIONS.map((name) => ({ name, description: PERMISSION_DESCRIPTIONS[name] })) }),
   );
 
   typed.post(

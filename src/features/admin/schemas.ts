@@ -18,6 +18,8 @@ export const AdminUser = Type.Object(
     email_verified: Type.Boolean(),
     status: Status,
     roles: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 64 }),
+    /** The end of a lockout in force on the account (password or second factor), or null; POST …/unlock lifts it. */
+    locked_until: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     created_at: Type.String({ format: 'date-time' }),
     updated_at: Type.String({ format: 'date-time' }),
   },
@@ -66,6 +68,14 @@ export const Role = Type.Object(
     permissions: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 64 }),
     created_at: Type.String({ format: 'date-time' }),
     updated_at: Type.String({ format: 'date-time' }),
+  },
+  strict,
+);
+
+/** The permission catalog: what a custom role may grant. */
+export const PermissionCatalog = Type.Object(
+  {
+    permissions: Type.Array(Type.Object({ name: Type.String({ maxLength: 64 }), description: Type.String({ maxLength: 500 }) }, strict), { maxItems: 64 }),
   },
   strict,
 );

@@ -7,6 +7,8 @@ import { decryptContact, rolesColumn } from '../users/index.ts';
 
 export interface AdminUserView {
   readonly id: string;
+  /** For the account's lockout counters (account-locks.ts); never sent. */
+  readonly emailIndex: string;
   /** Null when the user's data key is gone (shredded). */
   readonly email: string | null;
   readonly name: string | null;
@@ -32,6 +34,7 @@ function selectViews(db: DB) {
     .leftJoin('data_keys', 'data_keys.owner_id', 'users.id')
     .select((eb) => [
       'users.id',
+      'users.email_index',
       'users.email_ciphertext',
       'users.name_ciphertext',
       'users.email_verified_at',
@@ -49,6 +52,7 @@ function toView(keyring: Keyring, row: ViewRow): AdminUserView {
   const contact = decryptContact(keyring, row);
   return {
     id: row.id,
+    emailIndex: row.email_index,
     email: contact?.email ?? null,
     name: contact?.name ?? null,
     emailVerified: row.email_verified_at !== null,

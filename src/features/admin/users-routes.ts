@@ -11,6 +11,7 @@ import { weakPasswordError } from '../auth/index.ts';
 import type { Permission } from '../authorization/index.ts';
 import { permissionsOfRoles } from '../authorization/index.ts';
 import { createAccount } from '../users/index.ts';
+import { accountLocks } from './account-locks.ts';
 import type { AdminUserDeps } from './deps.ts';
 import { removeSecondFactorsByAdmin } from './mfa-reset.ts';
 import { findAdminUserView, listAdminUserViews, type AdminUserView } from './users-repo.ts';
@@ -37,7 +38,7 @@ export function actorOf(request: FastifyRequest): AdminActor {
   return { userId: requireAuth(request).userId, context: request.auditContext };
 }
 
-function toJSON(user: AdminUserView): Static<typeof AdminUser> {
+function toJSON(user: AdminUserView, lockedUntil: Date | undefined): Static<typeof AdminUser> {
   return {
     id: user.id,
     email: user.email,
@@ -45,6 +46,7 @@ function toJSON(user: AdminUserView): Static<typeof AdminUser> {
     email_verified: user.emailVerified,
     status: user.status,
     roles: user.roles,
+    locked_until: lockedUntil?.toISOString() ?? null,
     created_at: user.createdAt.toISOString(),
     updated_at: user.updatedAt.toISOString(),
   };
@@ -56,7 +58,7 @@ export const adminUserRoutes: FastifyPluginCallback<{ deps: AdminUserDeps }> = (
   async function view(id: string): Promise<Static<typeof AdminUser>> {
     const user = await findAdminUserView(deps.db, deps.keyring, id);
     if (user === null) throw new AppError('not_found', { detail: 'no such user' });
-    return toJSON(user);
+    return toJSON(user, (await accountLocks(deps.lockout, [user])).get(user.id));
   }
 
   typed.get(
@@ -71,7 +73,8 @@ export const adminUserRoutes: FastifyPluginCallback<{ deps: AdminUserDeps }> = (
         ...(cursor === undefined ? {} : { after: cursor }),
       });
       const last = page.users.at(-1);
-      return { users: page.users.map(toJSON), next_cursor: page.more && last !== undefined ? last.id : null };
+      const locks = await accountLocks(deps.lockout, page.users);
+      return { users: page.users.map((user) => toJSON(user, locks.get(user.id))), next_cursor: page.more && last !== undefined ? last.id : null };
     },
   );
 

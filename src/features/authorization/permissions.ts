@@ -17,6 +17,19 @@ export const PERMISSIONS = [
 
 export type Permission = (typeof PERMISSIONS)[number];
 
+/** What each permission lets its holder do, for people choosing permissions for a role (GET /v1/admin/permissions). */
+export const PERMISSION_DESCRIPTIONS: Readonly<Record<Permission, string>> = {
+  'users:read': 'See users: their email, name, status and roles',
+  'users:write': 'Create users, rename, disable and enable them, send password resets, remove second factors',
+  'users:delete': 'Delete users and their data',
+  'users:lock': 'Unlock locked-out accounts',
+  'sessions:revoke': 'End users\' sessions',
+  'roles:read': 'See roles and the permission catalog',
+  'roles:write': 'Create, change and delete custom roles',
+  'roles:assign': 'Assign roles to users and remove them',
+  'audit:read': 'Search, verify and export the audit trail',
+};
+
 const KNOWN: ReadonlySet<string> = new Set(PERMISSIONS);
 
 export function isPermission(value: string): value is Permission {

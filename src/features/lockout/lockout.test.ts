@@ -109,6 +109,21 @@ for (const engine of testEngines()) {
       assert.deepEqual(outcome.lockedUntil, new Date(start + 30 * MINUTE * 1000));
     });
 
+    it('activeLocks names the subjects locked now, with their ends: not a counting one, nor an ended or lifted lock', async () => {
+      const { lockout, time } = lockoutOn(database());
+      const [locked, counting, lifted, ended, untouched] = [randomSubject(), randomSubject(), randomSubject(), randomSubject(), randomSubject()];
+      await failAttempts(lockout, ended, 5);
+      time.advanceSeconds(MINUTE);
+      const outcome = await failAttempts(lockout, locked, 5);
+      await failAttempts(lockout, counting, 4);
+      await failAttempts(lockout, lifted, 5);
+      await lockout.unlock(lifted);
+      time.advanceSeconds(15 * MINUTE - 30);
+      const locks = await lockout.activeLocks([locked, counting, lifted, ended, untouched]);
+      assert.deepEqual([...locks], [[locked, outcome.lockedUntil]]);
+      assert.deepEqual(await lockout.activeLocks([]), new Map());
+    });
+
     it('an outcome written in a transaction that rolls back leaves nothing behind', async () => {
       const { lockout } = lockoutOn(database());
       const subject = randomSubject();

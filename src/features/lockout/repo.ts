@@ -110,3 +110,10 @@ export async function recordLoginSuccess(db: Kysely<Schema>, subject: string, no
 export async function unlockLoginSubject(db: Kysely<Schema>, subject: string, now: Date): Promise<void> {
   await db.updateTable('login_failures').set({ locked_until: null, failures: 0, updated_at: now }).where('subject', '=', subject).execute();
 }
+
+/** The subjects among `subjects` that are locked at `now`, with the end of each lock. */
+export async function activeLocks(db: Kysely<Schema>, subjects: readonly string[], now: Date): Promise<Map<string, Date>> {
+  if (subjects.length === 0) return new Map();
+  const rows = await db.selectFrom('login_failures').select(['subject', 'locked_until']).where('subject', 'in', subjects).where('locked_until', '>', now).execute();
+  return new Map(rows.flatMap((row) => (row.locked_until === null ? [] : [[row.subject, row.locked_until] as const])));
+}

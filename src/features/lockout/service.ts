@@ -14,7 +14,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Clock } from '../../core/clock.ts';
 import type { Schema } from '../../core/db/schema.ts';
 import { resolveLockoutPolicy, type LockoutPolicy, type LockoutPolicyOptions } from './policy.ts';
-import { recordLoginFailure, recordLoginSuccess, reserveLoginAttempt, unlockLoginSubject } from './repo.ts';
+import { activeLocks, recordLoginFailure, recordLoginSuccess, reserveLoginAttempt, unlockLoginSubject } from './repo.ts';
 import type { FailureOutcome, Reservation } from './types.ts';
 
 export interface LockoutDeps extends LockoutPolicyOptions {
@@ -34,6 +34,8 @@ export interface Lockout {
   recordFailure(subject: string, options?: LockoutWriteOptions): Promise<FailureOutcome>;
   recordSuccess(subject: string, options?: LockoutWriteOptions): Promise<void>;
   unlock(subject: string, options?: LockoutWriteOptions): Promise<void>;
+  /** Which of `subjects` are locked now, and until when (an administrator's view of accounts). */
+  activeLocks(subjects: readonly string[]): Promise<Map<string, Date>>;
 }
 
 function assertSubject(subject: string): void {
@@ -62,6 +64,9 @@ export function createLockout(deps: LockoutDeps): Lockout {
     async unlock(subject, options = {}) {
       assertSubject(subject);
       await unlockLoginSubject(options.trx ?? db, subject, clock());
+    },
+    async activeLocks(subjects) {
+      return activeLocks(db, subjects, clock());
     },
   };
 }

@@ -6,6 +6,7 @@ import type { Keyring } from '../../core/crypto/keyring.ts';
 import type { DB } from '../../core/db/database.ts';
 import type { PasswordHasher } from '../../core/password/hash.ts';
 import type { PasswordPolicy } from '../../core/password/policy.ts';
+import type { Authorizer } from '../authorization/index.ts';
 import type { Lockout } from '../lockout/index.ts';
 import type { AccountJobs } from '../auth/index.ts';
 import type { OutgoingMail } from '../mail/index.ts';
@@ -19,6 +20,8 @@ export interface SettingsDeps {
   readonly policy: PasswordPolicy;
   /** The current password is a guess like a login's: the account's lockout applies. */
   readonly lockout: Lockout;
+  /** The caller's current permissions, shown with the profile so a client knows what to offer. */
+  readonly authorizer: Authorizer;
   /** Decrypted profiles for GET /v1/me, ≤ 1 s old; writers of profile fields call `forget`. */
   readonly profiles: ProfileCache;
   /** Mail as a job of the change that causes it. */

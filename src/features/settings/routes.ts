@@ -20,7 +20,7 @@ export const settingsRoutes: FastifyPluginCallback<{ deps: SettingsDeps; limits:
   const authenticated = { access: 'authenticated' as const };
 
   async function profileOf(userId: string): Promise<Static<typeof Profile>> {
-    const profile = await deps.profiles.get(userId, () => loadProfile(deps.db, deps.keyring, userId));
+    const [profile, permissions] = await Promise.all([deps.profiles.get(userId, () => loadProfile(deps.db, deps.keyring, userId)), deps.authorizer.permissionsOf(userId)]);
     if (profile === null) throw new AppError('not_found', { detail: 'profile gone (deleted or shredded)' });
     return {
       id: profile.id,
@@ -28,6 +28,7 @@ export const settingsRoutes: FastifyPluginCallback<{ deps: SettingsDeps; limits:
       name: profile.name,
       email_verified: profile.emailVerified,
       roles: profile.roles,
+      permissions: [...permissions].sort(),
       created_at: profile.createdAt.toISOString(),
     };
   }

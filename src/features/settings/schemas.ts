@@ -10,6 +10,9 @@ export const Profile = Type.Object(
     name: Type.Union([Type.String({ maxLength: 200 }), Type.Null()]),
     email_verified: Type.Boolean(),
     roles: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 64 }),
+    // What the roles grant now (docs/authorization.md): a client offers what the user may
+    // do; the server checks every request anyway.
+    permissions: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 64 }),
     created_at: Type.String({ format: 'date-time' }),
   },
   strict,

@@ -42,6 +42,7 @@ const RULE_MESSAGES: Readonly<Record<string, string>> = {
   minLength: 'This field is required.',
   maxLength: 'This is too long.',
   format: 'This is not in the expected format.',
+  pattern: 'This is not in the expected format.',
   unicode: 'This contains characters that cannot be used.',
   too_short: 'The password is too short.',
   too_long: 'The password is too long.',
@@ -68,9 +69,12 @@ export function describeProblem(problem: Problem): string {
   return base;
 }
 
-/** The field name a problem points at (`/body/email` → `email`), or null for the body as a whole. */
+/**
+ * The field name a problem points at (`/body/email` → `email`; a search form's
+ * `/querystring/action` → `action`), or null for the body as a whole.
+ */
 export function fieldName(problem: FieldProblem): string | null {
-  const match = /^\/body\/([^/]+)/.exec(problem.field);
+  const match = /^\/(?:body|querystring)\/([^/]+)/.exec(problem.field);
   return match?.[1] ?? null;
 }
 

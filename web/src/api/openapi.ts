@@ -517,6 +517,87 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/permissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the permission catalog */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description RFC 9457 problem details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            errors?: {
+                                field: string;
+                                rule: string;
+                            }[];
+                            request_id: string;
+                            status: number;
+                            suggestions?: string[];
+                            title: string;
+                            type: string;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            errors?: {
+                                field: string;
+                                rule: string;
+                            }[];
+                            request_id: string;
+                            status: number;
+                            suggestions?: string[];
+                            title: string;
+                            type: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            permissions: {
+                                description: string;
+                                name: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/roles": {
         parameters: {
             query?: never;
@@ -981,6 +1062,7 @@ export interface paths {
                                 email_verified: boolean;
                                 /** Format: uuid */
                                 id: string;
+                                locked_until: string | null;
                                 name: string | null;
                                 roles: string[];
                                 status: "active" | "disabled";
@@ -1067,6 +1149,7 @@ export interface paths {
                             email_verified: boolean;
                             /** Format: uuid */
                             id: string;
+                            locked_until: string | null;
                             name: string | null;
                             roles: string[];
                             status: "active" | "disabled";
@@ -1155,6 +1238,7 @@ export interface paths {
                             email_verified: boolean;
                             /** Format: uuid */
                             id: string;
+                            locked_until: string | null;
                             name: string | null;
                             roles: string[];
                             status: "active" | "disabled";
@@ -1302,6 +1386,7 @@ export interface paths {
                             email_verified: boolean;
                             /** Format: uuid */
                             id: string;
+                            locked_until: string | null;
                             name: string | null;
                             roles: string[];
                             status: "active" | "disabled";
@@ -1618,6 +1703,7 @@ export interface paths {
                             email_verified: boolean;
                             /** Format: uuid */
                             id: string;
+                            locked_until: string | null;
                             name: string | null;
                             roles: string[];
                             status: "active" | "disabled";
@@ -1695,6 +1781,7 @@ export interface paths {
                             email_verified: boolean;
                             /** Format: uuid */
                             id: string;
+                            locked_until: string | null;
                             name: string | null;
                             roles: string[];
                             status: "active" | "disabled";
@@ -3091,6 +3178,7 @@ export interface paths {
                             /** Format: uuid */
                             id: string;
                             name: string | null;
+                            permissions: string[];
                             roles: string[];
                         };
                     };
@@ -3172,6 +3260,7 @@ export interface paths {
                             /** Format: uuid */
                             id: string;
                             name: string | null;
+                            permissions: string[];
                             roles: string[];
                         };
                     };

@@ -2,7 +2,8 @@
 // change of a route's schema shows here as a type error.
 import type { paths } from './openapi.ts';
 
-type JSONBody<Response> = Response extends { readonly content: { readonly 'application/json': infer Body } } ? Body : never;
+/** The JSON body of a response in the generated types. */
+export type JSONBody<Response> = Response extends { readonly content: { readonly 'application/json': infer Body } } ? Body : never;
 
 export type LoginAnswer = JSONBody<paths['/v1/auth/login']['post']['responses'][200]>;
 /** A completed login (password, second factor or passkey): bearer tokens, or in cookie mode none (the cookies are set). */

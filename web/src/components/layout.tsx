@@ -2,11 +2,15 @@
 // page's heading (which also names the browser tab and takes focus after a navigation,
 // so a screen reader announces the new page), and the main column.
 import { useEffect, useRef, type ReactNode } from 'react';
+import { sectionsFor } from '../pages/admin/sections.ts';
+import { useAccess } from '../permissions.ts';
 import { Link } from '../router.tsx';
 import { useSession } from '../session.ts';
 
 export function Layout(props: { readonly children: ReactNode }): ReactNode {
   const state = useSession();
+  // The admin console's link only for a user who may open one of its sections.
+  const administers = sectionsFor(useAccess()).length > 0;
   return (
     <>
       <a className="skip-link" href="#main">
@@ -18,7 +22,10 @@ export function Layout(props: { readonly children: ReactNode }): ReactNode {
         </Link>
         <nav aria-label="Account">
           {state.status === 'restoring' ? null : state.status === 'signed_in' ? (
-            <Link to="/account">Your account</Link>
+            <>
+              {administers ? <Link to="/admin">Administration</Link> : null}
+              <Link to="/account">Your account</Link>
+            </>
           ) : (
             <>
               <Link to="/login">Log in</Link>
