@@ -134,7 +134,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(recoveryRoutes, { deps: auth, limits: rateLimits.auth });
   await app.register(settingsRoutes, { deps: auth, limits: rateLimits.auth });
   await app.register(adminUserRoutes, { deps: auth });
-  await app.register(privacyRoutes, { deps: auth });
+  await app.register(privacyRoutes, { deps: auth, limits: rateLimits.auth, graceDays: config.auth.accountDeletionGraceDays });
   await app.register(adminRoleRoutes, { deps: auth });
   await app.register(metricsRoutes, { registry: metrics.registry, token: config.metricsToken });
   await app.register(auditTrailRoutes, { deps: auth, keys: deps.services.auditKeys });

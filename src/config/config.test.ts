@@ -75,6 +75,7 @@ describe('loadConfig defaults', () => {
         accountLimit: { max: 10, windowSeconds: 900 },
         mfaRequiredRoles: ['admin'],
         reauthMaxAge: 600,
+        accountDeletionGraceDays: 7,
       },
       administration: {
         auditRetentionDays: null,
@@ -291,7 +292,8 @@ describe('describeConfig', () => {
     assert.equal(description['SMTP_URL'], 'smtps://mailer:***@mail:465');
     assert.equal(description['TRUST_PROXY'], '10.0.0.0/8,10.1.0.0/16');
     assert.equal(description['PORT'], 8080);
-    assert.equal(Object.keys(description).length, 40);
+    assert.equal(Object.keys(description).length, 41);
+    assert.equal(description['ACCOUNT_DELETION_GRACE_DAYS'], 7);
     assert.equal(description['MFA_REQUIRED_ROLES'], 'admin');
     assert.equal(description['SECURITY_WEBHOOK_SECRET'], 'unset');
     assert.equal(description['AUDIT_RETENTION_DAYS'], 'keep forever');

@@ -74,6 +74,8 @@ export interface AuthConfig {
   readonly mfaRequiredRoles: readonly string[];
   /** Seconds after which a sensitive action needs the user to authenticate again (step-up). */
   readonly reauthMaxAge: number;
+  /** Days between a user's request to delete their account and its erasure (0: at once). */
+  readonly accountDeletionGraceDays: number;
 }
 
 export interface LoadConfigOptions {
@@ -184,6 +186,9 @@ function readAuth(reader: Reader, publicURL: string): AuthConfig {
     // OWASP ASVS 3.7.1 asks for re-authentication before sensitive changes; ten minutes is
     // long enough to finish one task after signing in.
     reauthMaxAge: duration('REAUTH_MAX_AGE', 60, 86_400, 600),
+    // Time to change one's mind, or to notice that someone else asked (GDPR art. 17 asks
+    // for erasure "without undue delay"; a week is what most services give).
+    accountDeletionGraceDays: integer('ACCOUNT_DELETION_GRACE_DAYS', 0, 90, 7),
   };
   if (auth.refreshIdleTtl > auth.sessionMaxAge) reader.report('REFRESH_IDLE_TTL', 'must not be longer than SESSION_MAX_AGE');
   return auth;

@@ -113,7 +113,7 @@ export interface RefreshTokensTable {
   used_at: Timestamp | null;
 }
 
-export type OneTimeTokenPurpose = 'verify_email' | 'password_reset';
+export type OneTimeTokenPurpose = 'verify_email' | 'password_reset' | 'cancel_deletion';
 
 export interface OneTimeTokensTable {
   token_hash: string;
@@ -204,6 +204,13 @@ export interface ScheduledRunsTable {
   last_removed: string | number | bigint | null;
 }
 
+/** A deletion the owner asked for, erased when due unless cancelled (migration 0016). */
+export interface AccountDeletionsTable {
+  user_id: string;
+  requested_at: Timestamp;
+  due_at: Timestamp;
+}
+
 export interface Schema {
   schema_migrations: SchemaMigrationsTable;
   system_keys: SystemKeysTable;
@@ -226,6 +233,7 @@ export interface Schema {
   passkeys: PasskeysTable;
   webauthn_challenges: WebAuthnChallengesTable;
   scheduled_runs: ScheduledRunsTable;
+  account_deletions: AccountDeletionsTable;
 }
 
 /** One WebAuthn credential of one account (migration 0014). */

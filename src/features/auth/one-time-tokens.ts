@@ -7,6 +7,8 @@ import type { OneTimeTokenPurpose } from '../../core/db/schema.ts';
 export const ONE_TIME_TOKEN_TTL: Readonly<Record<OneTimeTokenPurpose, number>> = {
   verify_email: 24 * 3600,
   password_reset: 30 * 60,
+  // Issued with the deletion's grace period as its lifetime; this is the longest it may be.
+  cancel_deletion: 90 * 86_400,
 };
 /**
  * An administrator's invitation is a `password_reset` token that lives longer: it sets

@@ -1,5 +1,5 @@
 // The mail module as other features see it: everything they may use, and nothing else.
 export type { MailMessage } from './mailer.ts';
 export type { OutgoingMail } from './outgoing.ts';
-export { accountLockedMail, invitationMail, passwordChangedMail, passwordResetMail, recoveryCodeUsedMail, secondFactorChangedMail, secondFactorLockedMail, signupAttemptMail, verificationMail } from './templates.ts';
+export { accountDeletedMail, accountLockedMail, deletionScheduledMail, invitationMail, passwordChangedMail, passwordResetMail, recoveryCodeUsedMail, secondFactorChangedMail, secondFactorLockedMail, signupAttemptMail, verificationMail } from './templates.ts';
 export type { MailQueue } from './queue.ts';

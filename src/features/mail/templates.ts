@@ -85,3 +85,19 @@ export function secondFactorChangedMail(to: string, change: string): MailMessage
     text: `${change} If this was not you, change your password now and contact your administrator.\n`,
   };
 }
+
+export function deletionScheduledMail(links: MailLinks, to: string, token: string, dueAt: Date): MailMessage {
+  return {
+    to,
+    subject: 'Your account will be deleted',
+    text: `Someone signed in to your account asked to delete it, and every session was signed out. The account and everything held about it will be erased on ${dueAt.toUTCString()}.\n\nIf you did not ask for this, or changed your mind, keep your account:\n\n${link(links, 'cancel-deletion', token)}\n\nLogging in and choosing to keep the account also cancels it. If someone else asked, change your password as well.\n`,
+  };
+}
+
+export function accountDeletedMail(to: string): MailMessage {
+  return {
+    to,
+    subject: 'Your account was deleted',
+    text: 'Your account was deleted as you asked, with everything held about it. This address is no longer kept; this is the last message you will receive from us.\n',
+  };
+}

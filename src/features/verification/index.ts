@@ -2,3 +2,4 @@
 export type { VerificationDeps } from './deps.ts';
 export { requestVerificationMail, resendVerification } from './resend.ts';
 export { verifyEmail } from './verify-email.ts';
+export { TokenBody } from './schemas.ts';
