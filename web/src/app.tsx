@@ -1,9 +1,8 @@
 // The app: the page for the current path, inside the layout and an error boundary that
 // resets when the path changes.
-import type { ReactNode } from 'react';
+import { lazy, Suspense, type ReactNode } from 'react';
 import { ErrorBoundary } from './components/error-boundary.tsx';
 import { Layout } from './components/layout.tsx';
-import { AccountPage } from './pages/account.tsx';
 import { ForgotPasswordPage } from './pages/forgot-password.tsx';
 import { LoginPage } from './pages/login.tsx';
 import { RegisterPage } from './pages/register.tsx';
@@ -12,6 +11,9 @@ import { ComingSoonPage, HomePage, NotFoundPage } from './pages/simple.tsx';
 import { VerifyEmailPage } from './pages/verify-email.tsx';
 import { usePath } from './router.tsx';
 
+// The account area is loaded when first opened: the pages before login stay small.
+const AccountArea = lazy(() => import('./pages/account/area.tsx'));
+
 const PAGES: ReadonlyMap<string, () => ReactNode> = new Map([
   ['/', () => <HomePage />],
   ['/login', () => <LoginPage />],
@@ -19,17 +21,22 @@ const PAGES: ReadonlyMap<string, () => ReactNode> = new Map([
   ['/verify-email', () => <VerifyEmailPage />],
   ['/forgot-password', () => <ForgotPasswordPage />],
   ['/reset-password', () => <ResetPasswordPage />],
-  ['/account', () => <AccountPage />],
   ['/admin', () => <ComingSoonPage title="Administration" />],
 ]);
 
-/** The page for a path; `/account/…` and `/admin/…` pages are still to come. */
+/** The page for a path; `/admin/…` pages are still to come. */
 export function pageFor(path: string): ReactNode {
   let normalized = path;
   while (normalized.length > 1 && normalized.endsWith('/')) normalized = normalized.slice(0, -1);
   const page = PAGES.get(normalized);
   if (page !== undefined) return page();
-  if (normalized.startsWith('/account/')) return <ComingSoonPage title="Your account" />;
+  if (normalized === '/account' || normalized.startsWith('/account/')) {
+    return (
+      <Suspense fallback={<p role="status">Loading…</p>}>
+        <AccountArea path={normalized} />
+      </Suspense>
+    );
+  }
   if (normalized.startsWith('/admin/')) return <ComingSoonPage title="Administration" />;
   return <NotFoundPage />;
 }

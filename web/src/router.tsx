@@ -34,11 +34,12 @@ function isPlainClick(event: MouseEvent<HTMLAnchorElement>): boolean {
 }
 
 /** A real link (opens in a new tab, works without JavaScript's help) that navigates in place on a plain click. */
-export function Link(props: { readonly to: string; readonly children: ReactNode; readonly className?: string }): ReactNode {
+export function Link(props: { readonly to: string; readonly children: ReactNode; readonly className?: string; readonly current?: boolean }): ReactNode {
   return (
     <a
       href={props.to}
       className={props.className}
+      aria-current={props.current === true ? 'page' : undefined}
       onClick={(event) => {
         if (!isPlainClick(event)) return;
         event.preventDefault();
