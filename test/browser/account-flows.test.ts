@@ -5,13 +5,11 @@
 // leaving the origin, no token in web storage or document.cookie, and a name holding an
 // XSS payload shows as text.
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { builtWebApp, startTestApp, type TestApp } from '../helpers/app.ts';
 import { freePort } from '../helpers/server-process.ts';
-import { launchChromium, openWatchedPage, type PageGlobals, type WatchedPage } from '../helpers/browser.ts';
+import { assertClean, assertNoReadableTokens, heading, launchChromium, openWatchedPage, saveScreenshot } from '../helpers/browser.ts';
 import { strongPassword, uniqueEmail } from '../helpers/http.ts';
 import { enrolTotp } from '../helpers/mfa.ts';
 import { createUser, GENEROUS_LIMITS, signIn } from '../security/authz.fixtures.ts';
@@ -25,41 +23,6 @@ function linkFromMail(test: TestApp, to: string, subject: RegExp): string {
   assert.ok(url !== undefined, `no mail with a link to ${to}`);
   const parsed = new URL(url);
   return parsed.pathname + parsed.hash;
-}
-
-async function heading(page: Page, name: string): Promise<void> {
-  await page.getByRole('heading', { level: 1, name }).waitFor({ timeout: 10_000 });
-}
-
-// For a reviewer to look at the pages (git-ignored): one PNG per page, at 360 px wide.
-const SCREENSHOTS = join(process.cwd(), 'test-results', 'screenshots');
-
-async function saveScreenshot(page: Page, name: string): Promise<void> {
-  await mkdir(SCREENSHOTS, { recursive: true });
-  const file = name.replace(/^\//, '').replace(/[^a-z0-9-]+/gi, '-') || 'home';
-  await page.screenshot({ path: join(SCREENSHOTS, `${file}.png`), fullPage: true });
-}
-
-/** Nothing a script could read holds a credential. */
-async function assertNoReadableTokens(page: Page): Promise<void> {
-  const stored = await page.evaluate(() => {
-    const { localStorage, sessionStorage, document } = globalThis as unknown as PageGlobals;
-    return { local: localStorage.length, session: sessionStorage.length, cookie: document.cookie };
-  });
-  // The only cookie a script may see is the CSRF token (docs/browser-sessions.md); the
-  // session, refresh and device cookies are httpOnly.
-  const readable = stored.cookie === '' ? [] : stored.cookie.split('; ').map((pair) => pair.split('=')[0]);
-  assert.deepEqual({ local: stored.local, session: stored.session }, { local: 0, session: 0 });
-  assert.ok(readable.every((name) => name === '__Host-gh_csrf'), `readable cookies: ${readable.join(', ')}`);
-}
-
-// Chromium logs each non-2xx fetch as a console error; the tests provoke some on purpose.
-const EXPECTED_CONSOLE = /Failed to load resource: the server responded with a status of 4\d\d/;
-
-function assertClean(watched: WatchedPage): void {
-  assert.deepEqual(watched.violations, [], 'CSP violations');
-  assert.deepEqual(watched.errors.filter((error) => !EXPECTED_CONSOLE.test(error)), [], 'errors in the page');
-  assert.deepEqual(watched.foreignRequests, [], 'requests leaving the origin');
 }
 
 describe('the web app in Chromium', () => {

@@ -2,7 +2,8 @@
 // (never a downloaded browser), and a page that records every CSP violation (Trusted Types
 // included), uncaught error and console error, so a test can require there were none.
 import assert from 'node:assert/strict';
-import { access } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -65,4 +66,41 @@ export async function openWatchedPage(browser: Browser, baseURL: string): Promis
     if (!url.startsWith(baseURL) && !url.startsWith('data:')) foreignRequests.push(url);
   });
   return { page, violations, errors, foreignRequests };
+}
+
+/** Waits for the page's h1. */
+export async function heading(page: Page, name: string): Promise<void> {
+  await page.getByRole('heading', { level: 1, name }).waitFor({ timeout: 10_000 });
+}
+
+// For a reviewer to look at the pages (git-ignored): one PNG per page, at 360 px wide.
+const SCREENSHOTS = join(process.cwd(), 'test-results', 'screenshots');
+
+export async function saveScreenshot(page: Page, name: string): Promise<void> {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  const file = name.replace(/^\//, '').replace(/[^a-z0-9-]+/gi, '-') || 'home';
+  await page.screenshot({ path: join(SCREENSHOTS, `${file}.png`), fullPage: true });
+}
+
+/** Nothing a script could read holds a credential. */
+export async function assertNoReadableTokens(page: Page): Promise<void> {
+  const stored = await page.evaluate(() => {
+    const { localStorage, sessionStorage, document } = globalThis as unknown as PageGlobals;
+    return { local: localStorage.length, session: sessionStorage.length, cookie: document.cookie };
+  });
+  // The only cookie a script may see is the CSRF token (docs/browser-sessions.md); the
+  // session, refresh and device cookies are httpOnly.
+  const readable = stored.cookie === '' ? [] : stored.cookie.split('; ').map((pair) => pair.split('=')[0]);
+  assert.deepEqual({ local: stored.local, session: stored.session }, { local: 0, session: 0 });
+  assert.ok(readable.every((name) => name === '__Host-gh_csrf'), `readable cookies: ${readable.join(', ')}`);
+}
+
+// Chromium logs each non-2xx fetch as a console error; the tests provoke some on purpose.
+const EXPECTED_CONSOLE = /Failed to load resource: the server responded with a status of 4\d\d/;
+
+/** No CSP violation, no uncaught or console error but the expected 4xx, no request leaving the origin. */
+export function assertClean(watched: WatchedPage): void {
+  assert.deepEqual(watched.violations, [], 'CSP violations');
+  assert.deepEqual(watched.errors.filter((error) => !EXPECTED_CONSOLE.test(error)), [], 'errors in the page');
+  assert.deepEqual(watched.foreignRequests, [], 'requests leaving the origin');
 }
