@@ -21,7 +21,7 @@ const REAUTH_MAX_AGE_SECONDS = 300;
 const XSS = '<img src=x onerror="document.title=\'pwned\'">';
 
 interface Globals {
-  readonly document: { readonly title: string; readonly activeElement: { closest(selector: string): unknown; getAttribute(name: string): string | null } | null };
+  readonly document: { readonly title: string; readonly documentElement: { readonly scrollWidth: number }; readonly activeElement: { closest(selector: string): unknown; getAttribute(name: string): string | null } | null };
 }
 
 describe('the account pages in Chromium', () => {
@@ -104,7 +104,7 @@ describe('the account pages in Chromium', () => {
     await page.getByRole('status').filter({ hasText: 'Your name was saved.' }).waitFor();
     await page.getByRole('definition').filter({ hasText: XSS }).waitFor();
     assert.equal(await page.locator('img').count(), 0);
-    await saveScreenshot(page, 'account-overview');
+    await snapshot(page, 'account-overview');
 
     await section(page, 'Password', 'Change your password');
     const current = page.getByLabel('Current password');
@@ -119,7 +119,7 @@ describe('the account pages in Chromium', () => {
     assert.ok((await page.locator('.field-errors li').count()) > 0, 'the reason shows under the field');
     assert.equal(await current.inputValue(), account.password);
     assert.equal(await next.inputValue(), 'password1234');
-    await saveScreenshot(page, 'account-password-weak');
+    await snapshot(page, 'account-password-weak');
 
     const password = strongPassword();
     await current.fill(`${account.password}x`);
@@ -157,7 +157,7 @@ describe('the account pages in Chromium', () => {
       return { inDialog: active?.closest('dialog') != null, autocomplete: active?.getAttribute('autocomplete') ?? null };
     });
     assert.deepEqual(focused, { inDialog: true, autocomplete: 'current-password' });
-    await saveScreenshot(page, 'account-step-up');
+    await snapshot(page, 'account-step-up');
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
     await alert(page, 'confirm it is you before doing this').waitFor();
@@ -203,7 +203,7 @@ describe('the account pages in Chromium', () => {
     assert.equal(await mine.count(), 1);
     assert.equal(await mine.getByRole('button', { name: 'End this session' }).count(), 0, 'this session is not ended from the list');
     assert.equal(await list.getByRole('listitem').count(), 3);
-    await saveScreenshot(page, 'account-sessions');
+    await snapshot(page, 'account-sessions');
 
     const item = list.getByRole('listitem').filter({ hasText: 'OtherDevice/1.0 (test)' });
     await item.getByRole('button', { name: 'End this session' }).click();
@@ -220,7 +220,7 @@ describe('the account pages in Chromium', () => {
     // Sign-ins this user made carry their user agent, as text.
     await events.getByText(XSS, { exact: true }).first().waitFor();
     assert.equal(await page.locator('img').count(), 0);
-    await saveScreenshot(page, 'account-events');
+    await snapshot(page, 'account-events');
     await assertNoReadableTokens(page);
     assertClean(watched);
     await page.context().close();
@@ -254,7 +254,7 @@ describe('the account pages in Chromium', () => {
     const { page } = watched;
     await logInFully(page, account);
     await section(page, 'Two-step sign-in', 'Two-step sign-in');
-    await saveScreenshot(page, 'account-two-step');
+    await snapshot(page, 'account-two-step');
     await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
     const qr = page.getByRole('img', { name: /QR code/ });
     await qr.waitFor();
@@ -263,7 +263,7 @@ describe('the account pages in Chromium', () => {
     assert.ok(await qr.evaluate((image) => (image as unknown as { naturalWidth: number }).naturalWidth > 0), 'the QR code is drawn');
     const secret = (await page.locator('.secret').textContent()) ?? '';
     assert.match(secret, /^[A-Z2-7]{16,}$/);
-    await saveScreenshot(page, 'account-totp-setup');
+    await snapshot(page, 'account-totp-setup');
 
     await page.getByLabel('Code from the app').fill('000000');
     await page.getByRole('button', { name: 'Turn on' }).click();
@@ -273,7 +273,7 @@ describe('the account pages in Chromium', () => {
     await heading2(page, 'Save your recovery codes now');
     const codes = await page.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem').allTextContents();
     assert.equal(codes.length, 10);
-    await saveScreenshot(page, 'account-recovery-codes');
+    await snapshot(page, 'account-recovery-codes');
     await page.getByRole('button', { name: 'I have saved them' }).click();
     await page.getByText('On since').waitFor();
     assert.equal(await page.getByRole('list', { name: 'Recovery codes' }).count(), 0, 'the codes are gone from the page');
@@ -332,7 +332,7 @@ describe('the account pages in Chromium', () => {
     await item.getByRole('button', { name: 'Save the name' }).click();
     await passkeys.getByText(XSS, { exact: true }).waitFor();
     assert.equal(await page.locator('img').count(), 0);
-    await saveScreenshot(page, 'account-passkeys');
+    await snapshot(page, 'account-passkeys');
 
     await logOut(page);
     await page.getByRole('button', { name: 'Log in with a passkey' }).click();
@@ -378,6 +378,13 @@ describe('the account pages in Chromium', () => {
     await page.context().close();
   });
 });
+
+/** A screenshot for the reviewer, and the page is readable at 360 px: nothing wider than the screen. */
+async function snapshot(page: Page, name: string): Promise<void> {
+  await saveScreenshot(page, name);
+  const width = await page.evaluate(() => (globalThis as unknown as Globals).document.documentElement.scrollWidth);
+  assert.ok(width <= 360, `${name} is ${width} px wide`);
+}
 
 async function heading2(page: Page, name: string): Promise<void> {
   await page.getByRole('heading', { level: 2, name }).waitFor({ timeout: 10_000 });
