@@ -14,20 +14,17 @@
 // The first start creates and migrates the database; later starts reuse DATA_DIR.
 // --keep leaves DATA_DIR in place; --mappings lists the largest resident mappings;
 // --server-node-options adds Node flags to the server's (to try one).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SERVER_ENV, SERVER_NODE_FLAGS } from '../src/process-tuning.ts';
+import { freePort, serverEnv, stopServer, waitReady } from './lib/serve.ts';
 import { readFileSync } from 'node:fs';
 import { exitedChildrenCPUSeconds, peakResidentBytes, processCPUSeconds, residentBytes } from './lib/proc.ts';
 
 const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
-const READY_TIMEOUT_MS = 120_000;
-const POLL_MS = 25;
 const MIB = 1024 * 1024;
 
 interface StartResult {
@@ -38,59 +35,6 @@ interface StartResult {
   readonly rssAtReady: number;
   readonly idleRss: number;
   readonly peakRss: number;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => { resolve(); }));
-  return port;
-}
-
-// Only what a development start needs: no DATABASE_URL, REDIS_URL or key from the caller.
-function serverEnv(dataDir: string, port: number): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-    HOME: process.env['HOME'] ?? tmpdir(),
-    GATEHOUSE_ENV: 'development',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    DATA_DIR: dataDir,
-    LOG_LEVEL: 'warn',
-    ...SERVER_ENV,
-  };
-}
-
-async function isReady(port: number): Promise<boolean> {
-  try {
-    const response = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2_000) });
-    await response.body?.cancel();
-    return response.status === 200;
-  } catch {
-    return false;
-  }
-}
-
-async function waitReady(child: ChildProcess, port: number): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server exited before ready (code ${String(child.exitCode)})`);
-    if (await isReady(port)) return;
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
-  throw new Error('server not ready in time');
-}
-
-async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 // The largest resident mappings of the process, for --mappings: the WebAssembly memory of

@@ -41,6 +41,7 @@ export const SHARED_PROCESS: readonly string[] = [
   'src/features/webhooks/events.test.ts',
   'src/process-tuning.test.ts',
   'test/web/error-messages.test.ts',
+  'test/web/session.test.ts',
 ];
 
 const COMMON = ['--liftoff-only', '--test', '--test-timeout=180000'];

@@ -33,6 +33,7 @@ import { passkeyRoutes } from './features/passkeys/routes.ts';
 import { recoveryRoutes } from './features/recovery/routes.ts';
 import { registrationRoutes } from './features/registration/routes.ts';
 import { sessionRoutes } from './features/sessions/routes.ts';
+import { privacyRoutes } from './features/privacy/routes.ts';
 import { settingsRoutes } from './features/settings/routes.ts';
 import { jwksRoutes } from './features/tokens/jwks-routes.ts';
 import { verificationRoutes } from './features/verification/routes.ts';
@@ -133,6 +134,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(recoveryRoutes, { deps: auth, limits: rateLimits.auth });
   await app.register(settingsRoutes, { deps: auth, limits: rateLimits.auth });
   await app.register(adminUserRoutes, { deps: auth });
+  await app.register(privacyRoutes, { deps: auth });
   await app.register(adminRoleRoutes, { deps: auth });
   await app.register(metricsRoutes, { registry: metrics.registry, token: config.metricsToken });
   await app.register(auditTrailRoutes, { deps: auth, keys: deps.services.auditKeys });

@@ -182,6 +182,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
   if (isIP(passkeys.relyingParty.id) !== 0) log.warn({ public_url: config.publicURL }, 'PUBLIC_URL names an IP address: passkeys cannot work (use a host name, e.g. http://localhost:8080)');
   const secondFactorRequirement = createSecondFactorRequirement({ db, clock, requiredRoles: auth.mfaRequiredRoles });
   for (const cache of [sessionGate, authorizer, profiles, secondFactorRequirement]) invalidation.register(cache);
+  const change = createChanges({ db, audit, invalidation });
   return {
     signingKeys,
     metrics,
@@ -192,7 +193,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
     },
     jobs,
     mail,
-    scheduler: createScheduler({ db, clock, log, jobs: retentionJobs(), onRun: (name, removed) => { metrics.retentionRemoved.inc({ job: name }, removed); } }),
+    scheduler: createScheduler({ db, clock, log, jobs: retentionJobs({ change }), onRun: (name, removed) => { metrics.retentionRemoved.inc({ job: name }, removed); } }),
     auth: (authRef.deps = {
       db,
       clock,
@@ -222,7 +223,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
         maxLockSeconds: 86_400,
       }),
       mail: createOutgoingMail(mail),
-      change: createChanges({ db, audit, invalidation }),
+      change,
       accountJobs,
       deviceTokens: createDeviceTokens(deviceTokenKey.key),
       secondFactorRequirement,

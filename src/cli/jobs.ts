@@ -1,17 +1,18 @@
 // `gatehouse jobs list` and `gatehouse jobs run NAME`: the scheduled retention purges an
 // operator can look at or run now (a running server runs them on its own schedule; a
 // manual run counts as one, so the next scheduled run waits its interval).
-import { createScheduler } from '../core/jobs/scheduler.ts';
-import { retentionJobs } from '../features/retention/jobs.ts';
+import type { Scheduler } from '../core/jobs/scheduler.ts';
 import type { Runtime } from '../runtime.ts';
+import { createServices } from '../services.ts';
 
-function schedulerOf(runtime: Runtime): ReturnType<typeof createScheduler> {
-  return createScheduler({ db: runtime.database.db, clock: runtime.clock, log: runtime.log, jobs: retentionJobs() });
+/** The server's own scheduler (its jobs erase accounts through audited changes). */
+async function schedulerOf(runtime: Runtime): Promise<Scheduler> {
+  return (await createServices(runtime)).scheduler;
 }
 
 export async function listJobsCommand(runtime: Runtime, write: (text: string) => void): Promise<number> {
   const runs = await runtime.database.db.selectFrom('scheduled_runs').selectAll().execute();
-  for (const job of schedulerOf(runtime).jobs) {
+  for (const job of (await schedulerOf(runtime)).jobs) {
     const last = runs.find((run) => run.name === job.name);
     const when = last === undefined ? 'never run' : `last started ${new Date(last.last_started_at).toISOString()}, removed ${String(last.last_removed ?? '-')}`;
     write(`${job.name}\tevery ${job.everySeconds} s\t${when}\n  ${job.description}\n`);
@@ -20,7 +21,7 @@ export async function listJobsCommand(runtime: Runtime, write: (text: string) =>
 }
 
 export async function runJobCommand(runtime: Runtime, name: string, write: (text: string) => void): Promise<number> {
-  const removed = await schedulerOf(runtime).runNow(name);
+  const removed = await (await schedulerOf(runtime)).runNow(name);
   if (removed === null) {
     write(`no scheduled job named ${name}; see gatehouse jobs list\n`);
     return 2;

@@ -9,21 +9,12 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { builtWebApp, startTestApp, type TestApp } from '../helpers/app.ts';
 import { freePort } from '../helpers/server-process.ts';
-import { assertClean, assertNoReadableTokens, heading, launchChromium, openWatchedPage, saveScreenshot } from '../helpers/browser.ts';
+import { assertClean, assertNoReadableTokens, checkPage, heading, launchChromium, linkFromMail, openWatchedPage, saveScreenshot } from '../helpers/browser.ts';
 import { strongPassword, uniqueEmail } from '../helpers/http.ts';
 import { enrolTotp } from '../helpers/mfa.ts';
 import { createUser, GENEROUS_LIMITS, signIn } from '../security/authz.fixtures.ts';
 
 const XSS_NAME = '<img src=x onerror="document.title=\'pwned\'">';
-
-/** The link of the latest mail to `to` whose subject matches, as a path on the test server. */
-function linkFromMail(test: TestApp, to: string, subject: RegExp): string {
-  const mail = test.mails.filter((candidate) => candidate.to === to && subject.test(candidate.subject)).at(-1);
-  const url = mail === undefined ? undefined : /https?:\/\/\S+#token=[\w-]+/.exec(mail.text)?.[0];
-  assert.ok(url !== undefined, `no mail with a link to ${to}`);
-  const parsed = new URL(url);
-  return parsed.pathname + parsed.hash;
-}
 
 describe('the web app in Chromium', () => {
   let test: TestApp;
@@ -57,6 +48,7 @@ describe('the web app in Chromium', () => {
     assert.equal(await page.getByLabel('Email').inputValue(), email);
     assert.equal(await page.getByLabel('Name (optional)').inputValue(), XSS_NAME);
     assert.equal(await page.getByLabel('Password', { exact: true }).getAttribute('aria-invalid'), 'true');
+    await checkPage(watched, 'register-refused');
     await page.getByLabel('Password', { exact: true }).fill(password);
     await page.getByRole('button', { name: 'Create account' }).click();
     await heading(page, 'Check your inbox');
@@ -108,6 +100,7 @@ describe('the web app in Chromium', () => {
     await page.getByRole('button', { name: 'Log in', exact: true }).click();
     await page.getByRole('alert').filter({ hasText: 'The email or password is incorrect.' }).waitFor();
     assert.equal(await page.getByLabel('Email').inputValue(), account.email);
+    await checkPage(watched, 'login-refused');
 
     await page.getByLabel('Password').fill(account.password);
     await page.getByRole('button', { name: 'Log in', exact: true }).click();
@@ -115,6 +108,7 @@ describe('the web app in Chromium', () => {
     await page.getByLabel('Code from your authenticator app').fill('000000');
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByRole('alert').filter({ hasText: 'That code is not correct.' }).waitFor();
+    await checkPage(watched, 'login-second-factor');
 
     await page.getByRole('button', { name: 'Use a recovery code' }).click();
     await page.getByLabel('Recovery code').fill(enrolled.recoveryCodes[0]!);
@@ -140,6 +134,7 @@ describe('the web app in Chromium', () => {
     await page.goto(linkFromMail(test, account.email, /reset|password/i));
     await heading(page, 'Choose a new password');
     assert.equal(new URL(page.url()).hash, '');
+    await checkPage(watched, 'reset-password');
     await page.getByLabel('New password').fill(password);
     await page.getByRole('button', { name: 'Set the new password' }).click();
     await heading(page, 'Password changed');
@@ -167,7 +162,7 @@ describe('the web app in Chromium', () => {
     ] as const) {
       await page.goto(path);
       await heading(page, title);
-      await saveScreenshot(page, path);
+      await checkPage(watched, path);
     }
     await page.goto('/verify-email#token=used-or-never-issued');
     await page.getByRole('alert').filter({ hasText: 'This link is invalid, was already used, or has expired.' }).waitFor();

@@ -1,10 +1,14 @@
 // A real browser for the web app's tests: Debian's Chromium driven by playwright-core
-// (never a downloaded browser), and a page that records every CSP violation (Trusted Types
-// included), uncaught error and console error, so a test can require there were none.
+// (never a downloaded browser), a page that records every CSP violation (Trusted Types
+// included), uncaught error and console error, so a test can require there were none, and
+// the checks every page gets: axe finds no serious or critical accessibility violation,
+// nothing a script can read holds a credential, and a screenshot for a reviewer.
 import assert from 'node:assert/strict';
 import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import AxeBuilder from '@axe-core/playwright';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import type { TestApp } from './app.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -68,12 +72,21 @@ export async function openWatchedPage(browser: Browser, baseURL: string): Promis
   return { page, violations, errors, foreignRequests };
 }
 
-/** Waits for the page's h1. */
+/** The page's h1 (every page has one; it names the page). */
 export async function heading(page: Page, name: string): Promise<void> {
   await page.getByRole('heading', { level: 1, name }).waitFor({ timeout: 10_000 });
 }
 
-// For a reviewer to look at the pages (git-ignored): one PNG per page, at 360 px wide.
+/** The link of the latest mail to `to` whose subject matches, as a path on the test server. */
+export function linkFromMail(test: TestApp, to: string, subject: RegExp): string {
+  const mail = test.mails.filter((candidate) => candidate.to === to && subject.test(candidate.subject)).at(-1);
+  const url = mail === undefined ? undefined : /https?:\/\/\S+#token=[\w-]+/.exec(mail.text)?.[0];
+  assert.ok(url !== undefined, `no mail with a link to ${to}`);
+  const parsed = new URL(url);
+  return parsed.pathname + parsed.hash;
+}
+
+// For a reviewer to look at the pages (git-ignored): one PNG per page, at the page's width.
 const SCREENSHOTS = join(process.cwd(), 'test-results', 'screenshots');
 
 export async function saveScreenshot(page: Page, name: string): Promise<void> {
@@ -98,9 +111,31 @@ export async function assertNoReadableTokens(page: Page): Promise<void> {
 // Chromium logs each non-2xx fetch as a console error; the tests provoke some on purpose.
 const EXPECTED_CONSOLE = /Failed to load resource: the server responded with a status of 4\d\d/;
 
-/** No CSP violation, no uncaught or console error but the expected 4xx, no request leaving the origin. */
+/** No CSP violation, no error in the page, no request leaving the origin, so far. */
 export function assertClean(watched: WatchedPage): void {
   assert.deepEqual(watched.violations, [], 'CSP violations');
   assert.deepEqual(watched.errors.filter((error) => !EXPECTED_CONSOLE.test(error)), [], 'errors in the page');
   assert.deepEqual(watched.foreignRequests, [], 'requests leaving the origin');
+}
+
+/**
+ * axe-core (WCAG 2.1 A and AA rules and best practices) finds no serious or critical
+ * violation on the page as it is now. axe runs through the DevTools protocol, which the
+ * page's CSP does not govern, so the page's own violation record stays meaningful.
+ */
+export async function assertAccessible(page: Page, what: string): Promise<void> {
+  const results = await new AxeBuilder({ page }).analyze();
+  const serious = results.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+  assert.deepEqual(
+    serious.map((violation) => `${violation.impact} ${violation.id}: ${violation.help} (${violation.nodes.map((node) => node.target.join(' ')).join('; ')})`),
+    [],
+    `accessibility of ${what}`,
+  );
+}
+
+/** Every check a page gets once it shows: accessibility, no readable credential, a screenshot. */
+export async function checkPage(watched: WatchedPage, name: string): Promise<void> {
+  await assertAccessible(watched.page, name);
+  await assertNoReadableTokens(watched.page);
+  await saveScreenshot(watched.page, name);
 }

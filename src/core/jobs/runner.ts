@@ -43,7 +43,8 @@ export const DEFAULT_JOB_RUNNER_TUNING: JobRunnerTuning = {
   batchSize: 10,
   // Well inside the default SHUTDOWN_TIMEOUT_SECONDS (10).
   stopGraceMs: 3_000,
-  retentionMs: 30 * 86_400_000,
+  // Delivered mail and webhooks (docs/privacy.md): long enough to look into a complaint.
+  retentionMs: 7 * 86_400_000,
 };
 
 /** What metrics need: the kind and outcome, never a payload. */

@@ -3,7 +3,6 @@
 // through one change (core/change.ts), which drops the user's cached permissions,
 // profile and sessions after the commit.
 import type { AuditEvent, RequestContext } from '../../core/audit/auditor.ts';
-import { shredDataKey } from '../../core/crypto/envelope.ts';
 import type { DB } from '../../core/db/database.ts';
 import { AppError } from '../../core/errors.ts';
 import { issueOneTimeToken, secondFactorCounter } from '../auth/index.ts';
@@ -11,7 +10,7 @@ import { ADMIN_ROLE } from '../authorization/index.ts';
 import { assignRole, findRole, removeRole } from '../authorization/index.ts';
 import { passwordResetMail } from '../mail/index.ts';
 import { revokeUserSessions } from '../sessions/index.ts';
-import { findUserById, loadEmail, updateName, type UserRecord } from '../users/index.ts';
+import { eraseAccount, findUserById, loadEmail, updateName, type UserRecord } from '../users/index.ts';
 import type { AdminUserDeps } from './deps.ts';
 import { assertHoldsAll, assertMayManage, assertNotLastAdmin } from './guards.ts';
 
@@ -69,14 +68,8 @@ export async function deleteUserByAdmin(deps: AdminUserDeps, actor: AdminActor, 
   await assertMayManage(deps.db, deps.authorizer, actor.userId, id);
   await deps.change(actor.context, async ({ trx, audit }) => {
     await assertNotLastAdmin(trx, id);
-    const ended = await revokeUserSessions(trx, id, 'user_deleted', deps.clock());
-    audit(onUser(actor, 'user.deleted', id, { sessions_revoked: ended.length }));
-    // Rows go by cascade; the data key goes too, so the encrypted email and name left
-    // anywhere in this database can no longer be read (crypto-shredding). Backups taken
-    // before still hold the wrapped key: see docs/operations.md#backups.
-    await trx.deleteFrom('login_failures').where('subject', '=', user.emailIndex).execute();
-    await trx.deleteFrom('users').where('id', '=', id).execute();
-    await shredDataKey(trx, id);
+    const revoked = await eraseAccount(trx, { id, emailIndex: user.emailIndex }, 'user_deleted', deps.clock());
+    audit(onUser(actor, 'user.deleted', id, { sessions_revoked: revoked }));
   });
 }
 

@@ -74,6 +74,8 @@ export const OWN_EVENT_ACTIONS = [
   'passkey.renamed',
   'passkey.removed',
   'passkey.counter_regression',
+  // Privacy (issue 12): a copy of everything held about the account left the server.
+  'user.exported',
 ] as const;
 
 export type OwnEventRow = Pick<AuditRecord, 'seq' | 'id' | 'occurred_at' | 'actor_type' | 'actor_id' | 'action' | 'target_type' | 'target_id' | 'outcome' | 'ip' | 'user_agent'>;
@@ -83,11 +85,10 @@ export type OwnEventRow = Pick<AuditRecord, 'seq' | 'id' | 'occurred_at' | 'acto
  * what a user did to someone else (an admin changing another account) is that other
  * person's event. Details are not read at all: they may name other people.
  */
-export async function listOwnEvents(db: Kysely<Schema>, userId: string, page: Page): Promise<OwnEventRow[]> {
-  let query = db
+function eventsAbout(db: Kysely<Schema>, userId: string) {
+  return db
     .selectFrom('audit_events')
     .select(['seq', 'id', 'occurred_at', 'actor_type', 'actor_id', 'action', 'target_type', 'target_id', 'outcome', 'ip', 'user_agent'])
-    .where('action', 'in', OWN_EVENT_ACTIONS)
     .where((eb) =>
       eb.or([
         eb.and([eb('target_type', '=', 'user'), eb('target_id', '=', userId)]),
@@ -97,6 +98,15 @@ export async function listOwnEvents(db: Kysely<Schema>, userId: string, page: Pa
         ]),
       ]),
     );
+}
+
+export async function listOwnEvents(db: Kysely<Schema>, userId: string, page: Page): Promise<OwnEventRow[]> {
+  let query = eventsAbout(db, userId).where('action', 'in', OWN_EVENT_ACTIONS);
   if (page.beforeSeq !== null) query = query.where('seq', '<', page.beforeSeq);
   return query.orderBy('seq', 'desc').limit(page.limit + 1).execute();
+}
+
+/** Every record about the user (any action; the same targets as listOwnEvents), oldest first, after `afterSeq`: for the data export. */
+export async function listEventsAboutUser(db: Kysely<Schema>, userId: string, page: { readonly afterSeq: number; readonly limit: number }): Promise<OwnEventRow[]> {
+  return eventsAbout(db, userId).where('seq', '>', page.afterSeq).orderBy('seq', 'asc').limit(page.limit).execute();
 }

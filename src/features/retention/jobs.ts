@@ -2,9 +2,13 @@
 // only rows nobody can use any more, after a grace period that keeps them for incident
 // investigation; none touches the audit trail (AUDIT_RETENTION_DAYS and `gatehouse audit
 // prune` do). Every purge is a bounded batch, so one run never holds the database long.
+// Erasing an account is an audited change like any other (actor `system`).
 import { sql } from 'kysely';
+import type { RequestContext } from '../../core/audit/auditor.ts';
+import type { Changes } from '../../core/change.ts';
 import type { ScheduledJob } from '../../core/jobs/scheduler.ts';
 import type { DB } from '../../core/db/database.ts';
+import { DEFAULT_ROLE, eraseAccount } from '../users/index.ts';
 
 const DAY = 86_400;
 const HOUR = 3600;
@@ -17,9 +21,19 @@ export interface RetentionPolicy {
   readonly tokensDays: number;
   /** Lockout counters untouched this long, and not locking now, are forgotten. */
   readonly lockoutDays: number;
+  /** Accounts whose address was never confirmed (so never usable) are erased after this long. */
+  readonly unverifiedDays: number;
 }
 
-export const DEFAULT_RETENTION: RetentionPolicy = { sessionsDays: 30, tokensDays: 1, lockoutDays: 30 };
+export const DEFAULT_RETENTION: RetentionPolicy = { sessionsDays: 30, tokensDays: 1, lockoutDays: 30, unverifiedDays: 7 };
+
+export interface RetentionDeps {
+  readonly change: Changes;
+}
+
+/** Each account erased in its own change, so a batch never holds the audit chain long. */
+const ERASE_BATCH = 200;
+const SYSTEM: RequestContext = { ip: null, userAgent: null, requestId: null };
 
 const daysBefore = (now: Date, days: number): Date => new Date(now.getTime() - days * DAY * 1000);
 
@@ -27,7 +41,34 @@ async function removed(result: Promise<{ numDeletedRows: bigint }>): Promise<num
   return Number((await result).numDeletedRows);
 }
 
-export function retentionJobs(policy: RetentionPolicy = DEFAULT_RETENTION): ScheduledJob[] {
+/**
+ * Accounts never confirmed: nobody could log in to them, and someone may have registered
+ * another person's address. Only accounts holding no role but the default `user` (an account an
+ * administrator made an administrator waits for its owner).
+ */
+async function eraseUnverifiedAccounts(deps: RetentionDeps, db: DB, cutoff: Date, now: Date): Promise<number> {
+  const due = (from: DB) =>
+    from
+      .selectFrom('users')
+      .select(['id', 'email_index'])
+      .where('email_verified_at', 'is', null)
+      .where('created_at', '<', cutoff)
+      .where((eb) => eb.not(eb.exists(eb.selectFrom('user_roles').select('user_roles.user_id').whereRef('user_roles.user_id', '=', 'users.id').where('user_roles.role', '<>', DEFAULT_ROLE))));
+  let erased = 0;
+  for (const candidate of await due(db).limit(ERASE_BATCH).execute()) {
+    erased += await deps.change(SYSTEM, async ({ trx, audit }) => {
+      // Still due when the change runs (the address may have been confirmed since).
+      const user = await due(trx).where('id', '=', candidate.id).forUpdate().executeTakeFirst();
+      if (user === undefined) return 0;
+      const revoked = await eraseAccount(trx, { id: user.id, emailIndex: user.email_index }, 'user_deleted', now);
+      audit({ actor: { type: 'system', id: 'retention' }, action: 'user.deleted', target: { type: 'user', id: user.id }, outcome: 'success', details: { reason: 'never_verified', sessions_revoked: revoked } });
+      return 1;
+    });
+  }
+  return erased;
+}
+
+export function retentionJobs(deps: RetentionDeps, policy: RetentionPolicy = DEFAULT_RETENTION): ScheduledJob[] {
   return [
     {
       name: 'purge-sessions',
@@ -84,6 +125,12 @@ export function retentionJobs(policy: RetentionPolicy = DEFAULT_RETENTION): Sche
           .limit(BATCH);
         return removed(db.deleteFrom('login_failures').where('subject', 'in', due).executeTakeFirst());
       },
+    },
+    {
+      name: 'purge-unverified-accounts',
+      everySeconds: 6 * HOUR,
+      description: `accounts whose address was not confirmed within ${policy.unverifiedDays} days and that hold no role but user: erased like a deletion (data key shredded, audited)`,
+      run: (db: DB, now: Date) => eraseUnverifiedAccounts(deps, db, daysBefore(now, policy.unverifiedDays), now),
     },
   ];
 }

@@ -4,11 +4,14 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { databasePerSuite, testEngines } from '../../../test/helpers/database.ts';
+import { changesFor, keyLookup, testDeps } from '../../core/audit/audit.fixtures.ts';
+import { verifyAuditChain } from '../../core/audit/verify.ts';
 import { createBlindIndex } from '../../core/crypto/blind-index.ts';
 import { createKeyring } from '../../core/crypto/keyring.ts';
 import { createScheduler } from '../../core/jobs/scheduler.ts';
 import type { DB } from '../../core/db/database.ts';
 import { createLogger } from '../../core/logging.ts';
+import { assignRole } from '../authorization/index.ts';
 import { insertUser } from '../users/index.ts';
 import { retentionJobs } from './jobs.ts';
 
@@ -16,9 +19,11 @@ const DAY = 86_400_000;
 const crypto = { keyring: createKeyring([{ id: 'test', key: randomBytes(32) }]), blindIndex: createBlindIndex(randomBytes(32)) };
 const quiet = createLogger({ level: 'silent' });
 const ago = (now: Date, days: number): Date => new Date(now.getTime() - days * DAY);
+// One audit key for the suite's database, so its chain verifies across tests.
+const audit = testDeps();
 
-async function newUser(db: DB, now: Date): Promise<string> {
-  const id = await insertUser(db, crypto, { email: `retention.${randomBytes(6).toString('hex')}@example.test`, name: null, passwordHash: null, emailVerified: true, now });
+async function newUser(db: DB, now: Date, options: { readonly verified?: boolean } = {}): Promise<string> {
+  const id = await insertUser(db, crypto, { email: `retention.${randomBytes(6).toString('hex')}@example.test`, name: 'Someone', passwordHash: null, emailVerified: options.verified ?? true, now });
   assert.ok(id !== null);
   return id;
 }
@@ -46,7 +51,7 @@ async function session(db: DB, userId: string, ended: { revokedAt?: Date; expire
 }
 
 async function run(db: DB, name: string, now: Date): Promise<number> {
-  const job = retentionJobs().find((candidate) => candidate.name === name);
+  const job = retentionJobs({ change: changesFor(db, audit) }).find((candidate) => candidate.name === name);
   assert.ok(job !== undefined, name);
   return job.run(db, now);
 }
@@ -109,6 +114,27 @@ for (const engine of testEngines()) {
       assert.equal(await run(db, 'purge-lockout-counters', now), 1);
       const left = (await db.selectFrom('login_failures').select('subject').where('subject', 'in', [idle, lockedNow, recent]).execute()).map((row) => row.subject).sort();
       assert.deepEqual(left, [lockedNow, recent].sort());
+    });
+
+    it('purge-unverified-accounts erases accounts never confirmed after 7 days, holding no role but user: data key shredded, audited', async () => {
+      const db = database().db;
+      const now = new Date();
+      const due = await newUser(db, ago(now, 8), { verified: false });
+      await assignRole(db, due, 'user', ago(now, 8));
+      await session(db, due, {}, now);
+      const recent = await newUser(db, ago(now, 6), { verified: false });
+      const confirmed = await newUser(db, ago(now, 30));
+      const madeAdmin = await newUser(db, ago(now, 8), { verified: false });
+      await assignRole(db, madeAdmin, 'admin', ago(now, 8));
+      assert.equal(await run(db, 'purge-unverified-accounts', now), 1);
+      const left = (await db.selectFrom('users').select('id').where('id', 'in', [due, recent, confirmed, madeAdmin]).execute()).map((row) => row.id).sort();
+      assert.deepEqual(left, [recent, confirmed, madeAdmin].sort());
+      assert.equal((await db.selectFrom('data_keys').select('owner_id').where('owner_id', '=', due).execute()).length, 0, 'the data key is shredded');
+      assert.equal((await db.selectFrom('sessions').select('id').where('user_id', '=', due).execute()).length, 0);
+      const record = await db.selectFrom('audit_events').select(['actor_type', 'actor_id', 'action', 'details']).where('target_id', '=', due).executeTakeFirstOrThrow();
+      assert.deepEqual(record, { actor_type: 'system', actor_id: 'retention', action: 'user.deleted', details: { reason: 'never_verified', sessions_revoked: 1 } });
+      assert.equal((await verifyAuditChain(db, keyLookup(audit.key))).ok, true);
+      assert.equal(await run(db, 'purge-unverified-accounts', now), 0, 'nothing left to erase');
     });
 
     it('a due job runs on one of two schedulers polling at once, and again only after its interval', async () => {

@@ -1314,6 +1314,84 @@ export interface paths {
         };
         trace?: never;
     };
+    "/v1/admin/users/{id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download everything held about a user (subject-access request) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description RFC 9457 problem details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            errors?: {
+                                field: string;
+                                rule: string;
+                            }[];
+                            request_id: string;
+                            status: number;
+                            suggestions?: string[];
+                            title: string;
+                            type: string;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            errors?: {
+                                field: string;
+                                rule: string;
+                            }[];
+                            request_id: string;
+                            status: number;
+                            suggestions?: string[];
+                            title: string;
+                            type: string;
+                        };
+                    };
+                };
+                /** @description application/zip: README.txt, profile.json, second-factors.json, sessions.ndjson, security-events.ndjson, manifest.json (docs/privacy.md) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": string;
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/users/{id}/mfa": {
         parameters: {
             query?: never;
@@ -3183,6 +3261,82 @@ export interface paths {
                             }[];
                             next_cursor: string | null;
                         };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download everything held about your account (ZIP) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description RFC 9457 problem details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            errors?: {
+                                field: string;
+                                rule: string;
+                            }[];
+                            request_id: string;
+                            status: number;
+                            suggestions?: string[];
+                            title: string;
+                            type: string;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            errors?: {
+                                field: string;
+                                rule: string;
+                            }[];
+                            request_id: string;
+                            status: number;
+                            suggestions?: string[];
+                            title: string;
+                            type: string;
+                        };
+                    };
+                };
+                /** @description application/zip: README.txt, profile.json, second-factors.json, sessions.ndjson, security-events.ndjson, manifest.json (docs/privacy.md) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": string;
                     };
                 };
             };

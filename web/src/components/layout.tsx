@@ -17,7 +17,7 @@ export function Layout(props: { readonly children: ReactNode }): ReactNode {
           Gatehouse
         </Link>
         <nav aria-label="Account">
-          {state.status === 'signed_in' ? (
+          {state.status === 'restoring' ? null : state.status === 'signed_in' ? (
             <Link to="/account">Your account</Link>
           ) : (
             <>

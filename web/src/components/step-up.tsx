@@ -22,20 +22,24 @@ export function useStepUp(): StepUp {
 }
 
 export function StepUpProvider(props: { readonly children: ReactNode }): ReactNode {
-  const [pending, setPending] = useState<((confirmed: boolean) => void) | null>(null);
+  // Every call waiting for the confirmation: calls refused at about the same time share one dialog.
+  const [waiting, setWaiting] = useState<readonly ((confirmed: boolean) => void)[]>([]);
   const stepUp = useCallback<StepUp>(async (call) => {
     const first = await call();
     if (first.ok || first.problem.code !== 'reauthentication_required') return first;
     const confirmed = await new Promise<boolean>((resolve) => {
-      setPending(() => resolve);
+      setWaiting((others) => [...others, resolve]);
     });
-    setPending(null);
     return confirmed ? call() : first;
   }, []);
+  const done = (confirmed: boolean): void => {
+    for (const resolve of waiting) resolve(confirmed);
+    setWaiting([]);
+  };
   return (
     <StepUpContext value={stepUp}>
       {props.children}
-      {pending === null ? null : <ConfirmDialog onDone={pending} />}
+      {waiting.length === 0 ? null : <ConfirmDialog onDone={done} />}
     </StepUpContext>
   );
 }

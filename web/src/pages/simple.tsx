@@ -8,7 +8,9 @@ export function HomePage(): ReactNode {
   const state = useSession();
   return (
     <Card title="Welcome to Gatehouse">
-      {state.status === 'signed_in' ? (
+      {state.status === 'restoring' ? (
+        <p role="status">Loading…</p>
+      ) : state.status === 'signed_in' ? (
         <p>
           You are logged in. <Link to="/account">Go to your account</Link>
         </p>

@@ -3,10 +3,9 @@
 // visitor sees first stay small. Step-up actions on any of its pages share one "Confirm it
 // is you" dialog.
 import type { ReactNode } from 'react';
-import { Card } from '../../components/layout.tsx';
+import { RequireSession } from '../../components/require-session.tsx';
 import { StepUpProvider } from '../../components/step-up.tsx';
 import { Link } from '../../router.tsx';
-import { useSession } from '../../session.ts';
 import { NotFoundPage } from '../simple.tsx';
 import { EventsPage } from './events.tsx';
 import { OverviewPage } from './overview.tsx';
@@ -17,15 +16,17 @@ import { TwoStepPage } from './two-step.tsx';
 interface Section {
   readonly path: string;
   readonly label: string;
+  /** The page's h1, shown also while the session is restored or when signed out. */
+  readonly title: string;
   readonly page: () => ReactNode;
 }
 
 export const ACCOUNT_SECTIONS: readonly Section[] = [
-  { path: '/account', label: 'Overview', page: () => <OverviewPage /> },
-  { path: '/account/password', label: 'Password', page: () => <PasswordPage /> },
-  { path: '/account/sessions', label: 'Sessions', page: () => <SessionsPage /> },
-  { path: '/account/events', label: 'Security events', page: () => <EventsPage /> },
-  { path: '/account/two-step', label: 'Two-step sign-in', page: () => <TwoStepPage /> },
+  { path: '/account', label: 'Overview', title: 'Your account', page: () => <OverviewPage /> },
+  { path: '/account/password', label: 'Password', title: 'Change your password', page: () => <PasswordPage /> },
+  { path: '/account/sessions', label: 'Sessions', title: 'Your sessions', page: () => <SessionsPage /> },
+  { path: '/account/events', label: 'Security events', title: 'Security events', page: () => <EventsPage /> },
+  { path: '/account/two-step', label: 'Two-step sign-in', title: 'Two-step sign-in', page: () => <TwoStepPage /> },
 ];
 
 function AccountNav(props: { readonly path: string }): ReactNode {
@@ -44,28 +45,15 @@ function AccountNav(props: { readonly path: string }): ReactNode {
   );
 }
 
-function SignedOut(): ReactNode {
-  return (
-    <Card title="Your account">
-      <p>You are not logged in.</p>
-      <p>
-        <Link to="/login" className="button-link">
-          Log in
-        </Link>
-      </p>
-    </Card>
-  );
-}
-
 /** The page for `path` (already without a trailing slash). */
 export default function AccountArea(props: { readonly path: string }): ReactNode {
-  const state = useSession();
-  if (state.status !== 'signed_in') return <SignedOut />;
   const section = ACCOUNT_SECTIONS.find((candidate) => candidate.path === props.path);
   return (
-    <StepUpProvider>
-      <AccountNav path={props.path} />
-      {section === undefined ? <NotFoundPage /> : section.page()}
-    </StepUpProvider>
+    <RequireSession title={section?.title ?? 'Your account'}>
+      <StepUpProvider>
+        <AccountNav path={props.path} />
+        {section === undefined ? <NotFoundPage /> : section.page()}
+      </StepUpProvider>
+    </RequireSession>
   );
 }
