@@ -34,6 +34,7 @@ const ACTIONS: Readonly<Record<string, string>> = {
   'user.registered': 'Registered',
   'user.email_verified': 'Email address confirmed',
   'user.updated': 'Profile changed',
+  'user.exported': 'Your data was exported',
   'user.disabled': 'Account disabled',
   'user.enabled': 'Account enabled',
   'mfa.totp_enrolment_started': 'Authenticator app setup started',
