@@ -62,7 +62,7 @@ describe('the web app in Chromium', () => {
     await heading(page, 'Log in');
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('button', { name: 'Log in', exact: true }).click();
     await heading(page, 'Your account');
     await page.getByText(email).waitFor();
     // The payload is shown as the text it is, and ran nowhere.
@@ -97,13 +97,13 @@ describe('the web app in Chromium', () => {
     await page.goto('/login');
     await page.getByLabel('Email').fill(account.email);
     await page.getByLabel('Password').fill(`${account.password}x`);
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('button', { name: 'Log in', exact: true }).click();
     await page.getByRole('alert').filter({ hasText: 'The email or password is incorrect.' }).waitFor();
     assert.equal(await page.getByLabel('Email').inputValue(), account.email);
     await checkPage(watched, 'login-refused');
 
     await page.getByLabel('Password').fill(account.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('button', { name: 'Log in', exact: true }).click();
     await heading(page, 'Confirm it is you');
     await page.getByLabel('Code from your authenticator app').fill('000000');
     await page.getByRole('button', { name: 'Continue' }).click();
@@ -142,7 +142,7 @@ describe('the web app in Chromium', () => {
     await page.getByRole('link', { name: 'Log in' }).last().click();
     await page.getByLabel('Email').fill(account.email);
     await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('button', { name: 'Log in', exact: true }).click();
     await heading(page, 'Your account');
     assertClean(watched);
     await page.context().close();

@@ -77,7 +77,7 @@ describe('the admin console in Chromium', () => {
     await page.goto('/login');
     await page.getByLabel('Email').fill(account.email);
     await page.getByLabel('Password').fill(account.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('button', { name: 'Log in', exact: true }).click();
     if (secondFactor !== null) {
       await heading(page, 'Confirm it is you');
       await page.getByLabel('Code from your authenticator app').fill(secondFactor());

@@ -48,7 +48,7 @@ describe('CSRF against a cookie session in Chromium', () => {
     await page.goto('/login');
     await page.getByLabel('Email').fill(account.email);
     await page.getByLabel('Password').fill(account.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('button', { name: 'Log in', exact: true }).click();
     await page.getByRole('heading', { level: 1, name: 'Your account' }).waitFor({ timeout: 10_000 });
 
     // Same origin, but no CSRF token: a script injected into the app could try this.

@@ -144,6 +144,11 @@ for (const engine of testEngines()) {
       const other = await logIn(app, email, password);
       const wrong = await app.client.request('POST', '/v1/me/password', { token: current.access_token, body: { current_password: 'not it at all', new_password: strongPassword() } });
       assert.equal(wrong.status, 401);
+      // A weak new password: the policy's reasons point at the field that held it.
+      const weak = await app.client.request('POST', '/v1/me/password', { token: current.access_token, body: { current_password: password, new_password: 'password1234' } });
+      assert.equal(weak.status, 400, weak.text);
+      const fields = (weak.json() as { errors?: { field: string }[] }).errors?.map((error) => error.field) ?? [];
+      assert.ok(fields.length > 0 && fields.every((field) => field === '/body/new_password'), JSON.stringify(fields));
       const next = strongPassword();
       const changed = await app.client.request('POST', '/v1/me/password', { token: current.access_token, body: { current_password: password, new_password: next } });
       assert.equal(changed.status, 204, changed.text);

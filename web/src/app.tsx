@@ -3,14 +3,16 @@
 import { lazy, Suspense, type ReactNode } from 'react';
 import { ErrorBoundary } from './components/error-boundary.tsx';
 import { Card, Layout } from './components/layout.tsx';
-import { AccountPage } from './pages/account.tsx';
 import { ForgotPasswordPage } from './pages/forgot-password.tsx';
 import { LoginPage } from './pages/login.tsx';
 import { RegisterPage } from './pages/register.tsx';
 import { ResetPasswordPage } from './pages/reset-password.tsx';
-import { ComingSoonPage, HomePage, NotFoundPage } from './pages/simple.tsx';
+import { HomePage, NotFoundPage } from './pages/simple.tsx';
 import { VerifyEmailPage } from './pages/verify-email.tsx';
 import { usePath } from './router.tsx';
+
+// The account area is loaded when first opened: the pages before login stay small.
+const AccountArea = lazy(() => import('./pages/account/area.tsx'));
 
 const PAGES: ReadonlyMap<string, () => ReactNode> = new Map([
   ['/', () => <HomePage />],
@@ -19,7 +21,6 @@ const PAGES: ReadonlyMap<string, () => ReactNode> = new Map([
   ['/verify-email', () => <VerifyEmailPage />],
   ['/forgot-password', () => <ForgotPasswordPage />],
   ['/reset-password', () => <ResetPasswordPage />],
-  ['/account', () => <AccountPage />],
 ]);
 
 // The admin console is a chunk of its own: a first visit (and every user without admin
@@ -40,13 +41,19 @@ function AdminPage(props: { readonly path: string }): ReactNode {
   );
 }
 
-/** The page for a path; `/account/…` pages are still to come. */
+/** The page for a path. */
 export function pageFor(path: string): ReactNode {
   let normalized = path;
   while (normalized.length > 1 && normalized.endsWith('/')) normalized = normalized.slice(0, -1);
   const page = PAGES.get(normalized);
   if (page !== undefined) return page();
-  if (normalized.startsWith('/account/')) return <ComingSoonPage title="Your account" />;
+  if (normalized === '/account' || normalized.startsWith('/account/')) {
+    return (
+      <Suspense fallback={<p role="status">Loading…</p>}>
+        <AccountArea path={normalized} />
+      </Suspense>
+    );
+  }
   if (normalized === '/admin' || normalized.startsWith('/admin/')) return <AdminPage path={normalized} />;
   return <NotFoundPage />;
 }

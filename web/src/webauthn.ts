@@ -1,6 +1,6 @@
-// A passkey assertion in the browser: the server's PublicKeyCredentialRequestOptionsJSON
-// (WebAuthn L3) in, the credential's JSON out, with the browser's own JSON helpers when it
-// has them and base64url conversion otherwise.
+// Passkeys in the browser: the server's PublicKeyCredentialRequestOptionsJSON or
+// ...CreationOptionsJSON (WebAuthn L3) in, the credential's JSON out, with base64url
+// conversion of the binary fields.
 
 function fromBase64URL(value: string): ArrayBuffer {
   const base64 = value.replaceAll('-', '+').replaceAll('_', '/').padEnd(Math.ceil(value.length / 4) * 4, '=');
@@ -20,37 +20,42 @@ interface RequestOptionsJSON {
   readonly [key: string]: unknown;
 }
 
+function descriptorsOf(list: RequestOptionsJSON['allowCredentials']): PublicKeyCredentialDescriptor[] {
+  return (list ?? []).map((credential) => ({
+    id: fromBase64URL(credential.id),
+    type: 'public-key' as const,
+    ...(credential.transports === undefined ? {} : { transports: [...credential.transports] as AuthenticatorTransport[] }),
+  }));
+}
+
 function parseRequestOptions(json: RequestOptionsJSON): PublicKeyCredentialRequestOptions {
   return {
     ...(json as unknown as PublicKeyCredentialRequestOptions),
     challenge: fromBase64URL(json.challenge),
-    ...(json.allowCredentials === undefined
-      ? {}
-      : {
-          allowCredentials: json.allowCredentials.map((credential) => ({
-            id: fromBase64URL(credential.id),
-            type: 'public-key' as const,
-            ...(credential.transports === undefined ? {} : { transports: [...credential.transports] as AuthenticatorTransport[] }),
-          })),
-        }),
+    ...(json.allowCredentials === undefined ? {} : { allowCredentials: descriptorsOf(json.allowCredentials) }),
   };
 }
 
-function assertionJSON(credential: PublicKeyCredential): Record<string, unknown> {
-  const response = credential.response as AuthenticatorAssertionResponse;
+/** The credential's JSON (PublicKeyCredential.toJSON() of WebAuthn L3) around its response's. */
+function credentialJSON(credential: PublicKeyCredential, response: Record<string, unknown>): Record<string, unknown> {
   return {
     id: credential.id,
     rawId: toBase64URL(credential.rawId),
     type: credential.type,
     authenticatorAttachment: credential.authenticatorAttachment,
     clientExtensionResults: credential.getClientExtensionResults(),
-    response: {
-      clientDataJSON: toBase64URL(response.clientDataJSON),
-      authenticatorData: toBase64URL(response.authenticatorData),
-      signature: toBase64URL(response.signature),
-      ...(response.userHandle === null ? {} : { userHandle: toBase64URL(response.userHandle) }),
-    },
+    response,
   };
+}
+
+function assertionJSON(credential: PublicKeyCredential): Record<string, unknown> {
+  const response = credential.response as AuthenticatorAssertionResponse;
+  return credentialJSON(credential, {
+    clientDataJSON: toBase64URL(response.clientDataJSON),
+    authenticatorData: toBase64URL(response.authenticatorData),
+    signature: toBase64URL(response.signature),
+    ...(response.userHandle === null ? {} : { userHandle: toBase64URL(response.userHandle) }),
+  });
 }
 
 export function canUsePasskeys(): boolean {
@@ -69,4 +74,48 @@ export async function getPasskeyAssertion(options: Readonly<Record<string, unkno
   }
   if (!(credential instanceof PublicKeyCredential)) return null;
   return assertionJSON(credential);
+}
+
+interface CreationOptionsJSON {
+  readonly challenge: string;
+  readonly user: { readonly id: string; readonly name: string; readonly displayName: string };
+  readonly excludeCredentials?: RequestOptionsJSON['allowCredentials'];
+  readonly [key: string]: unknown;
+}
+
+function parseCreationOptions(json: CreationOptionsJSON): PublicKeyCredentialCreationOptions {
+  return {
+    ...(json as unknown as PublicKeyCredentialCreationOptions),
+    challenge: fromBase64URL(json.challenge),
+    user: { ...json.user, id: fromBase64URL(json.user.id) },
+    excludeCredentials: descriptorsOf(json.excludeCredentials),
+  };
+}
+
+function attestationJSON(credential: PublicKeyCredential): Record<string, unknown> {
+  const response = credential.response as AuthenticatorAttestationResponse;
+  return credentialJSON(credential, {
+    clientDataJSON: toBase64URL(response.clientDataJSON),
+    attestationObject: toBase64URL(response.attestationObject),
+    transports: response.getTransports(),
+  });
+}
+
+export type PasskeyCreation = { readonly ok: true; readonly credential: Record<string, unknown> } | { readonly ok: false; readonly reason: 'cancelled' | 'exists' };
+
+/**
+ * Asks the browser to create a passkey; `exists` when the authenticator already holds one
+ * of this account's (the server's excludeCredentials), `cancelled` when the user declined.
+ */
+export async function createPasskey(options: Readonly<Record<string, unknown>>): Promise<PasskeyCreation> {
+  let credential: Credential | null;
+  try {
+    credential = await navigator.credentials.create({ publicKey: parseCreationOptions(options as CreationOptionsJSON) });
+  } catch (error) {
+    if (error instanceof DOMException && error.name === 'InvalidStateError') return { ok: false, reason: 'exists' };
+    if (error instanceof DOMException && (error.name === 'NotAllowedError' || error.name === 'AbortError')) return { ok: false, reason: 'cancelled' };
+    throw error;
+  }
+  if (!(credential instanceof PublicKeyCredential)) return { ok: false, reason: 'cancelled' };
+  return { ok: true, credential: attestationJSON(credential) };
 }

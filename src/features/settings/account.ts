@@ -47,7 +47,7 @@ export async function changePassword(
   await deps.lockout.recordSuccess(counter);
   const profile = await loadProfile(deps.db, deps.keyring, auth.userId);
   const verdict = deps.policy.check(input.newPassword, profile === null ? {} : { email: profile.email, name: profile.name });
-  if (!verdict.ok) throw weakPasswordError(verdict);
+  if (!verdict.ok) throw weakPasswordError(verdict, 'new_password');
   const passwordHash = await deps.passwords.hash(input.newPassword);
   const now = deps.clock();
   await deps.change(context, async ({ trx, audit, enqueue }) => {

@@ -101,17 +101,50 @@ export function EmailField(props: ValueProps & { readonly autoComplete?: 'email'
 }
 
 /** A new password (field `password`): the server's policy judges it and its reasons show under the field. */
-export function NewPasswordField(props: ValueProps & { readonly label: string }): ReactNode {
+export function NewPasswordField(props: ValueProps & { readonly label: string; readonly name?: string }): ReactNode {
   return <Field name="password" type="password" autoComplete="new-password" required maxLength={1024} hint={PASSWORD_HINT} {...props} />;
 }
 
+/** The password the account has now (field `password` unless named otherwise). */
+export function CurrentPasswordField(props: ValueProps & { readonly label?: string; readonly name?: string }): ReactNode {
+  const { label, name, ...rest } = props;
+  return <Field name={name ?? 'password'} label={label ?? 'Password'} type="password" autoComplete="current-password" required maxLength={1024} {...rest} />;
+}
+
+/** A code from an authenticator app (field `code`), as the API bounds it. */
+export function TotpCodeField(props: ValueProps & { readonly label?: string; readonly hint?: string }): ReactNode {
+  const { label, hint, ...rest } = props;
+  return (
+    <Field
+      name="code"
+      label={label ?? 'Code from your authenticator app'}
+      inputMode="numeric"
+      autoComplete="one-time-code"
+      required
+      maxLength={16}
+      {...(hint === undefined ? {} : { hint })}
+      {...rest}
+    />
+  );
+}
+
+/** A recovery code (field `recovery_code`), as the API bounds it. */
+export function RecoveryCodeField(props: ValueProps): ReactNode {
+  return <Field name="recovery_code" label="Recovery code" autoComplete="off" spellCheck={false} required maxLength={64} hint="Each recovery code works once." {...props} />;
+}
+
 /** The problem as a banner: the message, the server's password advice, and a reference for support on a server error. */
-export function ProblemAlert(props: { readonly problem: Problem | null; readonly children?: ReactNode }): ReactNode {
+export function ProblemAlert(props: {
+  readonly problem: Problem | null;
+  readonly children?: ReactNode;
+  /** This form's own wording for some codes (`invalid_credentials` when only a password was asked for, say). */
+  readonly messages?: Readonly<Partial<Record<string, string>>>;
+}): ReactNode {
   const { problem } = props;
   if (problem === null) return null;
   return (
     <div className="alert alert-error" role="alert">
-      <p>{describeProblem(problem)}</p>
+      <p>{props.messages?.[problem.code] ?? describeProblem(problem)}</p>
       {problem.suggestions.length === 0 ? null : (
         <ul className="suggestions">
           {problem.suggestions.map((suggestion) => (

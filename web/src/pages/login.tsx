@@ -5,10 +5,11 @@ import { useState, type ReactNode } from 'react';
 import { api } from '../api/client.ts';
 import { settle, type Outcome } from '../api/problem.ts';
 import type { MfaChallenge, SignedIn } from '../api/types.ts';
-import { EmailField, Field, ProblemAlert, SubmitButton, useAction } from '../components/form.tsx';
+import { CurrentPasswordField, EmailField, ProblemAlert, SubmitButton, useAction } from '../components/form.tsx';
 import { Card } from '../components/layout.tsx';
 import { Link, navigate } from '../router.tsx';
 import { session } from '../session.ts';
+import { PasskeyLogin } from './passkey-login.tsx';
 import { SecondFactorStep } from './second-factor.tsx';
 
 function finish(answer: SignedIn): void {
@@ -56,21 +57,12 @@ export function LoginPage(): ReactNode {
           ) : null}
         </ProblemAlert>
         <EmailField autoComplete="username" value={email} onValue={setEmail} problem={action.problem} />
-        <Field
-          name="password"
-          label="Password"
-          type="password"
-          autoComplete="current-password"
-          required
-          maxLength={1024}
-          value={password}
-          onValue={setPassword}
-          problem={action.problem}
-        />
+        <CurrentPasswordField value={password} onValue={setPassword} problem={action.problem} />
         <SubmitButton busy={action.busy} busyText="Logging in…">
           Log in
         </SubmitButton>
       </form>
+      <PasskeyLogin onSignedIn={finish} />
       <p>
         <Link to="/forgot-password">Forgot your password?</Link>
       </p>

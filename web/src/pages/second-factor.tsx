@@ -4,7 +4,7 @@ import { useState, type ReactNode } from 'react';
 import { api } from '../api/client.ts';
 import { settle, type Outcome } from '../api/problem.ts';
 import type { MfaChallenge, SecondFactorMethod, SignedIn } from '../api/types.ts';
-import { Field, ProblemAlert, SubmitButton, useAction } from '../components/form.tsx';
+import { ProblemAlert, RecoveryCodeField, SubmitButton, TotpCodeField, useAction } from '../components/form.tsx';
 import { Card } from '../components/layout.tsx';
 import { canUsePasskeys, getPasskeyAssertion } from '../webauthn.ts';
 
@@ -57,17 +57,7 @@ export function SecondFactorStep(props: {
             send({ code: code.trim() });
           }}
         >
-          <Field
-            name="code"
-            label="Code from your authenticator app"
-            inputMode="numeric"
-            autoComplete="one-time-code"
-            required
-            maxLength={16}
-            value={code}
-            onValue={setCode}
-            problem={action.problem}
-          />
+          <TotpCodeField value={code} onValue={setCode} problem={action.problem} />
           <SubmitButton busy={action.busy} busyText="Checking…">
             Continue
           </SubmitButton>
@@ -80,18 +70,7 @@ export function SecondFactorStep(props: {
             send({ recovery_code: recoveryCode.trim() });
           }}
         >
-          <Field
-            name="recovery_code"
-            label="Recovery code"
-            autoComplete="off"
-            spellCheck={false}
-            required
-            maxLength={64}
-            value={recoveryCode}
-            onValue={setRecoveryCode}
-            problem={action.problem}
-            hint="Each recovery code works once."
-          />
+          <RecoveryCodeField value={recoveryCode} onValue={setRecoveryCode} problem={action.problem} />
           <SubmitButton busy={action.busy} busyText="Checking…">
             Continue
           </SubmitButton>

@@ -1,4 +1,4 @@
-// The small pages: the start page, the pages still to come, and "not found".
+// The small pages: the start page and "not found".
 import type { ReactNode } from 'react';
 import { Card } from '../components/layout.tsx';
 import { Link } from '../router.tsx';
@@ -27,17 +27,6 @@ export function HomePage(): ReactNode {
           </p>
         </>
       )}
-    </Card>
-  );
-}
-
-export function ComingSoonPage(props: { readonly title: string }): ReactNode {
-  return (
-    <Card title={props.title}>
-      <p>This part of Gatehouse is not available in the browser yet.</p>
-      <p>
-        <Link to="/">Back to the start page</Link>
-      </p>
     </Card>
   );
 }

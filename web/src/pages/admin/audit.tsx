@@ -8,7 +8,7 @@ import { api } from '../../api/client.ts';
 import { settle } from '../../api/problem.ts';
 import { Field, ProblemAlert, SubmitButton, useAction } from '../../components/form.tsx';
 import { Card } from '../../components/layout.tsx';
-import { useStepUp } from '../../components/reauthenticate.tsx';
+import { useStepUp } from '../../components/step-up.tsx';
 import { BusyButton, formatTime, Notice, usePages } from './common.tsx';
 import type { AuditEvent, AuditFilters, ChainVerification } from './types.ts';
 

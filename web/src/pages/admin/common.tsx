@@ -135,69 +135,6 @@ export function BusyButton(props: { readonly busy: boolean; readonly busyText: s
   );
 }
 
-/**
- * A destructive action in two steps: the button asks, and only "yes" acts. The question
- * names what will happen, so it is never a reflexive click.
- */
-export function ConfirmButton(props: {
-  readonly label: string;
-  /** What a screen reader announces when the label alone is ambiguous ("Delete" among several). */
-  readonly name?: string;
-  readonly question: ReactNode;
-  readonly confirmLabel: string;
-  readonly busy: boolean;
-  readonly onConfirm: () => void;
-}): ReactNode {
-  const [asking, setAsking] = useState(false);
-  const yes = useRef<HTMLButtonElement>(null);
-  useEffect(() => {
-    if (asking) yes.current?.focus();
-  }, [asking]);
-  if (!asking) {
-    return (
-      <button
-        type="button"
-        className="button-secondary"
-        disabled={props.busy}
-        aria-label={props.name}
-        onClick={() => {
-          setAsking(true);
-        }}
-      >
-        {props.label}
-      </button>
-    );
-  }
-  return (
-    <div className="confirm" role="group" aria-label={props.name ?? props.label}>
-      <p>{props.question}</p>
-      <div className="button-row">
-        <button
-          ref={yes}
-          type="button"
-          className="button-danger"
-          disabled={props.busy}
-          onClick={() => {
-            setAsking(false);
-            props.onConfirm();
-          }}
-        >
-          {props.confirmLabel}
-        </button>
-        <button
-          type="button"
-          className="button-secondary"
-          onClick={() => {
-            setAsking(false);
-          }}
-        >
-          Cancel
-        </button>
-      </div>
-    </div>
-  );
-}
-
 /** The sections the user may open; the current one marked. */
 export function AdminNav(props: { readonly access: Access; readonly path: string }): ReactNode {
   const sections = sectionsFor(props.access);

@@ -4,7 +4,7 @@
 // server refuses their requests with 403 in any case.
 import type { ReactNode } from 'react';
 import { Card } from '../../components/layout.tsx';
-import { StepUpProvider } from '../../components/reauthenticate.tsx';
+import { StepUpProvider } from '../../components/step-up.tsx';
 import { holds, useFreshAccess, type Access } from '../../permissions.ts';
 import { Link, matchPath } from '../../router.tsx';
 import { RequireSession } from '../../components/require-session.tsx';

@@ -7,9 +7,10 @@ import { api } from '../../api/client.ts';
 import { settle, type Outcome, type Problem } from '../../api/problem.ts';
 import { Field, ProblemAlert, SubmitButton, useAction } from '../../components/form.tsx';
 import { Card } from '../../components/layout.tsx';
-import { useStepUp } from '../../components/reauthenticate.tsx';
+import { useStepUp } from '../../components/step-up.tsx';
 import { holds, useAccess } from '../../permissions.ts';
-import { ConfirmButton, LoadFailed, Notice, useLoaded } from './common.tsx';
+import { ConfirmButton } from '../../components/confirm-button.tsx';
+import { LoadFailed, Notice, useLoaded } from './common.tsx';
 import type { PermissionCatalog, PermissionName, Role } from './types.ts';
 
 type Catalog = PermissionCatalog['permissions'];

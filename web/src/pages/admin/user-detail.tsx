@@ -6,10 +6,11 @@ import { api } from '../../api/client.ts';
 import { settle, type Outcome, type Problem } from '../../api/problem.ts';
 import { Field, ProblemAlert, useAction } from '../../components/form.tsx';
 import { Card } from '../../components/layout.tsx';
-import { useStepUp } from '../../components/reauthenticate.tsx';
+import { useStepUp } from '../../components/step-up.tsx';
 import { holds, useAccess, type Access } from '../../permissions.ts';
 import { Link } from '../../router.tsx';
-import { ConfirmButton, formatTime, LoadFailed, Notice, useLoaded } from './common.tsx';
+import { ConfirmButton } from '../../components/confirm-button.tsx';
+import { formatTime, LoadFailed, Notice, useLoaded } from './common.tsx';
 import type { AdminUser, Role } from './types.ts';
 import { UserStatus } from './user-status.tsx';
 

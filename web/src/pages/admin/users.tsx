@@ -6,7 +6,7 @@ import { api } from '../../api/client.ts';
 import { settle } from '../../api/problem.ts';
 import { Field, ProblemAlert, SubmitButton } from '../../components/form.tsx';
 import { Card } from '../../components/layout.tsx';
-import { useStepUp } from '../../components/reauthenticate.tsx';
+import { useStepUp } from '../../components/step-up.tsx';
 import { Link } from '../../router.tsx';
 import { UserStatus } from './user-status.tsx';
 import { BusyButton, usePages } from './common.tsx';
