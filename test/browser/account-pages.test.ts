@@ -6,14 +6,15 @@
 // holding markup shown as text), TOTP set up from the key shown on the page with recovery
 // codes shown once, a passkey added in Chromium's virtual authenticator and then used to log
 // in without a password, and an admin who must enrol first. On every page: zero CSP
-// violations, no uncaught error, no request leaving the origin, and a screenshot.
+// violations, no uncaught error, no request leaving the origin, and a screenshot. And one
+// new user's whole journey, from registration to a changed password, in one browser.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Secret, TOTP } from 'otpauth';
 import type { Browser, Page } from 'playwright-core';
 import { builtWebApp, startTestApp, type TestApp } from '../helpers/app.ts';
-import { assertClean, checkPage, heading, launchChromium, openWatchedPage, type WatchedPage } from '../helpers/browser.ts';
-import { strongPassword } from '../helpers/http.ts';
+import { assertClean, checkPage, heading, launchChromium, linkFromMail, openWatchedPage, type WatchedPage } from '../helpers/browser.ts';
+import { strongPassword, uniqueEmail } from '../helpers/http.ts';
 import { freePort } from '../helpers/server-process.ts';
 import { createUser, GENEROUS_LIMITS, type Account } from '../security/authz.fixtures.ts';
 
@@ -352,6 +353,68 @@ describe('the account pages in Chromium', () => {
     await dialog.getByRole('button', { name: 'Use a passkey' }).click();
     await dialog.waitFor({ state: 'detached' });
     await page.getByText('You have no passkey yet.').waitFor();
+    assertClean(watched);
+    await page.context().close();
+  });
+
+  it('a new user\'s whole journey: register, confirm from the mail, log in, set up an authenticator app, log out, log in with it, end another session, change the password', async () => {
+    const watched = await open();
+    const { page } = watched;
+    const email = uniqueEmail('journey');
+    const password = strongPassword();
+    await page.goto('/register');
+    await heading(page, 'Create your account');
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password', { exact: true }).fill(password);
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await heading(page, 'Check your inbox');
+    await test.settle();
+    await page.goto(linkFromMail(test, email, /confirm|verify/i));
+    await heading(page, 'Email confirmed');
+    await logInFully(page, { id: '', email, password });
+
+    await section(page, 'Two-step sign-in', 'Two-step sign-in');
+    await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
+    await page.getByRole('img', { name: /QR code/ }).waitFor();
+    const secret = (await page.locator('.secret').textContent()) ?? '';
+    await page.getByLabel('Code from the app').fill(totpCode(secret));
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    await heading2(page, 'Save your recovery codes now');
+    await page.getByRole('button', { name: 'I have saved them' }).click();
+    await page.getByText('On since').waitFor();
+
+    await logOut(page);
+    passTime(30);
+    await logIn(page, { email, password });
+    await heading(page, 'Confirm it is you');
+    await page.getByLabel('Code from your authenticator app').fill(totpCode(secret));
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await heading(page, 'Your account');
+
+    // Another device signs in (password and code in one request).
+    passTime(30);
+    const other = await test.app.inject({ method: 'POST', url: '/v1/auth/login', headers: { 'user-agent': 'JourneyPhone/1.0' }, payload: { email, password, code: totpCode(secret) } });
+    assert.equal(other.statusCode, 200, other.body);
+    await section(page, 'Sessions', 'Your sessions');
+    const item = page.getByRole('list', { name: 'Sessions' }).getByRole('listitem').filter({ hasText: 'JourneyPhone/1.0' });
+    await item.getByRole('button', { name: 'End this session' }).click();
+    await item.getByRole('button', { name: 'End it' }).click();
+    await page.getByRole('status').filter({ hasText: 'The session was ended.' }).waitFor();
+    const refresh = await test.app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: other.json<{ refresh_token: string }>().refresh_token } });
+    assert.equal(refresh.statusCode, 401, 'the ended session cannot be renewed');
+
+    await section(page, 'Password', 'Change your password');
+    const next = strongPassword();
+    await page.getByLabel('Current password').fill(password);
+    await page.getByLabel('New password').fill(next);
+    await page.getByRole('button', { name: 'Change the password' }).click();
+    await page.getByRole('status').filter({ hasText: 'Your password was changed' }).waitFor();
+    passTime(30);
+    const withNew = await test.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password: next, code: totpCode(secret) } });
+    assert.equal(withNew.statusCode, 200, withNew.body);
+    const withOld = await test.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password } });
+    assert.equal(withOld.statusCode, 401, 'the old password no longer works');
+    await snapshot(watched, 'journey-password-changed');
     assertClean(watched);
     await page.context().close();
   });
