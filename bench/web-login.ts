@@ -1,6 +1,6 @@
 // `npm run bench:web`: how fast the web app's login page becomes usable on loopback.
 //
-//   npm run bench:web -- [--loads 20]
+//   npm run bench:web -- [--loads 20] [--screenshot FILE]
 //
 // Starts the server as `npm start` does (PGlite in a temporary DATA_DIR, development mode,
 // the built app) and opens /login in Debian's Chromium (headless) `--loads` times, each in
@@ -10,6 +10,7 @@
 // - "interactive": the first animation frame in which the login form's submit button is
 //   rendered by React (the app's one script has run and the form takes input).
 // Prints the median and the 90th percentile of each, in milliseconds from navigation start.
+// --screenshot saves the login page as a desktop browser shows it (the README's picture).
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -70,7 +71,7 @@ function row(label: string, loads: readonly Load[]): string {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { loads: { type: 'string', default: '20' } } });
+  const { values } = parseArgs({ options: { loads: { type: 'string', default: '20' }, screenshot: { type: 'string' } } });
   const loads = Number(values.loads);
   if (!Number.isInteger(loads) || loads < 1 || loads > 200) throw new Error('--loads must be 1..200');
   const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-web-bench-'));
@@ -92,6 +93,13 @@ async function main(): Promise<void> {
     const warm: Load[] = [];
     for (let n = 0; n < loads; n += 1) warm.push(await measureLoad(context, `${origin}/login`));
     await context.close();
+    if (values.screenshot !== undefined) {
+      const desktop = await browser.newPage({ viewport: { width: 1000, height: 620 } });
+      await desktop.goto(`${origin}/login`);
+      await desktop.getByRole('button', { name: 'Log in', exact: true }).waitFor();
+      await desktop.screenshot({ path: values.screenshot });
+      await desktop.close();
+    }
     console.log(`\n/login on loopback, headless Chromium, ${loads} loads each; median / p90 in ms from navigation start\n`);
     console.log('| load                   | response end | DOMContentLoaded | load      | interactive |');
     console.log('| ---------------------- | ------------ | ---------------- | --------- | ----------- |');
