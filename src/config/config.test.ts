@@ -80,7 +80,7 @@ describe('loadConfig defaults', () => {
       administration: {
         auditRetentionDays: null,
         bootstrapAdmin: null,
-        webhooks: { urls: [], secret: null },
+        webhooks: { urls: [], secret: null, includeIp: false },
         metricsPort: null,
       },
     });
@@ -292,7 +292,8 @@ describe('describeConfig', () => {
     assert.equal(description['SMTP_URL'], 'smtps://mailer:***@mail:465');
     assert.equal(description['TRUST_PROXY'], '10.0.0.0/8,10.1.0.0/16');
     assert.equal(description['PORT'], 8080);
-    assert.equal(Object.keys(description).length, 41);
+    assert.equal(Object.keys(description).length, 42);
+    assert.equal(description['WEBHOOK_INCLUDE_IP'], false);
     assert.equal(description['ACCOUNT_DELETION_GRACE_DAYS'], 7);
     assert.equal(description['MFA_REQUIRED_ROLES'], 'admin');
     assert.equal(description['SECURITY_WEBHOOK_SECRET'], 'unset');
@@ -380,7 +381,7 @@ describe('administration settings', () => {
     assert.deepEqual({ ...config.administration }, {
       auditRetentionDays: 400,
       bootstrapAdmin: { email: 'root@example.com', passwordFile: '/run/secrets/admin' },
-      webhooks: { urls: ['http://127.0.0.1:9000/hook', 'https://siem.example.com/in'], secret },
+      webhooks: { urls: ['http://127.0.0.1:9000/hook', 'https://siem.example.com/in'], secret, includeIp: false },
       metricsPort: 9464,
     });
   });
@@ -403,6 +404,8 @@ describe('administration settings', () => {
     assert.deepEqual(namesOf({ SECURITY_WEBHOOK_URLS: 'ftp://127.0.0.1/', SECURITY_WEBHOOK_SECRET: secret }), ['SECURITY_WEBHOOK_URLS']);
     const production = namesOf({ GATEHOUSE_ENV: 'production', SECURITY_WEBHOOK_URLS: 'http://siem.example.com/', SECURITY_WEBHOOK_SECRET: secret });
     assert.ok(production.includes('SECURITY_WEBHOOK_URLS'));
+    assert.equal(load({ SECURITY_WEBHOOK_URLS: 'http://127.0.0.1:9000/', SECURITY_WEBHOOK_SECRET: secret, WEBHOOK_INCLUDE_IP: 'true' }).administration.webhooks.includeIp, true);
+    assert.deepEqual(namesOf({ WEBHOOK_INCLUDE_IP: 'yes' }), ['WEBHOOK_INCLUDE_IP']);
   });
 
   it('refuses a metrics port equal to PORT and retention out of range', () => {

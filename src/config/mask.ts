@@ -87,6 +87,7 @@ export function describeConfig(config: Config): ConfigDescription {
     BOOTSTRAP_ADMIN_PASSWORD_FILE: config.administration.bootstrapAdmin?.passwordFile ?? 'unset',
     SECURITY_WEBHOOK_URLS: config.administration.webhooks.urls.length === 0 ? 'none' : config.administration.webhooks.urls.map(maskURL).join(','),
     SECURITY_WEBHOOK_SECRET: describeSecret(config.administration.webhooks.secret),
+    WEBHOOK_INCLUDE_IP: config.administration.webhooks.includeIp,
     METRICS_PORT: config.administration.metricsPort,
   };
 }

@@ -8,6 +8,8 @@ export interface WebhookConfig {
   readonly urls: readonly string[];
   /** The HMAC-SHA256 signing secret; set whenever `urls` is not empty. */
   readonly secret: string | null;
+  /** Whether event bodies carry the client's IP address (personal data: off unless the receiver needs it). */
+  readonly includeIp: boolean;
 }
 
 export interface BootstrapAdminConfig {
@@ -82,7 +84,14 @@ function readWebhooks(reader: Reader): WebhookConfig {
   if (urls.length > 0 && secret === null && !reader.hasProblem('SECURITY_WEBHOOK_SECRET')) {
     reader.report('SECURITY_WEBHOOK_SECRET', 'must be set when SECURITY_WEBHOOK_URLS is set (receivers verify the signature with it)');
   }
-  return { urls, secret };
+  const includeIp = reader.take('WEBHOOK_INCLUDE_IP', reader.plain('WEBHOOK_INCLUDE_IP'), parseBoolean, false);
+  return { urls, secret, includeIp };
+}
+
+function parseBoolean(raw: string): Parsed<boolean> {
+  if (raw === 'true') return accept(true);
+  if (raw === 'false') return accept(false);
+  return refuse('must be true or false');
 }
 
 export function readAdministration(reader: Reader): AdministrationConfig {

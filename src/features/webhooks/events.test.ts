@@ -44,7 +44,7 @@ describe('webhook events', () => {
       requestId: 'req-1',
       details: { method: 'password', admin: true },
     };
-    assert.deepEqual(webhookPayload(input, APPENDED, AT), {
+    assert.deepEqual(webhookPayload(input, APPENDED, AT, { includeIp: true }), {
       id: APPENDED.id,
       type: 'auth.login_succeeded',
       occurred_at: '2030-01-02T03:04:05.678Z',
@@ -56,10 +56,12 @@ describe('webhook events', () => {
       details: { method: 'password', admin: true },
       audit_seq: 42,
     });
+    // Personal data: the address goes only where WEBHOOK_INCLUDE_IP=true.
+    assert.equal(webhookPayload(input, APPENDED, AT, { includeIp: false }).ip, null);
   });
 
   it('uses null for what the event lacks, and {} for no details', () => {
-    const payload = webhookPayload(event('auth.locked'), APPENDED, AT);
+    const payload = webhookPayload(event('auth.locked'), APPENDED, AT, { includeIp: true });
     assert.deepEqual(payload.actor, { type: 'system', id: null });
     assert.equal(payload.target, null);
     assert.equal(payload.ip, null);
@@ -68,7 +70,7 @@ describe('webhook events', () => {
   });
 
   it('bounds detail strings as the audit record does', () => {
-    const payload = webhookPayload(event('role.assigned', { role: 'x'.repeat(2000) }), APPENDED, AT);
+    const payload = webhookPayload(event('role.assigned', { role: 'x'.repeat(2000) }), APPENDED, AT, { includeIp: false });
     assert.equal((payload.details['role'] as string).length, 512);
   });
 });

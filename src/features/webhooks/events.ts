@@ -47,8 +47,12 @@ export interface WebhookPayload {
   readonly audit_seq: number;
 }
 
-/** The receiver's view of `event`; `occurredAt` is the clock reading of the append. */
-export function webhookPayload(event: AuditEventInput, appended: AppendedAuditEvent, occurredAt: Date): WebhookPayload {
+/**
+ * The receiver's view of `event`; `occurredAt` is the clock reading of the append. The
+ * client's IP address is personal data: it is sent only with WEBHOOK_INCLUDE_IP=true
+ * (`ip` is null otherwise; the audit trail keeps it).
+ */
+export function webhookPayload(event: AuditEventInput, appended: AppendedAuditEvent, occurredAt: Date, options: { readonly includeIp: boolean }): WebhookPayload {
   return {
     id: appended.id,
     type: event.action,
@@ -56,7 +60,7 @@ export function webhookPayload(event: AuditEventInput, appended: AppendedAuditEv
     actor: { type: event.actor.type, id: event.actor.id ?? null },
     target: event.target === undefined ? null : { type: event.target.type, id: event.target.id },
     outcome: event.outcome,
-    ip: event.ip ?? null,
+    ip: options.includeIp ? (event.ip ?? null) : null,
     request_id: event.requestId ?? null,
     // The same bounded copy the audit record stored (the append already accepted it).
     details: prepareDetails(event.details).value,

@@ -9,6 +9,8 @@ import { enqueueWebhook } from './outbox.ts';
 
 export interface WebhookObserverDeps {
   readonly urls: readonly string[];
+  /** WEBHOOK_INCLUDE_IP: whether bodies carry the client's address. */
+  readonly includeIp: boolean;
   readonly clock: Clock;
   /** Pending webhook jobs above which the change is refused; DEFAULT_MAX_PENDING_WEBHOOKS by default. */
   readonly maxPending?: number;
@@ -22,7 +24,7 @@ export function createWebhookObserver(deps: WebhookObserverDeps): AuditObserver 
   return async (trx, event, appended) => {
     if (deps.urls.length === 0 || !isWebhookEvent(event)) return;
     const now = deps.clock();
-    const payload = JSON.stringify(webhookPayload(event, appended, now));
+    const payload = JSON.stringify(webhookPayload(event, appended, now, { includeIp: deps.includeIp }));
     await enqueueWebhook(trx, { eventId: appended.id, eventType: event.action, payload }, {
       urls: deps.urls,
       now,

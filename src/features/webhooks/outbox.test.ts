@@ -32,7 +32,7 @@ function receivers(count: number): string[] {
 
 function auditorFor(urls: readonly string[], now = new Date(T0)): Auditor {
   const clock = (): Date => now;
-  return createAuditor({ key: generateAuditKey(), clock, headCache: createChainHeadCache(), observers: [createWebhookObserver({ urls, clock })] });
+  return createAuditor({ key: generateAuditKey(), clock, headCache: createChainHeadCache(), observers: [createWebhookObserver({ urls, clock, includeIp: true })] });
 }
 
 async function record(db: DB, auditor: Auditor, event: AuditEvent = LOCKED): Promise<void> {
@@ -99,7 +99,7 @@ for (const engine of testEngines()) {
       const urls = receivers(1);
       const clock = (): Date => new Date(T0);
       const withEstimate = (estimate: number | null): Auditor =>
-        createAuditor({ key: generateAuditKey(), clock, headCache: createChainHeadCache(), observers: [createWebhookObserver({ urls, clock, maxPending: 1, pendingEstimate: () => estimate })] });
+        createAuditor({ key: generateAuditKey(), clock, headCache: createChainHeadCache(), observers: [createWebhookObserver({ urls, clock, includeIp: false, maxPending: 1, pendingEstimate: () => estimate })] });
       await assert.rejects(record(db, withEstimate(1)), (error: unknown) => error instanceof Error && 'code' in error && error.code === 'service_unavailable');
       assert.deepEqual(await rowsFor(db, urls), [], 'the change rolled back');
       // Below the estimate's limit the INSERT goes ahead, however many rows are pending:

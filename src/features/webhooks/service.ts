@@ -46,6 +46,7 @@ export function createSecurityWebhooks(deps: SecurityWebhooksDeps): SecurityWebh
   });
   const observer = createWebhookObserver({
     urls,
+    includeIp: deps.config.includeIp,
     clock: deps.clock,
     ...(deps.maxPending === undefined ? {} : { maxPending: deps.maxPending }),
     ...(deps.pendingEstimate === undefined ? {} : { pendingEstimate: deps.pendingEstimate }),
