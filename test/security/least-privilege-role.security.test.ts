@@ -14,8 +14,10 @@ import { flushWAL } from '../../src/core/audit/flush.ts';
 import { getOrCreateSystemKey } from '../../src/core/crypto/system-keys.ts';
 import { openDatabase, type Database } from '../../src/core/db/database.ts';
 import { migrate } from '../../src/core/db/migrate.ts';
+import { createLogger } from '../../src/core/logging.ts';
+import { auditPruneJob } from '../../src/features/retention/audit-prune-job.ts';
 import { createAccount } from '../../src/features/users/create-account.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { captureLines, startTestApp, type TestApp } from '../helpers/app.ts';
 import { postgresTestUrl, testEngines, type TestDatabase } from '../helpers/database.ts';
 import { httpClient, strongPassword, tokenFromMail, uniqueEmail, type Client } from '../helpers/http.ts';
 import { meetMfaPolicy } from '../helpers/mfa.ts';
@@ -144,6 +146,16 @@ describe('the least-privilege application role on postgres', { skip: baseURL ===
     );
     const key = await getOrCreateSystemKey(db, started().keyring, 'audit-chain');
     await assert.rejects(pruneAuditTrail(db, { key, clock: () => new Date() }, { before: new Date() }), permissionDenied(/audit_/));
+    // The server's daily prune (AUDIT_RETENTION_DAYS) under this role: refused by the
+    // database, said in the log, nothing removed, the job itself does not fail.
+    const lines: string[] = [];
+    const log = createLogger({ level: 'info', destination: captureLines(lines) });
+    const before = await db.selectFrom('audit_events').select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow();
+    const job = auditPruneJob({ key, clock: () => new Date(), log, retentionDays: 1 });
+    assert.equal(await job.run(db, new Date(Date.now() + 30 * 86_400_000)), 0);
+    const after = await db.selectFrom('audit_events').select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow();
+    assert.equal(Number(after.count), Number(before.count));
+    assert.ok(lines.some((line) => line.includes('audit prune skipped')), lines.join('\n'));
   });
 
   it('cannot write checkpoints, switch triggers off, or run DDL', async () => {

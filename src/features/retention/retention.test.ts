@@ -13,6 +13,7 @@ import type { DB } from '../../core/db/database.ts';
 import { createLogger } from '../../core/logging.ts';
 import { assignRole } from '../authorization/index.ts';
 import { insertUser } from '../users/index.ts';
+import { auditPruneJob } from './audit-prune-job.ts';
 import { retentionJobs } from './jobs.ts';
 
 const DAY = 86_400_000;
@@ -152,6 +153,31 @@ for (const engine of testEngines()) {
       assert.deepEqual(await b.runDue(), [job.name]);
       assert.equal(runs, 2);
       assert.equal(await a.runNow('no-such-job'), null);
+    });
+  });
+
+  // A database of its own: pruning removes a prefix of the chain, so the old records must come first.
+  describe(`audit retention on ${engine.engine}`, () => {
+    const database = databasePerSuite(engine);
+
+    it('prune-audit-trail removes records older than AUDIT_RETENTION_DAYS behind a checkpoint, and the chain still verifies', async () => {
+      const db = database().db;
+      const now = new Date();
+      const old = changesFor(db, { key: audit.key, clock: () => ago(now, 40) });
+      await old({ ip: null, userAgent: null, requestId: null }, ({ audit: record }) => {
+        for (let n = 0; n < 3; n += 1) record({ actor: { type: 'system' }, action: 'test.old', outcome: 'success' });
+        return Promise.resolve();
+      });
+      await changesFor(db, audit)({ ip: null, userAgent: null, requestId: null }, ({ audit: record }) => {
+        record({ actor: { type: 'system' }, action: 'test.recent', outcome: 'success' });
+        return Promise.resolve();
+      });
+      const job = auditPruneJob({ key: audit.key, clock: () => now, log: quiet, retentionDays: 30 });
+      assert.ok((await job.run(db, now)) >= 3);
+      assert.equal((await db.selectFrom('audit_events').select('seq').where('action', '=', 'test.old').execute()).length, 0);
+      assert.equal((await db.selectFrom('audit_events').select('seq').where('action', '=', 'test.recent').execute()).length, 1);
+      assert.equal((await verifyAuditChain(db, keyLookup(audit.key))).ok, true);
+      assert.equal(await job.run(db, now), 0, 'nothing older is left');
     });
   });
 }
