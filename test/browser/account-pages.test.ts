@@ -12,10 +12,10 @@ import { after, before, describe, it } from 'node:test';
 import { Secret, TOTP } from 'otpauth';
 import type { Browser, Page } from 'playwright-core';
 import { builtWebApp, startTestApp, type TestApp } from '../helpers/app.ts';
-import { assertClean, checkPage, heading, launchChromium, openWatchedPage, type WatchedPage } from '../helpers/browser.ts';
+import { accountSection, assertClean, checkPage, heading, launchChromium, logIn, logInFully, openWatchedPage, type WatchedPage } from '../helpers/browser.ts';
 import { strongPassword } from '../helpers/http.ts';
 import { freePort } from '../helpers/server-process.ts';
-import { createUser, GENEROUS_LIMITS, type Account } from '../security/authz.fixtures.ts';
+import { createUser, GENEROUS_LIMITS } from '../security/authz.fixtures.ts';
 
 const REAUTH_MAX_AGE_SECONDS = 300;
 const XSS = '<img src=x onerror="document.title=\'pwned\'">';
@@ -63,28 +63,8 @@ describe('the account pages in Chromium', () => {
     return openWatchedPage(browser, origin);
   }
 
-  async function logIn(page: Page, account: { email: string; password: string }): Promise<void> {
-    await page.goto('/login');
-    await heading(page, 'Log in');
-    await page.getByLabel('Email').fill(account.email);
-    await page.getByLabel('Password').fill(account.password);
-    await page.getByRole('button', { name: 'Log in', exact: true }).click();
-  }
-
-  async function logInFully(page: Page, account: Account): Promise<void> {
-    await logIn(page, account);
-    await heading(page, 'Your account');
-    await page.getByText(account.email).waitFor();
-  }
-
-  /** Goes to an account page by its sub-navigation link. */
-  async function section(page: Page, link: string, title: string): Promise<void> {
-    await page.getByRole('navigation', { name: 'Your account' }).getByRole('link', { name: link }).click();
-    await heading(page, title);
-  }
-
   async function logOut(page: Page): Promise<void> {
-    await section(page, 'Overview', 'Your account');
+    await accountSection(page, 'Overview', 'Your account');
     await page.getByRole('button', { name: 'Log out' }).click();
     await heading(page, 'Log in');
   }
@@ -106,7 +86,7 @@ describe('the account pages in Chromium', () => {
     assert.equal(await page.locator('img').count(), 0);
     await snapshot(watched, 'account-overview');
 
-    await section(page, 'Password', 'Change your password');
+    await accountSection(page, 'Password', 'Change your password');
     const current = page.getByLabel('Current password');
     const next = page.getByLabel('New password');
     await current.fill(account.password);
@@ -142,7 +122,7 @@ describe('the account pages in Chromium', () => {
     const watched = await open();
     const { page } = watched;
     await logInFully(page, account);
-    await section(page, 'Password', 'Change your password');
+    await accountSection(page, 'Password', 'Change your password');
     const password = strongPassword();
     await page.getByLabel('Current password').fill(account.password);
     await page.getByLabel('New password').fill(password);
@@ -193,7 +173,7 @@ describe('the account pages in Chromium', () => {
     const watched = await open();
     const { page } = watched;
     await logInFully(page, account);
-    await section(page, 'Sessions', 'Your sessions');
+    await accountSection(page, 'Sessions', 'Your sessions');
     const list = page.getByRole('list', { name: 'Sessions' });
     await list.getByText('OtherDevice/1.0 (test)', { exact: true }).waitFor();
     await list.getByText(XSS, { exact: true }).waitFor();
@@ -214,7 +194,7 @@ describe('the account pages in Chromium', () => {
     const refresh = await test.app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: otherTokens.refresh_token } });
     assert.equal(refresh.statusCode, 401, refresh.body);
 
-    await section(page, 'Security events', 'Security events');
+    await accountSection(page, 'Security events', 'Security events');
     const events = page.getByRole('list', { name: 'Security events' });
     await events.getByText('Session ended').first().waitFor();
     // Sign-ins this user made carry their user agent, as text.
@@ -235,7 +215,7 @@ describe('the account pages in Chromium', () => {
     const watched = await open();
     const { page } = watched;
     await logInFully(page, account);
-    await section(page, 'Security events', 'Security events');
+    await accountSection(page, 'Security events', 'Security events');
     const items = page.getByRole('list', { name: 'Security events' }).getByRole('listitem');
     await items.first().waitFor();
     assert.equal(await items.count(), 20);
@@ -253,7 +233,7 @@ describe('the account pages in Chromium', () => {
     const watched = await open();
     const { page } = watched;
     await logInFully(page, account);
-    await section(page, 'Two-step sign-in', 'Two-step sign-in');
+    await accountSection(page, 'Two-step sign-in', 'Two-step sign-in');
     await snapshot(watched, 'account-two-step');
     await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
     const qr = page.getByRole('img', { name: /QR code/ });
@@ -318,7 +298,7 @@ describe('the account pages in Chromium', () => {
       options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
     });
     await logInFully(page, account);
-    await section(page, 'Two-step sign-in', 'Two-step sign-in');
+    await accountSection(page, 'Two-step sign-in', 'Two-step sign-in');
     await page.getByLabel('Name for the new passkey (optional)').fill('Test key');
     await page.getByRole('button', { name: 'Add a passkey' }).click();
     await page.getByRole('status').filter({ hasText: 'The passkey “Test key” was added.' }).waitFor();
@@ -338,13 +318,13 @@ describe('the account pages in Chromium', () => {
     await page.getByRole('button', { name: 'Log in with a passkey' }).click();
     await heading(page, 'Your account');
     await page.getByText(account.email).waitFor();
-    await section(page, 'Sessions', 'Your sessions');
+    await accountSection(page, 'Sessions', 'Your sessions');
     const mine = page.getByRole('list', { name: 'Sessions' }).getByRole('listitem').filter({ has: page.getByText('This session', { exact: true }) });
     await mine.getByText('Passkey', { exact: true }).waitFor();
 
     // A stale sign-in confirmed with the passkey alone: the removal goes through.
     passTime(REAUTH_MAX_AGE_SECONDS + 60);
-    await section(page, 'Two-step sign-in', 'Two-step sign-in');
+    await accountSection(page, 'Two-step sign-in', 'Two-step sign-in');
     const renamed = page.getByRole('list', { name: 'Passkeys' }).getByRole('listitem');
     await renamed.getByRole('button', { name: 'Remove' }).click();
     await renamed.getByRole('button', { name: 'Remove it' }).click();
@@ -372,7 +352,7 @@ describe('the account pages in Chromium', () => {
     await page.getByRole('button', { name: 'Turn on' }).click();
     await heading2(page, 'Save your recovery codes now');
     await page.getByRole('button', { name: 'I have saved them' }).click();
-    await section(page, 'Overview', 'Your account');
+    await accountSection(page, 'Overview', 'Your account');
     await page.getByText(account.email).waitFor();
     assertClean(watched);
     await page.context().close();
