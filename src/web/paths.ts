@@ -1,5 +1,6 @@
 // The browser app's own paths. The server answers each with index.html and the app picks
-// the page; the mails link to /verify-email and /reset-password (features/mail).
+// the page; the mails link to /verify-email, /reset-password and /cancel-deletion
+// (features/mail), and /goodbye is where deleting one's account ends.
 export const WEB_APP_PATHS = [
   '/',
   '/login',
@@ -7,6 +8,8 @@ export const WEB_APP_PATHS = [
   '/verify-email',
   '/forgot-password',
   '/reset-password',
+  '/cancel-deletion',
+  '/goodbye',
   '/account',
   '/account/*',
   '/admin',

@@ -13,10 +13,10 @@ import { after, before, describe, it } from 'node:test';
 import { Secret, TOTP } from 'otpauth';
 import type { Browser, Page } from 'playwright-core';
 import { builtWebApp, startTestApp, type TestApp } from '../helpers/app.ts';
-import { assertClean, checkPage, heading, launchChromium, linkFromMail, openWatchedPage, type WatchedPage } from '../helpers/browser.ts';
+import { accountSection, assertClean, checkPage, heading, launchChromium, linkFromMail, logIn, logInFully, openWatchedPage, type WatchedPage } from '../helpers/browser.ts';
 import { strongPassword, uniqueEmail } from '../helpers/http.ts';
 import { freePort } from '../helpers/server-process.ts';
-import { createUser, GENEROUS_LIMITS, type Account } from '../security/authz.fixtures.ts';
+import { createUser, GENEROUS_LIMITS } from '../security/authz.fixtures.ts';
 
 const REAUTH_MAX_AGE_SECONDS = 300;
 const XSS = '<img src=x onerror="document.title=\'pwned\'">';
@@ -64,28 +64,8 @@ describe('the account pages in Chromium', () => {
     return openWatchedPage(browser, origin);
   }
 
-  async function logIn(page: Page, account: { email: string; password: string }): Promise<void> {
-    await page.goto('/login');
-    await heading(page, 'Log in');
-    await page.getByLabel('Email').fill(account.email);
-    await page.getByLabel('Password').fill(account.password);
-    await page.getByRole('button', { name: 'Log in', exact: true }).click();
-  }
-
-  async function logInFully(page: Page, account: Account): Promise<void> {
-    await logIn(page, account);
-    await heading(page, 'Your account');
-    await page.getByText(account.email).waitFor();
-  }
-
-  /** Goes to an account page by its sub-navigation link. */
-  async function section(page: Page, link: string, title: string): Promise<void> {
-    await page.getByRole('navigation', { name: 'Your account' }).getByRole('link', { name: link }).click();
-    await heading(page, title);
-  }
-
   async function logOut(page: Page): Promise<void> {
-    await section(page, 'Overview', 'Your account');
+    await accountSection(page, 'Overview', 'Your account');
     await page.getByRole('button', { name: 'Log out' }).click();
     await heading(page, 'Log in');
   }
@@ -107,7 +87,7 @@ describe('the account pages in Chromium', () => {
     assert.equal(await page.locator('img').count(), 0);
     await snapshot(watched, 'account-overview');
 
-    await section(page, 'Password', 'Change your password');
+    await accountSection(page, 'Password', 'Change your password');
     const current = page.getByLabel('Current password');
     const next = page.getByLabel('New password');
     await current.fill(account.password);
@@ -143,7 +123,7 @@ describe('the account pages in Chromium', () => {
     const watched = await open();
     const { page } = watched;
     await logInFully(page, account);
-    await section(page, 'Password', 'Change your password');
+    await accountSection(page, 'Password', 'Change your password');
     const password = strongPassword();
     await page.getByLabel('Current password').fill(account.password);
     await page.getByLabel('New password').fill(password);
@@ -194,7 +174,7 @@ describe('the account pages in Chromium', () => {
     const watched = await open();
     const { page } = watched;
     await logInFully(page, account);
-    await section(page, 'Sessions', 'Your sessions');
+    await accountSection(page, 'Sessions', 'Your sessions');
     const list = page.getByRole('list', { name: 'Sessions' });
     await list.getByText('OtherDevice/1.0 (test)', { exact: true }).waitFor();
     await list.getByText(XSS, { exact: true }).waitFor();
@@ -215,7 +195,7 @@ describe('the account pages in Chromium', () => {
     const refresh = await test.app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: otherTokens.refresh_token } });
     assert.equal(refresh.statusCode, 401, refresh.body);
 
-    await section(page, 'Security events', 'Security events');
+    await accountSection(page, 'Security events', 'Security events');
     const events = page.getByRole('list', { name: 'Security events' });
     await events.getByText('Session ended').first().waitFor();
     // Sign-ins this user made carry their user agent, as text.
@@ -236,7 +216,7 @@ describe('the account pages in Chromium', () => {
     const watched = await open();
     const { page } = watched;
     await logInFully(page, account);
-    await section(page, 'Security events', 'Security events');
+    await accountSection(page, 'Security events', 'Security events');
     const items = page.getByRole('list', { name: 'Security events' }).getByRole('listitem');
     await items.first().waitFor();
     assert.equal(await items.count(), 20);
@@ -254,7 +234,7 @@ describe('the account pages in Chromium', () => {
     const watched = await open();
     const { page } = watched;
     await logInFully(page, account);
-    await section(page, 'Two-step sign-in', 'Two-step sign-in');
+    await accountSection(page, 'Two-step sign-in', 'Two-step sign-in');
     await snapshot(watched, 'account-two-step');
     await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
     const qr = page.getByRole('img', { name: /QR code/ });
@@ -319,7 +299,7 @@ describe('the account pages in Chromium', () => {
       options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
     });
     await logInFully(page, account);
-    await section(page, 'Two-step sign-in', 'Two-step sign-in');
+    await accountSection(page, 'Two-step sign-in', 'Two-step sign-in');
     await page.getByLabel('Name for the new passkey (optional)').fill('Test key');
     await page.getByRole('button', { name: 'Add a passkey' }).click();
     await page.getByRole('status').filter({ hasText: 'The passkey “Test key” was added.' }).waitFor();
@@ -339,13 +319,13 @@ describe('the account pages in Chromium', () => {
     await page.getByRole('button', { name: 'Log in with a passkey' }).click();
     await heading(page, 'Your account');
     await page.getByText(account.email).waitFor();
-    await section(page, 'Sessions', 'Your sessions');
+    await accountSection(page, 'Sessions', 'Your sessions');
     const mine = page.getByRole('list', { name: 'Sessions' }).getByRole('listitem').filter({ has: page.getByText('This session', { exact: true }) });
     await mine.getByText('Passkey', { exact: true }).waitFor();
 
     // A stale sign-in confirmed with the passkey alone: the removal goes through.
     passTime(REAUTH_MAX_AGE_SECONDS + 60);
-    await section(page, 'Two-step sign-in', 'Two-step sign-in');
+    await accountSection(page, 'Two-step sign-in', 'Two-step sign-in');
     const renamed = page.getByRole('list', { name: 'Passkeys' }).getByRole('listitem');
     await renamed.getByRole('button', { name: 'Remove' }).click();
     await renamed.getByRole('button', { name: 'Remove it' }).click();
@@ -371,9 +351,9 @@ describe('the account pages in Chromium', () => {
     await test.settle();
     await page.goto(linkFromMail(test, email, /confirm|verify/i));
     await heading(page, 'Email confirmed');
-    await logInFully(page, { id: '', email, password });
+    await logInFully(page, { email, password });
 
-    await section(page, 'Two-step sign-in', 'Two-step sign-in');
+    await accountSection(page, 'Two-step sign-in', 'Two-step sign-in');
     await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
     await page.getByRole('img', { name: /QR code/ }).waitFor();
     const secret = (await page.locator('.secret').textContent()) ?? '';
@@ -395,7 +375,7 @@ describe('the account pages in Chromium', () => {
     passTime(30);
     const other = await test.app.inject({ method: 'POST', url: '/v1/auth/login', headers: { 'user-agent': 'JourneyPhone/1.0' }, payload: { email, password, code: totpCode(secret) } });
     assert.equal(other.statusCode, 200, other.body);
-    await section(page, 'Sessions', 'Your sessions');
+    await accountSection(page, 'Sessions', 'Your sessions');
     const item = page.getByRole('list', { name: 'Sessions' }).getByRole('listitem').filter({ hasText: 'JourneyPhone/1.0' });
     await item.getByRole('button', { name: 'End this session' }).click();
     await item.getByRole('button', { name: 'End it' }).click();
@@ -403,7 +383,7 @@ describe('the account pages in Chromium', () => {
     const refresh = await test.app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: other.json<{ refresh_token: string }>().refresh_token } });
     assert.equal(refresh.statusCode, 401, 'the ended session cannot be renewed');
 
-    await section(page, 'Password', 'Change your password');
+    await accountSection(page, 'Password', 'Change your password');
     const next = strongPassword();
     await page.getByLabel('Current password').fill(password);
     await page.getByLabel('New password').fill(next);
@@ -435,7 +415,7 @@ describe('the account pages in Chromium', () => {
     await page.getByRole('button', { name: 'Turn on' }).click();
     await heading2(page, 'Save your recovery codes now');
     await page.getByRole('button', { name: 'I have saved them' }).click();
-    await section(page, 'Overview', 'Your account');
+    await accountSection(page, 'Overview', 'Your account');
     await page.getByText(account.email).waitFor();
     assertClean(watched);
     await page.context().close();

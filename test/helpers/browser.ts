@@ -77,6 +77,28 @@ export async function heading(page: Page, name: string): Promise<void> {
   await page.getByRole('heading', { level: 1, name }).waitFor({ timeout: 10_000 });
 }
 
+/** Fills the login form with the account's password and sends it ("Log in" exactly: "Log in with a passkey" holds the words too). */
+export async function logIn(page: Page, account: { readonly email: string; readonly password: string }): Promise<void> {
+  await page.goto('/login');
+  await heading(page, 'Log in');
+  await page.getByLabel('Email').fill(account.email);
+  await page.getByLabel('Password').fill(account.password);
+  await page.getByRole('button', { name: 'Log in', exact: true }).click();
+}
+
+/** Logs in an account without a second factor and waits for the account overview that names it. */
+export async function logInFully(page: Page, account: { readonly email: string; readonly password: string }): Promise<void> {
+  await logIn(page, account);
+  await heading(page, 'Your account');
+  await page.getByText(account.email).waitFor();
+}
+
+/** Goes to an account page by its sub-navigation link and waits for its heading. */
+export async function accountSection(page: Page, link: string, title: string): Promise<void> {
+  await page.getByRole('navigation', { name: 'Your account' }).getByRole('link', { name: link }).click();
+  await heading(page, title);
+}
+
 /** The link of the latest mail to `to` whose subject matches, as a path on the test server. */
 export function linkFromMail(test: TestApp, to: string, subject: RegExp): string {
   const mail = test.mails.filter((candidate) => candidate.to === to && subject.test(candidate.subject)).at(-1);

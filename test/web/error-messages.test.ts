@@ -27,6 +27,7 @@ describe('web app error messages', () => {
   it('says how long to wait when rate limited', () => {
     assert.equal(describeProblem(problem({ code: 'rate_limited', retryAfter: 30 })), 'Too many attempts. Try again in 30 seconds.');
     assert.equal(describeProblem(problem({ code: 'rate_limited', retryAfter: 900 })), 'Too many attempts. Try again in 15 minutes.');
+    assert.equal(describeProblem(problem({ code: 'rate_limited', retryAfter: 86_400 })), 'Too many attempts. Try again in 24 hours.');
   });
 
   it('puts field problems and password reasons next to their fields', () => {

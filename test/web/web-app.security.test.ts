@@ -31,7 +31,7 @@ describe('the web app served by the server', () => {
 
   it('serves index.html at each of the app paths under the strict page CSP', async () => {
     const index = await readFile(join(dist, 'index.html'), 'utf8');
-    for (const url of ['/', '/login', '/register', '/verify-email', '/forgot-password', '/reset-password', '/account', '/account/sessions', '/admin', '/admin/users/42']) {
+    for (const url of ['/', '/login', '/register', '/verify-email', '/forgot-password', '/reset-password', '/cancel-deletion', '/goodbye', '/account', '/account/sessions', '/admin', '/admin/users/42']) {
       const response = await test.app.inject({ method: 'GET', url });
       assert.equal(response.statusCode, 200, url);
       assert.match(String(response.headers['content-type']), /^text\/html/, url);

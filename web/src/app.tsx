@@ -3,6 +3,7 @@
 import { lazy, Suspense, type ReactNode } from 'react';
 import { ErrorBoundary } from './components/error-boundary.tsx';
 import { Card, Layout } from './components/layout.tsx';
+import { CancelDeletionPage, GoodbyePage } from './pages/account-deletion.tsx';
 import { ForgotPasswordPage } from './pages/forgot-password.tsx';
 import { LoginPage } from './pages/login.tsx';
 import { RegisterPage } from './pages/register.tsx';
@@ -21,6 +22,8 @@ const PAGES: ReadonlyMap<string, () => ReactNode> = new Map([
   ['/verify-email', () => <VerifyEmailPage />],
   ['/forgot-password', () => <ForgotPasswordPage />],
   ['/reset-password', () => <ResetPasswordPage />],
+  ['/cancel-deletion', () => <CancelDeletionPage />],
+  ['/goodbye', () => <GoodbyePage />],
 ]);
 
 // The admin console is a chunk of its own: a first visit (and every user without admin

@@ -6,40 +6,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
-import yauzl from 'yauzl';
 import { testEngines } from '../../../test/helpers/database.ts';
 import { enrolTotp } from '../../../test/helpers/mfa.ts';
+import { unzip } from '../../../test/helpers/zip.ts';
 import { call, createSignedIn, createUser, signIn } from '../../../test/security/authz.fixtures.ts';
 import { mfaAppPerSuite } from '../mfa/mfa.fixtures.ts';
 import { exportAccount } from './export.ts';
-
-/** Every entry of a ZIP archive, as text. */
-async function unzip(archive: Buffer): Promise<Map<string, string>> {
-  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => {
-    yauzl.fromBuffer(archive, { lazyEntries: true }, (error, opened) => {
-      if (error === null) resolve(opened);
-      else reject(error);
-    });
-  });
-  const entries = new Map<string, string>();
-  await new Promise<void>((resolve, reject) => {
-    zip.on('error', reject);
-    zip.on('end', resolve);
-    zip.on('entry', (entry: yauzl.Entry) => {
-      zip.openReadStream(entry, (error, stream) => {
-        if (error !== null) { reject(error); return; }
-        const chunks: Buffer[] = [];
-        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-        stream.on('end', () => {
-          entries.set(entry.fileName, Buffer.concat(chunks).toString('utf8'));
-          zip.readEntry();
-        });
-      });
-    });
-    zip.readEntry();
-  });
-  return entries;
-}
 
 const lines = (text: string | undefined): Record<string, unknown>[] => (text ?? '').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>);
 

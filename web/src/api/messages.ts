@@ -55,7 +55,10 @@ const RULE_MESSAGES: Readonly<Record<string, string>> = {
 function formatWait(seconds: number): string {
   if (seconds < 90) return `${seconds} second${seconds === 1 ? '' : 's'}`;
   const minutes = Math.ceil(seconds / 60);
-  return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+  // A daily limit (three data exports a day) waits hours: "1440 minutes" says little.
+  if (minutes < 90) return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+  const hours = Math.ceil(minutes / 60);
+  return `${hours} hour${hours === 1 ? '' : 's'}`;
 }
 
 function hasMessage(code: string): code is keyof typeof ERROR_MESSAGES {

@@ -7,6 +7,7 @@ import { RequireSession } from '../../components/require-session.tsx';
 import { StepUpProvider } from '../../components/step-up.tsx';
 import { Link } from '../../router.tsx';
 import { NotFoundPage } from '../simple.tsx';
+import { DataPage } from './data.tsx';
 import { EventsPage } from './events.tsx';
 import { OverviewPage } from './overview.tsx';
 import { PasswordPage } from './password.tsx';
@@ -27,6 +28,7 @@ export const ACCOUNT_SECTIONS: readonly Section[] = [
   { path: '/account/sessions', label: 'Sessions', title: 'Your sessions', page: () => <SessionsPage /> },
   { path: '/account/events', label: 'Security events', title: 'Security events', page: () => <EventsPage /> },
   { path: '/account/two-step', label: 'Two-step sign-in', title: 'Two-step sign-in', page: () => <TwoStepPage /> },
+  { path: '/account/data', label: 'Your data', title: 'Your data', page: () => <DataPage /> },
 ];
 
 function AccountNav(props: { readonly path: string }): ReactNode {

@@ -8,6 +8,7 @@ import { Field, SubmitButton, useAction } from '../../components/form.tsx';
 import { Card } from '../../components/layout.tsx';
 import { navigate } from '../../router.tsx';
 import { session } from '../../session.ts';
+import { DeletionBanner } from './deletion-banner.tsx';
 import { AccountProblem, DateTime, Done, Loading } from './shared.tsx';
 import { useLoad } from './use-load.ts';
 
@@ -97,6 +98,7 @@ export function OverviewPage(): ReactNode {
   const profile = updated ?? (outcome?.ok === true ? outcome.data : null);
   return (
     <Card title="Your account" busy={outcome === null}>
+      <DeletionBanner />
       {outcome === null ? <Loading>Loading your profile…</Loading> : null}
       {outcome?.ok === false ? <AccountProblem problem={outcome.problem} /> : null}
       {profile === null ? null : (

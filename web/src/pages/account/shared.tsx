@@ -43,11 +43,7 @@ export function Done(props: { readonly children: ReactNode }): ReactNode {
   );
 }
 
-const DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-
-export function DateTime(props: { readonly value: string }): ReactNode {
-  return <time dateTime={props.value}>{DATE_TIME.format(new Date(props.value))}</time>;
-}
+export { DateTime } from '../../components/date-time.tsx';
 
 /**
  * An action behind a ConfirmButton: asked once more, then sent (through the step-up

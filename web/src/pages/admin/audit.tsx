@@ -9,6 +9,7 @@ import { settle } from '../../api/problem.ts';
 import { Field, ProblemAlert, SubmitButton, useAction } from '../../components/form.tsx';
 import { Card } from '../../components/layout.tsx';
 import { useStepUp } from '../../components/step-up.tsx';
+import { saveBlob } from '../../download.ts';
 import { BusyButton, formatTime, Notice, usePages } from './common.tsx';
 import type { AuditEvent, AuditFilters, ChainVerification } from './types.ts';
 
@@ -146,17 +147,6 @@ function VerifyChain(): ReactNode {
   );
 }
 
-function saveFile(blob: Blob, name: string): void {
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = name;
-  link.click();
-  setTimeout(() => {
-    URL.revokeObjectURL(url);
-  }, 60_000);
-}
-
 function ExportTrail(): ReactNode {
   const action = useAction();
   const stepUp = useStepUp();
@@ -170,7 +160,7 @@ function ExportTrail(): ReactNode {
           setNotice(null);
           void action.run(() => stepUp(() => settle(api.GET('/v1/admin/audit/export', { parseAs: 'blob' })))).then(async (blob) => {
             if (blob === null) return;
-            saveFile(blob, 'audit-export.ndjson');
+            saveBlob(blob, 'audit-export.ndjson');
             // A header line, one line per event, a trailer line.
             const lines = (await blob.text()).split('\n').filter((line) => line !== '').length;
             setNotice(`Exported ${Math.max(lines - 2, 0)} events as audit-export.ndjson.`);
