@@ -42,7 +42,7 @@ import { createPasskeys } from './features/passkeys/service.ts';
 import { sendResetLink } from './features/recovery/index.ts';
 import { deletionJob } from './features/privacy/deletion.ts';
 import { auditPruneJob } from './features/retention/audit-prune-job.ts';
-import { retentionJobs } from './features/retention/jobs.ts';
+import { DEFAULT_RETENTION, retentionJobs } from './features/retention/jobs.ts';
 import { completeRegistration } from './features/registration/index.ts';
 import { createRefreshRotation, REFRESH_SUCCESSOR_KEY_PURPOSE } from './features/sessions/successor.ts';
 import { createAccessTokens } from './features/tokens/access-tokens.ts';
@@ -196,7 +196,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
     jobs,
     mail,
     scheduler: createScheduler({ db, clock, log, jobs: [
-        ...retentionJobs({ change }),
+        ...retentionJobs({ change }, { ...DEFAULT_RETENTION, ipDays: auth.ipRetentionDays }),
         deletionJob({ db, keyring, clock, log, change, mail: createOutgoingMail(mail), publicURL: config.publicURL, graceDays: auth.accountDeletionGraceDays }),
         ...(config.administration.auditRetentionDays === null ? [] : [auditPruneJob({ key: auditKey, clock, log, retentionDays: config.administration.auditRetentionDays })]),
       ], onRun: (name, removed) => { metrics.retentionRemoved.inc({ job: name }, removed); } }),

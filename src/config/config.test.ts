@@ -76,6 +76,7 @@ describe('loadConfig defaults', () => {
         mfaRequiredRoles: ['admin'],
         reauthMaxAge: 600,
         accountDeletionGraceDays: 7,
+        ipRetentionDays: 30,
       },
       administration: {
         auditRetentionDays: null,
@@ -292,7 +293,8 @@ describe('describeConfig', () => {
     assert.equal(description['SMTP_URL'], 'smtps://mailer:***@mail:465');
     assert.equal(description['TRUST_PROXY'], '10.0.0.0/8,10.1.0.0/16');
     assert.equal(description['PORT'], 8080);
-    assert.equal(Object.keys(description).length, 42);
+    assert.equal(Object.keys(description).length, 43);
+    assert.equal(description['IP_RETENTION_DAYS'], 30);
     assert.equal(description['WEBHOOK_INCLUDE_IP'], false);
     assert.equal(description['ACCOUNT_DELETION_GRACE_DAYS'], 7);
     assert.equal(description['MFA_REQUIRED_ROLES'], 'admin');

@@ -76,6 +76,8 @@ export interface AuthConfig {
   readonly reauthMaxAge: number;
   /** Days between a user's request to delete their account and its erasure (0: at once). */
   readonly accountDeletionGraceDays: number;
+  /** Days after which the addresses of audit records and sessions are cut to their network and their user agents removed. */
+  readonly ipRetentionDays: number;
 }
 
 export interface LoadConfigOptions {
@@ -189,6 +191,7 @@ function readAuth(reader: Reader, publicURL: string): AuthConfig {
     // Time to change one's mind, or to notice that someone else asked (GDPR art. 17 asks
     // for erasure "without undue delay"; a week is what most services give).
     accountDeletionGraceDays: integer('ACCOUNT_DELETION_GRACE_DAYS', 0, 90, 7),
+    ipRetentionDays: integer('IP_RETENTION_DAYS', 1, 3650, 30),
   };
   if (auth.refreshIdleTtl > auth.sessionMaxAge) reader.report('REFRESH_IDLE_TTL', 'must not be longer than SESSION_MAX_AGE');
   return auth;

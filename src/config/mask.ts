@@ -82,6 +82,7 @@ export function describeConfig(config: Config): ConfigDescription {
     MFA_REQUIRED_ROLES: config.auth.mfaRequiredRoles.length === 0 ? 'none' : config.auth.mfaRequiredRoles.join(','),
     REAUTH_MAX_AGE: config.auth.reauthMaxAge,
     ACCOUNT_DELETION_GRACE_DAYS: config.auth.accountDeletionGraceDays,
+    IP_RETENTION_DAYS: config.auth.ipRetentionDays,
     AUDIT_RETENTION_DAYS: config.administration.auditRetentionDays ?? 'keep forever',
     BOOTSTRAP_ADMIN_EMAIL: config.administration.bootstrapAdmin?.email ?? 'unset',
     BOOTSTRAP_ADMIN_PASSWORD_FILE: config.administration.bootstrapAdmin?.passwordFile ?? 'unset',

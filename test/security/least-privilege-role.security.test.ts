@@ -135,6 +135,10 @@ describe('the least-privilege application role on postgres', { skip: baseURL ===
   it('cannot UPDATE, DELETE or TRUNCATE audit records, even claiming to prune', async () => {
     const db = asApp.db;
     await assert.rejects(db.updateTable('audit_events').set({ outcome: 'failure' }).where('seq', '=', 1).execute(), permissionDenied(/table audit_events/));
+    // The two personal columns may be redacted (erasure, IP_RETENTION_DAYS), never rewritten.
+    const newest = await db.selectFrom('audit_events').select('seq').where('personal_digest', 'is not', null).orderBy('seq', 'desc').executeTakeFirstOrThrow();
+    await assert.rejects(db.updateTable('audit_events').set({ ip: '198.51.100.7' }).where('seq', '=', newest.seq).execute(), (error: unknown) => error instanceof Error && /append-only/.test(error.message));
+    await db.updateTable('audit_events').set({ ip: null, user_agent: null }).where('seq', '=', newest.seq).execute();
     await assert.rejects(db.deleteFrom('audit_events').where('seq', '=', 1).execute(), permissionDenied(/table audit_events/));
     await assert.rejects(sql`TRUNCATE audit_events`.execute(db), permissionDenied(/table audit_events/));
     await assert.rejects(

@@ -3,6 +3,7 @@
 import { uuidv7 } from '../crypto/ids.ts';
 import { cleanText, prepareDetails } from './details.ts';
 import { AuditInputError } from './errors.ts';
+import { personalDigest } from './personal.ts';
 import type { AuditDeps, AuditEventInput, AuditContent, AuditOutcome } from './types.ts';
 
 // Event vocabulary is chosen by the code, not by users: `user`, `session.revoke`, `admin:keys`.
@@ -35,11 +36,14 @@ export function prepareAuditEvent(deps: AuditDeps, event: AuditEventInput): Prep
   if (!OUTCOMES.includes(event.outcome)) throw new AuditInputError('invalid_field', 'outcome must be success, failure or denied');
   const details = prepareDetails(event.details);
   const occurredAt = now.toISOString();
+  const id = uuidv7(now.getTime());
+  const ip = optionalText(event.ip, MAX_IP);
+  const userAgent = optionalText(event.userAgent, MAX_USER_AGENT);
   return {
     occurredAt,
     detailsText: details.text,
     content: {
-      id: uuidv7(now.getTime()),
+      id,
       occurred_at: occurredAt,
       actor_type: name(event.actor.type, 'actor.type'),
       actor_id: optionalText(event.actor.id, MAX_ID),
@@ -47,8 +51,9 @@ export function prepareAuditEvent(deps: AuditDeps, event: AuditEventInput): Prep
       target_type: event.target === undefined ? null : name(event.target.type, 'target.type'),
       target_id: event.target === undefined ? null : cleanText(event.target.id, MAX_ID),
       outcome: event.outcome,
-      ip: optionalText(event.ip, MAX_IP),
-      user_agent: optionalText(event.userAgent, MAX_USER_AGENT),
+      ip,
+      user_agent: userAgent,
+      personal_digest: personalDigest(deps.key.key, { id, ip, user_agent: userAgent }),
       request_id: optionalText(event.requestId, MAX_REQUEST_ID),
       details: details.value,
       key_id: deps.key.id,

@@ -69,6 +69,12 @@ export interface AuditRecord {
   readonly outcome: AuditOutcome;
   readonly ip: string | null;
   readonly user_agent: string | null;
+  /**
+   * HMAC-SHA256 under the record's key of its id, ip and user agent (personal.ts). When
+   * set, the hash covers it instead of the two values, which may then be redacted in
+   * place; null (or absent, in an older export) on records written before migration 0017.
+   */
+  readonly personal_digest?: string | null;
   readonly request_id: string | null;
   readonly details: Readonly<Record<string, unknown>>;
   readonly key_id: string;

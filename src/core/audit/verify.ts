@@ -12,10 +12,11 @@
 import type { Kysely } from 'kysely';
 import type { Schema } from '../db/schema.ts';
 import { checkpointIsAuthentic, latestCheckpoint, positionAfter } from './checkpoint.ts';
+import { personalDataIntact } from './personal.ts';
 import { auditHashMatches } from './seal.ts';
 import { GENESIS, type AuditKeyLookup, type AuditRecord, type ChainPosition } from './types.ts';
 
-export type AuditChainProblem = 'hash_mismatch' | 'prev_mismatch' | 'seq_gap' | 'unknown_key' | 'checkpoint_invalid';
+export type AuditChainProblem = 'hash_mismatch' | 'personal_data_mismatch' | 'prev_mismatch' | 'seq_gap' | 'unknown_key' | 'checkpoint_invalid';
 
 export type RecordsVerification =
   | { readonly ok: true; readonly checked: number; readonly head: ChainPosition }
@@ -33,7 +34,9 @@ function checkRecord(record: AuditRecord, keys: AuditKeyLookup, position: ChainP
   if (record.prev_hash !== position.hash) return 'prev_mismatch';
   const key = keys(record.key_id);
   if (key === null || key.length === 0) return 'unknown_key';
-  return sealMatches(key, record) ? null : 'hash_mismatch';
+  if (!sealMatches(key, record)) return 'hash_mismatch';
+  // The hash covers the personal digest; the ip and user agent must match it, or be a redaction of them.
+  return personalDataIntact(key, record) ? null : 'personal_data_mismatch';
 }
 
 function sealMatches(key: Buffer, record: AuditRecord): boolean {

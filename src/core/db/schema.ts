@@ -40,6 +40,8 @@ export interface AuditEventsTable {
   outcome: AuditOutcome;
   ip: string | null;
   user_agent: string | null;
+  /** HMAC of (id, ip, user_agent), which the hash covers instead of them (migration 0017); null on older records. */
+  personal_digest: ColumnType<string | null, string | null | undefined, string | null>;
   request_id: string | null;
   details: ColumnType<Record<string, unknown>, string, string>;
   key_id: string;

@@ -56,7 +56,8 @@ export async function requestDeletion(deps: DeletionDeps, userId: string, contex
   const actor = { type: 'user' as const, id: userId };
   const target = { type: 'user' as const, id: userId };
   if (deps.graceDays === 0) {
-    await deps.change(context, async ({ trx, audit, enqueue }) => {
+    // The record of the erasure keeps no address or user agent of the person erased.
+    await deps.change({ ip: null, userAgent: null, requestId: context.requestId }, async ({ trx, audit, enqueue }) => {
       await assertNotLastAdmin(trx, userId);
       const revoked = await eraseAccount(trx, { id: userId, emailIndex: await emailIndexOf(trx, userId) }, 'user_deleted', now);
       audit({ actor, action: 'user.deleted', target, outcome: 'success', details: { reason: 'requested', sessions_revoked: revoked } });

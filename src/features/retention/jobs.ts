@@ -5,6 +5,7 @@
 // Erasing an account is an audited change like any other (actor `system`).
 import { sql } from 'kysely';
 import type { RequestContext } from '../../core/audit/auditor.ts';
+import { truncateOldAuditAddresses } from '../../core/audit/redact.ts';
 import type { Changes } from '../../core/change.ts';
 import type { ScheduledJob } from '../../core/jobs/scheduler.ts';
 import type { DB } from '../../core/db/database.ts';
@@ -23,9 +24,11 @@ export interface RetentionPolicy {
   readonly lockoutDays: number;
   /** Accounts whose address was never confirmed (so never usable) are erased after this long. */
   readonly unverifiedDays: number;
+  /** IP_RETENTION_DAYS: addresses are cut to their network, and user agents removed, after this long. */
+  readonly ipDays: number;
 }
 
-export const DEFAULT_RETENTION: RetentionPolicy = { sessionsDays: 30, tokensDays: 1, lockoutDays: 30, unverifiedDays: 7 };
+export const DEFAULT_RETENTION: RetentionPolicy = { sessionsDays: 30, tokensDays: 1, lockoutDays: 30, unverifiedDays: 7, ipDays: 30 };
 
 export interface RetentionDeps {
   readonly change: Changes;
@@ -124,6 +127,23 @@ export function retentionJobs(deps: RetentionDeps, policy: RetentionPolicy = DEF
           .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', sql<Date>`${now}::timestamptz`)]))
           .limit(BATCH);
         return removed(db.deleteFrom('login_failures').where('subject', 'in', due).executeTakeFirst());
+      },
+    },
+    {
+      name: 'truncate-old-addresses',
+      everySeconds: HOUR,
+      description: `IP addresses older than ${policy.ipDays} days (IP_RETENTION_DAYS) in audit records and sessions cut to their network (/24, /48), their user agents removed; the audit chain still verifies`,
+      run: async (db: DB, now: Date) => {
+        const cutoff = daysBefore(now, policy.ipDays);
+        const audit = await truncateOldAuditAddresses(db, cutoff, BATCH);
+        const due = db
+          .selectFrom('sessions')
+          .select('id')
+          .where('created_at', '<', cutoff)
+          .where((eb) => eb.or([eb('user_agent', 'is not', null), sql<boolean>`ip IS DISTINCT FROM audit_truncate_ip(ip)`]))
+          .limit(BATCH);
+        const sessions = await db.updateTable('sessions').set({ ip: sql<string | null>`audit_truncate_ip(ip)`, user_agent: null }).where('id', 'in', due).executeTakeFirst();
+        return audit + Number(sessions.numUpdatedRows);
       },
     },
     {

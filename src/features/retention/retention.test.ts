@@ -138,6 +138,19 @@ for (const engine of testEngines()) {
       assert.equal(await run(db, 'purge-unverified-accounts', now), 0, 'nothing left to erase');
     });
 
+    it('truncate-old-addresses cuts the addresses of sessions older than IP_RETENTION_DAYS to their network and removes their user agents', async () => {
+      const db = database().db;
+      const now = new Date();
+      const user = await newUser(db, now);
+      const [old, recent] = [await session(db, user, {}, now), await session(db, user, {}, now)];
+      await db.updateTable('sessions').set({ ip: '203.0.113.77', user_agent: 'Old/1.0', created_at: ago(now, 31) }).where('id', '=', old).execute();
+      await db.updateTable('sessions').set({ ip: '203.0.113.78', user_agent: 'Recent/1.0', created_at: ago(now, 29) }).where('id', '=', recent).execute();
+      assert.ok((await run(db, 'truncate-old-addresses', now)) >= 1);
+      const rows = await db.selectFrom('sessions').select(['id', 'ip', 'user_agent']).where('id', 'in', [old, recent]).execute();
+      assert.deepEqual(rows.find((row) => row.id === old), { id: old, ip: '203.0.113.0', user_agent: null });
+      assert.deepEqual(rows.find((row) => row.id === recent), { id: recent, ip: '203.0.113.78', user_agent: 'Recent/1.0' });
+    });
+
     it('a due job runs on one of two schedulers polling at once, and again only after its interval', async () => {
       const db = database().db;
       let time = Date.now();

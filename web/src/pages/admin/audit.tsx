@@ -102,6 +102,7 @@ function EventItem(props: { readonly event: AuditEvent }): ReactNode {
 // The reasons GET /v1/admin/audit/verify gives (src/core/audit/verify.ts).
 const BREAKS: Readonly<Record<string, string>> = {
   hash_mismatch: 'the event was changed after it was written.',
+  personal_data_mismatch: 'the address or user agent of the event was changed (not just removed) after it was written.',
   prev_mismatch: 'the event does not follow the one before it.',
   seq_gap: 'the event is missing.',
   unknown_key: 'the event is signed with a key the server does not know.',
