@@ -1,5 +1,6 @@
 // Builds the Fastify application from its pieces. Shared services arrive as one typed
 // object; nothing here reads the environment or opens connections.
+import { httpsServerFactory, readTLSMaterial } from './core/http/tls.ts';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config, TrustProxy } from './config/config.ts';
@@ -66,7 +67,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const logger: FastifyBaseLogger = deps.log;
   const https = config.publicURL.startsWith('https:');
   const clientErrors = createClientErrorHandling({ log: deps.log, headers: securityHeaders({ https }) });
+  const tls = config.tls === null ? null : await readTLSMaterial(config.tls);
   const app = Fastify({
+    ...(tls === null ? {} : { serverFactory: httpsServerFactory(tls) }),
     loggerInstance: logger,
     // Fastify's own per-request lines are off: request-log.ts writes one line per request.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),

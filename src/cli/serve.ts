@@ -5,6 +5,7 @@ import { startMetricsListener, type MetricsListener } from '../features/metrics/
 import { missingTuning } from '../process-tuning.ts';
 import type { Runtime } from '../runtime.ts';
 import { bootstrapAdmin } from '../features/admin/bootstrap.ts';
+import { reloadTLS } from '../core/http/tls.ts';
 import { createServices } from '../services.ts';
 import { ensureWebBuild } from '../web/build.ts';
 import { WEB_ROOT } from '../web/source-hash.ts';
@@ -76,4 +77,11 @@ export async function serve(runtime: Runtime): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // A renewed certificate is picked up without a restart: `kill -HUP`.
+  const tls = config.tls;
+  if (tls !== null) {
+    process.on('SIGHUP', () => {
+      void reloadTLS(app.server, tls, log);
+    });
+  }
 }

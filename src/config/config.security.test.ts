@@ -32,6 +32,8 @@ function productionEnv(): Env {
     CORS_ORIGINS: 'https://app.example.com',
     CORS_CREDENTIALS: 'true',
     METRICS_TOKEN: randomBytes(32).toString('base64url'),
+    TLS_CERT_FILE: '/run/secrets/tls.crt',
+    TLS_KEY_FILE: '/run/secrets/tls.key',
   };
 }
 
@@ -127,7 +129,48 @@ describe('production refuses unsafe configuration', () => {
   });
 
   it('a mistyped GATEHOUSE_ENV is checked against the production rules, not the development ones', () => {
-    assert.deepEqual(namesOf({ GATEHOUSE_ENV: 'prod', CORS_ORIGINS: '*' }), ['CORS_ORIGINS', 'GATEHOUSE_ENV', 'GATEHOUSE_MASTER_KEY', 'PUBLIC_URL', 'SMTP_URL']);
+    assert.deepEqual(namesOf({ GATEHOUSE_ENV: 'prod', CORS_ORIGINS: '*' }), ['CORS_ORIGINS', 'GATEHOUSE_ENV', 'GATEHOUSE_MASTER_KEY', 'PUBLIC_URL', 'SMTP_URL', 'TLS_CERT_FILE']);
+  });
+});
+
+describe('transport security in production', () => {
+  /** The names refused, none when it loads. */
+  const problems = (env: Env): string[] => {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems.map((problem) => problem.name).sort();
+      throw error;
+    }
+  };
+  const refusedAs = (env: Env): string[] => problems({ ...productionEnv(), ...env });
+
+  it('a valid production configuration serves HTTPS itself, or sits behind a named TLS-terminating proxy', () => {
+    assert.deepEqual(refusedAs({}), []);
+    assert.deepEqual(refusedAs({ TLS_CERT_FILE: undefined, TLS_KEY_FILE: undefined, TRUST_PROXY: '10.0.0.5' }), []);
+  });
+
+  it('refuses plain HTTP without a proxy, half a TLS configuration, and a relative path', () => {
+    assert.deepEqual(refusedAs({ TLS_CERT_FILE: undefined, TLS_KEY_FILE: undefined }), ['TLS_CERT_FILE']);
+    assert.deepEqual(refusedAs({ TLS_KEY_FILE: undefined }), ['TLS_KEY_FILE']);
+    assert.deepEqual(refusedAs({ TLS_CERT_FILE: 'tls.crt' }), ['TLS_CERT_FILE']);
+  });
+
+  it('refuses Redis without TLS and any setting that turns certificate checks off', () => {
+    assert.deepEqual(refusedAs({ REDIS_URL: `redis://:${secret()}@cache.example.com:6379` }), ['REDIS_URL']);
+    assert.deepEqual(refusedAs({ REDIS_URL: `rediss://:${secret()}@cache.example.com:6380?tls.rejectUnauthorized=false` }), ['REDIS_URL']);
+  });
+
+  it('refuses SMTP without TLS: smtps://, or smtp:// that requires STARTTLS, and never unverified', () => {
+    assert.deepEqual(refusedAs({ SMTP_URL: `smtp://mailer:${secret()}@smtp.example.com:587` }), ['SMTP_URL']);
+    assert.deepEqual(refusedAs({ SMTP_URL: `smtp://mailer:${secret()}@smtp.example.com:587?requireTLS=true` }), []);
+    assert.deepEqual(refusedAs({ SMTP_URL: `smtps://mailer:${secret()}@smtp.example.com:465?tls.rejectUnauthorized=false` }), ['SMTP_URL']);
+    assert.deepEqual(refusedAs({ SMTP_URL: `smtp://mailer:${secret()}@smtp.example.com:587?requireTLS=true&ignoreTLS=true` }), ['SMTP_URL']);
+  });
+
+  it('development allows plain Redis and SMTP on loopback', () => {
+    assert.deepEqual(problems({ REDIS_URL: 'redis://127.0.0.1:6379', SMTP_URL: 'smtp://127.0.0.1:1025' }), []);
   });
 });
 
@@ -155,7 +198,7 @@ describe('secrets never appear in errors or descriptions', () => {
       // A secret pasted into a plain variable by mistake.
       PORT: token,
     });
-    assert.deepEqual(error.problems.map((problem) => problem.name).sort(), ['DATABASE_URL', 'GATEHOUSE_MASTER_KEY', 'METRICS_TOKEN', 'PORT', 'PUBLIC_URL', 'REDIS_URL', 'SMTP_URL']);
+    assert.deepEqual(error.problems.map((problem) => problem.name).sort(), ['DATABASE_URL', 'GATEHOUSE_MASTER_KEY', 'METRICS_TOKEN', 'PORT', 'PUBLIC_URL', 'REDIS_URL', 'SMTP_URL', 'TLS_CERT_FILE']);
     const text = printed(error);
     for (const value of [WEAK_KEY, WEAK_KEY.slice(3), ...passwords, token]) assert.ok(!text.includes(value), 'a secret value was printed');
   });

@@ -57,6 +57,7 @@ describe('loadConfig defaults', () => {
       cors: { origins: [], credentials: false },
       smtp: { url: null, from: 'Gatehouse <no-reply@localhost>' },
       trustProxy: false,
+      tls: null,
       logLevel: 'info',
       rateLimit: { max: 300, windowSeconds: 60 },
       bodyLimitBytes: 65536,
@@ -293,7 +294,8 @@ describe('describeConfig', () => {
     assert.equal(description['SMTP_URL'], 'smtps://mailer:***@mail:465');
     assert.equal(description['TRUST_PROXY'], '10.0.0.0/8,10.1.0.0/16');
     assert.equal(description['PORT'], 8080);
-    assert.equal(Object.keys(description).length, 43);
+    assert.equal(Object.keys(description).length, 45);
+    assert.equal(description['TLS_CERT_FILE'], 'unset (plain HTTP)');
     assert.equal(description['IP_RETENTION_DAYS'], 30);
     assert.equal(description['WEBHOOK_INCLUDE_IP'], false);
     assert.equal(description['ACCOUNT_DELETION_GRACE_DAYS'], 7);

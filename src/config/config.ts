@@ -1,6 +1,7 @@
 // The server's whole configuration, read once at boot from the environment, validated
 // all at once, and frozen. Nothing else reads process.env: the Config is passed to
 // whatever needs it.
+import { checkListener, checkRedisURL, checkSMTPURL, readTLS, type TLSConfig } from './transport-security.ts';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { inspect } from 'node:util';
@@ -45,6 +46,8 @@ export interface Config {
   readonly cors: { readonly origins: CORSOrigins; readonly credentials: boolean };
   readonly smtp: { readonly url: string | null; readonly from: string };
   readonly trustProxy: TrustProxy;
+  /** The HTTPS listener's certificate and key files; null: plain HTTP (behind a TLS-terminating proxy in production). */
+  readonly tls: TLSConfig | null;
   readonly logLevel: LogLevel;
   readonly rateLimit: { readonly max: number; readonly windowSeconds: number };
   readonly bodyLimitBytes: number;
@@ -238,10 +241,14 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     masterKeys: readMasterKeys(reader),
     cors: readCORS(reader),
     smtp: readSMTP(reader),
+    tls: readTLS(reader),
     ...readOperations(reader),
     auth: readAuth(reader, listener.publicURL),
     administration: readAdministration(reader),
   };
+  checkListener(reader, { tls: config.tls, trustProxy: config.trustProxy });
+  checkRedisURL(reader, config.redisURL);
+  checkSMTPURL(reader, config.smtp.url);
   if (config.administration.metricsPort !== null && config.administration.metricsPort === config.port) {
     reader.report('METRICS_PORT', 'must differ from PORT');
   }

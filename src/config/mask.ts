@@ -61,6 +61,8 @@ export function describeConfig(config: Config): ConfigDescription {
     SMTP_URL: config.smtp.url === null ? 'unset' : maskURL(config.smtp.url),
     SMTP_FROM: config.smtp.from,
     TRUST_PROXY: describeTrustProxy(config.trustProxy),
+    TLS_CERT_FILE: config.tls?.certFile ?? 'unset (plain HTTP)',
+    TLS_KEY_FILE: config.tls === null ? 'unset' : 'set',
     LOG_LEVEL: config.logLevel,
     RATE_LIMIT_MAX: config.rateLimit.max,
     RATE_LIMIT_WINDOW_SECONDS: config.rateLimit.windowSeconds,

@@ -1,6 +1,6 @@
 // Settings of the authorization and monitoring features: audit retention, the first
 // admin, security webhooks and the metrics listener.
-import { hasControlCharacter, parseInteger, accept, refuse, type Parsed } from './parse-values.ts';
+import { hasControlCharacter, parseBoolean, parseInteger, accept, refuse, type Parsed } from './parse-values.ts';
 import type { Reader } from './reader.ts';
 
 export interface WebhookConfig {
@@ -86,12 +86,6 @@ function readWebhooks(reader: Reader): WebhookConfig {
   }
   const includeIp = reader.take('WEBHOOK_INCLUDE_IP', reader.plain('WEBHOOK_INCLUDE_IP'), parseBoolean, false);
   return { urls, secret, includeIp };
-}
-
-function parseBoolean(raw: string): Parsed<boolean> {
-  if (raw === 'true') return accept(true);
-  if (raw === 'false') return accept(false);
-  return refuse('must be true or false');
 }
 
 export function readAdministration(reader: Reader): AdministrationConfig {
