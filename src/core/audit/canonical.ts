@@ -32,11 +32,14 @@ function isoTime(value: Date | string): string {
 /**
  * The text the hash covers: every column but `hash`, picked by name so that extra
  * properties on an input (an export line's `hash`, a driver's additions) never count.
- * A record with a personal digest is covered through it, not through its ip and user
+ * A record with personal digests is covered through them, not through its ip and user
  * agent (which may be redacted later); an older record through the values themselves.
  */
 export function canonicalContent(record: AuditContent): string {
-  const personal = record.personal_digest === null || record.personal_digest === undefined ? { ip: record.ip, user_agent: record.user_agent } : { personal_digest: record.personal_digest };
+  const personal =
+    record.personal_digest === null || record.personal_digest === undefined
+      ? { ip: record.ip, user_agent: record.user_agent }
+      : { personal_digest: record.personal_digest, network_digest: record.network_digest ?? null };
   return canonicalJSON({
     seq: record.seq,
     id: record.id,

@@ -46,7 +46,7 @@ export async function lockAndInsertIfHead(
     SELECT appended, head_seq, head_hash FROM audit_append(
       ${options.lockId}::bigint, ${options.deferFlush}::boolean,
       ${c.seq}::bigint, ${c.id}::uuid, ${prepared.occurredAt}::timestamptz, ${c.actor_type}::text, ${c.actor_id}::text, ${c.action}::text, ${c.target_type}::text, ${c.target_id}::text,
-      ${c.outcome}::text, ${c.ip}::text, ${c.user_agent}::text, ${c.personal_digest ?? null}::text, ${c.request_id}::text,
+      ${c.outcome}::text, ${c.ip}::text, ${c.user_agent}::text, ${c.personal_digest ?? null}::text, ${c.network_digest ?? null}::text, ${c.request_id}::text,
       ${prepared.detailsText}::jsonb, ${c.key_id}::text, ${c.prev_hash}::text, ${hash}::text)`.execute(trx);
   const row = result.rows[0];
   if (row === undefined) throw new Error('audit_append returned no row');

@@ -3,7 +3,7 @@
 import { uuidv7 } from '../crypto/ids.ts';
 import { cleanText, prepareDetails } from './details.ts';
 import { AuditInputError } from './errors.ts';
-import { personalDigest } from './personal.ts';
+import { networkDigest, personalDigest } from './personal.ts';
 import type { AuditDeps, AuditEventInput, AuditContent, AuditOutcome } from './types.ts';
 
 // Event vocabulary is chosen by the code, not by users: `user`, `session.revoke`, `admin:keys`.
@@ -54,6 +54,7 @@ export function prepareAuditEvent(deps: AuditDeps, event: AuditEventInput): Prep
       ip,
       user_agent: userAgent,
       personal_digest: personalDigest(deps.key.key, { id, ip, user_agent: userAgent }),
+      network_digest: networkDigest(deps.key.key, { id, ip }),
       request_id: optionalText(event.requestId, MAX_REQUEST_ID),
       details: details.value,
       key_id: deps.key.id,

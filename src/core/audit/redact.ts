@@ -1,48 +1,58 @@
-// Redacting the personal data of audit records in place (migration 0017): the only UPDATE
-// the append-only trigger lets through, on records with a personal digest, and only to
-// remove the user agent and, with it, remove the address or cut it to its network
-// (audit_truncate_ip()). The chain still verifies: the hash covers the digest, and
-// verification accepts a redacted record (personal.ts). Records written before migration
-// 0017 have no digest and are left as they are.
+// Redacting the personal data of audit records in place (migration 0017), in the only two
+// ways the append-only trigger lets through and verification accepts (personal.ts):
+// - after an erasure, the address and user agent of what the erased person provably did
+//   (their successful records) are removed; other records naming them (an administrator's
+//   action, a stranger's failed login) hold other people's data and are left to the cut;
+// - after IP_RETENTION_DAYS, every address is cut to its network and every user agent
+//   removed, walking the trail once in seq order (audit_redaction_progress).
+// Records written before migration 0017 have no digests and are left as they are.
 import { sql } from 'kysely';
 import type { DB } from '../db/database.ts';
 
-/**
- * Removes the address and user agent of every record about the user: records they did
- * (actor), records about their account or one of their sessions (target). Run before
- * the sessions are deleted, which name the session records.
- */
-export async function redactPersonalDataAbout(trx: DB, userId: string): Promise<number> {
+const TRUNCATION = 'truncate-old-addresses';
+
+/** Removes the address and user agent of the successful records the user did; run after the user row is deleted (the trigger checks). */
+export async function redactErasedUserRecords(trx: DB, userId: string): Promise<number> {
   const result = await trx
     .updateTable('audit_events')
     .set({ ip: null, user_agent: null })
+    .where('actor_id', '=', userId)
+    .where('actor_type', '=', 'user')
+    .where('outcome', '=', 'success')
     .where('personal_digest', 'is not', null)
     .where((eb) => eb.or([eb('ip', 'is not', null), eb('user_agent', 'is not', null)]))
-    .where((eb) =>
-      eb.or([
-        eb('actor_id', '=', userId),
-        eb('target_id', '=', userId),
-        eb('target_id', 'in', eb.selectFrom('sessions').select((inner) => inner.cast<string>('id', 'text').as('id')).where('user_id', '=', userId)),
-      ]),
-    )
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
 }
 
-/** Cuts the addresses of up to `limit` records older than `before` to their network and removes their user agents; answers how many. */
+/**
+ * Cuts the addresses of the next records (at most `limit`, in seq order) older than
+ * `before` to their network and removes their user agents, then remembers how far it got,
+ * so no record is read twice. Answers how many records changed.
+ */
 export async function truncateOldAuditAddresses(db: DB, before: Date, limit: number): Promise<number> {
-  const due = db
-    .selectFrom('audit_events')
-    .select('seq')
-    .where('occurred_at', '<', before)
-    .where('personal_digest', 'is not', null)
-    .where((eb) => eb.or([eb('user_agent', 'is not', null), sql<boolean>`ip IS DISTINCT FROM audit_truncate_ip(ip)`]))
-    .orderBy('seq')
-    .limit(limit);
-  const result = await db
-    .updateTable('audit_events')
-    .set({ ip: sql<string | null>`audit_truncate_ip(ip)`, user_agent: null })
-    .where('seq', 'in', due)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows);
+  return db.transaction().execute(async (trx) => {
+    const progress = await trx.selectFrom('audit_redaction_progress').select('through_seq').where('name', '=', TRUNCATION).forUpdate().executeTakeFirst();
+    const after = Number(progress?.through_seq ?? 0);
+    const batch = await trx.selectFrom('audit_events').select(['seq', 'occurred_at']).where('seq', '>', after).orderBy('seq').limit(limit).execute();
+    // The walk stops at the first record that is not old enough: records come in time order.
+    const firstRecent = batch.findIndex((row) => new Date(row.occurred_at).getTime() >= before.getTime());
+    const due = firstRecent === -1 ? batch : batch.slice(0, firstRecent);
+    const last = due.at(-1);
+    if (last === undefined) return 0;
+    const result = await trx
+      .updateTable('audit_events')
+      .set({ ip: sql<string | null>`audit_truncate_ip(ip)`, user_agent: null })
+      .where('seq', '>', after)
+      .where('seq', '<=', last.seq)
+      .where('personal_digest', 'is not', null)
+      .where((eb) => eb.or([eb('user_agent', 'is not', null), sql<boolean>`ip IS DISTINCT FROM audit_truncate_ip(ip)`]))
+      .executeTakeFirst();
+    await trx
+      .insertInto('audit_redaction_progress')
+      .values({ name: TRUNCATION, through_seq: last.seq })
+      .onConflict((conflict) => conflict.column('name').doUpdateSet({ through_seq: last.seq }))
+      .execute();
+    return Number(result.numUpdatedRows);
+  });
 }

@@ -75,6 +75,8 @@ export interface AuditRecord {
    * place; null (or absent, in an older export) on records written before migration 0017.
    */
   readonly personal_digest?: string | null;
+  /** HMAC of the id and the network of ip (personal.ts); set with `personal_digest`. */
+  readonly network_digest?: string | null;
   readonly request_id: string | null;
   readonly details: Readonly<Record<string, unknown>>;
   readonly key_id: string;

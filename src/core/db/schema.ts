@@ -42,6 +42,8 @@ export interface AuditEventsTable {
   user_agent: string | null;
   /** HMAC of (id, ip, user_agent), which the hash covers instead of them (migration 0017); null on older records. */
   personal_digest: ColumnType<string | null, string | null | undefined, string | null>;
+  /** HMAC of (id, the network of ip): what a cut address must match (migration 0017). */
+  network_digest: ColumnType<string | null, string | null | undefined, string | null>;
   request_id: string | null;
   details: ColumnType<Record<string, unknown>, string, string>;
   key_id: string;
@@ -206,6 +208,13 @@ export interface ScheduledRunsTable {
   last_removed: string | number | bigint | null;
 }
 
+/** How far a redaction walk of the audit trail has got (migration 0017). */
+export interface AuditRedactionProgressTable {
+  name: string;
+  /** bigint: a string from node-postgres. */
+  through_seq: ColumnType<string | number, number, number>;
+}
+
 /** A deletion the owner asked for, erased when due unless cancelled (migration 0016). */
 export interface AccountDeletionsTable {
   user_id: string;
@@ -236,6 +245,7 @@ export interface Schema {
   webauthn_challenges: WebAuthnChallengesTable;
   scheduled_runs: ScheduledRunsTable;
   account_deletions: AccountDeletionsTable;
+  audit_redaction_progress: AuditRedactionProgressTable;
 }
 
 /** One WebAuthn credential of one account (migration 0014). */

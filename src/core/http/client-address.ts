@@ -4,7 +4,8 @@
 // client could rotate through 2^64 addresses to reset its budget.
 import { isIPv4, isIPv6 } from 'node:net';
 
-function expandIPv6(address: string): string[] | null {
+/** The eight groups of an IPv6 address, as written (no leading zeros added); null if it is not one. An embedded dotted quad counts as two zero groups. */
+export function expandIPv6(address: string): string[] | null {
   const [withoutZone = ''] = address.split('%');
   const halves = withoutZone.split('::');
   if (halves.length > 2) return null;
@@ -17,6 +18,12 @@ function expandIPv6(address: string): string[] | null {
   const missing = 8 - head.length - tail.length;
   if (missing < 0 || (halves.length === 1 && missing !== 0)) return null;
   return [...head, ...Array<string>(missing).fill('0'), ...tail];
+}
+
+/** An IPv4 client seen through an IPv6 socket (`::ffff:1.2.3.4`) is the IPv4 client it is; any other address as given. */
+export function plainClientAddress(ip: string): string {
+  const lower = ip.toLowerCase();
+  return isIPv6(ip) && lower.startsWith('::ffff:') && isIPv4(lower.slice(7)) ? lower.slice(7) : ip;
 }
 
 export function clientAddressKey(ip: string): string {

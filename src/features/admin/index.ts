@@ -2,4 +2,4 @@
 export { bootstrapAdmin } from './bootstrap.ts';
 export type { BootstrapOutcome } from './bootstrap.ts';
 export type { AdminRoleDeps, AdminUserDeps } from './deps.ts';
-export { assertNotLastAdmin } from './guards.ts';
+export { assertMayManage, assertNotLastAdmin } from './guards.ts';

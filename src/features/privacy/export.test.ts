@@ -113,6 +113,10 @@ for (const engine of testEngines()) {
       assert.deepEqual(record, { actor_id: admin.id, details: { by: 'administrator' } });
       assert.equal((await call(test, 'GET', `/v1/admin/users/${subject.id}/export`, { token: plain.tokens.access_token })).code, 'forbidden');
       assert.equal((await call(test, 'GET', '/v1/admin/users/00000000-0000-4000-8000-000000000000/export', { token: admin.tokens.access_token })).code, 'not_found');
+      // Support reads users, but never copies out an account holding permissions it lacks.
+      const support = await createSignedIn(test, { roles: ['support'], label: 'export-support' });
+      assert.equal((await call(test, 'GET', `/v1/admin/users/${subject.id}/export`, { token: support.tokens.access_token })).status, 200);
+      assert.equal((await call(test, 'GET', `/v1/admin/users/${admin.id}/export`, { token: support.tokens.access_token })).code, 'forbidden');
     });
 
     it('reads an account with 10,000 events a page at a time, as the reader pulls', async () => {

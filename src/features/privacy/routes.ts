@@ -15,13 +15,16 @@ import type { Changes } from '../../core/change.ts';
 import { AppError } from '../../core/errors.ts';
 import { responses } from '../../core/http/problem.ts';
 import type { RouteLimit } from '../../core/http/rate-limit.ts';
+import { assertMayManage } from '../admin/index.ts';
 import { requireAuth, type AuthLimits } from '../auth/index.ts';
+import type { Authorizer } from '../authorization/index.ts';
 import { TokenBody } from '../verification/index.ts';
 import { cancelDeletion, cancelDeletionByLink, requestDeletion, scheduledDeletion, type DeletionDeps, type ScheduledDeletion } from './deletion.ts';
 import { exportAccount, type ExportDeps } from './export.ts';
 
 export interface PrivacyDeps extends ExportDeps, Omit<DeletionDeps, 'graceDays'> {
   readonly change: Changes;
+  readonly authorizer: Authorizer;
 }
 
 export interface PrivacyOptions {
@@ -50,6 +53,8 @@ const UserParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additi
 
 /** Three archives a day per account: enough to retry, not a way to load the server. */
 export const EXPORT_LIMIT: RouteLimit = { name: 'data-export', key: 'account', max: 3, windowMs: 86_400_000 };
+/** Subject-access requests answered by one administrator: a few an hour, not a bulk copy of every account. */
+export const ADMIN_EXPORT_LIMIT: RouteLimit = { name: 'admin-data-export', key: 'account', max: 20, windowMs: 3_600_000 };
 
 async function sendExport(deps: PrivacyDeps, request: FastifyRequest, reply: FastifyReply, userId: string): Promise<FastifyReply> {
   const actor = requireAuth(request).userId;
@@ -93,11 +98,13 @@ export const privacyRoutes: FastifyPluginCallback<PrivacyOptions> = (app, { deps
   typed.get(
     '/v1/admin/users/:id/export',
     {
-      config: { access: { permission: 'users:read' }, recentAuth: true },
+      config: { access: { permission: 'users:read' }, recentAuth: true, rateLimit: [ADMIN_EXPORT_LIMIT] },
       schema: { summary: 'Download everything held about a user (subject access)', tags: ['admin'], security, params: UserParams, response: responses({ 200: ZIP }) },
     },
     async (request, reply) => {
       const untyped: FastifyReply = reply;
+      // As for every action on a user: nobody copies out the data of an account holding permissions they lack (support cannot export an admin).
+      await assertMayManage(deps.db, deps.authorizer, requireAuth(request).userId, request.params.id);
       return sendExport(deps, request, untyped, request.params.id);
     },
   );
