@@ -177,6 +177,11 @@ export class ServerProcess {
   }
 
   /** SIGKILL at once, as a crash would end it: nothing gets to shut down. Then as stop(). */
+  /** Sends a signal (SIGHUP: reload the TLS certificate). */
+  signal(name: NodeJS.Signals): void {
+    this.#child.kill(name);
+  }
+
   kill(): Promise<Exit> {
     if (this.#exit === null) this.#child.kill('SIGKILL');
     return this.stop();
