@@ -83,6 +83,7 @@ describe('loadConfig defaults', () => {
         webhooks: { urls: [], secret: null },
         metricsPort: null,
       },
+      uploads: { maxBytes: 5_242_880, quotaBytes: 52_428_800, rateLimit: { max: 30, windowSeconds: 3600 } },
     });
   });
 
@@ -292,7 +293,7 @@ describe('describeConfig', () => {
     assert.equal(description['SMTP_URL'], 'smtps://mailer:***@mail:465');
     assert.equal(description['TRUST_PROXY'], '10.0.0.0/8,10.1.0.0/16');
     assert.equal(description['PORT'], 8080);
-    assert.equal(Object.keys(description).length, 41);
+    assert.equal(Object.keys(description).length, 45);
     assert.equal(description['ACCOUNT_DELETION_GRACE_DAYS'], 7);
     assert.equal(description['MFA_REQUIRED_ROLES'], 'admin');
     assert.equal(description['SECURITY_WEBHOOK_SECRET'], 'unset');
@@ -408,5 +409,30 @@ describe('administration settings', () => {
   it('refuses a metrics port equal to PORT and retention out of range', () => {
     assert.deepEqual(namesOf({ PORT: '9000', METRICS_PORT: '9000' }), ['METRICS_PORT']);
     assert.deepEqual(namesOf({ AUDIT_RETENTION_DAYS: '0' }), ['AUDIT_RETENTION_DAYS']);
+  });
+});
+
+describe('upload settings', () => {
+  it('defaults to 5 MiB a file, 50 MiB an account and 30 uploads an hour', () => {
+    assert.deepEqual(load({}).uploads, { maxBytes: 5_242_880, quotaBytes: 52_428_800, rateLimit: { max: 30, windowSeconds: 3600 } });
+    assert.deepEqual(load({ UPLOAD_RATE_LIMIT_WINDOW: '15m' }).uploads.rateLimit.windowSeconds, 900);
+  });
+
+  it('enforces each bound at both ends, and a quota no smaller than one file', () => {
+    const ranges: [string, number, number][] = [
+      ['UPLOAD_MAX_BYTES', 1024, 104_857_600], ['UPLOAD_QUOTA_BYTES', 104_857_600, 1_099_511_627_776], ['UPLOAD_RATE_LIMIT_MAX', 1, 100_000], ['UPLOAD_RATE_LIMIT_WINDOW', 1, 86_400],
+    ];
+    for (const [name, min, max] of ranges) {
+      // A quota is checked against the largest file size, so each end is tried with both at their extremes.
+      const base = name === 'UPLOAD_QUOTA_BYTES' ? { UPLOAD_MAX_BYTES: '104857600' } : { UPLOAD_QUOTA_BYTES: '104857600' };
+      assert.doesNotThrow(() => load({ ...base, [name]: String(min) }), name);
+      assert.doesNotThrow(() => load({ ...base, [name]: String(max) }), name);
+      assert.deepEqual(namesOf({ ...base, [name]: String(max + 1) }), [name]);
+    }
+    for (const name of ['UPLOAD_MAX_BYTES', 'UPLOAD_RATE_LIMIT_MAX', 'UPLOAD_RATE_LIMIT_WINDOW']) {
+      assert.deepEqual(namesOf({ [name]: name === 'UPLOAD_MAX_BYTES' ? '1023' : '0' }), [name]);
+    }
+    assert.deepEqual(namesOf({ UPLOAD_QUOTA_BYTES: '1023' }), ['UPLOAD_QUOTA_BYTES']);
+    assert.deepEqual(namesOf({ UPLOAD_MAX_BYTES: '2048', UPLOAD_QUOTA_BYTES: '2047' }), ['UPLOAD_QUOTA_BYTES']);
   });
 });

@@ -13,6 +13,7 @@ import { describeConfig } from './mask.ts';
 import { accept, hasControlCharacter, parseBoolean, parseChoice, parseDirectory, parseDuration, parseHost, parseInteger, parseMailbox, parseRoleNames, refuse, type Parsed } from './parse-values.ts';
 import { parsePublicURL, parseServiceURL, publicURLFromListener } from './parse-urls.ts';
 import { readAdministration, type AdministrationConfig } from './operations-extra.ts';
+import { readUploads, type UploadsConfig } from './uploads.ts';
 import { createReader, type Reader } from './reader.ts';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.ts';
 
@@ -20,6 +21,7 @@ export { ConfigError, formatConfigProblems, isConfigError, type ConfigProblem } 
 export type { CORSOrigins } from './cors.ts';
 export type { TrustProxy } from './trust-proxy.ts';
 export type { AdministrationConfig, BootstrapAdminConfig, WebhookConfig } from './operations-extra.ts';
+export type { UploadsConfig } from './uploads.ts';
 
 export const ENVIRONMENTS = ['development', 'production'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -52,6 +54,7 @@ export interface Config {
   readonly metricsToken: string | null;
   readonly auth: AuthConfig;
   readonly administration: AdministrationConfig;
+  readonly uploads: UploadsConfig;
 }
 
 /** Token lifetimes, brute-force limits and password policy (durations in seconds). */
@@ -238,6 +241,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     ...readOperations(reader),
     auth: readAuth(reader, listener.publicURL),
     administration: readAdministration(reader),
+    uploads: readUploads(reader),
   };
   if (config.administration.metricsPort !== null && config.administration.metricsPort === config.port) {
     reader.report('METRICS_PORT', 'must differ from PORT');

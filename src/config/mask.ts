@@ -88,5 +88,9 @@ export function describeConfig(config: Config): ConfigDescription {
     SECURITY_WEBHOOK_URLS: config.administration.webhooks.urls.length === 0 ? 'none' : config.administration.webhooks.urls.map(maskURL).join(','),
     SECURITY_WEBHOOK_SECRET: describeSecret(config.administration.webhooks.secret),
     METRICS_PORT: config.administration.metricsPort,
+    UPLOAD_MAX_BYTES: config.uploads.maxBytes,
+    UPLOAD_QUOTA_BYTES: config.uploads.quotaBytes,
+    UPLOAD_RATE_LIMIT_MAX: config.uploads.rateLimit.max,
+    UPLOAD_RATE_LIMIT_WINDOW: config.uploads.rateLimit.windowSeconds,
   };
 }
