@@ -1,4 +1,4 @@
-// What other features use of files: the data export reads each file of an account.
-export { listFileIds } from './repo.ts';
-export { readOwnFile, type FileContent } from './service.ts';
-export { downloadName } from './filename.ts';
+// What other features use of files: the data export lists an account's files and reads
+// each one when the archive reaches it.
+export { defaultExtension } from './detect-type.ts';
+export { listOwnFiles, readOwnFile, type FileContent, type FileInfo } from './service.ts';

@@ -57,13 +57,6 @@ export async function findAvatar(db: DB, ownerId: string): Promise<FileRowWithCo
   return row ?? null;
 }
 
-/** Ids of the owner's files, oldest first, after `afterId`: for the data export, which reads one file at a time. */
-export async function listFileIds(db: DB, ownerId: string, page: { readonly afterId: string | null; readonly limit: number }): Promise<string[]> {
-  let query = db.selectFrom('user_files').select('id').where('user_id', '=', ownerId);
-  if (page.afterId !== null) query = query.where('id', '>', page.afterId);
-  const rows = await query.orderBy('id').limit(page.limit).execute();
-  return rows.map((row) => row.id);
-}
 
 export async function deleteFile(trx: DB, ownerId: string, fileId: string): Promise<FileRow | null> {
   const row = await trx.deleteFrom('user_files').where('user_id', '=', ownerId).where('id', '=', fileId).returning(COLUMNS).executeTakeFirst();
