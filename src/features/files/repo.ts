@@ -24,6 +24,10 @@ export async function lockOwner(trx: DB, ownerId: string): Promise<string | null
   return row?.id ?? null;
 }
 
+export async function userExists(db: DB, userId: string): Promise<boolean> {
+  return (await db.selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst()) !== undefined;
+}
+
 export async function usage(trx: DB, ownerId: string): Promise<{ readonly bytes: number; readonly files: number }> {
   const row = await trx
     .selectFrom('user_files')

@@ -20,6 +20,7 @@ import { requireAuth } from '../auth/index.ts';
 import { UploadRefused } from './detect-type.ts';
 import { contentDisposition, downloadName } from './filename.ts';
 import { receiveFile } from './receive.ts';
+import { userExists } from './repo.ts';
 import { listOwnFiles, readOwnFile, removeFile, storeUpload, type FileContent, type FileInfo, type FilesDeps } from './service.ts';
 
 export interface FilesOptions {
@@ -146,6 +147,7 @@ export const filesRoutes: FastifyPluginAsync<FilesOptions> = async (app, { deps,
     '/v1/admin/users/:id/files',
     { config: { access: { permission: 'users:read' } }, schema: { summary: 'A user\'s files (audited)', tags: ['admin'], security, params: UserParams, response: responses({ 200: FileList }) } },
     async (request) => {
+      if (!(await userExists(deps.db, request.params.id))) throw new AppError('not_found', { detail: 'no such user' });
       const files = await listOwnFiles(deps, request.params.id);
       await audited(request, 'files.listed', request.params.id, {});
       return { files: files.map(fileJSON) };

@@ -3678,7 +3678,17 @@ export interface paths {
                 path?: never;
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody: {
+                content: {
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description The file (one part)
+                         */
+                        file: string;
+                    };
+                };
+            };
             responses: {
                 /** @description RFC 9457 problem details */
                 "4XX": {
@@ -4167,7 +4177,17 @@ export interface paths {
                 path?: never;
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody: {
+                content: {
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description The file (one part)
+                         */
+                        file: string;
+                    };
+                };
+            };
             responses: {
                 /** @description RFC 9457 problem details */
                 "4XX": {
