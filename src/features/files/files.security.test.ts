@@ -4,12 +4,14 @@
 // decompression bomb, another user's file id (IDOR), filling the disk (quota) or the
 // server (rate limit), and a download a browser would render.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { connect } from 'node:net';
+import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { testEngines } from '../../../test/helpers/database.ts';
-import { createSignedIn, createUser, signIn } from '../../../test/security/authz.fixtures.ts';
+import { startTestApp, type TestApp } from '../../../test/helpers/app.ts';
+import { testEngines, type TestDatabase } from '../../../test/helpers/database.ts';
+import { createSignedIn, createUser, GENEROUS_LIMITS, signIn } from '../../../test/security/authz.fixtures.ts';
 import { mfaAppPerSuite } from '../mfa/mfa.fixtures.ts';
-import { endlessUpload, get, jpegWithGPS, MINIMAL_PDF, MULTIPART, png, pngBomb, pngHTMLPolyglot, upload } from './files.fixtures.ts';
+import { endlessUpload, get, jpegWithGPS, MINIMAL_PDF, MULTIPART, partHead, png, pngBomb, pngHTMLPolyglot, upload } from './files.fixtures.ts';
 
 const MAX_BYTES = 256 * 1024;
 const ENV = { UPLOAD_MAX_BYTES: String(MAX_BYTES), UPLOAD_QUOTA_BYTES: String(1024 * 1024), UPLOAD_RATE_LIMIT_MAX: '1000' };
@@ -172,6 +174,50 @@ for (const engine of testEngines()) {
       const picture = await get(suite.test, token, `/v1/me/files/${image}`);
       assert.equal(picture.headers['content-type'], 'image/png');
       assert.equal(picture.headers['content-disposition'], 'attachment; filename="dot.png"; filename*=UTF-8\'\'dot.png');
+    });
+  });
+
+  describe(`an oversized upload over a real connection on ${engine.engine}`, () => {
+    let test: TestApp | null = null;
+    let database: TestDatabase | null = null;
+    before(async () => {
+      database = await engine.open();
+      test = await startTestApp({ database: database.database, listen: true, env: { ...GENEROUS_LIMITS, UPLOAD_MAX_BYTES: String(MAX_BYTES) } });
+    });
+    after(async () => {
+      await test?.close();
+      await database?.cleanup();
+    });
+
+    it('a chunked body that never ends is answered 413 and the connection closed, the sender stopped after a few MiB', async () => {
+      assert.ok(test !== null);
+      const user = await createUser(test, { label: 'files-socket' });
+      const token = (await signIn(test, user)).access_token;
+      const socket = connect(Number(new URL(test.baseURL).port), '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      let response = '';
+      const state = { closed: false };
+      socket.on('data', (data: Buffer) => { response += data.toString('latin1'); });
+      socket.on('error', () => { /* a reset while writing is the cut itself */ });
+      const ended = new Promise((resolve) => socket.once('close', () => { state.closed = true; resolve(null); }));
+      const frame = (bytes: Buffer): Buffer => Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, Buffer.from('\r\n')]);
+      socket.write(`POST /v1/me/files HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: ${MULTIPART}\r\nTransfer-Encoding: chunked\r\n\r\n`);
+      socket.write(frame(partHead({ filename: 'endless.txt', type: 'text/plain' })));
+      const chunk = frame(Buffer.alloc(64 * 1024, 0x61));
+      const ATTEMPT = 256 * 1024 * 1024;
+      let written = 0;
+      // Once answered, a server that keeps reading (and discarding) is caught at 64 MiB.
+      while (!state.closed && !socket.destroyed && written < ATTEMPT && !(response !== '' && written > 64 * 1024 * 1024)) {
+        written += 64 * 1024;
+        if (!socket.write(chunk)) await Promise.race([new Promise((resolve) => socket.once('drain', resolve)), ended, new Promise((resolve) => setTimeout(resolve, 5000))]);
+      }
+      await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 5000))]);
+      socket.destroy();
+      assert.match(response, /^HTTP\/1\.1 413 /);
+      assert.match(response, /\r\nconnection: close\r\n/i);
+      assert.ok(state.closed, 'the server closed the connection');
+      // What the kernel's socket buffers took before the close, not the 256 MiB offered.
+      assert.ok(written < 32 * 1024 * 1024, `the client wrote ${written} bytes`);
     });
   });
 
