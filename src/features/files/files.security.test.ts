@@ -64,6 +64,8 @@ for (const engine of testEngines()) {
       assert.equal((await upload(suite.test, token, { filename: 'doc.pdf', type: 'application/pdf' }, pdfJS)).code, 'file_type_mismatch');
       const pdfZip = Buffer.concat([MINIMAL_PDF, Buffer.from([0x50, 0x4b, 0x05, 0x06]), Buffer.alloc(18)]);
       assert.equal((await upload(suite.test, token, { filename: 'doc.pdf', type: 'application/pdf' }, pdfZip)).code, 'file_type_mismatch');
+      const refused = await suite.test.services.metrics.uploadsRefused.get();
+      assert.ok((refused.values.find((value) => value.labels['reason'] === 'polyglot')?.value ?? 0) >= 3, 'counted by reason');
       // The honest versions of each are accepted.
       assert.equal((await upload(suite.test, token, { filename: 'cat.png', type: 'image/png' }, await png())).status, 201);
       assert.equal((await upload(suite.test, token, { filename: 'doc.pdf', type: 'application/pdf' }, MINIMAL_PDF)).status, 201);
