@@ -11,7 +11,7 @@ import { startTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { testEngines, type TestDatabase } from '../../../test/helpers/database.ts';
 import { createSignedIn, createUser, GENEROUS_LIMITS, signIn } from '../../../test/security/authz.fixtures.ts';
 import { mfaAppPerSuite } from '../mfa/mfa.fixtures.ts';
-import { endlessUpload, get, jpegWithGPS, MINIMAL_PDF, MULTIPART, partHead, png, pngBomb, pngHTMLPolyglot, upload } from './files.fixtures.ts';
+import { BOUNDARY, endlessUpload, get, jpegWithGPS, MINIMAL_PDF, MULTIPART, partHead, png, pngBomb, pngHTMLPolyglot, upload } from './files.fixtures.ts';
 
 const MAX_BYTES = 256 * 1024;
 const ENV = { UPLOAD_MAX_BYTES: String(MAX_BYTES), UPLOAD_QUOTA_BYTES: String(1024 * 1024), UPLOAD_RATE_LIMIT_MAX: '1000' };
@@ -38,6 +38,25 @@ for (const engine of testEngines()) {
       assert.equal(declared.statusCode, 413);
       const listed = await get(suite.test, token, '/v1/me/files');
       assert.deepEqual(listed.json<{ files: unknown[] }>().files, [], 'nothing was stored');
+    });
+
+    it('a truncated or malformed multipart body, or none at all, is a 400 and stores nothing', async () => {
+      const { token } = await tokenFor('files-malformed');
+      const headers = { authorization: `Bearer ${token}`, 'content-type': MULTIPART };
+      const bodies = [
+        Buffer.concat([partHead({ filename: 'cut.txt', type: 'text/plain' }), Buffer.from('the body ends here')]),
+        Buffer.from('no boundary at all'),
+        Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="note"\r\n\r\na field, not a file\r\n--${BOUNDARY}--\r\n`),
+        Buffer.from(`--${BOUNDARY}--\r\n`),
+      ];
+      for (const payload of bodies) {
+        const response = await suite.test.app.inject({ method: 'POST', url: '/v1/me/files', headers, payload });
+        assert.equal(response.statusCode, 400, `${payload.toString().slice(0, 40)}: ${response.body}`);
+      }
+      const json = await suite.test.app.inject({ method: 'POST', url: '/v1/me/files', headers: { authorization: `Bearer ${token}` }, payload: { file: 'x' } });
+      assert.ok(json.statusCode === 400 || json.statusCode === 415, json.body);
+      assert.equal((await upload(suite.test, token, { filename: 'empty.txt', type: 'text/plain' }, Buffer.alloc(0))).status, 400);
+      assert.deepEqual((await get(suite.test, token, '/v1/me/files')).json<{ files: unknown[] }>().files, []);
     });
 
     it('a PHP script or an HTML page renamed .png is refused by its content', async () => {

@@ -20,6 +20,25 @@ export const AVATAR_SIDE = 512;
 // twice, and a user's picture must not stay in memory after its request.
 sharp.cache(false);
 
+// Decoding a large image takes memory (up to 4 bytes a pixel for the parts libvips holds
+// at once): two at a time per process, the others wait their turn, so a burst of uploads
+// from many accounts cannot add up to more than the server has.
+const IMAGE_SLOTS = 2;
+let busy = 0;
+const waiting: (() => void)[] = [];
+
+async function withImageSlot<T>(work: () => Promise<T>): Promise<T> {
+  if (busy >= IMAGE_SLOTS) await new Promise<void>((resolve) => waiting.push(resolve));
+  else busy += 1;
+  try {
+    return await work();
+  } finally {
+    const next = waiting.shift();
+    if (next === undefined) busy -= 1;
+    else next();
+  }
+}
+
 export interface ImageOptions {
   /** `avatar`: a centred square of AVATAR_SIDE; `file`: at most MAX_STORED_SIDE on the longest side. */
   readonly shape: 'avatar' | 'file';
@@ -45,7 +64,7 @@ export async function reencodeImage(bytes: Buffer, type: ImageType, options: Ima
     : image.resize({ width: MAX_STORED_SIDE, height: MAX_STORED_SIDE, fit: 'inside', withoutEnlargement: true });
   const encoded = type === 'image/png' ? resized.png() : type === 'image/jpeg' ? resized.jpeg({ quality: 88, mozjpeg: true }) : resized.webp({ quality: 88 });
   try {
-    return await encoded.toBuffer();
+    return await withImageSlot(() => encoded.toBuffer());
   } catch (error) {
     throw new UploadRefused('invalid_image', 'invalid_image', `image could not be decoded: ${error instanceof Error ? error.message : 'unknown'}`);
   }

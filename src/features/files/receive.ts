@@ -38,17 +38,23 @@ export async function receiveFile(request: FastifyRequest, reply: FastifyReply, 
   if (part === undefined) throw new AppError('invalid_request', { detail: 'no file part', fields: [{ field: '/body/file', rule: 'required' }] });
   const chunks: Buffer[] = [];
   let received = 0;
-  for await (const chunk of part.file) {
-    const bytes = chunk as Buffer;
-    received += bytes.length;
-    if (received > maxBytes) {
-      // Leaving the loop destroys the part's stream, and with it the parser's hold on
-      // the request; the rest of the body is never read.
-      chunks.length = 0;
-      void reply.header('connection', 'close');
-      throw new UploadRefused('too_large', 'file_too_large', `file passed ${maxBytes} bytes`);
+  try {
+    for await (const chunk of part.file) {
+      const bytes = chunk as Buffer;
+      received += bytes.length;
+      if (received > maxBytes) {
+        // Leaving the loop destroys the part's stream, and with it the parser's hold on
+        // the request; `Connection: close` keeps Node from reading the rest to discard it.
+        chunks.length = 0;
+        void reply.header('connection', 'close');
+        throw new UploadRefused('too_large', 'file_too_large', `file passed ${maxBytes} bytes`);
+      }
+      chunks.push(bytes);
     }
-    chunks.push(bytes);
+  } catch (error) {
+    if (error instanceof UploadRefused) throw error;
+    // A body that ends inside the part, or breaks the multipart syntax, is the client's fault.
+    throw new AppError('invalid_request', { detail: `multipart: ${error instanceof Error ? error.message : 'unreadable'}`, fields: [{ field: '/body/file', rule: 'multipart' }] });
   }
   if (part.file.truncated) throw new UploadRefused('too_large', 'file_too_large', 'file truncated by the parser');
   return { bytes: Buffer.concat(chunks, received), clientName: part.filename, declared: part.mimetype === '' ? null : part.mimetype };
