@@ -83,7 +83,7 @@ describe('loadConfig defaults', () => {
         webhooks: { urls: [], secret: null },
         metricsPort: null,
       },
-      uploads: { maxBytes: 5_242_880, quotaBytes: 52_428_800, rateLimit: { max: 30, windowSeconds: 3600 } },
+      uploads: { maxBytes: 5_242_880, quotaBytes: 52_428_800, rateLimit: { max: 30, windowSeconds: 3600 }, filesDir: null },
     });
   });
 
@@ -293,7 +293,7 @@ describe('describeConfig', () => {
     assert.equal(description['SMTP_URL'], 'smtps://mailer:***@mail:465');
     assert.equal(description['TRUST_PROXY'], '10.0.0.0/8,10.1.0.0/16');
     assert.equal(description['PORT'], 8080);
-    assert.equal(Object.keys(description).length, 45);
+    assert.equal(Object.keys(description).length, 46);
     assert.equal(description['ACCOUNT_DELETION_GRACE_DAYS'], 7);
     assert.equal(description['MFA_REQUIRED_ROLES'], 'admin');
     assert.equal(description['SECURITY_WEBHOOK_SECRET'], 'unset');
@@ -414,7 +414,10 @@ describe('administration settings', () => {
 
 describe('upload settings', () => {
   it('defaults to 5 MiB a file, 50 MiB an account and 30 uploads an hour', () => {
-    assert.deepEqual(load({}).uploads, { maxBytes: 5_242_880, quotaBytes: 52_428_800, rateLimit: { max: 30, windowSeconds: 3600 } });
+    assert.deepEqual(load({}).uploads, { maxBytes: 5_242_880, quotaBytes: 52_428_800, rateLimit: { max: 30, windowSeconds: 3600 }, filesDir: null });
+    assert.equal(load({ FILES_DIR: '/srv/files' }).uploads.filesDir, '/srv/files');
+    assert.ok(load({ FILES_DIR: 'relative/files' }).uploads.filesDir?.endsWith('/relative/files'));
+    assert.deepEqual(namesOf({ FILES_DIR: 'a\0b' }), ['FILES_DIR']);
     assert.deepEqual(load({ UPLOAD_RATE_LIMIT_WINDOW: '15m' }).uploads.rateLimit.windowSeconds, 900);
   });
 

@@ -241,7 +241,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     ...readOperations(reader),
     auth: readAuth(reader, listener.publicURL),
     administration: readAdministration(reader),
-    uploads: readUploads(reader),
+    uploads: readUploads(reader, (path) => resolve(options.cwd ?? process.cwd(), path)),
   };
   if (config.administration.metricsPort !== null && config.administration.metricsPort === config.port) {
     reader.report('METRICS_PORT', 'must differ from PORT');

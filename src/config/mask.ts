@@ -92,5 +92,6 @@ export function describeConfig(config: Config): ConfigDescription {
     UPLOAD_QUOTA_BYTES: config.uploads.quotaBytes,
     UPLOAD_RATE_LIMIT_MAX: config.uploads.rateLimit.max,
     UPLOAD_RATE_LIMIT_WINDOW: config.uploads.rateLimit.windowSeconds,
+    FILES_DIR: config.uploads.filesDir ?? 'unset (files in the database)',
   };
 }

@@ -4,9 +4,14 @@
 // user's files, each access audited and shown among the owner's events; deleting the
 // account takes its files and shreds the key they were encrypted under.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { UUID_PATTERN } from '../../core/crypto/ids.ts';
 import sharp from 'sharp';
 import { testEngines } from '../../../test/helpers/database.ts';
+import { unzipBytes } from '../../../test/helpers/zip.ts';
 import { call, createSignedIn, createUser, signIn } from '../../../test/security/authz.fixtures.ts';
 import { mfaAppPerSuite } from '../mfa/mfa.fixtures.ts';
 import { get, MINIMAL_PDF, png, upload } from './files.fixtures.ts';
@@ -101,6 +106,55 @@ for (const engine of testEngines()) {
       const db = test.services.auth.db;
       assert.equal((await db.selectFrom('user_files').select('id').where('user_id', '=', user.id).execute()).length, 0);
       assert.equal(await db.selectFrom('data_keys').select('owner_id').where('owner_id', '=', user.id).executeTakeFirst(), undefined);
+    });
+  });
+
+  describe(`files in FILES_DIR on ${engine.engine}`, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-files-'));
+    const suite = mfaAppPerSuite(engine, { FILES_DIR: dir, UPLOAD_QUOTA_BYTES: '65536', UPLOAD_MAX_BYTES: '65536' });
+    after(() => { rmSync(dir, { recursive: true, force: true }); });
+
+    /** Every path under FILES_DIR, relative to it. */
+    const stored = (): string[] => readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort();
+
+    it('keeps each content sealed in a 0600 file named by the owner\'s and the file\'s ids only; deleting removes it', async () => {
+      const { test } = suite;
+      const user = await createUser(test, { label: 'files-dir' });
+      const token = (await signIn(test, user)).access_token;
+      const text = Buffer.from('kept on disk, sealed\n');
+      const note = (await upload(test, token, { filename: '../../../etc/cron.d/evil.txt', type: 'text/plain' }, text)).json<{ id: string }>();
+      const path = join(dir, user.id, note.id);
+      assert.deepEqual(stored().filter((entry) => entry.startsWith(user.id)), [user.id, join(user.id, note.id)]);
+      for (const entry of stored()) for (const segment of entry.split('/')) assert.match(segment, UUID_PATTERN, 'no client-chosen name on disk');
+      assert.equal(statSync(path).mode & 0o777, 0o600);
+      assert.equal(statSync(join(dir, user.id)).mode & 0o777, 0o700);
+      assert.equal(readFileSync(path).includes(Buffer.from('sealed')), false, 'content in clear on disk');
+      const row = await test.services.auth.db.selectFrom('user_files').select('content').where('id', '=', note.id).executeTakeFirstOrThrow();
+      assert.equal(row.content.length, 0, 'the row holds no copy');
+      assert.deepEqual((await get(test, token, `/v1/me/files/${note.id}`)).body, text);
+
+      const over = await upload(test, token, { filename: 'big.txt', type: 'text/plain' }, Buffer.alloc(65_530, 0x61));
+      assert.equal(over.code, 'storage_quota_exceeded');
+      assert.deepEqual(readdirSync(join(dir, user.id)), [note.id], 'a refused upload leaves nothing on disk');
+
+      const first = (await upload(test, token, { filename: 'a.png', type: 'image/png' }, await png(), { url: '/v1/me/avatar', method: 'PUT' })).json<{ id: string }>();
+      const second = (await upload(test, token, { filename: 'b.png', type: 'image/png' }, await png(), { url: '/v1/me/avatar', method: 'PUT' })).json<{ id: string }>();
+      assert.deepEqual(readdirSync(join(dir, user.id)).sort(), [note.id, second.id].sort(), `the replaced avatar ${first.id} is removed`);
+
+      assert.equal((await get(test, token, `/v1/me/files/${note.id}`, 'DELETE')).status, 204);
+      assert.deepEqual(readdirSync(join(dir, user.id)), [second.id]);
+    });
+
+    it('the data export reads the files from the directory', async () => {
+      const { test } = suite;
+      const user = await createUser(test, { label: 'files-dir-export' });
+      const token = (await signIn(test, user)).access_token;
+      assert.equal((await upload(test, token, { filename: 'n.txt', type: 'text/plain' }, Buffer.from('exported from disk'))).status, 201);
+      const id = (await get(test, token, '/v1/me/files')).json<{ files: { id: string }[] }>().files[0]?.id;
+      const archive = await get(test, token, '/v1/me/export');
+      assert.equal(archive.status, 200);
+      const entries = await unzipBytes(archive.body);
+      assert.equal(entries.get(`files/${String(id)}.txt`)?.toString('utf8'), 'exported from disk');
     });
   });
 }

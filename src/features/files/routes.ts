@@ -18,13 +18,16 @@ import type { RouteLimit } from '../../core/http/rate-limit.ts';
 import type { Metrics } from '../../core/metrics/metrics.ts';
 import { requireAuth } from '../auth/index.ts';
 import { UploadRefused } from './detect-type.ts';
+import type { ContentStore } from './content-store.ts';
 import { contentDisposition, downloadName } from './filename.ts';
 import { receiveFile } from './receive.ts';
 import { userExists } from './repo.ts';
 import { listOwnFiles, readOwnFile, removeFile, storeUpload, type FileContent, type FileInfo, type FilesDeps } from './service.ts';
 
 export interface FilesOptions {
-  readonly deps: FilesDeps;
+  readonly deps: Omit<FilesDeps, 'store'>;
+  /** The database (default) or FILES_DIR. */
+  readonly store: ContentStore;
   readonly uploads: UploadsConfig;
   readonly metrics: Pick<Metrics, 'uploadsRefused'>;
 }
@@ -63,7 +66,9 @@ function sendFile(reply: FastifyReply, file: FileContent): FastifyReply {
     .send(file.bytes);
 }
 
-export const filesRoutes: FastifyPluginAsync<FilesOptions> = async (app, { deps, uploads, metrics }) => {
+export const filesRoutes: FastifyPluginAsync<FilesOptions> = async (app, options) => {
+  const { uploads, metrics } = options;
+  const deps: FilesDeps = { db: options.deps.db, keyring: options.deps.keyring, clock: options.deps.clock, change: options.deps.change, store: options.store };
   // Registered in this plugin only: no other route accepts multipart bodies.
   await app.register(fastifyMultipart, { limits: { fileSize: uploads.maxBytes + 1, files: 1, fields: 0, parts: 1 } });
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();

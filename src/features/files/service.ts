@@ -9,10 +9,11 @@ import { uuidv7 } from '../../core/crypto/ids.ts';
 import type { Keyring } from '../../core/crypto/keyring.ts';
 import type { DB } from '../../core/db/database.ts';
 import { AppError } from '../../core/errors.ts';
+import type { ContentStore } from './content-store.ts';
 import { detectType, isImageType, MEDIA_TYPES, UploadRefused, type MediaType } from './detect-type.ts';
 import { sanitizeFilename } from './filename.ts';
 import { reencodeImage } from './image.ts';
-import { deleteAvatar, deleteFile, findAvatar, findFile, insertFile, listFiles, lockOwner, usage, type FileRow, type FileRowWithContent } from './repo.ts';
+import { deleteAvatar, deleteFile, findAvatar, findFile, insertFile, listFiles, lockOwner, usage, type FileRow } from './repo.ts';
 
 /** However small the files, one account holds at most this many (the list is one page). */
 export const MAX_FILES_PER_ACCOUNT = 1000;
@@ -22,6 +23,8 @@ export interface FilesDeps {
   readonly keyring: Keyring;
   readonly clock: Clock;
   readonly change: Changes;
+  /** Where sealed contents live: the database row, or FILES_DIR. */
+  readonly store: ContentStore;
 }
 
 export interface FileInfo {
@@ -72,8 +75,8 @@ function infoOf(dek: Buffer, row: FileRow): FileInfo {
   };
 }
 
-function contentOf(dek: Buffer, row: FileRowWithContent): FileContent {
-  return { ...infoOf(dek, row), bytes: decryptBytes(dek, contentField(row.id), row.content) };
+function contentOf(dek: Buffer, row: FileRow, sealed: Uint8Array): FileContent {
+  return { ...infoOf(dek, row), bytes: decryptBytes(dek, contentField(row.id), sealed) };
 }
 
 /** What is stored for an upload: its type by content, and an image re-encoded without metadata. */
@@ -93,37 +96,48 @@ export async function storeUpload(deps: FilesDeps, upload: Upload, context: Requ
   const { type, content } = await prepare(upload, name);
   const id = uuidv7(deps.clock().getTime());
   const createdAt = deps.clock();
-  return deps.change(context, async ({ trx, audit }) => {
-    if ((await lockOwner(trx, upload.ownerId)) === null) throw new AppError('not_found', { detail: 'no such owner' });
-    const dek = await dataKeyOf(trx, deps.keyring, upload.ownerId);
-    try {
-      const replaced = upload.purpose === 'avatar' ? await deleteAvatar(trx, upload.ownerId) : null;
-      const used = await usage(trx, upload.ownerId);
-      if (used.bytes + content.length > quotaBytes || used.files >= MAX_FILES_PER_ACCOUNT) {
-        throw new UploadRefused('quota', 'storage_quota_exceeded', `${used.bytes} + ${content.length} bytes over ${quotaBytes}, or ${used.files} files`);
+  const written = { content: false, replaced: null as string | null };
+  try {
+    const stored = await deps.change(context, async ({ trx, audit }) => {
+      if ((await lockOwner(trx, upload.ownerId)) === null) throw new AppError('not_found', { detail: 'no such owner' });
+      const dek = await dataKeyOf(trx, deps.keyring, upload.ownerId);
+      try {
+        written.replaced = upload.purpose === 'avatar' ? await deleteAvatar(trx, upload.ownerId) : null;
+        const used = await usage(trx, upload.ownerId);
+        if (used.bytes + content.length > quotaBytes || used.files >= MAX_FILES_PER_ACCOUNT) {
+          throw new UploadRefused('quota', 'storage_quota_exceeded', `${used.bytes} + ${content.length} bytes over ${quotaBytes}, or ${used.files} files`);
+        }
+        const column = await deps.store.save(upload.ownerId, id, encryptBytes(dek, contentField(id), content));
+        written.content = true;
+        await insertFile(trx, {
+          id,
+          user_id: upload.ownerId,
+          purpose: upload.purpose,
+          media_type: type,
+          size_bytes: content.length,
+          name_ciphertext: encryptField(dek, nameField(id), name),
+          content: column,
+          created_at: createdAt,
+        });
+        audit({
+          actor: { type: 'user', id: upload.ownerId },
+          action: 'file.uploaded',
+          target: { type: 'user', id: upload.ownerId },
+          outcome: 'success',
+          details: { file_id: id, purpose: upload.purpose, media_type: type, size_bytes: content.length, ...(written.replaced === null ? {} : { replaced: written.replaced }) },
+        });
+        return { id, purpose: upload.purpose, name, mediaType: type, sizeBytes: content.length, createdAt };
+      } finally {
+        dek.fill(0);
       }
-      await insertFile(trx, {
-        id,
-        user_id: upload.ownerId,
-        purpose: upload.purpose,
-        media_type: type,
-        size_bytes: content.length,
-        name_ciphertext: encryptField(dek, nameField(id), name),
-        content: encryptBytes(dek, contentField(id), content),
-        created_at: createdAt,
-      });
-      audit({
-        actor: { type: 'user', id: upload.ownerId },
-        action: 'file.uploaded',
-        target: { type: 'user', id: upload.ownerId },
-        outcome: 'success',
-        details: { file_id: id, purpose: upload.purpose, media_type: type, size_bytes: content.length, ...(replaced === null ? {} : { replaced: replaced }) },
-      });
-      return { id, purpose: upload.purpose, name, mediaType: type, sizeBytes: content.length, createdAt };
-    } finally {
-      dek.fill(0);
-    }
-  });
+    });
+    if (written.replaced !== null) await deps.store.discard(upload.ownerId, written.replaced);
+    return stored;
+  } catch (error) {
+    // The row never committed: its content must not stay behind on disk.
+    if (written.content) await deps.store.discard(upload.ownerId, id);
+    throw error;
+  }
 }
 
 export async function listOwnFiles(deps: Pick<FilesDeps, 'db' | 'keyring'>, ownerId: string): Promise<FileInfo[]> {
@@ -138,12 +152,14 @@ export async function listOwnFiles(deps: Pick<FilesDeps, 'db' | 'keyring'>, owne
 }
 
 /** One file with its content, decrypted; null when the owner has no such file (another owner's id included). */
-export async function readOwnFile(deps: Pick<FilesDeps, 'db' | 'keyring'>, ownerId: string, which: { readonly fileId: string } | 'avatar'): Promise<FileContent | null> {
+export async function readOwnFile(deps: Pick<FilesDeps, 'db' | 'keyring' | 'store'>, ownerId: string, which: { readonly fileId: string } | 'avatar'): Promise<FileContent | null> {
   const row = which === 'avatar' ? await findAvatar(deps.db, ownerId) : await findFile(deps.db, ownerId, which.fileId);
   if (row === null) return null;
+  const sealed = await deps.store.load(ownerId, row.id, row.content);
+  if (sealed === null) return null;
   const dek = await dataKeyOf(deps.db, deps.keyring, ownerId);
   try {
-    return contentOf(dek, row);
+    return contentOf(dek, row, sealed);
   } finally {
     dek.fill(0);
   }
@@ -151,7 +167,7 @@ export async function readOwnFile(deps: Pick<FilesDeps, 'db' | 'keyring'>, owner
 
 /** Deletes one of the owner's files; false when there is no such file. Audited. */
 export async function removeFile(deps: FilesDeps, ownerId: string, fileId: string, context: RequestContext): Promise<boolean> {
-  return deps.change(context, async ({ trx, audit }) => {
+  const removed = await deps.change(context, async ({ trx, audit }) => {
     const row = await deleteFile(trx, ownerId, fileId);
     if (row === null) return false;
     audit({
@@ -163,4 +179,7 @@ export async function removeFile(deps: FilesDeps, ownerId: string, fileId: strin
     });
     return true;
   });
+  // Only once the row is gone for good: a rolled-back delete keeps its content.
+  if (removed) await deps.store.discard(ownerId, fileId);
+  return removed;
 }

@@ -6,47 +6,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
-import yauzl from 'yauzl';
 import { testEngines } from '../../../test/helpers/database.ts';
+import { unzip, unzipBytes } from '../../../test/helpers/zip.ts';
 import { enrolTotp } from '../../../test/helpers/mfa.ts';
 import { call, createSignedIn, createUser, signIn } from '../../../test/security/authz.fixtures.ts';
 import { mfaAppPerSuite } from '../mfa/mfa.fixtures.ts';
+import { databaseStore } from '../files/index.ts';
 import { png, upload } from '../files/files.fixtures.ts';
 import { exportAccount } from './export.ts';
 
-/** Every entry of a ZIP archive, as text. */
-async function unzip(archive: Buffer): Promise<Map<string, string>> {
-  const entries = await unzipBytes(archive);
-  return new Map([...entries].map(([name, bytes]) => [name, bytes.toString('utf8')]));
-}
-
-/** Every entry of a ZIP archive, as bytes. */
-async function unzipBytes(archive: Buffer): Promise<Map<string, Buffer>> {
-  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => {
-    yauzl.fromBuffer(archive, { lazyEntries: true }, (error, opened) => {
-      if (error === null) resolve(opened);
-      else reject(error);
-    });
-  });
-  const entries = new Map<string, Buffer>();
-  await new Promise<void>((resolve, reject) => {
-    zip.on('error', reject);
-    zip.on('end', resolve);
-    zip.on('entry', (entry: yauzl.Entry) => {
-      zip.openReadStream(entry, (error, stream) => {
-        if (error !== null) { reject(error); return; }
-        const chunks: Buffer[] = [];
-        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-        stream.on('end', () => {
-          entries.set(entry.fileName, Buffer.concat(chunks));
-          zip.readEntry();
-        });
-      });
-    });
-    zip.readEntry();
-  });
-  return entries;
-}
 
 const lines = (text: string | undefined): Record<string, unknown>[] => (text ?? '').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>);
 
@@ -135,7 +103,7 @@ for (const engine of testEngines()) {
 
       const counter = rowCounter();
       const auth = test.services.auth;
-      const archive = await exportAccount({ db: auth.db.withPlugin(counter), keyring: auth.keyring, clock: auth.clock }, owner.id);
+      const archive = await exportAccount({ db: auth.db.withPlugin(counter), keyring: auth.keyring, clock: auth.clock, fileStore: databaseStore() }, owner.id);
       assert.ok(archive !== null);
       const readBefore = counter.counts.length;
       const chunks: Buffer[] = [];
@@ -190,7 +158,7 @@ for (const engine of testEngines()) {
         return Promise.resolve();
       });
       const counter = rowCounter();
-      const archive = await exportAccount({ db: auth.db.withPlugin(counter), keyring: auth.keyring, clock: auth.clock }, heavy.id);
+      const archive = await exportAccount({ db: auth.db.withPlugin(counter), keyring: auth.keyring, clock: auth.clock, fileStore: databaseStore() }, heavy.id);
       assert.ok(archive !== null);
       // The first chunk (README, profile, factors, the start of the streams) reads little.
       const chunks: Buffer[] = [];

@@ -20,7 +20,7 @@ import yazl from 'yazl';
 import type { Keyring } from '../../core/crypto/keyring.ts';
 import type { DB } from '../../core/db/database.ts';
 import { listEventsAboutUser, toOwnEvent } from '../audit-trail/index.ts';
-import { defaultExtension, listOwnFiles, readOwnFile, type FileInfo } from '../files/index.ts';
+import { defaultExtension, listOwnFiles, readOwnFile, type ContentStore, type FileInfo } from '../files/index.ts';
 import { decryptContact } from '../users/index.ts';
 
 export const EXPORT_SCHEMA_VERSION = 1;
@@ -31,6 +31,8 @@ export interface ExportDeps {
   readonly db: DB;
   readonly keyring: Keyring;
   readonly clock: () => Date;
+  /** Where the account's files' contents are (features/files). */
+  readonly fileStore: ContentStore;
 }
 
 const iso = (value: Date | string | null): string | null => (value === null ? null : new Date(value).toISOString());
@@ -178,7 +180,7 @@ function addFiles(zip: yazl.ZipFile, deps: ExportDeps, userId: string, files: re
   zip.addBuffer(Buffer.from(`${JSON.stringify({ schema_version: EXPORT_SCHEMA_VERSION, files: listing }, null, 2)}\n`), 'files.json', { mtime });
   for (const file of files) {
     zip.addReadStreamLazy(archivePath(file), { mtime: file.createdAt }, (ready) => {
-      readOwnFile(deps, userId, { fileId: file.id }).then(
+      readOwnFile({ db: deps.db, keyring: deps.keyring, store: deps.fileStore }, userId, { fileId: file.id }).then(
         (content) => { ready(null, Readable.from(content === null ? [] : [content.bytes])); },
         (error: unknown) => { ready(error instanceof Error ? error : new Error('file unreadable'), Readable.from([])); },
       );

@@ -16,11 +16,12 @@ import { AppError } from '../../core/errors.ts';
 import { responses } from '../../core/http/problem.ts';
 import type { RouteLimit } from '../../core/http/rate-limit.ts';
 import { requireAuth, type AuthLimits } from '../auth/index.ts';
+import type { ContentStore } from '../files/index.ts';
 import { TokenBody } from '../verification/index.ts';
 import { cancelDeletion, cancelDeletionByLink, requestDeletion, scheduledDeletion, type DeletionDeps, type ScheduledDeletion } from './deletion.ts';
 import { exportAccount, type ExportDeps } from './export.ts';
 
-export interface PrivacyDeps extends ExportDeps, Omit<DeletionDeps, 'graceDays'> {
+export interface PrivacyDeps extends Omit<ExportDeps, 'fileStore'>, Omit<DeletionDeps, 'graceDays'> {
   readonly change: Changes;
 }
 
@@ -29,6 +30,8 @@ export interface PrivacyOptions {
   readonly limits: AuthLimits;
   /** ACCOUNT_DELETION_GRACE_DAYS. */
   readonly graceDays: number;
+  /** Where uploaded files' contents are, for the export. */
+  readonly fileStore: ContentStore;
 }
 
 const Deletion = Type.Object(
@@ -51,9 +54,9 @@ const UserParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additi
 /** Three archives a day per account: enough to retry, not a way to load the server. */
 export const EXPORT_LIMIT: RouteLimit = { name: 'data-export', key: 'account', max: 3, windowMs: 86_400_000 };
 
-async function sendExport(deps: PrivacyDeps, request: FastifyRequest, reply: FastifyReply, userId: string): Promise<FastifyReply> {
+async function sendExport(deps: PrivacyDeps, fileStore: ContentStore, request: FastifyRequest, reply: FastifyReply, userId: string): Promise<FastifyReply> {
   const actor = requireAuth(request).userId;
-  const archive = await exportAccount(deps, userId);
+  const archive = await exportAccount({ db: deps.db, keyring: deps.keyring, clock: deps.clock, fileStore }, userId);
   if (archive === null) throw new AppError('not_found', { detail: 'no such user' });
   await deps.change(request.auditContext, ({ audit }) => {
     audit({
@@ -73,7 +76,7 @@ async function sendExport(deps: PrivacyDeps, request: FastifyRequest, reply: Fas
     .send(archive satisfies Readable);
 }
 
-export const privacyRoutes: FastifyPluginCallback<PrivacyOptions> = (app, { deps, limits, graceDays }, done) => {
+export const privacyRoutes: FastifyPluginCallback<PrivacyOptions> = (app, { deps, limits, graceDays, fileStore }, done) => {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   const deletionDeps: DeletionDeps = { ...deps, graceDays };
 
@@ -86,7 +89,7 @@ export const privacyRoutes: FastifyPluginCallback<PrivacyOptions> = (app, { deps
     async (request, reply) => {
       // The schema types the body as a string; the stream is sent as is, never serialized.
       const untyped: FastifyReply = reply;
-      return sendExport(deps, request, untyped, requireAuth(request).userId);
+      return sendExport(deps, fileStore, request, untyped, requireAuth(request).userId);
     },
   );
 
@@ -98,7 +101,7 @@ export const privacyRoutes: FastifyPluginCallback<PrivacyOptions> = (app, { deps
     },
     async (request, reply) => {
       const untyped: FastifyReply = reply;
-      return sendExport(deps, request, untyped, request.params.id);
+      return sendExport(deps, fileStore, request, untyped, request.params.id);
     },
   );
 
