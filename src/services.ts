@@ -41,6 +41,7 @@ import { passkeyFactors } from './features/passkeys/factors.ts';
 import { createPasskeys } from './features/passkeys/service.ts';
 import { sendResetLink } from './features/recovery/index.ts';
 import { deletionJob } from './features/privacy/deletion.ts';
+import { orphanFilesJob } from './features/files/index.ts';
 import { retentionJobs } from './features/retention/jobs.ts';
 import { completeRegistration } from './features/registration/index.ts';
 import { createRefreshRotation, REFRESH_SUCCESSOR_KEY_PURPOSE } from './features/sessions/successor.ts';
@@ -194,7 +195,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
     },
     jobs,
     mail,
-    scheduler: createScheduler({ db, clock, log, jobs: [...retentionJobs({ change }), deletionJob({ db, keyring, clock, log, change, mail: createOutgoingMail(mail), publicURL: config.publicURL, graceDays: auth.accountDeletionGraceDays })], onRun: (name, removed) => { metrics.retentionRemoved.inc({ job: name }, removed); } }),
+    scheduler: createScheduler({ db, clock, log, jobs: [...retentionJobs({ change }), deletionJob({ db, keyring, clock, log, change, mail: createOutgoingMail(mail), publicURL: config.publicURL, graceDays: auth.accountDeletionGraceDays }), ...(config.uploads.filesDir === null ? [] : [orphanFilesJob(config.uploads.filesDir)])], onRun: (name, removed) => { metrics.retentionRemoved.inc({ job: name }, removed); } }),
     auth: (authRef.deps = {
       db,
       clock,

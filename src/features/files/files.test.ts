@@ -4,7 +4,7 @@
 // user's files, each access audited and shown among the owner's events; deleting the
 // account takes its files and shreds the key they were encrypted under.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -111,7 +111,7 @@ for (const engine of testEngines()) {
 
   describe(`files in FILES_DIR on ${engine.engine}`, () => {
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-files-'));
-    const suite = mfaAppPerSuite(engine, { FILES_DIR: dir, UPLOAD_QUOTA_BYTES: '65536', UPLOAD_MAX_BYTES: '65536' });
+    const suite = mfaAppPerSuite(engine, { FILES_DIR: dir, UPLOAD_QUOTA_BYTES: '65536', UPLOAD_MAX_BYTES: '65536', ACCOUNT_DELETION_GRACE_DAYS: '0' });
     after(() => { rmSync(dir, { recursive: true, force: true }); });
 
     /** Every path under FILES_DIR, relative to it. */
@@ -143,6 +143,30 @@ for (const engine of testEngines()) {
 
       assert.equal((await get(test, token, `/v1/me/files/${note.id}`, 'DELETE')).status, 204);
       assert.deepEqual(readdirSync(join(dir, user.id)), [second.id]);
+    });
+
+    it('purge-orphan-files removes an erased account\'s folder, and a content no row points at once a day old', async () => {
+      const { test } = suite;
+      const erased = await createUser(test, { label: 'files-dir-erased' });
+      const erasedToken = (await signIn(test, erased)).access_token;
+      assert.equal((await upload(test, erasedToken, { filename: 'x.txt', type: 'text/plain' }, Buffer.from('gone soon'))).status, 201);
+      const kept = await createUser(test, { label: 'files-dir-kept' });
+      const keptToken = (await signIn(test, kept)).access_token;
+      const keptFile = (await upload(test, keptToken, { filename: 'y.txt', type: 'text/plain' }, Buffer.from('stays'))).json<{ id: string }>().id;
+      assert.equal((await call(test, 'DELETE', '/v1/me', { token: erasedToken })).status, 204);
+      assert.ok(existsSync(join(dir, erased.id)), 'erasure alone leaves the (now unreadable) folder');
+      const stale = join(dir, kept.id, '00000000-0000-4000-8000-000000000001');
+      const fresh = join(dir, kept.id, '00000000-0000-4000-8000-000000000002');
+      writeFileSync(stale, 'never committed');
+      writeFileSync(fresh, 'an upload in flight');
+      const dayAgo = new Date(Date.now() - 2 * 86_400_000);
+      utimesSync(stale, dayAgo, dayAgo);
+
+      const removed = await test.services.scheduler.runNow('purge-orphan-files');
+      assert.ok(removed !== null && removed >= 2, String(removed));
+      assert.equal(existsSync(join(dir, erased.id)), false);
+      assert.deepEqual(readdirSync(join(dir, kept.id)).sort(), [fresh.slice(-36), keptFile].sort());
+      assert.equal((await get(test, keptToken, `/v1/me/files/${keptFile}`)).body.toString(), 'stays');
     });
 
     it('the data export reads the files from the directory', async () => {

@@ -3,3 +3,4 @@
 export { databaseStore, directoryStore, type ContentStore } from './content-store.ts';
 export { defaultExtension } from './detect-type.ts';
 export { listOwnFiles, readOwnFile, type FileContent, type FileInfo } from './service.ts';
+export { orphanFilesJob } from './sweep.ts';
