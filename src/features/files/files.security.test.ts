@@ -210,10 +210,9 @@ for (const engine of testEngines()) {
       await database?.cleanup();
     });
 
-    it('a chunked body that never ends is answered 413 and the connection closed, the sender stopped after a few MiB', async () => {
+    /** Streams a chunked multipart body that never ends; answers the response's head and how much the client wrote before the server closed. */
+    async function sendEndless(token: string): Promise<{ response: string; closed: boolean; written: number }> {
       assert.ok(test !== null);
-      const user = await createUser(test, { label: 'files-socket' });
-      const token = (await signIn(test, user)).access_token;
       const socket = connect(Number(new URL(test.baseURL).port), '127.0.0.1');
       await new Promise((resolve) => socket.once('connect', resolve));
       let response = '';
@@ -234,11 +233,25 @@ for (const engine of testEngines()) {
       }
       await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 5000))]);
       socket.destroy();
-      assert.match(response, /^HTTP\/1\.1 413 /);
-      assert.match(response, /\r\nconnection: close\r\n/i);
-      assert.ok(state.closed, 'the server closed the connection');
+      return { response, closed: state.closed, written };
+    }
+
+    it('a chunked body that never ends is answered 413 and the connection closed, the sender stopped after a few MiB', async () => {
+      assert.ok(test !== null);
+      const user = await createUser(test, { label: 'files-socket' });
+      const sent = await sendEndless((await signIn(test, user)).access_token);
+      assert.match(sent.response, /^HTTP\/1\.1 413 /);
+      assert.match(sent.response, /\r\nconnection: close\r\n/i);
+      assert.ok(sent.closed, 'the server closed the connection');
       // What the kernel's socket buffers took before the close, not the 256 MiB offered.
-      assert.ok(written < 32 * 1024 * 1024, `the client wrote ${written} bytes`);
+      assert.ok(sent.written < 32 * 1024 * 1024, `the client wrote ${sent.written} bytes`);
+    });
+
+    it('an upload refused before its body is read (a forged token) is cut as well', async () => {
+      const sent = await sendEndless('forged.token.value');
+      assert.match(sent.response, /^HTTP\/1\.1 401 /);
+      assert.ok(sent.closed, 'the server closed the connection');
+      assert.ok(sent.written < 32 * 1024 * 1024, `the client wrote ${sent.written} bytes`);
     });
   });
 

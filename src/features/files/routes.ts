@@ -71,6 +71,13 @@ export const filesRoutes: FastifyPluginAsync<FilesOptions> = async (app, options
   const deps: FilesDeps = { db: options.deps.db, keyring: options.deps.keyring, clock: options.deps.clock, change: options.deps.change, store: options.store };
   // Registered in this plugin only: no other route accepts multipart bodies.
   await app.register(fastifyMultipart, { limits: { fileSize: uploads.maxBytes + 1, files: 1, fields: 0, parts: 1 } });
+  // An upload refused before its body was read (401, 403, 429, ...) closes the connection
+  // too: otherwise Node would read the rest of the body, however long, to discard it. (The
+  // headers are read, not request.isMultipart(): the body parser has not run on a refusal.)
+  app.addHook('onSend', async (request, reply) => {
+    const hasBody = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
+    if (reply.statusCode >= 400 && hasBody) void reply.header('connection', 'close');
+  });
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   const uploadLimit: RouteLimit = { name: 'file-upload', key: 'account', max: uploads.rateLimit.max, windowMs: uploads.rateLimit.windowSeconds * 1000 };
 
