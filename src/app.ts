@@ -26,6 +26,8 @@ import { isPermission } from './features/authorization/permissions.ts';
 import { adminRoleRoutes } from './features/admin/roles-routes.ts';
 import { adminUserRoutes } from './features/admin/users-routes.ts';
 import { auditTrailRoutes } from './features/audit-trail/routes.ts';
+import { databaseStore, directoryStore } from './features/files/index.ts';
+import { filesRoutes } from './features/files/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
 import { loginRoutes } from './features/login/routes.ts';
 import { metricsRoutes } from './features/metrics/routes.ts';
@@ -115,6 +117,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerNotFound(app);
   await registerOpenAPI(app, { publicURL: config.publicURL, version: VERSION });
 
+  // Uploaded files' contents: in their database rows, or in FILES_DIR (features/files).
+  const fileStore = config.uploads.filesDir === null ? databaseStore() : directoryStore(config.uploads.filesDir);
   registerAuthentication(app, {
     tokens: auth.tokens,
     sessions: auth.sessionGate,
@@ -137,7 +141,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(recoveryRoutes, { deps: auth, limits: rateLimits.auth });
   await app.register(settingsRoutes, { deps: auth, limits: rateLimits.auth });
   await app.register(adminUserRoutes, { deps: auth });
-  await app.register(privacyRoutes, { deps: auth, limits: rateLimits.auth, graceDays: config.auth.accountDeletionGraceDays });
+  await app.register(privacyRoutes, { deps: auth, limits: rateLimits.auth, graceDays: config.auth.accountDeletionGraceDays, fileStore });
+  await app.register(filesRoutes, { deps: auth, store: fileStore, uploads: config.uploads, metrics });
   await app.register(adminRoleRoutes, { deps: auth });
   await app.register(metricsRoutes, { registry: metrics.registry, token: config.metricsToken });
   await app.register(auditTrailRoutes, { deps: auth, keys: deps.services.auditKeys });

@@ -41,6 +41,7 @@ import { passkeyFactors } from './features/passkeys/factors.ts';
 import { createPasskeys } from './features/passkeys/service.ts';
 import { sendResetLink } from './features/recovery/index.ts';
 import { deletionJob } from './features/privacy/deletion.ts';
+import { orphanFilesJob } from './features/files/index.ts';
 import { auditPruneJob } from './features/retention/audit-prune-job.ts';
 import { DEFAULT_RETENTION, retentionJobs } from './features/retention/jobs.ts';
 import { completeRegistration } from './features/registration/index.ts';
@@ -199,6 +200,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
         ...retentionJobs({ change }, { ...DEFAULT_RETENTION, ipDays: auth.ipRetentionDays }),
         deletionJob({ db, keyring, clock, log, change, mail: createOutgoingMail(mail), publicURL: config.publicURL, graceDays: auth.accountDeletionGraceDays }),
         ...(config.administration.auditRetentionDays === null ? [] : [auditPruneJob({ key: auditKey, clock, log, retentionDays: config.administration.auditRetentionDays })]),
+        ...(config.uploads.filesDir === null ? [] : [orphanFilesJob(config.uploads.filesDir)]),
       ], onRun: (name, removed) => { metrics.retentionRemoved.inc({ job: name }, removed); } }),
     auth: (authRef.deps = {
       db,

@@ -85,6 +85,7 @@ describe('loadConfig defaults', () => {
         webhooks: { urls: [], secret: null, includeIp: false },
         metricsPort: null,
       },
+      uploads: { maxBytes: 5_242_880, quotaBytes: 52_428_800, rateLimit: { max: 30, windowSeconds: 3600 }, filesDir: null },
     });
   });
 
@@ -294,7 +295,7 @@ describe('describeConfig', () => {
     assert.equal(description['SMTP_URL'], 'smtps://mailer:***@mail:465');
     assert.equal(description['TRUST_PROXY'], '10.0.0.0/8,10.1.0.0/16');
     assert.equal(description['PORT'], 8080);
-    assert.equal(Object.keys(description).length, 45);
+    assert.equal(Object.keys(description).length, 50);
     assert.equal(description['TLS_CERT_FILE'], 'unset (plain HTTP)');
     assert.equal(description['IP_RETENTION_DAYS'], 30);
     assert.equal(description['WEBHOOK_INCLUDE_IP'], false);
@@ -415,5 +416,33 @@ describe('administration settings', () => {
   it('refuses a metrics port equal to PORT and retention out of range', () => {
     assert.deepEqual(namesOf({ PORT: '9000', METRICS_PORT: '9000' }), ['METRICS_PORT']);
     assert.deepEqual(namesOf({ AUDIT_RETENTION_DAYS: '0' }), ['AUDIT_RETENTION_DAYS']);
+  });
+});
+
+describe('upload settings', () => {
+  it('defaults to 5 MiB a file, 50 MiB an account and 30 uploads an hour', () => {
+    assert.deepEqual(load({}).uploads, { maxBytes: 5_242_880, quotaBytes: 52_428_800, rateLimit: { max: 30, windowSeconds: 3600 }, filesDir: null });
+    assert.equal(load({ FILES_DIR: '/srv/files' }).uploads.filesDir, '/srv/files');
+    assert.ok(load({ FILES_DIR: 'relative/files' }).uploads.filesDir?.endsWith('/relative/files'));
+    assert.deepEqual(namesOf({ FILES_DIR: 'a\0b' }), ['FILES_DIR']);
+    assert.deepEqual(load({ UPLOAD_RATE_LIMIT_WINDOW: '15m' }).uploads.rateLimit.windowSeconds, 900);
+  });
+
+  it('enforces each bound at both ends, and a quota no smaller than one file', () => {
+    const ranges: [string, number, number][] = [
+      ['UPLOAD_MAX_BYTES', 1024, 104_857_600], ['UPLOAD_QUOTA_BYTES', 104_857_600, 1_099_511_627_776], ['UPLOAD_RATE_LIMIT_MAX', 1, 100_000], ['UPLOAD_RATE_LIMIT_WINDOW', 1, 86_400],
+    ];
+    for (const [name, min, max] of ranges) {
+      // A quota is checked against the largest file size, so each end is tried with both at their extremes.
+      const base = name === 'UPLOAD_QUOTA_BYTES' ? { UPLOAD_MAX_BYTES: '104857600' } : { UPLOAD_QUOTA_BYTES: '104857600' };
+      assert.doesNotThrow(() => load({ ...base, [name]: String(min) }), name);
+      assert.doesNotThrow(() => load({ ...base, [name]: String(max) }), name);
+      assert.deepEqual(namesOf({ ...base, [name]: String(max + 1) }), [name]);
+    }
+    for (const name of ['UPLOAD_MAX_BYTES', 'UPLOAD_RATE_LIMIT_MAX', 'UPLOAD_RATE_LIMIT_WINDOW']) {
+      assert.deepEqual(namesOf({ [name]: name === 'UPLOAD_MAX_BYTES' ? '1023' : '0' }), [name]);
+    }
+    assert.deepEqual(namesOf({ UPLOAD_QUOTA_BYTES: '1023' }), ['UPLOAD_QUOTA_BYTES']);
+    assert.deepEqual(namesOf({ UPLOAD_MAX_BYTES: '2048', UPLOAD_QUOTA_BYTES: '2047' }), ['UPLOAD_QUOTA_BYTES']);
   });
 });

@@ -14,6 +14,7 @@ import { describeConfig } from './mask.ts';
 import { accept, hasControlCharacter, parseBoolean, parseChoice, parseDirectory, parseDuration, parseHost, parseInteger, parseMailbox, parseRoleNames, refuse, type Parsed } from './parse-values.ts';
 import { parsePublicURL, parseServiceURL, publicURLFromListener } from './parse-urls.ts';
 import { readAdministration, type AdministrationConfig } from './operations-extra.ts';
+import { readUploads, type UploadsConfig } from './uploads.ts';
 import { createReader, type Reader } from './reader.ts';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.ts';
 
@@ -21,6 +22,7 @@ export { ConfigError, formatConfigProblems, isConfigError, type ConfigProblem } 
 export type { CORSOrigins } from './cors.ts';
 export type { TrustProxy } from './trust-proxy.ts';
 export type { AdministrationConfig, BootstrapAdminConfig, WebhookConfig } from './operations-extra.ts';
+export type { UploadsConfig } from './uploads.ts';
 
 export const ENVIRONMENTS = ['development', 'production'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -55,6 +57,7 @@ export interface Config {
   readonly metricsToken: string | null;
   readonly auth: AuthConfig;
   readonly administration: AdministrationConfig;
+  readonly uploads: UploadsConfig;
 }
 
 /** Token lifetimes, brute-force limits and password policy (durations in seconds). */
@@ -245,6 +248,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     ...readOperations(reader),
     auth: readAuth(reader, listener.publicURL),
     administration: readAdministration(reader),
+    uploads: readUploads(reader, (path) => resolve(options.cwd ?? process.cwd(), path)),
   };
   checkListener(reader, { tls: config.tls, trustProxy: config.trustProxy });
   checkRedisURL(reader, config.redisURL);

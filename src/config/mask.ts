@@ -92,5 +92,10 @@ export function describeConfig(config: Config): ConfigDescription {
     SECURITY_WEBHOOK_SECRET: describeSecret(config.administration.webhooks.secret),
     WEBHOOK_INCLUDE_IP: config.administration.webhooks.includeIp,
     METRICS_PORT: config.administration.metricsPort,
+    UPLOAD_MAX_BYTES: config.uploads.maxBytes,
+    UPLOAD_QUOTA_BYTES: config.uploads.quotaBytes,
+    UPLOAD_RATE_LIMIT_MAX: config.uploads.rateLimit.max,
+    UPLOAD_RATE_LIMIT_WINDOW: config.uploads.rateLimit.windowSeconds,
+    FILES_DIR: config.uploads.filesDir ?? 'unset (files in the database)',
   };
 }

@@ -10,7 +10,7 @@ import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { TLSSocket } from 'node:tls';
+import { TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import { freePort, startServer, type ServerProcess } from '../helpers/server-process.ts';
 
@@ -39,11 +39,15 @@ function get(port: number, options: { ca: string; agent?: Agent; maxVersion?: 'T
     const outgoing = request(
       { host: '127.0.0.1', port, path: '/healthz', method: 'GET', ca: options.ca, agent: options.agent ?? false, ...(options.maxVersion === undefined ? {} : { maxVersion: options.maxVersion, minVersion: 'TLSv1' }), ...(options.ciphers === undefined ? {} : { ciphers: options.ciphers }), timeout: 10_000 },
       (response) => {
-        const socket = response.socket as TLSSocket;
+        const socket = response.socket;
+        if (!(socket instanceof TLSSocket)) {
+          reject(new Error('not a TLS socket'));
+          return;
+        }
         const subject = String(socket.getPeerCertificate().subject.CN);
         response.resume();
         response.on('end', () => {
-          resolve({ status: response.statusCode ?? 0, subject, protocol: socket.getProtocol(), hsts: response.headers['strict-transport-security'] as string | undefined });
+          resolve({ status: response.statusCode ?? 0, subject, protocol: socket.getProtocol(), hsts: response.headers['strict-transport-security'] });
         });
       },
     );

@@ -149,11 +149,19 @@ const EXPECTED: Record<string, Access> = {
   'GET /v1/me/passkeys': 'authenticated',
   'PATCH /v1/me/passkeys/{id}': 'authenticated',
   'DELETE /v1/me/passkeys/{id}': 'authenticated',
+  'POST /v1/me/files': 'authenticated',
+  'GET /v1/me/files': 'authenticated',
+  'GET /v1/me/files/{id}': 'authenticated',
+  'DELETE /v1/me/files/{id}': 'authenticated',
+  'PUT /v1/me/avatar': 'authenticated',
+  'GET /v1/me/avatar': 'authenticated',
+  'GET /v1/admin/users/{id}/files': { permission: 'users:read' },
+  'GET /v1/admin/users/{id}/files/{fileId}': { permission: 'users:read' },
 };
 
-// Operations on state a fresh user does not have (a second factor to remove or back up):
+// Operations on state a fresh user does not have (a second factor to remove or back up, an avatar):
 // like a made-up id, they must pass authorization and not fail on the server.
-const NEEDS_STATE = new Set(['DELETE /v1/me/mfa/totp', 'POST /v1/me/mfa/recovery-codes']);
+const NEEDS_STATE = new Set(['DELETE /v1/me/mfa/totp', 'POST /v1/me/mfa/recovery-codes', 'GET /v1/me/avatar']);
 
 // Routes kept out of the document on purpose: the document itself, the docs page, and the
 // browser app's pages and files (src/web/paths.ts: public, GET only, serving files).

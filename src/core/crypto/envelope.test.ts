@@ -4,9 +4,30 @@ import { after, before, describe, it } from 'node:test';
 import { testEngines, type TestDatabase } from '../../../test/helpers/database.ts';
 import { uuidv7 } from './ids.ts';
 import { createKeyring } from './keyring.ts';
-import { createDataKey, decryptField, encryptField, loadDataKey, shredDataKey, type FieldContext } from './envelope.ts';
+import { createDataKey, decryptBytes, decryptField, encryptBytes, encryptField, loadDataKey, shredDataKey, type FieldContext } from './envelope.ts';
 
 const EMAIL: FieldContext = { table: 'users', column: 'email', rowId: '0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b' };
+
+describe('binary encryption (uploaded files)', () => {
+  const CONTENT: FieldContext = { table: 'user_files', column: 'content', rowId: '0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b' };
+
+  it('round-trips bytes, empty included, and opens only in its own place, under its own key', () => {
+    const dek = randomBytes(32);
+    for (const value of [Buffer.alloc(0), randomBytes(1), randomBytes(100_000)]) {
+      const sealed = encryptBytes(dek, CONTENT, value);
+      assert.deepEqual(sealed.subarray(0, 2), Buffer.from('b1'));
+      assert.deepEqual(decryptBytes(dek, CONTENT, new Uint8Array(sealed)), value);
+    }
+    const sealed = encryptBytes(dek, CONTENT, Buffer.from('secret'));
+    assert.throws(() => decryptBytes(dek, { ...CONTENT, rowId: '0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2c' }, sealed), { name: 'CryptoError' });
+    assert.throws(() => decryptBytes(dek, { ...CONTENT, column: 'name' }, sealed), { name: 'CryptoError' });
+    assert.throws(() => decryptBytes(randomBytes(32), CONTENT, sealed), { name: 'CryptoError' });
+    const tampered = Buffer.from(sealed);
+    tampered[tampered.length - 1] = (tampered[tampered.length - 1] ?? 0) ^ 1;
+    assert.throws(() => decryptBytes(dek, CONTENT, tampered), { name: 'CryptoError' });
+    assert.throws(() => decryptBytes(dek, CONTENT, Buffer.from('b1short')), { name: 'CryptoError' });
+  });
+});
 
 describe('field encryption', () => {
   it('round-trips text of any kind, including the empty string', () => {

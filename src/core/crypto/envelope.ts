@@ -6,7 +6,7 @@
 // is bound to its table, column and row, so it cannot be copied anywhere else.
 import { randomBytes } from 'node:crypto';
 import type { DB } from '../db/database.ts';
-import { AES_KEY_BYTES, CryptoError, decodeBase64url, open, seal } from './aead.ts';
+import { AES_KEY_BYTES, CryptoError, decodeBase64url, IV_BYTES, open, seal } from './aead.ts';
 import { UUID_PATTERN } from './ids.ts';
 import type { Keyring } from './keyring.ts';
 
@@ -109,4 +109,24 @@ export function decryptField(dek: Buffer, context: FieldContext, ciphertext: str
   const sealed = decodeBase64url(parts[2] ?? '');
   if (iv === null || sealed === null) throw new CryptoError('malformed');
   return open(dek, iv, sealed, fieldAAD(context)).toString('utf8');
+}
+
+// Binary values (uploaded files) are sealed as bytes, not base64 text: `b1` || iv ||
+// ciphertext+tag, bound to their place exactly as a field is.
+const BYTES_VERSION = Buffer.from('b1', 'latin1');
+
+/** Encrypts a binary value under the owner's data key, for a bytea column. */
+export function encryptBytes(dek: Buffer, context: FieldContext, plaintext: Uint8Array): Buffer {
+  assertDataKey(dek);
+  const { iv, sealed } = seal(dek, Buffer.from(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength), fieldAAD(context));
+  return Buffer.concat([BYTES_VERSION, iv, sealed]);
+}
+
+/** Decrypts a binary value; throws `CryptoError` unless it was encrypted for this exact place. */
+export function decryptBytes(dek: Buffer, context: FieldContext, ciphertext: Uint8Array): Buffer {
+  assertDataKey(dek);
+  const bytes = Buffer.from(ciphertext.buffer, ciphertext.byteOffset, ciphertext.byteLength);
+  if (bytes.length < BYTES_VERSION.length + IV_BYTES || !bytes.subarray(0, BYTES_VERSION.length).equals(BYTES_VERSION)) throw new CryptoError('malformed');
+  const iv = bytes.subarray(BYTES_VERSION.length, BYTES_VERSION.length + IV_BYTES);
+  return open(dek, iv, bytes.subarray(BYTES_VERSION.length + IV_BYTES), fieldAAD(context));
 }

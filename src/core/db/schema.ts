@@ -246,6 +246,20 @@ export interface Schema {
   scheduled_runs: ScheduledRunsTable;
   account_deletions: AccountDeletionsTable;
   audit_redaction_progress: AuditRedactionProgressTable;
+  user_files: UserFilesTable;
+}
+
+/** A file a user uploaded, or their avatar (migration 0018); content and name encrypted under the owner's data key. */
+export interface UserFilesTable {
+  id: string;
+  user_id: string;
+  purpose: 'file' | 'avatar';
+  media_type: string;
+  size_bytes: number;
+  name_ciphertext: string;
+  /** AES-256-GCM under the owner's data key: `b1` || iv || ciphertext || tag (envelope.ts). */
+  content: Uint8Array;
+  created_at: Timestamp;
 }
 
 /** One WebAuthn credential of one account (migration 0014). */

@@ -25,6 +25,13 @@ function tightenDocsCSP(header: string): string {
     .concat(" form-action 'none'; connect-src 'self';");
 }
 
+const MULTIPART_FILE_BODY = {
+  type: 'object',
+  required: ['file'],
+  properties: { file: { type: 'string', format: 'binary', description: 'The file (one part)' } },
+  additionalProperties: false,
+} as const;
+
 export async function registerOpenAPI(app: FastifyInstance, options: { publicURL: string; version: string }): Promise<void> {
   await app.register(swagger, {
     openapi: {
@@ -58,7 +65,10 @@ export async function registerOpenAPI(app: FastifyInstance, options: { publicURL
         ...(config.mfaEnrollment === true ? { 'x-mfa-enrollment': true } : {}),
         ...(config.mfaSession === true ? { 'x-mfa-session': true } : {}),
       };
-      return { schema: { ...schema, 'x-access': access === undefined ? null : documentAccess(access), ...extras }, url };
+      // A multipart route reads its body as a stream (features/files), so Fastify has no
+      // body schema to validate; the document still shows the one part it takes.
+      const multipart = schema.consumes?.includes('multipart/form-data') === true && schema.body === undefined ? { body: MULTIPART_FILE_BODY } : {};
+      return { schema: { ...schema, ...multipart, 'x-access': access === undefined ? null : documentAccess(access), ...extras }, url };
     },
   });
   await app.register(swaggerUi, {

@@ -30,6 +30,8 @@ export interface Metrics {
   readonly jobsPending: Gauge<'kind'>;
   /** Rows removed by the scheduled retention purges, by job. */
   readonly retentionRemoved: Counter<'job'>;
+  /** Uploads refused by reason (too_large, quota, type_not_allowed, type_mismatch, polyglot, invalid_image, image_too_large). */
+  readonly uploadsRefused: Counter<'reason'>;
   /** Counts login outcomes, lockouts and refresh reuse from the audit events that record them. */
   readonly auditObserver: AuditObserver;
 }
@@ -96,6 +98,13 @@ export function createMetrics(): Metrics {
       name: `${METRIC_PREFIX}retention_removed_total`,
       help: 'Rows removed by the scheduled retention purges, by job.',
       labelNames: ['job'] as const,
+      registers,
+    }),
+    // `reason` is a fixed word from features/files (RefusalReason), never input.
+    uploadsRefused: new Counter({
+      name: `${METRIC_PREFIX}uploads_refused_total`,
+      help: 'File uploads refused, by reason (too_large, quota, type_not_allowed, type_mismatch, polyglot, invalid_image, image_too_large).',
+      labelNames: ['reason'] as const,
       registers,
     }),
     webhookFailures: new Counter({ name: `${METRIC_PREFIX}webhook_failures_total`, help: 'Failed security webhook deliveries.', registers }),

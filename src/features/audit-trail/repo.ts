@@ -76,6 +76,12 @@ export const OWN_EVENT_ACTIONS = [
   'passkey.counter_regression',
   // Privacy (issue 12): a copy of everything held about the account left the server.
   'user.exported',
+  // Files (docs/privacy.md#uploaded-files): the owner's uploads and deletions, and an
+  // administrator listing or downloading them.
+  'file.uploaded',
+  'file.deleted',
+  'file.downloaded',
+  'files.listed',
 ] as const;
 
 export type OwnEventRow = Pick<AuditRecord, 'seq' | 'id' | 'occurred_at' | 'actor_type' | 'actor_id' | 'action' | 'target_type' | 'target_id' | 'outcome' | 'ip' | 'user_agent'>;

@@ -7,10 +7,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
 import { testEngines } from '../../../test/helpers/database.ts';
+import { unzip, unzipBytes } from '../../../test/helpers/zip.ts';
 import { enrolTotp } from '../../../test/helpers/mfa.ts';
-import { unzip } from '../../../test/helpers/zip.ts';
 import { call, createSignedIn, createUser, signIn } from '../../../test/security/authz.fixtures.ts';
 import { mfaAppPerSuite } from '../mfa/mfa.fixtures.ts';
+import { databaseStore } from '../files/index.ts';
+import { png, upload } from '../files/files.fixtures.ts';
 import { exportAccount } from './export.ts';
 
 const lines = (text: string | undefined): Record<string, unknown>[] => (text ?? '').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -54,7 +56,7 @@ for (const engine of testEngines()) {
       assert.equal(response.headers['content-type'], 'application/zip');
       assert.match(String(response.headers['content-disposition']), /^attachment; filename="gatehouse-export-\d{4}-\d{2}-\d{2}\.zip"$/);
       const files = await unzip(response.rawPayload);
-      assert.deepEqual([...files.keys()], ['README.txt', 'profile.json', 'second-factors.json', 'sessions.ndjson', 'security-events.ndjson', 'manifest.json']);
+      assert.deepEqual([...files.keys()], ['README.txt', 'profile.json', 'second-factors.json', 'sessions.ndjson', 'security-events.ndjson', 'files.json', 'manifest.json']);
 
       const profile = JSON.parse(files.get('profile.json') ?? '') as Record<string, unknown>;
       assert.equal(profile['schema_version'], 1);
@@ -72,7 +74,7 @@ for (const engine of testEngines()) {
       for (const action of ['user.created', 'auth.login_succeeded', 'mfa.totp_enabled']) assert.ok(actions.includes(action), `${action} in ${actions.join(', ')}`);
       const manifest = JSON.parse(files.get('manifest.json') ?? '') as { files: Record<string, number>; user_id: string };
       assert.equal(manifest.user_id, alice.id);
-      assert.deepEqual(manifest.files, { 'profile.json': 1, 'second-factors.json': 1, 'sessions.ndjson': 2, 'security-events.ndjson': events.length });
+      assert.deepEqual(manifest.files, { 'profile.json': 1, 'second-factors.json': 1, 'sessions.ndjson': 2, 'security-events.ndjson': events.length, 'files.json': 1, 'files/': 0 });
 
       // Nothing of Bob's, and no secret of Alice's, anywhere in the archive.
       const everything = [...files.values()].join('\n');
@@ -83,6 +85,37 @@ for (const engine of testEngines()) {
       assert.deepEqual(record, { actor_id: alice.id, details: { by: 'self' } });
       const own = await call(test, 'GET', '/v1/me/events', { token: aliceToken });
       assert.ok(own.json<{ events: { action: string }[] }>().events.some((event) => event.action === 'user.exported'), 'the export shows among the owner\'s security events');
+    });
+
+    it('holds the account\'s uploaded files, decrypted, each read only when the archive reaches it', async () => {
+      const { test } = suite;
+      const owner = await createUser(test, { label: 'export-files' });
+      const other = await createUser(test, { label: 'export-files-other' });
+      const token = (await signIn(test, owner)).access_token;
+      const otherToken = (await signIn(test, other)).access_token;
+      const note = Buffer.from('my own words\n');
+      const uploaded = await upload(test, token, { filename: '../../evil/notes.txt', type: 'text/plain' }, note);
+      assert.equal(uploaded.status, 201);
+      const noteId = uploaded.json<{ id: string }>().id;
+      const avatarId = (await upload(test, token, { filename: 'me.png', type: 'image/png' }, await png(), { url: '/v1/me/avatar', method: 'PUT' })).json<{ id: string }>().id;
+      await upload(test, otherToken, { filename: 'theirs.txt', type: 'text/plain' }, Buffer.from('not yours'));
+
+      const counter = rowCounter();
+      const auth = test.services.auth;
+      const archive = await exportAccount({ db: auth.db.withPlugin(counter), keyring: auth.keyring, clock: auth.clock, fileStore: databaseStore() }, owner.id);
+      assert.ok(archive !== null);
+      const readBefore = counter.counts.length;
+      const chunks: Buffer[] = [];
+      for await (const chunk of archive) chunks.push(chunk as Buffer);
+      assert.ok(counter.counts.length >= readBefore + 2, 'each file is read by queries of its own, after the archive started');
+      const files = await unzipBytes(Buffer.concat(chunks));
+      assert.deepEqual(files.get(`files/${noteId}.txt`), note);
+      assert.ok(files.has(`files/${avatarId}.png`));
+      assert.equal([...files.keys()].filter((name) => name.startsWith('files/')).length, 2, 'nobody else\'s file');
+      const listing = JSON.parse(files.get('files.json')?.toString('utf8') ?? '') as { files: { id: string; name: string; path: string }[] };
+      assert.deepEqual(listing.files.map((file) => [file.name, file.path]).sort(), [['me.png', `files/${avatarId}.png`], ['notes.txt', `files/${noteId}.txt`]]);
+      const manifest = JSON.parse(files.get('manifest.json')?.toString('utf8') ?? '') as { files: Record<string, number> };
+      assert.equal(manifest.files['files/'], 2);
     });
 
     it('needs a recent authentication and allows three archives a day', async () => {
@@ -128,7 +161,7 @@ for (const engine of testEngines()) {
         return Promise.resolve();
       });
       const counter = rowCounter();
-      const archive = await exportAccount({ db: auth.db.withPlugin(counter), keyring: auth.keyring, clock: auth.clock }, heavy.id);
+      const archive = await exportAccount({ db: auth.db.withPlugin(counter), keyring: auth.keyring, clock: auth.clock, fileStore: databaseStore() }, heavy.id);
       assert.ok(archive !== null);
       // The first chunk (README, profile, factors, the start of the streams) reads little.
       const chunks: Buffer[] = [];

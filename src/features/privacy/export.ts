@@ -7,6 +7,10 @@
 // (yazl reads each entry's stream only when the previous one is done, and only as fast
 // as the client takes the archive). The manifest comes last, with the counts.
 //
+// Uploaded files come last but one: their list (names, types, sizes) is read at once, and
+// each file's content is read and decrypted only when the archive reaches it, so one file
+// at a time is in memory, never the account's whole storage.
+//
 // What is never in it: the password hash, the TOTP secret, recovery codes (only how many
 // are left), passkey public keys, token hashes, other people's data (an event's details
 // and, for events the user did not provably cause, its address and user agent; the same
@@ -16,6 +20,7 @@ import yazl from 'yazl';
 import type { Keyring } from '../../core/crypto/keyring.ts';
 import type { DB } from '../../core/db/database.ts';
 import { listEventsAboutUser, toOwnEvent } from '../audit-trail/index.ts';
+import { defaultExtension, listOwnFiles, readOwnFile, type ContentStore, type FileInfo } from '../files/index.ts';
 import { decryptContact } from '../users/index.ts';
 
 export const EXPORT_SCHEMA_VERSION = 1;
@@ -26,6 +31,8 @@ export interface ExportDeps {
   readonly db: DB;
   readonly keyring: Keyring;
   readonly clock: () => Date;
+  /** Where the account's files' contents are (features/files). */
+  readonly fileStore: ContentStore;
 }
 
 const iso = (value: Date | string | null): string | null => (value === null ? null : new Date(value).toISOString());
@@ -151,6 +158,10 @@ security-events.ndjson one JSON object per line, oldest first: what happened to 
                        account (sign-ins, failed attempts, password and role changes, ...).
                        The address and user agent are shown only for events you caused
                        yourself; "initiated_by" says who set each one off
+files.json             your uploaded files and avatar: the name you gave each, its type,
+                       size, when it was uploaded, and where it is in this archive
+files/                 the files themselves, as stored (images re-encoded without their
+                       metadata), named by their id
 manifest.json          the schema version, when this was made, and how many entries each
                        file holds
 
@@ -160,6 +171,23 @@ passkey public keys, the details of events (they may name other people), and any
 about events you did not cause yourself beyond what happened and when.
 `;
 
+// Entry names are the file's id and its type's extension, never the name the user gave:
+// an archive tool extracting it cannot be steered outside its folder.
+const archivePath = (file: FileInfo): string => `files/${file.id}.${defaultExtension(file.mediaType)}`;
+
+function addFiles(zip: yazl.ZipFile, deps: ExportDeps, userId: string, files: readonly FileInfo[], mtime: Date): void {
+  const listing = files.map((file) => ({ id: file.id, name: file.name, purpose: file.purpose, media_type: file.mediaType, size_bytes: file.sizeBytes, uploaded_at: file.createdAt.toISOString(), path: archivePath(file) }));
+  zip.addBuffer(Buffer.from(`${JSON.stringify({ schema_version: EXPORT_SCHEMA_VERSION, files: listing }, null, 2)}\n`), 'files.json', { mtime });
+  for (const file of files) {
+    zip.addReadStreamLazy(archivePath(file), { mtime: file.createdAt }, (ready) => {
+      readOwnFile({ db: deps.db, keyring: deps.keyring, store: deps.fileStore }, userId, { fileId: file.id }).then(
+        (content) => { ready(null, Readable.from(content === null ? [] : [content.bytes])); },
+        (error: unknown) => { ready(error instanceof Error ? error : new Error('file unreadable'), Readable.from([])); },
+      );
+    });
+  }
+}
+
 /**
  * The archive for one account, as a stream; null when the account does not exist (or its
  * data key is gone). Nothing is read from the long tables before the stream is pulled.
@@ -168,6 +196,7 @@ export async function exportAccount(deps: ExportDeps, userId: string): Promise<R
   const profile = await profileOf(deps, userId);
   if (profile === null) return null;
   const secondFactors = await secondFactorsOf(deps, userId);
+  const files = await listOwnFiles(deps, userId);
   const generatedAt = deps.clock();
   const mtime = generatedAt;
   const sessions: Counted = { count: 0 };
@@ -183,6 +212,7 @@ export async function exportAccount(deps: ExportDeps, userId: string): Promise<R
   zip.addReadStreamLazy('security-events.ndjson', { mtime }, (ready) => {
     ready(null, Readable.from(eventLines(deps, userId, events)));
   });
+  addFiles(zip, deps, userId, files, mtime);
   // Reached only once the streams before it are written: the counts are final.
   zip.addReadStreamLazy('manifest.json', { mtime }, (ready) => {
     const manifest = {
@@ -190,7 +220,7 @@ export async function exportAccount(deps: ExportDeps, userId: string): Promise<R
       generator: 'gatehouse',
       generated_at: generatedAt.toISOString(),
       user_id: userId,
-      files: { 'profile.json': 1, 'second-factors.json': 1, 'sessions.ndjson': sessions.count, 'security-events.ndjson': events.count },
+      files: { 'profile.json': 1, 'second-factors.json': 1, 'sessions.ndjson': sessions.count, 'security-events.ndjson': events.count, 'files.json': 1, 'files/': files.length },
     };
     ready(null, Readable.from([json(manifest)]));
   });

@@ -18,11 +18,12 @@ import type { RouteLimit } from '../../core/http/rate-limit.ts';
 import { assertMayManage } from '../admin/index.ts';
 import { requireAuth, type AuthLimits } from '../auth/index.ts';
 import type { Authorizer } from '../authorization/index.ts';
+import type { ContentStore } from '../files/index.ts';
 import { TokenBody } from '../verification/index.ts';
 import { cancelDeletion, cancelDeletionByLink, requestDeletion, scheduledDeletion, type DeletionDeps, type ScheduledDeletion } from './deletion.ts';
 import { exportAccount, type ExportDeps } from './export.ts';
 
-export interface PrivacyDeps extends ExportDeps, Omit<DeletionDeps, 'graceDays'> {
+export interface PrivacyDeps extends Omit<ExportDeps, 'fileStore'>, Omit<DeletionDeps, 'graceDays'> {
   readonly change: Changes;
   readonly authorizer: Authorizer;
 }
@@ -32,6 +33,8 @@ export interface PrivacyOptions {
   readonly limits: AuthLimits;
   /** ACCOUNT_DELETION_GRACE_DAYS. */
   readonly graceDays: number;
+  /** Where uploaded files' contents are, for the export. */
+  readonly fileStore: ContentStore;
 }
 
 const Deletion = Type.Object(
@@ -56,9 +59,9 @@ export const EXPORT_LIMIT: RouteLimit = { name: 'data-export', key: 'account', m
 /** Subject-access requests answered by one administrator: a few an hour, not a bulk copy of every account. */
 export const ADMIN_EXPORT_LIMIT: RouteLimit = { name: 'admin-data-export', key: 'account', max: 20, windowMs: 3_600_000 };
 
-async function sendExport(deps: PrivacyDeps, request: FastifyRequest, reply: FastifyReply, userId: string): Promise<FastifyReply> {
+async function sendExport(deps: PrivacyDeps, fileStore: ContentStore, request: FastifyRequest, reply: FastifyReply, userId: string): Promise<FastifyReply> {
   const actor = requireAuth(request).userId;
-  const archive = await exportAccount(deps, userId);
+  const archive = await exportAccount({ db: deps.db, keyring: deps.keyring, clock: deps.clock, fileStore }, userId);
   if (archive === null) throw new AppError('not_found', { detail: 'no such user' });
   await deps.change(request.auditContext, ({ audit }) => {
     audit({
@@ -78,7 +81,7 @@ async function sendExport(deps: PrivacyDeps, request: FastifyRequest, reply: Fas
     .send(archive satisfies Readable);
 }
 
-export const privacyRoutes: FastifyPluginCallback<PrivacyOptions> = (app, { deps, limits, graceDays }, done) => {
+export const privacyRoutes: FastifyPluginCallback<PrivacyOptions> = (app, { deps, limits, graceDays, fileStore }, done) => {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   const deletionDeps: DeletionDeps = { ...deps, graceDays };
 
@@ -91,7 +94,7 @@ export const privacyRoutes: FastifyPluginCallback<PrivacyOptions> = (app, { deps
     async (request, reply) => {
       // The schema types the body as a string; the stream is sent as is, never serialized.
       const untyped: FastifyReply = reply;
-      return sendExport(deps, request, untyped, requireAuth(request).userId);
+      return sendExport(deps, fileStore, request, untyped, requireAuth(request).userId);
     },
   );
 
@@ -105,7 +108,7 @@ export const privacyRoutes: FastifyPluginCallback<PrivacyOptions> = (app, { deps
       const untyped: FastifyReply = reply;
       // As for every action on a user: nobody copies out the data of an account holding permissions they lack (support cannot export an admin).
       await assertMayManage(deps.db, deps.authorizer, requireAuth(request).userId, request.params.id);
-      return sendExport(deps, request, untyped, request.params.id);
+      return sendExport(deps, fileStore, request, untyped, request.params.id);
     },
   );
 

@@ -1477,6 +1477,177 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/users/{id}/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's files (audited) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description RFC 9457 problem details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            errors?: {
+                                field: string;
+                                rule: string;
+                            }[];
+                            request_id: string;
+                            status: number;
+                            suggestions?: string[];
+                            title: string;
+                            type: string;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            errors?: {
+                                field: string;
+                                rule: string;
+                            }[];
+                            request_id: string;
+                            status: number;
+                            suggestions?: string[];
+                            title: string;
+                            type: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            files: {
+                                /** Format: date-time */
+                                created_at: string;
+                                /** Format: uuid */
+                                id: string;
+                                /** @description Detected from the content, never from the name or the declared type */
+                                media_type: "image/png" | "image/jpeg" | "image/webp" | "application/pdf" | "text/plain";
+                                /** @description The original name, sanitised: last path segment, no control or bidirectional characters */
+                                name: string;
+                                purpose: "file" | "avatar";
+                                /** @description As stored (an image after re-encoding) */
+                                size_bytes: number;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/users/{id}/files/{fileId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download a user's file (audited) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    fileId: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description RFC 9457 problem details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            errors?: {
+                                field: string;
+                                rule: string;
+                            }[];
+                            request_id: string;
+                            status: number;
+                            suggestions?: string[];
+                            title: string;
+                            type: string;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            errors?: {
+                                field: string;
+                                rule: string;
+                            }[];
+                            request_id: string;
+                            status: number;
+                            suggestions?: string[];
+                            title: string;
+                            type: string;
+                        };
+                    };
+                };
+                /** @description The file, as an attachment of its detected type */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": string;
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/users/{id}/mfa": {
         parameters: {
             query?: never;
@@ -3428,6 +3599,167 @@ export interface paths {
         };
         trace?: never;
     };
+    "/v1/me/avatar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download your avatar */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description RFC 9457 problem details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            errors?: {
+                                field: string;
+                                rule: string;
+                            }[];
+                            request_id: string;
+                            status: number;
+                            suggestions?: string[];
+                            title: string;
+                            type: string;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            errors?: {
+                                field: string;
+                                rule: string;
+                            }[];
+                            request_id: string;
+                            status: number;
+                            suggestions?: string[];
+                            title: string;
+                            type: string;
+                        };
+                    };
+                };
+                /** @description The file, as an attachment of its detected type */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": string;
+                    };
+                };
+            };
+        };
+        /**
+         * Set your avatar (an image; cropped to a square)
+         * @description multipart/form-data with one part, the file. Its type is decided by its content (PNG, JPEG, WebP, PDF, plain text); the name and declared type must agree with it. Images are re-encoded without metadata.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description The file (one part)
+                         */
+                        file: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description RFC 9457 problem details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            errors?: {
+                                field: string;
+                                rule: string;
+                            }[];
+                            request_id: string;
+                            status: number;
+                            suggestions?: string[];
+                            title: string;
+                            type: string;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            errors?: {
+                                field: string;
+                                rule: string;
+                            }[];
+                            request_id: string;
+                            status: number;
+                            suggestions?: string[];
+                            title: string;
+                            type: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: uuid */
+                            id: string;
+                            /** @description Detected from the content, never from the name or the declared type */
+                            media_type: "image/png" | "image/jpeg" | "image/webp" | "application/pdf" | "text/plain";
+                            /** @description The original name, sanitised: last path segment, no control or bidirectional characters */
+                            name: string;
+                            purpose: "file" | "avatar";
+                            /** @description As stored (an image after re-encoding) */
+                            size_bytes: number;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me/deletion": {
         parameters: {
             query?: never;
@@ -3746,6 +4078,319 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your files, newest first */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description RFC 9457 problem details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            errors?: {
+                                field: string;
+                                rule: string;
+                            }[];
+                            request_id: string;
+                            status: number;
+                            suggestions?: string[];
+                            title: string;
+                            type: string;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            errors?: {
+                                field: string;
+                                rule: string;
+                            }[];
+                            request_id: string;
+                            status: number;
+                            suggestions?: string[];
+                            title: string;
+                            type: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            files: {
+                                /** Format: date-time */
+                                created_at: string;
+                                /** Format: uuid */
+                                id: string;
+                                /** @description Detected from the content, never from the name or the declared type */
+                                media_type: "image/png" | "image/jpeg" | "image/webp" | "application/pdf" | "text/plain";
+                                /** @description The original name, sanitised: last path segment, no control or bidirectional characters */
+                                name: string;
+                                purpose: "file" | "avatar";
+                                /** @description As stored (an image after re-encoding) */
+                                size_bytes: number;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Upload a file to your account
+         * @description multipart/form-data with one part, the file. Its type is decided by its content (PNG, JPEG, WebP, PDF, plain text); the name and declared type must agree with it. Images are re-encoded without metadata.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description The file (one part)
+                         */
+                        file: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description RFC 9457 problem details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            errors?: {
+                                field: string;
+                                rule: string;
+                            }[];
+                            request_id: string;
+                            status: number;
+                            suggestions?: string[];
+                            title: string;
+                            type: string;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            errors?: {
+                                field: string;
+                                rule: string;
+                            }[];
+                            request_id: string;
+                            status: number;
+                            suggestions?: string[];
+                            title: string;
+                            type: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: uuid */
+                            id: string;
+                            /** @description Detected from the content, never from the name or the declared type */
+                            media_type: "image/png" | "image/jpeg" | "image/webp" | "application/pdf" | "text/plain";
+                            /** @description The original name, sanitised: last path segment, no control or bidirectional characters */
+                            name: string;
+                            purpose: "file" | "avatar";
+                            /** @description As stored (an image after re-encoding) */
+                            size_bytes: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/files/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download one of your files */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description RFC 9457 problem details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            errors?: {
+                                field: string;
+                                rule: string;
+                            }[];
+                            request_id: string;
+                            status: number;
+                            suggestions?: string[];
+                            title: string;
+                            type: string;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            errors?: {
+                                field: string;
+                                rule: string;
+                            }[];
+                            request_id: string;
+                            status: number;
+                            suggestions?: string[];
+                            title: string;
+                            type: string;
+                        };
+                    };
+                };
+                /** @description The file, as an attachment of its detected type */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": string;
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Delete one of your files */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description RFC 9457 problem details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            errors?: {
+                                field: string;
+                                rule: string;
+                            }[];
+                            request_id: string;
+                            status: number;
+                            suggestions?: string[];
+                            title: string;
+                            type: string;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            errors?: {
+                                field: string;
+                                rule: string;
+                            }[];
+                            request_id: string;
+                            status: number;
+                            suggestions?: string[];
+                            title: string;
+                            type: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
