@@ -94,6 +94,10 @@ for (const engine of testEngines()) {
       assert.equal((await call(test, 'GET', `/v1/admin/users/${subject.id}/files`, { token: plain.tokens.access_token })).code, 'forbidden');
       assert.equal((await get(test, admin.tokens.access_token, `/v1/admin/users/${admin.id}/files/${id}`)).status, 404, 'a file is found only under its owner');
       assert.equal((await call(test, 'GET', '/v1/admin/users/00000000-0000-4000-8000-000000000000/files', { token: admin.tokens.access_token })).code, 'not_found');
+      // Support reads users, but not the files of an account holding permissions it lacks.
+      const support = await createSignedIn(test, { roles: ['support'], label: 'files-support' });
+      assert.equal((await call(test, 'GET', `/v1/admin/users/${subject.id}/files`, { token: support.tokens.access_token })).status, 200);
+      assert.equal((await call(test, 'GET', `/v1/admin/users/${admin.id}/files`, { token: support.tokens.access_token })).code, 'forbidden');
     });
 
     it('deleting the account removes its files and shreds the key they were encrypted under', async () => {

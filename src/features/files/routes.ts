@@ -16,7 +16,9 @@ import { AppError } from '../../core/errors.ts';
 import { responses } from '../../core/http/problem.ts';
 import type { RouteLimit } from '../../core/http/rate-limit.ts';
 import type { Metrics } from '../../core/metrics/metrics.ts';
+import { assertMayManage } from '../admin/index.ts';
 import { requireAuth } from '../auth/index.ts';
+import type { Authorizer } from '../authorization/index.ts';
 import { UploadRefused } from './detect-type.ts';
 import type { ContentStore } from './content-store.ts';
 import { contentDisposition, downloadName } from './filename.ts';
@@ -25,7 +27,7 @@ import { userExists } from './repo.ts';
 import { listOwnFiles, readOwnFile, removeFile, storeUpload, type FileContent, type FileInfo, type FilesDeps } from './service.ts';
 
 export interface FilesOptions {
-  readonly deps: Omit<FilesDeps, 'store'>;
+  readonly deps: Omit<FilesDeps, 'store'> & { readonly authorizer: Authorizer };
   /** The database (default) or FILES_DIR. */
   readonly store: ContentStore;
   readonly uploads: UploadsConfig;
@@ -160,6 +162,8 @@ export const filesRoutes: FastifyPluginAsync<FilesOptions> = async (app, options
     { config: { access: { permission: 'users:read' } }, schema: { summary: 'A user\'s files (audited)', tags: ['admin'], security, params: UserParams, response: responses({ 200: FileList }) } },
     async (request) => {
       if (!(await userExists(deps.db, request.params.id))) throw new AppError('not_found', { detail: 'no such user' });
+      // As for every action on a user: not the files of an account holding permissions the reader lacks (support and an admin).
+      await assertMayManage(deps.db, options.deps.authorizer, requireAuth(request).userId, request.params.id);
       const files = await listOwnFiles(deps, request.params.id);
       await audited(request, 'files.listed', request.params.id, {});
       return { files: files.map(fileJSON) };
@@ -170,6 +174,7 @@ export const filesRoutes: FastifyPluginAsync<FilesOptions> = async (app, options
     '/v1/admin/users/:id/files/:fileId',
     { config: { access: { permission: 'users:read' } }, schema: { summary: 'Download a user\'s file (audited)', tags: ['admin'], security, params: UserFileParams, response: responses({ 200: Binary }) } },
     async (request, reply) => {
+      await assertMayManage(deps.db, options.deps.authorizer, requireAuth(request).userId, request.params.id);
       const file = await readOwnFile(deps, request.params.id, { fileId: request.params.fileId });
       if (file === null) throw new AppError('not_found', { detail: 'no such file of this user' });
       await audited(request, 'file.downloaded', request.params.id, { file_id: file.id });
