@@ -5,6 +5,7 @@
 // the last administrator cannot delete themselves.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { sql } from 'kysely';
 import { testEngines } from '../../../test/helpers/database.ts';
 import { tokenFromMail } from '../../../test/helpers/http.ts';
 import { enrolTotp } from '../../../test/helpers/mfa.ts';
@@ -96,6 +97,47 @@ for (const engine of testEngines()) {
       // The account cannot log in any more.
       const login = await test.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: account.email, password: account.password } });
       assert.equal(login.json<{ code: string }>().code, 'invalid_credentials');
+    });
+  });
+
+  describe(`what an erasure leaves, read as the database superuser, on ${engine.engine}`, () => {
+    const suite = mfaAppPerSuite(engine);
+
+    it('no table holds the erased person\'s email, name, address, user agent or second-factor secret, in clear or decryptable', async () => {
+      const { test } = suite;
+      const db = test.services.auth.db;
+      const account = await createUser(test, { label: 'erased-everywhere', name: 'Erased Everywhere Person' });
+      const from = { remoteAddress: '198.51.100.23', headers: { 'user-agent': 'ErasedBrowser/7.1' } };
+      const login = await test.app.inject({ method: 'POST', url: '/v1/auth/login', ...from, payload: { email: account.email, password: account.password } });
+      assert.equal(login.statusCode, 200, login.body);
+      const token = login.json<{ access_token: string }>().access_token;
+      const totp = await enrolTotp(test, token, suite.time.clock());
+      const asked = await test.app.inject({ method: 'DELETE', url: '/v1/me', ...from, headers: { ...from.headers, authorization: `Bearer ${token}` } });
+      assert.equal(asked.statusCode, 202, asked.body);
+      // Before the erasure the traces are there: the search below can find them.
+      const tables = (await sql<{ table_name: string }>`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`.execute(db)).rows.map((row) => row.table_name);
+      const everything = async (): Promise<string> => {
+        const dumps: string[] = [];
+        for (const table of tables) dumps.push(JSON.stringify((await sql`SELECT * FROM ${sql.table(table)}`.execute(db)).rows));
+        return dumps.join('\n');
+      };
+      // The email and name are never stored in clear; the address and user agent are, until the erasure.
+      const encrypted = [account.email, 'Erased Everywhere Person'];
+      const inClear = ['198.51.100.23', 'ErasedBrowser/7.1'];
+      const before = await everything();
+      for (const trace of encrypted) assert.equal(before.includes(trace), false, `${trace} is stored in clear`);
+      for (const trace of [...inClear, account.id]) assert.ok(before.includes(trace), `${trace} is stored before the erasure (the search can find it)`);
+      suite.time.advanceSeconds(7 * DAY + 60);
+      await test.services.scheduler.runNow('erase-requested-accounts');
+      const after = await everything();
+      // The email and name were stored only encrypted under the shredded key; the address
+      // and user agent in sessions (deleted) and audit records (redacted); the TOTP secret
+      // encrypted (row deleted). The pseudonymous id stays in the audit trail only.
+      for (const trace of [...encrypted, ...inClear]) assert.equal(after.includes(trace), false, `${trace} survives the erasure`);
+      assert.equal(after.includes(totp.secret.base32), false);
+      assert.equal((await db.selectFrom('data_keys').select('owner_id').where('owner_id', '=', account.id).execute()).length, 0);
+      const idsLeft = (await db.selectFrom('audit_events').select('seq').where((eb) => eb.or([eb('actor_id', '=', account.id), eb('target_id', '=', account.id)])).execute()).length;
+      assert.ok(idsLeft > 0, 'the audit trail keeps the pseudonymous id');
     });
   });
 
