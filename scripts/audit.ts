@@ -1,5 +1,5 @@
 // `npm audit` where the advisory service answers. Where it does not (this project's CI
-// machine is refused), it prints `audit: NOT CHECKED (...)` and exits 0 so CI goes on,
+// machine is refused), it prints `audit: NOT CHECKED (...)` and exits 3 (neither a pass nor a failure), so CI goes on,
 // and .ci/run names the audit as not checked in its closing summary: a missing answer is
 // never reported as a pass. The judgement is in audit-outcome.ts.
 import { spawnSync } from 'node:child_process';
