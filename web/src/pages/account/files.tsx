@@ -120,7 +120,10 @@ export function FilesPage(): ReactNode {
         accept={ACCEPT}
         submitText="Upload"
         busyText="Uploading…"
-        send={uploadFile}
+        send={async (file) => {
+          setDone(null);
+          return uploadFile(file);
+        }}
         onDone={() => {
           setDone('Your file was uploaded.');
           loaded.reload();
