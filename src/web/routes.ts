@@ -11,12 +11,14 @@ import { WEB_APP_PATHS, WEB_ASSETS_ROUTE } from './paths.ts';
  * The pages' policy. Scripts and styles only from files of this origin (no inline code, so
  * an injected <script> or style attribute does nothing); Trusted Types so that no string
  * reaches an HTML or script sink; the API keeps its own policy that allows nothing.
+ * Images also from `data:` (the TOTP QR code) and `blob:` (the avatar, fetched through the
+ * api client: an object URL holds only bytes this page itself received).
  */
 export const WEB_APP_CSP = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self' data:",
+  "img-src 'self' data: blob:",
   "connect-src 'self'",
   "frame-ancestors 'none'",
   "object-src 'none'",

@@ -9,6 +9,7 @@ import { Link } from '../../router.tsx';
 import { NotFoundPage } from '../simple.tsx';
 import { DataPage } from './data.tsx';
 import { EventsPage } from './events.tsx';
+import { FilesPage } from './files.tsx';
 import { OverviewPage } from './overview.tsx';
 import { PasswordPage } from './password.tsx';
 import { SessionsPage } from './sessions.tsx';
@@ -28,6 +29,7 @@ export const ACCOUNT_SECTIONS: readonly Section[] = [
   { path: '/account/sessions', label: 'Sessions', title: 'Your sessions', page: () => <SessionsPage /> },
   { path: '/account/events', label: 'Security events', title: 'Security events', page: () => <EventsPage /> },
   { path: '/account/two-step', label: 'Two-step sign-in', title: 'Two-step sign-in', page: () => <TwoStepPage /> },
+  { path: '/account/files', label: 'Your files', title: 'Your files', page: () => <FilesPage /> },
   { path: '/account/data', label: 'Your data', title: 'Your data', page: () => <DataPage /> },
 ];
 

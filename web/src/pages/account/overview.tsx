@@ -1,5 +1,5 @@
 // /account: who is signed in, the name (which the user may change, within the API's
-// bounds: 1 to 200 characters, or none), and logging out.
+// bounds: 1 to 200 characters, or none), the picture (avatar.tsx), and logging out.
 import { useState, type ReactNode } from 'react';
 import { api } from '../../api/client.ts';
 import { settle } from '../../api/problem.ts';
@@ -8,6 +8,7 @@ import { Field, SubmitButton, useAction } from '../../components/form.tsx';
 import { Card } from '../../components/layout.tsx';
 import { navigate } from '../../router.tsx';
 import { session } from '../../session.ts';
+import { AvatarSection } from './avatar.tsx';
 import { DeletionBanner } from './deletion-banner.tsx';
 import { AccountProblem, DateTime, Done, Loading } from './shared.tsx';
 import { useLoad } from './use-load.ts';
@@ -104,6 +105,8 @@ export function OverviewPage(): ReactNode {
       {profile === null ? null : (
         <>
           <ProfileDetails profile={profile} />
+          <h2>Your picture</h2>
+          <AvatarSection />
           <h2>Your name</h2>
           <NameForm profile={profile} onSaved={setUpdated} />
         </>

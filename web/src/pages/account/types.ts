@@ -10,3 +10,4 @@ export type SecurityEvent = EventPage['events'][number];
 export type MfaStatus = JSONBody<paths['/v1/me/mfa']['get']['responses'][200]>;
 export type TotpEnrolment = JSONBody<paths['/v1/me/mfa/totp']['post']['responses'][200]>;
 export type Passkey = JSONBody<paths['/v1/me/passkeys']['get']['responses'][200]>[number];
+export type AccountFile = JSONBody<paths['/v1/me/files']['get']['responses'][200]>['files'][number];
