@@ -3,7 +3,7 @@
 // auth, its socket in the temp dir, run as `postgres` when started as root (initdb refuses
 // root), and removed by destroy().
 import { execFile } from 'node:child_process';
-import { chown, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -52,7 +52,13 @@ async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>)
   }
 }
 
-export async function startThrowawayPostgres(options: { database?: string } = {}): Promise<ThrowawayPostgres> {
+export interface ThrowawayOptions {
+  readonly database?: string;
+  /** Serve TLS with this certificate and key (copied into the cluster's directory, owned by the server's user, the key 0600). */
+  readonly tls?: { readonly cert: string; readonly key: string };
+}
+
+export async function startThrowawayPostgres(options: ThrowawayOptions = {}): Promise<ThrowawayPostgres> {
   const database = options.database ?? 'gatehouse';
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-pg-'));
   const data = join(dir, 'data');
@@ -63,6 +69,7 @@ export async function startThrowawayPostgres(options: { database?: string } = {}
   try {
     if (isRoot) await chown(dir, ...(await postgresIds()));
     await asPostgres(await postgresBin('initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
+    const tls = options.tls === undefined ? [] : await installTLS(dir, options.tls);
     const settings = [
       `-p ${port}`,
       '-c listen_addresses=127.0.0.1',
@@ -70,6 +77,7 @@ export async function startThrowawayPostgres(options: { database?: string } = {}
       '-c fsync=off',
       '-c shared_buffers=16MB',
       '-c max_connections=60',
+      ...tls,
     ].join(' ');
     const start = async (): Promise<void> => {
       await asPostgres(pgCtl, ['-D', data, '-o', settings, '-l', join(dir, 'log'), '-w', '-t', '30', 'start']);
@@ -113,4 +121,19 @@ async function postgresIds(): Promise<[number, number]> {
   const { stdout: uid } = await run('id', ['-u', 'postgres']);
   const { stdout: gid } = await run('id', ['-g', 'postgres']);
   return [Number(uid.trim()), Number(gid.trim())];
+}
+
+/** The certificate and key where the server can read them; the settings that turn TLS on. */
+async function installTLS(dir: string, files: { readonly cert: string; readonly key: string }): Promise<string[]> {
+  const cert = join(dir, 'server.crt');
+  const key = join(dir, 'server.key');
+  await copyFile(files.cert, cert);
+  await copyFile(files.key, key);
+  await chmod(key, 0o600);
+  if (isRoot) {
+    const [uid, gid] = await postgresIds();
+    await chown(cert, uid, gid);
+    await chown(key, uid, gid);
+  }
+  return ['-c ssl=on', `-c ssl_cert_file=${cert}`, `-c ssl_key_file=${key}`];
 }

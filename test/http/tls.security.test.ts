@@ -4,28 +4,14 @@
 // is refused; and a renewed certificate is served after SIGHUP to new connections while a
 // connection opened before goes on undisturbed.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TLSSocket } from 'node:tls';
-import { promisify } from 'node:util';
 import { freePort, startServer, type ServerProcess } from '../helpers/server-process.ts';
-
-const run = promisify(execFile);
-
-/** A CA, and two server certificates it signed for 127.0.0.1 (the second is the renewal). */
-async function makeCertificates(dir: string): Promise<void> {
-  const openssl = (...args: string[]) => run('openssl', args, { cwd: dir });
-  await openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=Gatehouse test CA');
-  for (const name of ['first', 'second']) {
-    await openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=127.0.0.1 ${name}`);
-    await run('sh', ['-c', `printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > ${name}.ext`], { cwd: dir });
-    await openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`);
-  }
-}
+import { makeCA, makeServerCertificate } from '../helpers/test-ca.ts';
 
 interface Reply {
   readonly status: number;
@@ -65,7 +51,9 @@ describe('HTTPS served by Gatehouse itself', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'gh-tls-'));
-    await makeCertificates(dir);
+    await makeCA(dir);
+    await makeServerCertificate(dir, 'first');
+    await makeServerCertificate(dir, 'second');
     await copyFile(join(dir, 'first.crt'), join(dir, 'tls.crt'));
     await copyFile(join(dir, 'first.key'), join(dir, 'tls.key'));
     ca = await readFile(join(dir, 'ca.crt'), 'utf8');
