@@ -154,9 +154,12 @@ for (const engine of testEngines()) {
             assert.ok(error instanceof AuditInputError, String(error));
           }
         }),
-        { numRuns: 40 },
+        // About 62% of these random details are storable (the rest are refused before the
+        // database, as they should be). 120 runs keep the required half well clear of
+        // chance: with 40 runs, fewer than 20 storable happened about once in 16 runs.
+        { numRuns: 120 },
       );
-      assert.ok(appended >= 20, `only ${appended} of 40 random details were storable`);
+      assert.ok(appended >= 60, `only ${appended} of 120 random details were storable`);
       const result = await verifyAuditChain(database().db, keyLookup(deps.key));
       assert.deepEqual([result.ok, result.checked], [true, appended]);
     });
