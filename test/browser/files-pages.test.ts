@@ -79,6 +79,8 @@ describe('"Your files" and the avatar in Chromium', () => {
     await red.getByText('PNG image').waitFor();
     assert.match((await red.innerText()).replace(/\s+/g, ' '), /red\.png.*Size \d+(\.\d)? (bytes|KB).*Uploaded \S/);
     await page.getByText('1 file,').waitFor();
+    // The storage limits come from the server (UPLOAD_QUOTA_BYTES and UPLOAD_MAX_BYTES, the defaults here).
+    await page.getByText(/of 50 MB used; 5 MB at most a file\./).waitFor();
     await checkPage(watched, 'files-one');
 
     // Downloaded through the api client and saved from a blob: the re-encoded PNG.

@@ -32,7 +32,9 @@ for (const engine of testEngines()) {
       suite.time.advanceSeconds(1);
       const pdf = (await upload(test, token, { filename: 'contract.pdf', type: 'application/pdf' }, MINIMAL_PDF)).json<{ id: string }>();
 
-      const listed = (await get(test, token, '/v1/me/files')).json<{ files: { id: string }[] }>().files.map((file) => file.id);
+      const answer = (await get(test, token, '/v1/me/files')).json<{ files: { id: string }[]; quota_bytes: number; max_file_bytes: number }>();
+      assert.deepEqual([answer.quota_bytes, answer.max_file_bytes], [50 * 1024 * 1024, 5 * 1024 * 1024], 'the limits, for the page to show');
+      const listed = answer.files.map((file) => file.id);
       assert.deepEqual(listed, [pdf.id, note.id]);
       assert.deepEqual((await get(test, token, `/v1/me/files/${note.id}`)).body, text);
       assert.deepEqual((await get(test, token, `/v1/me/files/${pdf.id}`)).body, MINIMAL_PDF, 'a PDF is stored as sent');

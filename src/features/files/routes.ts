@@ -47,6 +47,14 @@ const FileJSON = Type.Object(
   { additionalProperties: false },
 );
 const FileList = Type.Object({ files: Type.Array(FileJSON) }, { additionalProperties: false });
+const OwnFileList = Type.Object(
+  {
+    files: Type.Array(FileJSON),
+    quota_bytes: Type.Integer({ minimum: 0, description: 'What the account may store in all (UPLOAD_QUOTA_BYTES); the files\' sizes say how much is used' }),
+    max_file_bytes: Type.Integer({ minimum: 0, description: 'The largest file accepted (UPLOAD_MAX_BYTES)' }),
+  },
+  { additionalProperties: false },
+);
 const Binary = Type.String({ format: 'binary', description: 'The file, as an attachment of its detected type' });
 const FileParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
 const UserParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
@@ -113,8 +121,8 @@ export const filesRoutes: FastifyPluginAsync<FilesOptions> = async (app, options
 
   typed.get(
     '/v1/me/files',
-    { config: { access: 'authenticated' }, schema: { summary: 'Your files, newest first', tags: ['me'], security, response: responses({ 200: FileList }) } },
-    async (request) => ({ files: (await listOwnFiles(deps, requireAuth(request).userId)).map(fileJSON) }),
+    { config: { access: 'authenticated' }, schema: { summary: 'Your files, newest first, and your storage limits', tags: ['me'], security, response: responses({ 200: OwnFileList }) } },
+    async (request) => ({ files: (await listOwnFiles(deps, requireAuth(request).userId)).map(fileJSON), quota_bytes: uploads.quotaBytes, max_file_bytes: uploads.maxBytes }),
   );
 
   typed.get(

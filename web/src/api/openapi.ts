@@ -4090,7 +4090,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your files, newest first */
+        /** Your files, newest first, and your storage limits */
         get: {
             parameters: {
                 query?: never;
@@ -4160,6 +4160,10 @@ export interface paths {
                                 /** @description As stored (an image after re-encoding) */
                                 size_bytes: number;
                             }[];
+                            /** @description The largest file accepted (UPLOAD_MAX_BYTES) */
+                            max_file_bytes: number;
+                            /** @description What the account may store in all (UPLOAD_QUOTA_BYTES); the files' sizes say how much is used */
+                            quota_bytes: number;
                         };
                     };
                 };

@@ -10,7 +10,7 @@ import { saveBlob } from '../../download.ts';
 import { AccountProblem, DateTime, Done, Loading } from './shared.tsx';
 import type { AccountFile } from './types.ts';
 import { UploadForm } from './upload-form.tsx';
-import { deleteFile, downloadFile, listFiles, uploadFile } from './uploads.ts';
+import { deleteFile, downloadFile, listFiles, uploadFile, type FileListing } from './uploads.ts';
 import { useLoad } from './use-load.ts';
 
 const TYPE_LABELS: Readonly<Record<AccountFile['media_type'], string>> = {
@@ -88,14 +88,15 @@ function FileItem(props: { readonly file: AccountFile; readonly onDeleted: () =>
   );
 }
 
-function FileList(props: { readonly files: readonly AccountFile[]; readonly onDeleted: () => void }): ReactNode {
-  const { files } = props;
-  if (files.length === 0) return <p>You have no files yet.</p>;
+function FileList(props: { readonly listing: FileListing; readonly onDeleted: () => void }): ReactNode {
+  const { files, quotaBytes, maxFileBytes } = props.listing;
+  const limits = `You may store ${formatSize(quotaBytes)} in all, ${formatSize(maxFileBytes)} a file.`;
+  if (files.length === 0) return <p>You have no files yet. {limits}</p>;
   const total = files.reduce((sum, file) => sum + file.size_bytes, 0);
   return (
     <>
       <p>
-        {files.length === 1 ? '1 file' : `${files.length} files`}, {formatSize(total)} in all.
+        {files.length === 1 ? '1 file' : `${files.length} files`}, {formatSize(total)} of {formatSize(quotaBytes)} used; {formatSize(maxFileBytes)} at most a file.
       </p>
       <ul className="item-list" aria-label="Files">
         {files.map((file) => (
@@ -135,7 +136,7 @@ export function FilesPage(): ReactNode {
       {outcome?.ok === false ? <AccountProblem problem={outcome.problem} /> : null}
       {outcome?.ok === true ? (
         <FileList
-          files={outcome.data}
+          listing={outcome.data}
           onDeleted={() => {
             setDone('The file was deleted.');
             loaded.reload();

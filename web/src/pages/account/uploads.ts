@@ -37,9 +37,16 @@ export async function setAvatar(file: File): Promise<Outcome<AccountFile>> {
   return settle(api.PUT('/v1/me/avatar', multipart(file)));
 }
 
-export async function listFiles(): Promise<Outcome<readonly AccountFile[]>> {
+/** The account's files and its storage limits. */
+export interface FileListing {
+  readonly files: readonly AccountFile[];
+  readonly quotaBytes: number;
+  readonly maxFileBytes: number;
+}
+
+export async function listFiles(): Promise<Outcome<FileListing>> {
   const outcome = await settle(api.GET('/v1/me/files'));
-  return outcome.ok ? { ok: true, data: outcome.data.files } : outcome;
+  return outcome.ok ? { ok: true, data: { files: outcome.data.files, quotaBytes: outcome.data.quota_bytes, maxFileBytes: outcome.data.max_file_bytes } } : outcome;
 }
 
 export async function deleteFile(id: string): Promise<Outcome<unknown>> {
