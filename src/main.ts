@@ -14,6 +14,8 @@ import { auditVerify, auditVerifyFile } from './cli/audit-verify.ts';
 import { rotateMaster } from './cli/keys.ts';
 import { migrateCommand } from './cli/migrate.ts';
 import { listJobsCommand, runJobCommand } from './cli/jobs.ts';
+import { createCommand, keygenCommand, ledgerCommand, restoreCommand, verifyCommand } from './cli/backup.ts';
+import { BackupError } from './features/backup/index.ts';
 
 const USAGE = `usage: gatehouse <command>
 
@@ -27,6 +29,16 @@ const USAGE = `usage: gatehouse <command>
                       after writing a signed checkpoint; run as the database owner
   keys rotate-master  re-wrap every stored key under the newest master key
   keys rotate-signing make the next signing key active and publish a new next key
+  backup keygen --out FILE
+                      make an age identity for backups (kept offline) and print its recipient
+  backup create [--out FILE] [--recipient AGE1 ...]
+                      write an encrypted, consistent backup (default: into BACKUP_DIR)
+  backup verify FILE --identity KEYFILE
+                      decrypt, check and restore into a scratch database; verify the audit chain
+  backup restore FILE --identity KEYFILE [--ledger F ...]
+                      restore into the configured (empty) database, re-applying later erasures
+  backup ledger [--out FILE]
+                      write the erasure ledger (for a restore of an older backup)
   jobs list           the scheduled retention purges and when each last ran
   jobs run NAME       run one of them now
   users create --email E [--name N] [--role R ...]
@@ -36,6 +48,10 @@ const USAGE = `usage: gatehouse <command>
 type Command = (argv: readonly string[]) => Promise<number>;
 
 class UsageError extends Error {}
+
+const out = (text: string): void => {
+  process.stdout.write(text);
+};
 
 function config(): ReturnType<typeof loadConfig> {
   return loadConfig(process.env);
@@ -98,6 +114,31 @@ const commands: Record<string, Command> = {
       return 0;
     });
   },
+  async 'backup keygen'(argv) {
+    const { values } = parseArgs({ args: [...argv], options: { out: { type: 'string' } }, strict: true });
+    if (values.out === undefined) throw new UsageError('backup keygen needs --out FILE');
+    return keygenCommand(values.out, out);
+  },
+  async 'backup create'(argv) {
+    const { values } = parseArgs({ args: [...argv], options: { out: { type: 'string' }, recipient: { type: 'string', multiple: true } }, strict: true });
+    return createCommand(config(), { out: values.out, recipients: values.recipient ?? [] }, out);
+  },
+  async 'backup verify'(argv) {
+    const { values, positionals } = parseArgs({ args: [...argv], options: { identity: { type: 'string' } }, allowPositionals: true, strict: true });
+    const [file] = positionals;
+    if (file === undefined || positionals.length !== 1 || values.identity === undefined) throw new UsageError('backup verify takes FILE and --identity KEYFILE');
+    return verifyCommand(config(), createLogger({ level: 'warn' }), file, values.identity, out);
+  },
+  async 'backup restore'(argv) {
+    const { values, positionals } = parseArgs({ args: [...argv], options: { identity: { type: 'string' }, ledger: { type: 'string', multiple: true } }, allowPositionals: true, strict: true });
+    const [file] = positionals;
+    if (file === undefined || positionals.length !== 1 || values.identity === undefined) throw new UsageError('backup restore takes FILE and --identity KEYFILE');
+    return restoreCommand(config(), createLogger({ level: 'warn' }), { file, identityFile: values.identity, ledgers: values.ledger ?? [] }, out);
+  },
+  async 'backup ledger'(argv) {
+    const { values } = parseArgs({ args: [...argv], options: { out: { type: 'string' } }, strict: true });
+    return withRuntime((runtime) => ledgerCommand(runtime, values.out, out), { migrate: false });
+  },
   async 'jobs list'() {
     return withRuntime((runtime) => listJobsCommand(runtime, (text) => process.stdout.write(text)));
   },
@@ -147,6 +188,10 @@ async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof DotEnvError) {
       process.stderr.write(`gatehouse: refusing ${DOTENV_FILE}: ${error.message}\n`);
       return 2;
+    }
+    if (error instanceof BackupError) {
+      process.stderr.write(`gatehouse: backup: ${error.message}\n`);
+      return 1;
     }
     if (error instanceof ConfigError) {
       process.stderr.write(`${formatConfigProblems(error)}\n`);

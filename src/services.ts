@@ -42,6 +42,7 @@ import { createPasskeys } from './features/passkeys/service.ts';
 import { sendResetLink } from './features/recovery/index.ts';
 import { deletionJob } from './features/privacy/deletion.ts';
 import { orphanFilesJob } from './features/files/index.ts';
+import { backupJob } from './features/backup/index.ts';
 import { auditPruneJob } from './features/retention/audit-prune-job.ts';
 import { DEFAULT_RETENTION, retentionJobs } from './features/retention/jobs.ts';
 import { completeRegistration } from './features/registration/index.ts';
@@ -201,6 +202,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
         deletionJob({ db, keyring, clock, log, change, mail: createOutgoingMail(mail), publicURL: config.publicURL, graceDays: auth.accountDeletionGraceDays }),
         ...(config.administration.auditRetentionDays === null ? [] : [auditPruneJob({ key: auditKey, clock, log, retentionDays: config.administration.auditRetentionDays })]),
         ...(config.uploads.filesDir === null ? [] : [orphanFilesJob(config.uploads.filesDir)]),
+        ...(config.backups.dir === null ? [] : [backupJob({ database, config: { ...config.backups, dir: config.backups.dir }, filesDir: config.uploads.filesDir, change, metrics, log })]),
       ], onRun: (name, removed) => { metrics.retentionRemoved.inc({ job: name }, removed); } }),
     auth: (authRef.deps = {
       db,

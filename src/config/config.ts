@@ -15,6 +15,7 @@ import { accept, hasControlCharacter, parseBoolean, parseChoice, parseDirectory,
 import { parsePublicURL, parseServiceURL, publicURLFromListener } from './parse-urls.ts';
 import { readAdministration, type AdministrationConfig } from './operations-extra.ts';
 import { readUploads, type UploadsConfig } from './uploads.ts';
+import { readBackups, type BackupsConfig } from './backups.ts';
 import { createReader, type Reader } from './reader.ts';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.ts';
 
@@ -23,6 +24,7 @@ export type { CORSOrigins } from './cors.ts';
 export type { TrustProxy } from './trust-proxy.ts';
 export type { AdministrationConfig, BootstrapAdminConfig, WebhookConfig } from './operations-extra.ts';
 export type { UploadsConfig } from './uploads.ts';
+export type { BackupsConfig } from './backups.ts';
 
 export const ENVIRONMENTS = ['development', 'production'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -58,6 +60,7 @@ export interface Config {
   readonly auth: AuthConfig;
   readonly administration: AdministrationConfig;
   readonly uploads: UploadsConfig;
+  readonly backups: BackupsConfig;
 }
 
 /** Token lifetimes, brute-force limits and password policy (durations in seconds). */
@@ -249,6 +252,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     auth: readAuth(reader, listener.publicURL),
     administration: readAdministration(reader),
     uploads: readUploads(reader, (path) => resolve(options.cwd ?? process.cwd(), path)),
+    backups: readBackups(reader, (path) => resolve(options.cwd ?? process.cwd(), path)),
   };
   checkListener(reader, { tls: config.tls, trustProxy: config.trustProxy });
   checkRedisURL(reader, config.redisURL);

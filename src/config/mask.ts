@@ -97,5 +97,9 @@ export function describeConfig(config: Config): ConfigDescription {
     UPLOAD_RATE_LIMIT_MAX: config.uploads.rateLimit.max,
     UPLOAD_RATE_LIMIT_WINDOW: config.uploads.rateLimit.windowSeconds,
     FILES_DIR: config.uploads.filesDir ?? 'unset (files in the database)',
+    BACKUP_DIR: config.backups.dir ?? 'unset (no scheduled backups)',
+    BACKUP_SCHEDULE: config.backups.schedule,
+    BACKUP_KEEP: config.backups.keep,
+    BACKUP_RECIPIENTS: config.backups.recipients.length === 0 ? 'none' : `${config.backups.recipients.length} age recipient(s)`,
   };
 }

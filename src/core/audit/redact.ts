@@ -6,23 +6,28 @@
 // - after IP_RETENTION_DAYS, every address is cut to its network and every user agent
 //   removed, walking the trail once in seq order (audit_redaction_progress).
 // Records written before migration 0017 have no digests and are left as they are.
-import { sql } from 'kysely';
+import { sql, type UpdateQueryBuilder, type UpdateResult } from 'kysely';
 import type { DB } from '../db/database.ts';
+import type { Schema } from '../db/schema.ts';
 
 const TRUNCATION = 'truncate-old-addresses';
 
 /** Removes the address and user agent of the successful records the user did; run after the user row is deleted (the trigger checks). */
 export async function redactErasedUserRecords(trx: DB, userId: string): Promise<number> {
-  const result = await trx
+  const result = await erasedUserRecordsRedaction(trx, userId).executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/** The query of `redactErasedUserRecords`, for a caller that runs it on a raw session (a backup restore). */
+export function erasedUserRecordsRedaction(trx: DB, userId: string): UpdateQueryBuilder<Schema, 'audit_events', 'audit_events', UpdateResult> {
+  return trx
     .updateTable('audit_events')
     .set({ ip: null, user_agent: null })
     .where('actor_id', '=', userId)
     .where('actor_type', '=', 'user')
     .where('outcome', '=', 'success')
     .where('personal_digest', 'is not', null)
-    .where((eb) => eb.or([eb('ip', 'is not', null), eb('user_agent', 'is not', null)]))
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows);
+    .where((eb) => eb.or([eb('ip', 'is not', null), eb('user_agent', 'is not', null)]));
 }
 
 /**

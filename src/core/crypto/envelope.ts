@@ -5,6 +5,7 @@
 // key that wrapped it still unwraps it (docs/operations.md#backups). A field ciphertext
 // is bound to its table, column and row, so it cannot be copied anywhere else.
 import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
 import type { DB } from '../db/database.ts';
 import { AES_KEY_BYTES, CryptoError, decodeBase64url, IV_BYTES, open, seal } from './aead.ts';
 import { UUID_PATTERN } from './ids.ts';
@@ -67,10 +68,20 @@ export function unwrapDataKey(keyring: Keyring, ownerId: string, wrapped: string
   return keyring.unwrap(wrapped, dataKeyAAD(ownerId));
 }
 
-/** Deletes the owner's data key, making every field encrypted under it unrecoverable from this database (not from older backups). */
+/**
+ * Deletes the owner's data key, making every field encrypted under it unrecoverable from
+ * this database, and records the erasure in the ledger (`shredded_keys`) that a restore of
+ * an older backup re-applies (features/backup/erasures.ts). Call it inside the erasure's
+ * transaction, so the ledger row and the deletion commit together.
+ */
 export async function shredDataKey(db: DB, ownerId: string): Promise<boolean> {
   assertOwnerId(ownerId);
   const result = await db.deleteFrom('data_keys').where('owner_id', '=', ownerId).executeTakeFirst();
+  await db
+    .insertInto('shredded_keys')
+    .values({ owner_id: ownerId, shredded_at: sql<Date>`now()` })
+    .onConflict((conflict) => conflict.column('owner_id').doNothing())
+    .execute();
   return result.numDeletedRows > 0n;
 }
 

@@ -102,16 +102,26 @@ export async function migrate(database: Database, dir: string = MIGRATIONS_DIR):
       throw new MigrationError(`database has migrations this build does not know: ${status.unknown.join(', ')}`);
     }
     const pending = files.filter((file) => status.pending.includes(file.version));
-    for (const file of pending) {
-      await session.exec(file.sql);
-      await session.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
-        file.version,
-        file.name,
-        file.checksum,
-      ]);
-    }
+    await applyMigrationFiles(session, pending);
     return pending.map((file) => file.version);
   });
+}
+
+/**
+ * Runs `files` in order on a session whose transaction the caller holds, recording each,
+ * on a database with no schema yet or one `migrate` has checked. `migrate` uses it, and so
+ * does a backup restore, which re-creates the backup's schema version before loading it.
+ */
+export async function applyMigrationFiles(session: ScriptSession, files: readonly MigrationFile[]): Promise<void> {
+  if (!(await tableExists(session))) await session.exec(CREATE_TABLE);
+  for (const file of files) {
+    await session.exec(file.sql);
+    await session.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+      file.version,
+      file.name,
+      file.checksum,
+    ]);
+  }
 }
 
 /** Read-only comparison of the database with the files, for /readyz and `migrate --status`. */

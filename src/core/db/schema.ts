@@ -247,6 +247,13 @@ export interface Schema {
   account_deletions: AccountDeletionsTable;
   audit_redaction_progress: AuditRedactionProgressTable;
   user_files: UserFilesTable;
+  shredded_keys: ShreddedKeysTable;
+}
+
+/** The crypto-shredding ledger: a data key destroyed, by owner (migration 0019). */
+export interface ShreddedKeysTable {
+  owner_id: string;
+  shredded_at: Timestamp;
 }
 
 /** A file a user uploaded, or their avatar (migration 0018); content and name encrypted under the owner's data key. */

@@ -4,6 +4,7 @@
 // interval, so two instances never both run it (and no lock is held while it runs). A job
 // that fails is logged and tried again at its next interval; nothing here is on a
 // request's path.
+import { Cron } from 'croner';
 import type { Clock } from '../clock.ts';
 import type { DB } from '../db/database.ts';
 import { databaseUnavailableReason } from '../db/unavailable.ts';
@@ -13,6 +14,11 @@ export interface ScheduledJob {
   /** Lowercase letters, digits and dashes: a metrics label and a CLI argument. */
   readonly name: string;
   readonly everySeconds: number;
+  /**
+   * A cron expression (UTC): the job is due once per slot, when it has not started since
+   * the newest slot at or before now (and `everySeconds` have passed). For backups.
+   */
+  readonly cron?: string;
   /** What the job is for, for `gatehouse jobs list`. */
   readonly description: string;
   /** Does the work; answers how many rows it removed. */
@@ -31,13 +37,27 @@ export interface Scheduler {
 
 const NAME = /^[a-z][a-z0-9-]{0,47}$/;
 
+/** The newest slot of a cron expression at or before `now` (UTC); null if it has none. */
+export function previousSlot(cron: string, now: Date): Date | null {
+  return new Cron(cron, { paused: true, timezone: 'UTC' }).previousRuns(1, new Date(now.getTime() + 1))[0] ?? null;
+}
+
+/** Started at or before this, the job is due again. */
+function dueBefore(job: ScheduledJob, now: Date): Date {
+  const interval = now.getTime() - job.everySeconds * 1000;
+  if (job.cron === undefined) return new Date(interval);
+  const slot = previousSlot(job.cron, now);
+  return new Date(Math.min(interval, slot === null ? Number.NEGATIVE_INFINITY : slot.getTime() - 1));
+}
+
 /** Claims `job` if it is due: true for exactly one of any number of concurrent callers. */
 async function claim(db: DB, job: ScheduledJob, now: Date): Promise<boolean> {
-  const dueBefore = new Date(now.getTime() - job.everySeconds * 1000);
+  const due = dueBefore(job, now);
+  if (Number.isNaN(due.getTime())) return false;
   const claimed = await db
     .insertInto('scheduled_runs')
     .values({ name: job.name, last_started_at: now, last_finished_at: null, last_removed: null })
-    .onConflict((conflict) => conflict.column('name').doUpdateSet({ last_started_at: now }).where('scheduled_runs.last_started_at', '<=', dueBefore))
+    .onConflict((conflict) => conflict.column('name').doUpdateSet({ last_started_at: now }).where('scheduled_runs.last_started_at', '<=', due))
     .returning('name')
     .executeTakeFirst();
   return claimed !== undefined;

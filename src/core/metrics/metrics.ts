@@ -32,6 +32,11 @@ export interface Metrics {
   readonly retentionRemoved: Counter<'job'>;
   /** Uploads refused by reason (too_large, quota, type_not_allowed, type_mismatch, polyglot, invalid_image, image_too_large). */
   readonly uploadsRefused: Counter<'reason'>;
+  /** Scheduled backups by outcome (succeeded, failed). */
+  readonly backups: Counter<'outcome'>;
+  /** When the last scheduled backup of this instance succeeded (Unix seconds), and its size. */
+  readonly backupLastSuccess: Gauge;
+  readonly backupBytes: Gauge;
   /** Counts login outcomes, lockouts and refresh reuse from the audit events that record them. */
   readonly auditObserver: AuditObserver;
 }
@@ -108,6 +113,9 @@ export function createMetrics(): Metrics {
       registers,
     }),
     webhookFailures: new Counter({ name: `${METRIC_PREFIX}webhook_failures_total`, help: 'Failed security webhook deliveries.', registers }),
+    backups: new Counter({ name: `${METRIC_PREFIX}backups_total`, help: 'Scheduled backups by outcome (succeeded, failed).', labelNames: ['outcome'] as const, registers }),
+    backupLastSuccess: new Gauge({ name: `${METRIC_PREFIX}backup_last_success_timestamp_seconds`, help: 'When the last scheduled backup written by this instance succeeded (Unix time); alert when it falls behind BACKUP_SCHEDULE.', registers }),
+    backupBytes: new Gauge({ name: `${METRIC_PREFIX}backup_last_size_bytes`, help: 'Size of the last scheduled backup written by this instance, encrypted.', registers }),
     // `kind` is a handler name from the code (mail, webhook), never from input.
     jobsEnqueued: new Counter({ name: `${METRIC_PREFIX}jobs_enqueued_total`, help: 'Background jobs written, by kind.', labelNames: ['kind'] as const, registers }),
     jobsCompleted: new Counter({ name: `${METRIC_PREFIX}jobs_completed_total`, help: 'Background jobs done, by kind.', labelNames: ['kind'] as const, registers }),

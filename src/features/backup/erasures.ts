@@ -1,0 +1,110 @@
+// Where a restore learns of the erasures made after its backup was taken. A backup still
+// holds every wrapped data key of its day, and the master key still unwraps them, so
+// crypto-shredding alone does not reach it; what does is the ledger (`shredded_keys`, one
+// row per erased account, written in the erasure's transaction), which every later backup
+// carries. `backup restore` reads the ledger of every newer backup beside the restored one
+// (same recipients, so the same identity opens them) and of any ledger file the operator
+// gives (`gatehouse backup ledger` writes one from a live database), and re-applies them
+// inside the restore's transaction. docs/privacy.md states the guarantee exactly.
+import { createReadStream } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Decrypter } from 'age-encryption';
+import type { DB } from '../../core/db/database.ts';
+import { BackupError } from './format.ts';
+import { readBackup } from './read.ts';
+import type { ErasureEntry } from './restore.ts';
+
+const LEDGER_TABLE = 'shredded_keys';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** What `backup create` names its files in BACKUP_DIR, and what restore looks for beside a backup. */
+export const BACKUP_FILE = /^gatehouse-backup-[0-9TZ-]+\.age$/;
+
+function entryOf(value: unknown): ErasureEntry {
+  if (typeof value !== 'object' || value === null) throw new BackupError('a ledger entry is malformed');
+  const { owner_id: ownerId, shredded_at: shreddedAt } = value as Record<string, unknown>;
+  if (typeof ownerId !== 'string' || !UUID.test(ownerId) || typeof shreddedAt !== 'string' || Number.isNaN(Date.parse(shreddedAt))) throw new BackupError('a ledger entry is malformed');
+  return { ownerId, shreddedAt };
+}
+
+/** The ledger a backup carries, and when the backup was taken. */
+export async function ledgerOfBackup(path: string, decrypter: Decrypter): Promise<{ readonly createdAt: string; readonly entries: ErasureEntry[] }> {
+  const entries: ErasureEntry[] = [];
+  let inLedger = false;
+  const { header } = await readBackup(path, decrypter, (line) => {
+    if (line.kind === 'T') inLedger = line.value.name === LEDGER_TABLE;
+    else if (line.kind === 'F') inLedger = false;
+    else if (line.kind === 'R' && inLedger) entries.push(entryOf(JSON.parse(line.raw)));
+  });
+  return { createdAt: header.created_at, entries };
+}
+
+/** A ledger file: one `{"owner_id","shredded_at"}` per line. */
+export async function readLedgerFile(path: string): Promise<ErasureEntry[]> {
+  const entries: ErasureEntry[] = [];
+  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Number.POSITIVE_INFINITY });
+  try {
+    for await (const line of lines) {
+      if (line.trim() === '') continue;
+      try {
+        entries.push(entryOf(JSON.parse(line)));
+      } catch {
+        throw new BackupError(`ledger file ${path}: line ${entries.length + 1} is not a ledger entry`);
+      }
+    }
+  } catch (error) {
+    if (error instanceof BackupError) throw error;
+    throw new BackupError(`ledger file ${path} cannot be read`);
+  }
+  return entries;
+}
+
+/** The live database's ledger, for `gatehouse backup ledger`. */
+export async function* ledgerLines(db: DB): AsyncGenerator<string> {
+  let after = '00000000-0000-0000-0000-000000000000';
+  for (;;) {
+    const rows = await db.selectFrom('shredded_keys').select(['owner_id', 'shredded_at']).where('owner_id', '>', after).orderBy('owner_id').limit(1000).execute();
+    for (const row of rows) yield `${JSON.stringify({ owner_id: row.owner_id, shredded_at: new Date(row.shredded_at).toISOString() })}\n`;
+    const last = rows.at(-1);
+    if (last === undefined || rows.length < 1000) return;
+    after = last.owner_id;
+  }
+}
+
+async function createdAtOf(path: string): Promise<string | null> {
+  try {
+    const manifest: unknown = JSON.parse(await readFile(`${path}.json`, 'utf8'));
+    const createdAt = typeof manifest === 'object' && manifest !== null ? (manifest as Record<string, unknown>)['created_at'] : undefined;
+    return typeof createdAt === 'string' ? createdAt : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Every erasure a restore of `path` must re-apply: those in the backups beside it taken
+ * later (by their manifests' times; one without a manifest is read to find out) and those
+ * in the given ledger files. Answers them with the files they came from.
+ */
+export async function erasuresSince(path: string, decrypter: Decrypter, ledgerFiles: readonly string[]): Promise<{ readonly entries: ErasureEntry[]; readonly sources: string[] }> {
+  const own = await ledgerOfBackup(path, decrypter);
+  const byOwner = new Map<string, ErasureEntry>();
+  const sources: string[] = [];
+  const directory = dirname(path);
+  for (const name of (await readdir(directory)).filter((candidate) => BACKUP_FILE.test(candidate) && candidate !== basename(path)).sort()) {
+    const other = join(directory, name);
+    const createdAt = await createdAtOf(other);
+    if (createdAt !== null && createdAt <= own.createdAt) continue;
+    const ledger = await ledgerOfBackup(other, decrypter);
+    if (ledger.createdAt <= own.createdAt) continue;
+    for (const entry of ledger.entries) byOwner.set(entry.ownerId, entry);
+    sources.push(other);
+  }
+  for (const file of ledgerFiles) {
+    for (const entry of await readLedgerFile(file)) byOwner.set(entry.ownerId, entry);
+    sources.push(file);
+  }
+  const known = new Set(own.entries.map((entry) => entry.ownerId));
+  return { entries: [...byOwner.values()].filter((entry) => !known.has(entry.ownerId)), sources };
+}
