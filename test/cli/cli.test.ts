@@ -1,35 +1,20 @@
 // The `gatehouse` command as an operator runs it: a child process with its own DATA_DIR.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SERVER_NODE_FLAGS } from '../../src/process-tuning.ts';
-import { freePort, MAIN, startServer, type ServerProcess } from '../helpers/server-process.ts';
+import { freePort, runCommand, startServer, type CommandRun, type ServerProcess } from '../helpers/server-process.ts';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CommandRun;
 
 // The CLI reads `.env` from its working directory: every run gets an empty one of its
 // own unless a test names another, so a developer's `.env` never leaks into the tests.
 const EMPTY_DIR = await mkdtemp(join(tmpdir(), 'gh-cli-cwd-'));
 
 function run(args: string[], env: Record<string, string>, stdin?: string, cwd: string = EMPTY_DIR): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, MAIN, ...args], { cwd, env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => { resolve({ code, stdout, stderr }); });
-    child.stdin.end(stdin ?? '');
-  });
+  return runCommand(args, stdin === undefined ? { env, cwd } : { env, cwd, stdin });
 }
 
 // LOG_LEVEL info, whatever `env` says: start is seen by the 'gatehouse listening' line.
