@@ -22,6 +22,7 @@ import { spawn } from 'node:child_process';
 import { glob } from 'node:fs/promises';
 
 export const SHARED_PROCESS: readonly string[] = [
+  'src/cli/doctor/doctor.test.ts',
   'src/config/dev-keys.test.ts',
   'src/core/cache.test.ts',
   'src/core/crypto/blind-index.security.test.ts',

@@ -16,12 +16,16 @@ import { migrateCommand } from './cli/migrate.ts';
 import { listJobsCommand, runJobCommand } from './cli/jobs.ts';
 import { createCommand, keygenCommand, ledgerCommand, restoreCommand, verifyCommand } from './cli/backup.ts';
 import { BackupError } from './features/backup/index.ts';
+import { doctorCommand } from './cli/doctor/command.ts';
 
 const USAGE = `usage: gatehouse <command>
 
   serve               start the server (applies pending migrations first)
   migrate [--status]  apply pending migrations, or show their state
   config check        validate the configuration and print it, secrets masked
+  doctor [--json] [--strict]
+                      run the production checklist against the configuration, database and
+                      services; exit 1 when a check fails (with --strict, also when one warns)
   audit verify [--file F]
                       walk the audit chain (or an NDJSON export, offline) and name the first broken record
   audit prune [--before DATE]
@@ -82,6 +86,16 @@ const commands: Record<string, Command> = {
   'config check'() {
     process.stdout.write(`${JSON.stringify(describeConfig(config()), null, 2)}\n`);
     return Promise.resolve(0);
+  },
+  async doctor(argv) {
+    const { values } = parseArgs({ args: [...argv], options: { json: { type: 'boolean' }, strict: { type: 'boolean' } }, strict: true });
+    return doctorCommand({
+      env: process.env,
+      cwd: process.cwd(),
+      json: values.json === true,
+      strict: values.strict === true,
+      write: (text) => process.stdout.write(text),
+    });
   },
   async 'audit verify'(argv) {
     const { values } = parseArgs({ args: [...argv], options: { file: { type: 'string' } }, strict: true });

@@ -93,6 +93,11 @@ function warning(path: string, created: boolean): string {
     'Never use it for real data: in production set GATEHOUSE_MASTER_KEY (see .env.example).';
 }
 
+/** The keyring in DATA_DIR/master.key, or null when there is none; never creates one (`gatehouse doctor`). */
+export async function readDevelopmentMasterKey(dataDir: string): Promise<MasterKey[] | null> {
+  return readKeyFile(join(dataDir, DEVELOPMENT_KEY_FILE));
+}
+
 export async function ensureDevelopmentMasterKey(dataDir: string, options: DevelopmentKeyOptions): Promise<MasterKey[]> {
   const path = join(dataDir, DEVELOPMENT_KEY_FILE);
   let keys = await readKeyFile(path);

@@ -81,7 +81,8 @@ async function openPGliteTest(options: { migrate?: boolean }): Promise<TestDatab
   return { database, url: null, cleanup: () => database.close() };
 }
 
-async function withAdmin<T>(baseUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+/** `fn` with one client connected to `baseUrl` (the test server's superuser), closed after. */
+export async function withAdmin<T>(baseUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: baseUrl });
   await client.connect();
   try {

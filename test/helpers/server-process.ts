@@ -17,6 +17,26 @@ const REQUEST_TIMEOUT_MS = 10_000;
 // default), so a server that overruns it exits 1 by itself before it is killed.
 const KILL_AFTER_MS = 15_000;
 
+export interface CommandRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A one-shot `gatehouse <args>` to its end, with only PATH and `env` in its environment. */
+export function runCommand(args: readonly string[], options: { readonly env: Record<string, string>; readonly cwd: string; readonly stdin?: string }): Promise<CommandRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, MAIN, ...args], { cwd: options.cwd, env: { PATH: process.env['PATH'] ?? '', ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => { resolve({ code, stdout, stderr }); });
+    child.stdin.end(options.stdin ?? '');
+  });
+}
+
 export interface Answer {
   status: number;
   retryAfter: string | null;

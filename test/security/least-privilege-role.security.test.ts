@@ -1,11 +1,10 @@
 // The server runs as the least-privilege application role from docs/operations.md, and
 // that role cannot rewrite the audit trail: the attacker here has taken over the app
-// (or its database credentials). The SQL is read from the documentation itself, so the
-// documented grants are the tested ones. PostgreSQL only: PGlite has one user and no
-// roles to grant to.
+// (or its database credentials). The SQL is read from the documentation itself
+// (helpers/least-privilege.ts), so the documented grants are the tested ones.
+// PostgreSQL only: PGlite has one user and no roles to grant to.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import pg from 'pg';
@@ -18,35 +17,10 @@ import { createLogger } from '../../src/core/logging.ts';
 import { auditPruneJob } from '../../src/features/retention/audit-prune-job.ts';
 import { createAccount } from '../../src/features/users/create-account.ts';
 import { captureLines, startTestApp, type TestApp } from '../helpers/app.ts';
-import { postgresTestUrl, testEngines, type TestDatabase } from '../helpers/database.ts';
+import { postgresTestUrl, testEngines, withAdmin, type TestDatabase } from '../helpers/database.ts';
+import { documentedSQL } from '../helpers/least-privilege.ts';
 import { httpClient, strongPassword, tokenFromMail, uniqueEmail, type Client } from '../helpers/http.ts';
 import { meetMfaPolicy } from '../helpers/mfa.ts';
-
-const OPERATIONS = new URL('../../docs/operations.md', import.meta.url);
-
-/** The fenced SQL after a marker in docs/operations.md, with the role and database named as in this test. */
-const BLOCKS = {
-  create: /<!-- least-privilege-role:create -->\n```sql\n([\s\S]*?)```/,
-  grants: /<!-- least-privilege-role:grants -->\n```sql\n([\s\S]*?)```/,
-};
-
-async function documentedSQL(marker: keyof typeof BLOCKS, names: { role: string; database: string }): Promise<string> {
-  const text = await readFile(OPERATIONS, 'utf8');
-  const block = BLOCKS[marker].exec(text)?.[1];
-  if (block === undefined) throw new Error(`docs/operations.md has no ${marker} block`);
-  // Fixed documented text; only the two names change, each escaped as an identifier.
-  return block.replaceAll(/\bgatehouse_app\b/g, pg.escapeIdentifier(names.role)).replace(/\bON DATABASE gatehouse\b/, `ON DATABASE ${pg.escapeIdentifier(names.database)}`);
-}
-
-async function asSuperuser(url: string, fn: (client: pg.Client) => Promise<unknown>): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await fn(client);
-  } finally {
-    await client.end();
-  }
-}
 
 function permissionDenied(object: RegExp): (error: unknown) => boolean {
   return (error) => error instanceof Error && 'code' in error && error.code === '42501' && object.test(error.message);
@@ -67,7 +41,7 @@ describe('the least-privilege application role on postgres', { skip: baseURL ===
     owner = await engine.open();
     const ownerURL = owner.url ?? '';
     const names = { role, database: new URL(ownerURL).pathname.slice(1) };
-    await asSuperuser(ownerURL, async (admin) => {
+    await withAdmin(ownerURL, async (admin) => {
       await admin.query(await documentedSQL('create', names));
       await admin.query(await documentedSQL('grants', names));
     });
@@ -84,7 +58,7 @@ describe('the least-privilege application role on postgres', { skip: baseURL ===
     await app?.close();
     if (owner !== undefined) await asApp.close();
     await owner?.cleanup();
-    if (baseURL !== null) await asSuperuser(baseURL, (admin) => admin.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(role)}`));
+    if (baseURL !== null) await withAdmin(baseURL, (admin) => admin.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(role)}`));
   });
 
   it('starts as the role: its start-up migration finds nothing pending and runs no DDL', async () => {

@@ -22,7 +22,8 @@ export function systemKeyAAD(id: string): string {
   return `system-key:${id}`;
 }
 
-async function readSystemKey(db: DB, keyring: Keyring, id: string): Promise<SystemKey | null> {
+/** The stored key for `id`, or null when none was created yet (never creates one). */
+export async function readSystemKey(db: DB, keyring: Keyring, id: string): Promise<SystemKey | null> {
   const row = await db.selectFrom('system_keys').select('wrapped_key').where('id', '=', id).executeTakeFirst();
   return row === undefined ? null : { id, key: keyring.unwrap(row.wrapped_key, systemKeyAAD(id)) };
 }
