@@ -39,9 +39,9 @@ async function measure(label: string, engineEnv: Record<string, string>): Promis
     const file = join(dir, 'bench.age');
     // A query every 10 ms during the backup: how long does one wait?
     let worstWait = 0;
-    let probing = true;
-    const probe = (async () => {
-      while (probing) {
+    const probe = { running: true };
+    const probing = (async () => {
+      while (probe.running) {
         const t = performance.now();
         await sql`SELECT 1`.execute(bench.database.db);
         worstWait = Math.max(worstWait, performance.now() - t);
@@ -51,8 +51,8 @@ async function measure(label: string, engineEnv: Record<string, string>): Promis
     started = performance.now();
     const manifest = await createBackup(bench.database, { recipients: [recipient], out: file, filesDir: null, now: new Date() });
     const created = (performance.now() - started) / 1000;
-    probing = false;
-    await probe;
+    probe.running = false;
+    await probing;
     const decrypter = await readIdentityFile(identityPath);
     const keyring = auth.keyring;
     started = performance.now();

@@ -15,7 +15,8 @@ export async function listJobsCommand(runtime: Runtime, write: (text: string) =>
   for (const job of (await schedulerOf(runtime)).jobs) {
     const last = runs.find((run) => run.name === job.name);
     const when = last === undefined ? 'never run' : `last started ${new Date(last.last_started_at).toISOString()}, removed ${String(last.last_removed ?? '-')}`;
-    write(`${job.name}\tevery ${job.everySeconds} s\t${when}\n  ${job.description}\n`);
+    const schedule = job.cron === undefined ? `every ${job.everySeconds} s` : `at "${job.cron}" UTC`;
+    write(`${job.name}\t${schedule}\t${when}\n  ${job.description}\n`);
   }
   return 0;
 }
