@@ -1,6 +1,6 @@
 # Gatehouse's container image (docs/operations.md "Container"): two stages, so the image
 # holds no compiler, no dev dependency and no source of the web app's build tools; runs
-# as the unprivileged `node` user; no secret is copied in (.dockerignore), every secret
+# as the unprivileged `node` user (uid 1000, by number); no secret is copied in (.dockerignore), every secret
 # comes at run time through *_FILE settings; a HEALTHCHECK probes /healthz.
 #
 # The base is pinned to an exact Node release, the one the project brings for itself
@@ -18,6 +18,12 @@ COPY . .
 RUN node scripts/web-build.ts && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="Gatehouse" \
+      org.opencontainers.image.description="A security-first identity and access server" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.base.name="docker.io/library/node:${NODE_VERSION}-bookworm-slim"
 ENV NODE_ENV=production \
     GATEHOUSE_ENV=production \
     HOST=0.0.0.0 \
@@ -26,8 +32,9 @@ ENV NODE_ENV=production \
 WORKDIR /app
 # Owned by root and read-only to the service user: the process cannot change its own code.
 COPY --from=build --chown=root:root --chmod=go-w /app /app
-RUN mkdir -p /data && chown node:node /data
-USER node
+RUN mkdir -p /data && chown 1000:1000 /data
+# Numeric (the image's `node` user): Kubernetes' runAsNonRoot can only verify a number.
+USER 1000:1000
 VOLUME ["/data"]
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ["node", "/app/scripts/healthcheck.ts"]
