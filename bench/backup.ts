@@ -49,7 +49,7 @@ async function measure(label: string, engineEnv: Record<string, string>): Promis
       }
     })();
     started = performance.now();
-    const manifest = await createBackup(bench.database, { recipients: [recipient], out: file, filesDir: null, now: new Date() });
+    const manifest = await createBackup(bench.database, { recipients: [recipient], out: file, filesDir: null, now: new Date(), keyring: auth.keyring });
     const created = (performance.now() - started) / 1000;
     probe.running = false;
     await probing;

@@ -135,7 +135,7 @@ const commands: Record<string, Command> = {
   },
   async 'backup create'(argv) {
     const { values } = parseArgs({ args: [...argv], options: { out: { type: 'string' }, recipient: { type: 'string', multiple: true } }, strict: true });
-    return createCommand(config(), { out: values.out, recipients: values.recipient ?? [] }, out);
+    return createCommand(config(), createLogger({ level: 'warn' }), { out: values.out, recipients: values.recipient ?? [] }, out);
   },
   async 'backup verify'(argv) {
     const { values, positionals } = parseArgs({ args: [...argv], options: { identity: { type: 'string' } }, allowPositionals: true, strict: true });

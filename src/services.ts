@@ -202,7 +202,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
         deletionJob({ db, keyring, clock, log, change, mail: createOutgoingMail(mail), publicURL: config.publicURL, graceDays: auth.accountDeletionGraceDays }),
         ...(config.administration.auditRetentionDays === null ? [] : [auditPruneJob({ key: auditKey, clock, log, retentionDays: config.administration.auditRetentionDays })]),
         ...(config.uploads.filesDir === null ? [] : [orphanFilesJob(config.uploads.filesDir)]),
-        ...(config.backups.dir === null ? [] : [backupJob({ database, config: { ...config.backups, dir: config.backups.dir }, filesDir: config.uploads.filesDir, change, metrics, log })]),
+        ...(config.backups.dir === null ? [] : [backupJob({ database, config: { ...config.backups, dir: config.backups.dir }, filesDir: config.uploads.filesDir, change, keyring, metrics, log })]),
       ], onRun: (name, removed) => { metrics.retentionRemoved.inc({ job: name }, removed); } }),
     auth: (authRef.deps = {
       db,

@@ -34,14 +34,14 @@ export async function keygenCommand(out: string, write: Write): Promise<number> 
   return 0;
 }
 
-export async function createCommand(config: Config, options: { out: string | undefined; recipients: readonly string[] }, write: Write): Promise<number> {
+export async function createCommand(config: Config, log: Logger, options: { out: string | undefined; recipients: readonly string[] }, write: Write): Promise<number> {
   const now = new Date();
   const out = options.out ?? (config.backups.dir === null ? null : join(config.backups.dir, backupFileName(now)));
   if (out === null) throw new BackupError('give --out FILE, or set BACKUP_DIR');
   const recipients = options.recipients.length > 0 ? options.recipients : config.backups.recipients;
   const database = await openCommandDatabase(config);
   try {
-    const manifest = await createBackup(database, { recipients, out, filesDir: config.uploads.filesDir, now });
+    const manifest = await createBackup(database, { recipients, out, filesDir: config.uploads.filesDir, now, keyring: await keyringOf(config, log) });
     const rows = Object.values(manifest.tables).reduce((sum, count) => sum + count, 0);
     write(`backup written to ${out} (${manifest.file_bytes} bytes, ${rows} rows in ${Object.keys(manifest.tables).length} tables, ${manifest.files} files, schema ${manifest.schema_version}, audit head ${manifest.audit_head === null ? 'none' : `seq ${manifest.audit_head.seq}`}); manifest ${out}.json\n`);
     return 0;

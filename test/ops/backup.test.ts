@@ -73,14 +73,14 @@ for (const engine of testEngines()) {
       const bobRow = await source.database.db.selectFrom('users').select('id').where('email_index', '=', app.services.auth.blindIndex.email(bob.email)).executeTakeFirstOrThrow();
       bobId = bobRow.id;
       first = join(dir, backupFileName(new Date(Date.now() - 60_000)));
-      await createBackup(source.database, { recipients: [identity.recipient], out: first, filesDir: null, now: new Date(Date.now() - 60_000) });
+      await createBackup(source.database, { recipients: [identity.recipient], out: first, filesDir: null, now: new Date(Date.now() - 60_000), keyring: app.keyring });
       // Bob is erased after the first backup, then a second backup records it in its ledger.
       await app.services.auth.change(SYSTEM, async ({ trx, audit }) => {
         await eraseAccount(trx, { id: bobId, emailIndex: app.services.auth.blindIndex.email(bob.email) }, 'user_deleted', new Date());
         audit({ actor: { type: 'system', id: 'test' }, action: 'user.deleted', target: { type: 'user', id: bobId }, outcome: 'success' });
       });
       second = join(dir, backupFileName(new Date()));
-      await createBackup(source.database, { recipients: [identity.recipient], out: second, filesDir: null, now: new Date() });
+      await createBackup(source.database, { recipients: [identity.recipient], out: second, filesDir: null, now: new Date(), keyring: app.keyring });
     });
 
     after(async () => {
@@ -163,6 +163,30 @@ for (const engine of testEngines()) {
       await assert.rejects(verifyBackupFile(first, await readIdentityFile(stranger.path), app.keyring), (error: unknown) => error instanceof BackupError && /none of the given identities/.test(error.message));
     });
 
+    it('refuses a backup another installation made for the same recipient (anyone can encrypt to a public key): verify, restore, and as a newer ledger', async () => {
+      const foreign = await engine.open();
+      const target2 = await engine.open({ migrate: false });
+      const forgedDir = await mkdtemp(join(tmpdir(), 'gatehouse-forged-'));
+      try {
+        // Same master key id, another key: the MAC key it wraps cannot be ours.
+        const forged = join(forgedDir, backupFileName(new Date()));
+        await createBackup(foreign.database, { recipients: [identity.recipient], out: forged, filesDir: null, now: new Date(), keyring: createKeyring([{ id: 'test', key: randomBytes(32) }]) });
+        const decrypter = await readIdentityFile(identity.path);
+        const notAuthentic = (error: unknown): boolean => error instanceof BackupError && /not authentic/.test(error.message);
+        await assert.rejects(verifyBackupFile(forged, decrypter, app.keyring), notAuthentic);
+        await assert.rejects(restoreBackupFile(target2.database, forged, decrypter, app.keyring, { filesDir: null, ledgerFiles: [] }), notAuthentic);
+        // Planted beside a real backup, its ledger would erase accounts of the forger's choosing: the restore stops instead.
+        await copyFile(first, join(forgedDir, 'gatehouse-backup-2000-01-01T00-00-00-000Z.age'));
+        await assert.rejects(restoreBackupFile(target2.database, join(forgedDir, 'gatehouse-backup-2000-01-01T00-00-00-000Z.age'), decrypter, app.keyring, { filesDir: null, ledgerFiles: [] }), notAuthentic);
+        const [tables] = await target2.database.db.selectFrom('users').select('id').execute().then(() => ['exists'], () => ['none']);
+        assert.equal(tables, 'none', 'the refused restores left the target empty');
+      } finally {
+        await foreign.cleanup();
+        await target2.cleanup();
+        await rm(forgedDir, { recursive: true, force: true });
+      }
+    });
+
     if (engine.engine === 'pglite') {
       it('after a master-key rotation, an older backup needs the old master key too and names it; a newer one needs only the new key', async () => {
         const own = await engine.open();
@@ -172,16 +196,14 @@ for (const engine of testEngines()) {
           await getOrCreateSystemKey(own.database.db, createKeyring([k1]), 'audit-chain');
           await createDataKey(own.database.db, createKeyring([k1]), randomUUID());
           const older = join(dir, 'before-rotation.age');
-          await createBackup(own.database, { recipients: [identity.recipient], out: older, filesDir: null, now: new Date() });
+          await createBackup(own.database, { recipients: [identity.recipient], out: older, filesDir: null, now: new Date(), keyring: createKeyring([k1]) });
           // What `gatehouse keys rotate-master` does: every stored key re-wrapped under k2.
           const rewrapped = await rewrapAll(own.database.db, createKeyring([k2, k1]));
-          assert.deepEqual(rewrapped, { dataKeys: 1, systemKeys: 1 });
+          assert.deepEqual(rewrapped, { dataKeys: 1, systemKeys: 2 }, 'the data key, the audit key and the backup MAC key');
           const newer = join(dir, 'after-rotation.age');
-          await createBackup(own.database, { recipients: [identity.recipient], out: newer, filesDir: null, now: new Date() });
+          await createBackup(own.database, { recipients: [identity.recipient], out: newer, filesDir: null, now: new Date(), keyring: createKeyring([k2, k1]) });
           const decrypter = await readIdentityFile(identity.path);
-          const refused = await verifyBackupFile(older, decrypter, createKeyring([k2]));
-          assert.equal(restoredChecksPass(refused.checks), false);
-          assert.deepEqual(refused.checks.keys.missingMasterKeys, ['k1']);
+          await assert.rejects(verifyBackupFile(older, decrypter, createKeyring([k2])), (error: unknown) => error instanceof BackupError && /wrapped under master key "k1"/.test(error.message));
           assert.equal(restoredChecksPass((await verifyBackupFile(older, decrypter, createKeyring([k2, k1]))).checks), true);
           assert.equal(restoredChecksPass((await verifyBackupFile(newer, decrypter, createKeyring([k2]))).checks), true);
         } finally {

@@ -18,7 +18,10 @@ import { sql } from 'kysely';
 import type { Database, DB, ScriptSession } from '../../core/db/database.ts';
 import { VERSION } from '../../version.ts';
 import { directoryStore } from '../files/index.ts';
+import { getOrCreateSystemKey } from '../../core/crypto/system-keys.ts';
+import type { Keyring } from '../../core/crypto/keyring.ts';
 import { encrypterFor } from './age.ts';
+import { BACKUP_MAC_PURPOSE, backupMAC } from './authenticity.ts';
 import { joined } from './streams.ts';
 import { readSchemaVersion, readTablePlan, runQuery, type TablePlan } from './catalog.ts';
 import { BACKUP_FORMAT, BACKUP_FORMAT_VERSION, formatLine, type BackupHeader, type BackupManifest, type BackupTrailer } from './format.ts';
@@ -33,6 +36,8 @@ export interface CreateBackupOptions {
   /** FILES_DIR, whose sealed contents are copied too; null when files live in the database. */
   readonly filesDir: string | null;
   readonly now: Date;
+  /** Unwraps (or creates) the `backup-mac` key that signs the trailer (authenticity.ts). */
+  readonly keyring: Keyring;
 }
 
 type Sink = (chunk: string) => Promise<void>;
@@ -69,6 +74,8 @@ async function copyFiles(session: ScriptSession, db: DB, filesDir: string, sink:
 
 async function writeSnapshot(database: Database, options: CreateBackupOptions, sink: Sink): Promise<{ header: BackupHeader; trailer: BackupTrailer }> {
   const { db } = database;
+  // Before the snapshot begins, so a key made now is in it (the restore unwraps it from there).
+  const macKey = await getOrCreateSystemKey(db, options.keyring, BACKUP_MAC_PURPOSE);
   const hash = createHash('sha256');
   const hashed: Sink = async (chunk) => {
     hash.update(chunk, 'utf8');
@@ -87,7 +94,8 @@ async function writeSnapshot(database: Database, options: CreateBackupOptions, s
     for (const table of await readTablePlan(session, db)) tables[table.name] = await copyTable(session, db, table, hashed);
     const files = options.filesDir === null ? 0 : await copyFiles(session, db, options.filesDir, hashed);
     const [head] = await runQuery<{ seq: number | string; hash: string }>(session, db, sql`SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1`);
-    const trailer: BackupTrailer = { tables, files, audit_head: head === undefined ? null : { seq: Number(head.seq), hash: head.hash }, sha256: hash.digest('hex') };
+    const sha256 = hash.digest('hex');
+    const trailer: BackupTrailer = { tables, files, audit_head: head === undefined ? null : { seq: Number(head.seq), hash: head.hash }, sha256, mac: { key_id: macKey.id, value: backupMAC(macKey.key, sha256) } };
     await sink(formatLine('E', trailer));
     return { header, trailer };
   });
@@ -134,8 +142,8 @@ export async function createBackup(database: Database, options: CreateBackupOpti
     }
     await written;
     const { sha256, bytes } = result();
-    const { sha256: plaintextSHA, ...counts } = snapshot.trailer;
-    const manifest: BackupManifest = { ...snapshot.header, ...counts, plaintext_sha256: plaintextSHA, file_sha256: sha256, file_bytes: bytes, recipients: options.recipients.length };
+    const { tables, files, audit_head: auditHead, sha256: plaintextSHA } = snapshot.trailer;
+    const manifest: BackupManifest = { ...snapshot.header, tables, files, audit_head: auditHead, plaintext_sha256: plaintextSHA, file_sha256: sha256, file_bytes: bytes, recipients: options.recipients.length };
     await rename(temporary, options.out);
     await writeFile(`${options.out}.json`, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
     return manifest;

@@ -7,11 +7,13 @@
 // gives (`gatehouse backup ledger` writes one from a live database), and re-applies them
 // inside the restore's transaction. docs/privacy.md states the guarantee exactly.
 import { createReadStream } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Decrypter } from 'age-encryption';
+import type { Keyring } from '../../core/crypto/keyring.ts';
 import type { DB } from '../../core/db/database.ts';
+import { assertAuthentic } from './authenticity.ts';
 import { BackupError } from './format.ts';
 import { readBackup } from './read.ts';
 import type { ErasureEntry } from './restore.ts';
@@ -21,6 +23,14 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** What `backup create` names its files in BACKUP_DIR, and what restore looks for beside a backup. */
 export const BACKUP_FILE = /^gatehouse-backup-[0-9TZ-]+\.age$/;
 
+function parseRow(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new BackupError('a ledger entry is malformed');
+  }
+}
+
 function entryOf(value: unknown): ErasureEntry {
   if (typeof value !== 'object' || value === null) throw new BackupError('a ledger entry is malformed');
   const { owner_id: ownerId, shredded_at: shreddedAt } = value as Record<string, unknown>;
@@ -28,15 +38,16 @@ function entryOf(value: unknown): ErasureEntry {
   return { ownerId, shreddedAt };
 }
 
-/** The ledger a backup carries, and when the backup was taken. */
-export async function ledgerOfBackup(path: string, decrypter: Decrypter): Promise<{ readonly createdAt: string; readonly entries: ErasureEntry[] }> {
+/** The ledger a backup carries, and when the backup was taken; refused unless this installation made it. */
+export async function ledgerOfBackup(path: string, decrypter: Decrypter, keyring: Keyring): Promise<{ readonly createdAt: string; readonly entries: ErasureEntry[] }> {
   const entries: ErasureEntry[] = [];
   let inLedger = false;
-  const { header } = await readBackup(path, decrypter, (line) => {
+  const { header, trailer, systemKeys } = await readBackup(path, decrypter, (line) => {
     if (line.kind === 'T') inLedger = line.value.name === LEDGER_TABLE;
     else if (line.kind === 'F') inLedger = false;
-    else if (line.kind === 'R' && inLedger) entries.push(entryOf(JSON.parse(line.raw)));
+    else if (line.kind === 'R' && inLedger) entries.push(entryOf(parseRow(line.raw)));
   });
+  assertAuthentic(trailer, systemKeys, keyring);
   return { createdAt: header.created_at, entries };
 }
 
@@ -72,31 +83,20 @@ export async function* ledgerLines(db: DB): AsyncGenerator<string> {
   }
 }
 
-async function createdAtOf(path: string): Promise<string | null> {
-  try {
-    const manifest: unknown = JSON.parse(await readFile(`${path}.json`, 'utf8'));
-    const createdAt = typeof manifest === 'object' && manifest !== null ? (manifest as Record<string, unknown>)['created_at'] : undefined;
-    return typeof createdAt === 'string' ? createdAt : null;
-  } catch {
-    return null;
-  }
-}
-
 /**
  * Every erasure a restore of `path` must re-apply: those in the backups beside it taken
- * later (by their manifests' times; one without a manifest is read to find out) and those
- * in the given ledger files. Answers them with the files they came from.
+ * later (each read whole and authenticated: the times in the clear manifests are not
+ * trusted, since whoever can write the directory could change them) and those in the given
+ * ledger files. Answers them with the files they came from.
  */
-export async function erasuresSince(path: string, decrypter: Decrypter, ledgerFiles: readonly string[]): Promise<{ readonly entries: ErasureEntry[]; readonly sources: string[] }> {
-  const own = await ledgerOfBackup(path, decrypter);
+export async function erasuresSince(path: string, decrypter: Decrypter, keyring: Keyring, ledgerFiles: readonly string[]): Promise<{ readonly entries: ErasureEntry[]; readonly sources: string[] }> {
+  const own = await ledgerOfBackup(path, decrypter, keyring);
   const byOwner = new Map<string, ErasureEntry>();
   const sources: string[] = [];
   const directory = dirname(path);
   for (const name of (await readdir(directory)).filter((candidate) => BACKUP_FILE.test(candidate) && candidate !== basename(path)).sort()) {
     const other = join(directory, name);
-    const createdAt = await createdAtOf(other);
-    if (createdAt !== null && createdAt <= own.createdAt) continue;
-    const ledger = await ledgerOfBackup(other, decrypter);
+    const ledger = await ledgerOfBackup(other, decrypter, keyring);
     if (ledger.createdAt <= own.createdAt) continue;
     for (const entry of ledger.entries) byOwner.set(entry.ownerId, entry);
     sources.push(other);

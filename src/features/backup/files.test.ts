@@ -42,7 +42,7 @@ describe('backups of FILES_DIR', { timeout: 120_000 }, () => {
     identity = join(dir, 'identity.txt');
     await writeFile(identity, `${secret}\n`, { mode: 0o600 });
     backup = join(dir, 'files.age');
-    const manifest = await createBackup(source, { recipients: [recipient], out: backup, filesDir: join(dir, 'source-files'), now: new Date() });
+    const manifest = await createBackup(source, { recipients: [recipient], out: backup, filesDir: join(dir, 'source-files'), now: new Date(), keyring: app.keyring });
     assert.equal(manifest.files, 1);
   });
 

@@ -7,7 +7,7 @@
 //   T {"name":"users","columns":[...]}                  a table; its rows follow
 //   R {...}                                             one row of the last table
 //   F {"owner":"<uuid>","id":"<uuid>","data":"<b64>"}   a file's sealed content (FILES_DIR)
-//   E {"tables":{...},"sha256":"..."}                   trailer, last line
+//   E {"tables":{...},"sha256":"...","mac":{...}}      trailer, last line
 //
 // The trailer's sha256 covers every byte before it; with age's authenticated chunks it
 // makes a truncated or reordered plaintext as detectable as a flipped ciphertext byte.
@@ -37,10 +37,12 @@ export interface BackupTrailer {
   readonly audit_head: AuditHead | null;
   /** Hex SHA-256 of every plaintext byte before the trailer line. */
   readonly sha256: string;
+  /** HMAC-SHA256 of `sha256` under the installation's `backup-mac` system key (authenticity.ts). */
+  readonly mac: { readonly key_id: string; readonly value: string };
 }
 
 /** What `backup create` writes in clear beside the encrypted file (`<file>.json`), and prints. */
-export interface BackupManifest extends BackupHeader, Omit<BackupTrailer, 'sha256'> {
+export interface BackupManifest extends BackupHeader, Omit<BackupTrailer, 'sha256' | 'mac'> {
   readonly plaintext_sha256: string;
   /** Hex SHA-256 and size of the encrypted file as written. */
   readonly file_sha256: string;
@@ -120,8 +122,9 @@ function parseFile(value: Record<string, unknown>): FileContent {
 }
 
 function parseTrailer(value: Record<string, unknown>): BackupTrailer {
-  const { tables, files, sha256 } = value;
-  if (!isRecord(tables) || !Object.values(tables).every((count) => Number.isSafeInteger(count)) || !Number.isSafeInteger(files) || typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) {
+  const { tables, files, sha256, mac } = value;
+  const macValid = isRecord(mac) && typeof mac['key_id'] === 'string' && typeof mac['value'] === 'string' && /^[0-9a-f]{64}$/.test(mac['value']);
+  if (!isRecord(tables) || !Object.values(tables).every((count) => Number.isSafeInteger(count)) || !Number.isSafeInteger(files) || typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256) || !macValid) {
     throw new BackupError('backup is malformed: bad trailer');
   }
   return value as unknown as BackupTrailer;

@@ -44,8 +44,8 @@ export async function checkAgainstManifest(path: string): Promise<'matches' | 'n
 }
 
 async function restoreAndCheck(database: Database, path: string, decrypter: Decrypter, keyring: Keyring, options: { filesDir: string | null; ledgerFiles: readonly string[]; reapplyErasures: boolean }): Promise<BackupReport> {
-  const erasures = options.reapplyErasures ? await erasuresSince(path, decrypter, options.ledgerFiles) : { entries: [], sources: [] };
-  const restored = await restoreBackup(database, path, decrypter, { erasures: erasures.entries, filesDir: options.filesDir });
+  const erasures = options.reapplyErasures ? await erasuresSince(path, decrypter, keyring, options.ledgerFiles) : { entries: [], sources: [] };
+  const restored = await restoreBackup(database, path, decrypter, keyring, { erasures: erasures.entries, filesDir: options.filesDir });
   const migrated = await migrate(database);
   const checks = await checkRestored(database.db, keyring, restored.trailer.audit_head);
   return { ...restored, checks, migrated, erasureSources: erasures.sources };

@@ -10,12 +10,15 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { Decrypter } from 'age-encryption';
+import type { WrappedSystemKey } from './authenticity.ts';
 import { joined } from './streams.ts';
 import { BackupError, parseLine, type BackupHeader, type BackupLine, type BackupTrailer } from './format.ts';
 
 export interface BackupContents {
   readonly header: BackupHeader;
   readonly trailer: BackupTrailer;
+  /** The backup's wrapped system keys, for the authenticity check (authenticity.ts). */
+  readonly systemKeys: readonly WrappedSystemKey[];
 }
 
 async function decryptedStream(path: string, decrypter: Decrypter): Promise<Readable> {
@@ -30,12 +33,25 @@ async function decryptedStream(path: string, decrypter: Decrypter): Promise<Read
   }
 }
 
+function systemKeyOf(raw: string): WrappedSystemKey {
+  let row: unknown;
+  try {
+    row = JSON.parse(raw);
+  } catch {
+    throw new BackupError('backup is malformed: a bad system key row');
+  }
+  const { id, wrapped_key: wrapped } = (typeof row === 'object' && row !== null ? row : {}) as Record<string, unknown>;
+  if (typeof id !== 'string' || typeof wrapped !== 'string') throw new BackupError('backup is malformed: a bad system key row');
+  return { id, wrapped_key: wrapped };
+}
+
 class LineChecker {
   private readonly hash = createHash('sha256');
   private header: BackupHeader | null = null;
   private table: string | null = null;
   private readonly counts = new Map<string, number>();
   private files = 0;
+  private readonly systemKeys: WrappedSystemKey[] = [];
   trailer: BackupTrailer | null = null;
 
   check(text: string): BackupLine {
@@ -56,6 +72,7 @@ class LineChecker {
       case 'R':
         if (this.table === null) throw new BackupError('backup is malformed: a row outside a table');
         this.counts.set(this.table, (this.counts.get(this.table) ?? 0) + 1);
+        if (this.table === 'system_keys') this.systemKeys.push(systemKeyOf(line.raw));
         break;
       case 'F':
         this.table = null;
@@ -79,7 +96,7 @@ class LineChecker {
 
   result(): BackupContents {
     if (this.header === null || this.trailer === null) throw new BackupError('backup is truncated: no trailer');
-    return { header: this.header, trailer: this.trailer };
+    return { header: this.header, trailer: this.trailer, systemKeys: this.systemKeys };
   }
 }
 

@@ -10,6 +10,8 @@ import type { Database, DB, ScriptSession } from '../../core/db/database.ts';
 import { applyMigrationFiles, readMigrationFiles } from '../../core/db/migrate.ts';
 import { directoryStore } from '../files/index.ts';
 import { erasureQueries } from '../users/index.ts';
+import type { Keyring } from '../../core/crypto/keyring.ts';
+import { assertAuthentic } from './authenticity.ts';
 import { readTablePlan, runQuery, type TablePlan } from './catalog.ts';
 import { BackupError, type BackupHeader, type BackupLine, type FileContent, type TableStart } from './format.ts';
 import { readBackup, type BackupContents } from './read.ts';
@@ -137,12 +139,14 @@ async function applyErasures(session: ScriptSession, db: DB, erasures: readonly 
 }
 
 /** Restores the backup at `path` into `database`, which must be empty. */
-export async function restoreBackup(database: Database, path: string, decrypter: Decrypter, options: RestoreOptions): Promise<RestoreResult> {
+export async function restoreBackup(database: Database, path: string, decrypter: Decrypter, keyring: Keyring, options: RestoreOptions): Promise<RestoreResult> {
   const { db } = database;
   return database.scriptTransaction(async (session) => {
     await assertEmpty(session, db);
     const loader = new Loader(session, db, options);
     const contents = await readBackup(path, decrypter, (line) => loader.accept(line));
+    // Before anything commits: a backup this installation did not make is never restored.
+    assertAuthentic(contents.trailer, contents.systemKeys, keyring);
     const erasuresApplied = await applyErasures(session, db, options.erasures);
     return { ...contents, erasuresApplied };
   });

@@ -10,6 +10,7 @@ import { Cron } from 'croner';
 import type { BackupsConfig } from '../../config/config.ts';
 import type { RequestContext } from '../../core/audit/auditor.ts';
 import type { Changes } from '../../core/change.ts';
+import type { Keyring } from '../../core/crypto/keyring.ts';
 import type { Database, DB } from '../../core/db/database.ts';
 import type { ScheduledJob } from '../../core/jobs/scheduler.ts';
 import type { Logger } from '../../core/logging.ts';
@@ -42,6 +43,7 @@ export interface BackupJobDeps {
   readonly config: BackupsConfig & { readonly dir: string };
   readonly filesDir: string | null;
   readonly change: Changes;
+  readonly keyring: Keyring;
   readonly metrics: Metrics;
   readonly log: Logger;
 }
@@ -64,7 +66,7 @@ export function backupJob(deps: BackupJobDeps): ScheduledJob {
       const out = join(dir, backupFileName(now));
       let manifest: BackupManifest;
       try {
-        manifest = await createBackup(deps.database, { recipients, out, filesDir: deps.filesDir, now });
+        manifest = await createBackup(deps.database, { recipients, out, filesDir: deps.filesDir, now, keyring: deps.keyring });
       } catch (error) {
         deps.metrics.backups.inc({ outcome: 'failed' });
         await audited(deps, 'failure', { file: basename(out) }).catch(() => undefined);
