@@ -23,7 +23,8 @@ function parseSchedule(raw: string): Parsed<string> {
   try {
     // Only the standard fields: no seconds-level storms of backups.
     if (raw.trim().split(/\s+/).length !== 5) return refuse('must be a five-field cron expression (minute hour day month weekday), e.g. "0 3 * * *"');
-    new Cron(raw, { paused: true, timezone: 'UTC' });
+    // `0 0 30 2 *` parses and never fires: the backups would silently never run.
+    if (new Cron(raw, { paused: true, timezone: 'UTC' }).nextRun() === null) return refuse('never fires (no such date)');
     return accept(raw.trim());
   } catch {
     return refuse('is not a cron expression');

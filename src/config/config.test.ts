@@ -86,6 +86,7 @@ describe('loadConfig defaults', () => {
         metricsPort: null,
       },
       uploads: { maxBytes: 5_242_880, quotaBytes: 52_428_800, rateLimit: { max: 30, windowSeconds: 3600 }, filesDir: null },
+      backups: { dir: null, schedule: '0 3 * * *', keep: 7, recipients: [] },
     });
   });
 
@@ -444,5 +445,32 @@ describe('upload settings', () => {
     }
     assert.deepEqual(namesOf({ UPLOAD_QUOTA_BYTES: '1023' }), ['UPLOAD_QUOTA_BYTES']);
     assert.deepEqual(namesOf({ UPLOAD_MAX_BYTES: '2048', UPLOAD_QUOTA_BYTES: '2047' }), ['UPLOAD_QUOTA_BYTES']);
+  });
+});
+
+describe('backups', () => {
+  const recipient = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
+  it('need recipients with BACKUP_DIR, and refuse an identity, a cron expression that is not one or never fires, and a bad keep', () => {
+    const problems = (env: Record<string, string>): string[] => {
+      try {
+        load(env);
+        return [];
+      } catch (error) {
+        assert.ok(error instanceof ConfigError);
+        return error.problems.map((problem) => problem.name);
+      }
+    };
+    assert.deepEqual(problems({ BACKUP_DIR: '/var/backups/gatehouse' }), ['BACKUP_RECIPIENTS']);
+    assert.deepEqual(problems({ BACKUP_RECIPIENTS: 'AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ' }), ['BACKUP_RECIPIENTS']);
+    for (const schedule of ['every day', '0 3 * *', '0 0 30 2 *', '*/5 * * * * *']) assert.deepEqual(problems({ BACKUP_SCHEDULE: schedule }), ['BACKUP_SCHEDULE'], schedule);
+    assert.deepEqual(problems({ BACKUP_KEEP: '0' }), ['BACKUP_KEEP']);
+  });
+
+  it('accept recipients listed with commas or spaces, and a valid schedule', () => {
+    const config = load({ BACKUP_DIR: 'backups', BACKUP_RECIPIENTS: `${recipient}, ${recipient}`, BACKUP_SCHEDULE: '30 2 * * 0', BACKUP_KEEP: '30' });
+    assert.deepEqual(config.backups.recipients, [recipient, recipient]);
+    assert.ok(config.backups.dir?.startsWith('/'));
+    assert.equal(config.backups.schedule, '30 2 * * 0');
+    assert.equal(config.backups.keep, 30);
   });
 });

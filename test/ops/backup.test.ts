@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { createDataKey } from '../../src/core/crypto/envelope.ts';
 import { getOrCreateSystemKey } from '../../src/core/crypto/system-keys.ts';
 import { eraseAccount, loadEmail } from '../../src/features/users/index.ts';
@@ -188,6 +189,36 @@ for (const engine of testEngines()) {
     });
 
     if (engine.engine === 'pglite') {
+      it('does not restore an authentic backup whose audit chain was tampered with before it was taken, and leaves the target empty', async () => {
+        const tampered = await engine.open();
+        const empty = await engine.open({ migrate: false });
+        try {
+          const keyring = app.keyring;
+          const other = await startAppOn(tampered);
+          try {
+            await registerVerified(other, uniqueEmail('chain'), strongPassword());
+          } finally {
+            await other.close();
+          }
+          // An owner rewriting history behind the append-only trigger.
+          await sql`ALTER TABLE audit_events DISABLE TRIGGER USER`.execute(tampered.database.db);
+          await sql`UPDATE audit_events SET details = '{"forged":true}'::jsonb WHERE seq = 1`.execute(tampered.database.db);
+          await sql`ALTER TABLE audit_events ENABLE TRIGGER USER`.execute(tampered.database.db);
+          const out = join(dir, 'tampered-chain.age');
+          await createBackup(tampered.database, { recipients: [identity.recipient], out, filesDir: null, now: new Date(), keyring });
+          const decrypter = await readIdentityFile(identity.path);
+          const verified = await verifyBackupFile(out, decrypter, keyring);
+          assert.equal(verified.checks.audit.ok, false);
+          assert.equal(verified.checks.audit.firstBrokenSeq, 1);
+          await assert.rejects(restoreBackupFile(empty.database, out, decrypter, keyring, { filesDir: null, ledgerFiles: [] }), (error: unknown) => error instanceof BackupError && /failed its checks, nothing was kept: audit chain broken at seq 1/.test(error.message));
+          const tables = await sql<{ count: number }>`SELECT count(*)::int AS count FROM pg_tables WHERE schemaname = current_schema()`.execute(empty.database.db);
+          assert.equal(tables.rows[0]?.count, 0, 'the refused restore left the target empty');
+        } finally {
+          await tampered.cleanup();
+          await empty.cleanup();
+        }
+      });
+
       it('after a master-key rotation, an older backup needs the old master key too and names it; a newer one needs only the new key', async () => {
         const own = await engine.open();
         try {

@@ -17,6 +17,8 @@ export type DB = Kysely<Schema>;
 export interface ScriptSession {
   exec(script: string): Promise<void>;
   query<R>(text: string, params: readonly unknown[]): Promise<R[]>;
+  /** As `query`, with the number of rows an INSERT, UPDATE or DELETE changed. */
+  execute(text: string, params: readonly unknown[]): Promise<{ rows: unknown[]; affectedRows: number | undefined }>;
 }
 
 export interface Database {
@@ -89,6 +91,10 @@ export async function openPGlite(options: PGliteOptions): Promise<PGliteDatabase
             async query<R>(text: string, params: readonly unknown[]) {
               return (await tx.query<R>(text, [...params])).rows;
             },
+            async execute(text: string, params: readonly unknown[]) {
+              const result = await tx.query(text, [...params]);
+              return { rows: result.rows, affectedRows: result.affectedRows };
+            },
           }),
         ),
       );
@@ -145,6 +151,10 @@ function openPostgres(url: string, poolMax: number): Database {
           },
           async query<R>(text: string, params: readonly unknown[]) {
             return (await client.query(text, [...params])).rows as R[];
+          },
+          async execute(text: string, params: readonly unknown[]) {
+            const result = await client.query(text, [...params]);
+            return { rows: result.rows as unknown[], affectedRows: result.rowCount ?? undefined };
           },
         });
         await client.query('commit');

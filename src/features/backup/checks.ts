@@ -8,6 +8,7 @@ import type { Keyring } from '../../core/crypto/keyring.ts';
 import { getOrCreateSystemKey, systemKeyAAD } from '../../core/crypto/system-keys.ts';
 import type { DB } from '../../core/db/database.ts';
 import { verifyAuditChain } from '../../core/audit/verify.ts';
+import { signingKeyAAD } from '../tokens/index.ts';
 import type { AuditHead } from './format.ts';
 
 export interface RestoredChecks {
@@ -16,6 +17,7 @@ export interface RestoredChecks {
 }
 
 const BATCH = 1000;
+const MASTER_KEY_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
 async function checkKeys(db: DB, keyring: Keyring): Promise<RestoredChecks['keys']> {
   const missing = new Set<string>();
@@ -25,11 +27,15 @@ async function checkKeys(db: DB, keyring: Keyring): Promise<RestoredChecks['keys
     try {
       unwrap();
     } catch {
-      missing.add(masterKeyId);
+      // Printed to a terminal: only what a key id can be.
+      missing.add(MASTER_KEY_ID.test(masterKeyId) ? masterKeyId : '(malformed id)');
     }
   };
   for (const row of await db.selectFrom('system_keys').select(['id', 'master_key_id', 'wrapped_key']).execute()) {
     attempt(row.master_key_id, () => keyring.unwrap(row.wrapped_key, systemKeyAAD(row.id)));
+  }
+  for (const row of await db.selectFrom('signing_keys').select(['kid', 'master_key_id', 'wrapped_private_key']).execute()) {
+    attempt(row.master_key_id, () => keyring.unwrap(row.wrapped_private_key, signingKeyAAD(row.kid)));
   }
   let after = '00000000-0000-0000-0000-000000000000';
   for (;;) {
@@ -53,4 +59,13 @@ export async function checkRestored(db: DB, keyring: Keyring, recordedHead: Audi
 
 export function restoredChecksPass(checks: RestoredChecks): boolean {
   return checks.keys.missingMasterKeys.length === 0 && checks.audit.ok && checks.audit.headMatches;
+}
+
+/** What failed, in one line, for an error message. */
+export function describeFailedChecks(checks: RestoredChecks): string {
+  const problems: string[] = [];
+  if (checks.keys.missingMasterKeys.length > 0) problems.push(`keys wrapped under master keys this configuration lacks: ${checks.keys.missingMasterKeys.join(', ')}`);
+  if (!checks.audit.ok) problems.push(`audit chain broken${checks.audit.firstBrokenSeq === null ? '' : ` at seq ${checks.audit.firstBrokenSeq}`} (${checks.audit.reason ?? 'unknown'})`);
+  if (checks.audit.ok && !checks.audit.headMatches) problems.push("the audit chain's head differs from the one the backup recorded");
+  return problems.join('; ');
 }

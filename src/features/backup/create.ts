@@ -10,7 +10,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { link, open, rm, unlink, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
@@ -24,7 +25,7 @@ import { encrypterFor } from './age.ts';
 import { BACKUP_MAC_PURPOSE, backupMAC } from './authenticity.ts';
 import { joined } from './streams.ts';
 import { readSchemaVersion, readTablePlan, runQuery, type TablePlan } from './catalog.ts';
-import { BACKUP_FORMAT, BACKUP_FORMAT_VERSION, formatLine, type BackupHeader, type BackupManifest, type BackupTrailer } from './format.ts';
+import { BACKUP_FORMAT, BACKUP_FORMAT_VERSION, BackupError, formatLine, type BackupHeader, type BackupManifest, type BackupTrailer } from './format.ts';
 
 /** As in the FETCH below (a cursor's count cannot be a parameter). */
 const FETCH_ROWS = 500;
@@ -94,8 +95,8 @@ async function writeSnapshot(database: Database, options: CreateBackupOptions, s
     for (const table of await readTablePlan(session, db)) tables[table.name] = await copyTable(session, db, table, hashed);
     const files = options.filesDir === null ? 0 : await copyFiles(session, db, options.filesDir, hashed);
     const [head] = await runQuery<{ seq: number | string; hash: string }>(session, db, sql`SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1`);
-    const sha256 = hash.digest('hex');
-    const trailer: BackupTrailer = { tables, files, audit_head: head === undefined ? null : { seq: Number(head.seq), hash: head.hash }, sha256, mac: { key_id: macKey.id, value: backupMAC(macKey.key, sha256) } };
+    const covered = { tables, files, audit_head: head === undefined ? null : { seq: Number(head.seq), hash: head.hash }, sha256: hash.digest('hex') };
+    const trailer: BackupTrailer = { ...covered, mac: { key_id: macKey.id, value: backupMAC(macKey.key, covered) } };
     await sink(formatLine('E', trailer));
     return { header, trailer };
   });
@@ -122,15 +123,28 @@ function measure(): { readonly tap: Transform; readonly result: () => { sha256: 
 export async function createBackup(database: Database, options: CreateBackupOptions): Promise<BackupManifest> {
   const encrypter = encrypterFor(options.recipients);
   const plaintext = new PassThrough({ highWaterMark: 1 << 20 });
-  const sink: Sink = async (chunk) => {
-    if (!plaintext.write(chunk)) await once(plaintext, 'drain');
-  };
   const encrypted = Readable.fromWeb(await encrypter.encrypt(Readable.toWeb(joined(plaintext, createGzip())) as ReadableStream<Uint8Array>));
   const temporary = `${options.out}.${randomUUID()}.partial`;
   const { tap, result } = measure();
   // `flush`: the file is synced before it closes, so the rename below never publishes a
   // backup whose bytes are still only in the page cache.
   const written = pipeline(encrypted, tap, createWriteStream(temporary, { flags: 'wx', mode: 0o600, flush: true }));
+  // A write that fails (a full disk, a missing directory) while the snapshot is still being
+  // read must end the snapshot at once: its transaction holds a connection (PGlite's only
+  // one), and a rejection nobody awaited yet would end the process.
+  let failure: Error | null = null;
+  const failed = new Promise<never>((_resolve, reject) => {
+    written.catch((error: unknown) => {
+      failure = error instanceof Error ? error : new Error(String(error));
+      plaintext.destroy();
+      reject(failure);
+    });
+  });
+  failed.catch(() => undefined);
+  const sink: Sink = async (chunk) => {
+    if (failure !== null) throw failure;
+    if (!plaintext.write(chunk)) await Promise.race([once(plaintext, 'drain'), failed]);
+  };
   try {
     let snapshot: Awaited<ReturnType<typeof writeSnapshot>>;
     try {
@@ -144,12 +158,29 @@ export async function createBackup(database: Database, options: CreateBackupOpti
     const { sha256, bytes } = result();
     const { tables, files, audit_head: auditHead, sha256: plaintextSHA } = snapshot.trailer;
     const manifest: BackupManifest = { ...snapshot.header, tables, files, audit_head: auditHead, plaintext_sha256: plaintextSHA, file_sha256: sha256, file_bytes: bytes, recipients: options.recipients.length };
-    await rename(temporary, options.out);
-    await writeFile(`${options.out}.json`, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
+    await publish(temporary, options.out);
+    await writeFile(`${options.out}.json`, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
     return manifest;
   } catch (error) {
     await written.catch(() => undefined);
     await rm(temporary, { force: true });
     throw error;
+  }
+}
+
+/** Gives the finished file its name without replacing anything there, and makes the name durable. */
+async function publish(temporary: string, out: string): Promise<void> {
+  try {
+    await link(temporary, out);
+  } catch (error) {
+    if (typeof error === 'object' && error !== null && 'code' in error && error.code === 'EEXIST') throw new BackupError(`${out} exists; a backup never replaces a file`);
+    throw error;
+  }
+  await unlink(temporary);
+  const directory = await open(dirname(out), 'r');
+  try {
+    await directory.sync();
+  } finally {
+    await directory.close();
   }
 }

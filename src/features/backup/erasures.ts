@@ -2,7 +2,7 @@
 // holds every wrapped data key of its day, and the master key still unwraps them, so
 // crypto-shredding alone does not reach it; what does is the ledger (`shredded_keys`, one
 // row per erased account, written in the erasure's transaction), which every later backup
-// carries. `backup restore` reads the ledger of every newer backup beside the restored one
+// carries. `backup restore` reads the ledger of every other backup beside the restored one
 // (same recipients, so the same identity opens them) and of any ledger file the operator
 // gives (`gatehouse backup ledger` writes one from a live database), and re-applies them
 // inside the restore's transaction. docs/privacy.md states the guarantee exactly.
@@ -38,17 +38,17 @@ function entryOf(value: unknown): ErasureEntry {
   return { ownerId, shreddedAt };
 }
 
-/** The ledger a backup carries, and when the backup was taken; refused unless this installation made it. */
-export async function ledgerOfBackup(path: string, decrypter: Decrypter, keyring: Keyring): Promise<{ readonly createdAt: string; readonly entries: ErasureEntry[] }> {
+/** The ledger a backup carries; refused unless this installation made it. */
+export async function ledgerOfBackup(path: string, decrypter: Decrypter, keyring: Keyring): Promise<{ readonly entries: ErasureEntry[] }> {
   const entries: ErasureEntry[] = [];
   let inLedger = false;
-  const { header, trailer, systemKeys } = await readBackup(path, decrypter, (line) => {
+  const { trailer, systemKeys } = await readBackup(path, decrypter, (line) => {
     if (line.kind === 'T') inLedger = line.value.name === LEDGER_TABLE;
     else if (line.kind === 'F') inLedger = false;
     else if (line.kind === 'R' && inLedger) entries.push(entryOf(parseRow(line.raw)));
   });
   assertAuthentic(trailer, systemKeys, keyring);
-  return { createdAt: header.created_at, entries };
+  return { entries };
 }
 
 /** A ledger file: one `{"owner_id","shredded_at"}` per line. */
@@ -84,27 +84,34 @@ export async function* ledgerLines(db: DB): AsyncGenerator<string> {
 }
 
 /**
- * Every erasure a restore of `path` must re-apply: those in the backups beside it taken
- * later (each read whole and authenticated: the times in the clear manifests are not
- * trusted, since whoever can write the directory could change them) and those in the given
- * ledger files. Answers them with the files they came from.
+ * Every erasure a restore of `path` must re-apply: the ledgers of all the other Gatehouse
+ * backups beside it and of the given ledger files, joined. No time is compared: a ledger
+ * only grows, so an older backup's ledger adds nothing and a newer one's adds what
+ * happened since, and neither a clear manifest nor a clock has to be trusted. Each backup is
+ * read whole and authenticated; one that is not (foreign, damaged, for another identity)
+ * stops the restore, naming it.
  */
 export async function erasuresSince(path: string, decrypter: Decrypter, keyring: Keyring, ledgerFiles: readonly string[]): Promise<{ readonly entries: ErasureEntry[]; readonly sources: string[] }> {
-  const own = await ledgerOfBackup(path, decrypter, keyring);
+  const own = new Set((await ledgerOfBackup(path, decrypter, keyring)).entries.map((entry) => entry.ownerId));
   const byOwner = new Map<string, ErasureEntry>();
   const sources: string[] = [];
   const directory = dirname(path);
   for (const name of (await readdir(directory)).filter((candidate) => BACKUP_FILE.test(candidate) && candidate !== basename(path)).sort()) {
     const other = join(directory, name);
-    const ledger = await ledgerOfBackup(other, decrypter, keyring);
-    if (ledger.createdAt <= own.createdAt) continue;
-    for (const entry of ledger.entries) byOwner.set(entry.ownerId, entry);
-    sources.push(other);
+    let entries: ErasureEntry[];
+    try {
+      ({ entries } = await ledgerOfBackup(other, decrypter, keyring));
+    } catch (error) {
+      if (!(error instanceof BackupError)) throw error;
+      throw new BackupError(`${other} (read for its erasure ledger): ${error.message}; move it away if it is not one of this installation's backups`);
+    }
+    const added = entries.filter((entry) => !own.has(entry.ownerId));
+    for (const entry of added) byOwner.set(entry.ownerId, entry);
+    if (added.length > 0) sources.push(other);
   }
   for (const file of ledgerFiles) {
-    for (const entry of await readLedgerFile(file)) byOwner.set(entry.ownerId, entry);
+    for (const entry of await readLedgerFile(file)) if (!own.has(entry.ownerId)) byOwner.set(entry.ownerId, entry);
     sources.push(file);
   }
-  const known = new Set(own.entries.map((entry) => entry.ownerId));
-  return { entries: [...byOwner.values()].filter((entry) => !known.has(entry.ownerId)), sources };
+  return { entries: [...byOwner.values()], sources };
 }

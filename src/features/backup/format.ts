@@ -97,10 +97,15 @@ function parseJSON(text: string, what: string): Record<string, unknown> {
 
 function parseHeader(value: Record<string, unknown>): BackupHeader {
   if (value['format'] !== BACKUP_FORMAT) throw new BackupError('not a Gatehouse backup');
-  if (value['version'] !== BACKUP_FORMAT_VERSION) throw new BackupError(`backup format version ${String(value['version'])} is not supported by this build (it reads version ${BACKUP_FORMAT_VERSION})`);
+  if (value['version'] !== BACKUP_FORMAT_VERSION) throw new BackupError(`backup format version ${Number.isSafeInteger(value['version']) ? String(value['version']) : '(malformed)'} is not supported by this build (it reads version ${BACKUP_FORMAT_VERSION})`);
   const engine = value['engine'];
   const schema = value['schema_version'];
-  if ((engine !== 'pglite' && engine !== 'postgres') || !Number.isSafeInteger(schema) || typeof value['created_at'] !== 'string' || typeof value['gatehouse_version'] !== 'string') {
+  const createdAt = value['created_at'];
+  const version = value['gatehouse_version'];
+  // Both are printed to an operator's terminal: only what they can legitimately be.
+  const timeValid = typeof createdAt === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(createdAt) && !Number.isNaN(Date.parse(createdAt));
+  const versionValid = typeof version === 'string' && /^[0-9A-Za-z.+-]{1,40}$/.test(version);
+  if ((engine !== 'pglite' && engine !== 'postgres') || !Number.isSafeInteger(schema) || !timeValid || !versionValid) {
     throw new BackupError('backup is malformed: bad header');
   }
   return value as unknown as BackupHeader;

@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { Decrypter } from 'age-encryption';
 import type { WrappedSystemKey } from './authenticity.ts';
-import { joined } from './streams.ts';
+import { joined, lineLengthLimit } from './streams.ts';
 import { BackupError, parseLine, type BackupHeader, type BackupLine, type BackupTrailer } from './format.ts';
 
 export interface BackupContents {
@@ -113,14 +113,40 @@ function describe(error: unknown): BackupError {
  * Decrypts and walks the backup at `path`, handing each line to `onLine` (awaited, so the
  * reader keeps pace), and answers its header and trailer once every check passed.
  */
+/** An error of the caller's own work on a line (a constraint, a lost connection): passed on as it is. */
+class CallerError extends Error {
+  override readonly name = 'CallerError';
+}
+
+/** Longest plaintext line accepted: a row or a file's base64, 100 MiB uploads at most; more is a malformed or hostile backup. */
+const MAX_LINE_BYTES = 320 << 20;
+
+/**
+ * Decrypts and walks the backup at `path`, handing each line to `onLine` (awaited, so the
+ * reader keeps pace), and answers its header and trailer once every check passed. Errors of
+ * decryption and decompression are described for the operator; an error thrown by
+ * `onLine` is the caller's and comes back unchanged.
+ */
 export async function readBackup(path: string, decrypter: Decrypter, onLine: (line: BackupLine) => Promise<void> | void): Promise<BackupContents> {
   const checker = new LineChecker();
   try {
-    const plaintext = joined(await decryptedStream(path, decrypter), createGunzip());
+    const plaintext = joined(joined(await decryptedStream(path, decrypter), createGunzip()), lineLengthLimit(MAX_LINE_BYTES, () => new BackupError('backup is malformed: a line is longer than any backup writes')));
     const lines = createInterface({ input: plaintext, crlfDelay: Number.POSITIVE_INFINITY });
-    for await (const text of lines) await onLine(checker.check(text));
+    try {
+      for await (const text of lines) {
+        const line = checker.check(text);
+        try {
+          await onLine(line);
+        } catch (error) {
+          throw new CallerError('line handler failed', { cause: error });
+        }
+      }
+    } finally {
+      plaintext.destroy();
+    }
     return checker.result();
   } catch (error) {
+    if (error instanceof CallerError) throw error.cause;
     throw describe(error);
   }
 }

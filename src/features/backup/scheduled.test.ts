@@ -2,9 +2,10 @@
 // polling, the newest BACKUP_KEEP kept, each audited and counted, and `backupFreshness`
 // turning stale once a whole slot went by without a successful backup.
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openPGliteClone } from '../../../test/helpers/database.ts';
 import { startTestApp, type TestApp } from '../../../test/helpers/app.ts';
@@ -86,4 +87,19 @@ describe('scheduled backups', { timeout: 120_000 }, () => {
     assert.deepEqual(await runBoth(), [BACKUP_JOB]);
     assert.equal((await backupFreshness(database.db, config, clock())).state, 'fresh');
   });
+
+  it('removes what a crash left behind (a .partial file) once it is a day old, never a fresh one', async () => {
+    const stale = join(dir, `gatehouse-backup-2020-01-01T00-00-00-000Z.age.${randomUUID()}.partial`);
+    const fresh = join(dir, `gatehouse-backup-2026-03-05T03-00-00-000Z.age.${randomUUID()}.partial`);
+    await writeFile(stale, 'cut short');
+    await writeFile(fresh, 'being written');
+    await utimes(stale, new Date('2020-01-01T00:00:00Z'), new Date('2020-01-01T00:00:00Z'));
+    await utimes(fresh, clock(), clock());
+    time.advanceSeconds(24 * HOUR);
+    assert.deepEqual(await runBoth(), [BACKUP_JOB]);
+    const names = await readdir(dir);
+    assert.equal(names.includes(basename(stale)), false);
+    assert.equal(names.includes(basename(fresh)), true);
+  });
 });
+

@@ -4,7 +4,7 @@
 // actor system) and counts it in the metrics. `backupFreshness` tells `gatehouse doctor`
 // when no backup has succeeded for a whole slot; /readyz does not, on purpose: a late
 // backup is an operator's alarm, not a reason to take every instance out of service.
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Cron } from 'croner';
 import type { BackupsConfig } from '../../config/config.ts';
@@ -20,6 +20,9 @@ import { BACKUP_FILE } from './erasures.ts';
 import type { BackupManifest } from './format.ts';
 
 export const BACKUP_JOB = 'backup';
+const DAY_MS = 86_400_000;
+/** What createBackup writes before the rename: `<name>.age.<uuid>.partial`. */
+const PARTIAL_FILE = /^gatehouse-backup-[0-9TZ-]+\.age\.[0-9a-f-]{36}\.partial$/;
 const SYSTEM: RequestContext = { ip: null, userAgent: null, requestId: null };
 
 /** `gatehouse-backup-2026-12-06T03-00-00-000Z.age`: sorts by time, matches BACKUP_FILE. */
@@ -27,13 +30,22 @@ export function backupFileName(now: Date): string {
   return `gatehouse-backup-${now.toISOString().replaceAll(':', '-').replace('.', '-')}.age`;
 }
 
-/** Removes all but the newest `keep` scheduled backups (and their manifests); answers how many went. */
-export async function pruneBackups(dir: string, keep: number): Promise<number> {
-  const backups = (await readdir(dir)).filter((name) => BACKUP_FILE.test(name)).sort();
+/**
+ * Removes all but the newest `keep` scheduled backups (and their manifests), and the
+ * temporary files of backups a crash cut short, once a day old; answers how many backups went.
+ */
+export async function pruneBackups(dir: string, keep: number, now: Date): Promise<number> {
+  const names = await readdir(dir);
+  const backups = names.filter((name) => BACKUP_FILE.test(name)).sort();
   const old = backups.slice(0, Math.max(0, backups.length - keep));
   for (const name of old) {
     await rm(join(dir, name), { force: true });
     await rm(join(dir, `${name}.json`), { force: true });
+  }
+  for (const name of names.filter((candidate) => PARTIAL_FILE.test(candidate))) {
+    const path = join(dir, name);
+    const modified = await stat(path).then((info) => info.mtimeMs, () => null);
+    if (modified !== null && now.getTime() - modified > DAY_MS) await rm(path, { force: true });
   }
   return old.length;
 }
@@ -76,7 +88,7 @@ export function backupJob(deps: BackupJobDeps): ScheduledJob {
       deps.metrics.backupLastSuccess.set(Date.now() / 1000);
       deps.metrics.backupBytes.set(manifest.file_bytes);
       await audited(deps, 'success', { file: basename(out), bytes: manifest.file_bytes, schema_version: manifest.schema_version, audit_head_seq: manifest.audit_head?.seq ?? null });
-      const removed = await pruneBackups(dir, keep);
+      const removed = await pruneBackups(dir, keep, now);
       deps.log.info({ file: basename(out), bytes: manifest.file_bytes, removed }, 'backup written');
       return removed;
     },
