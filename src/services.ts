@@ -198,7 +198,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
     jobs,
     mail,
     scheduler: createScheduler({ db, clock, log, jobs: [
-        ...retentionJobs({ change }, { ...DEFAULT_RETENTION, ipDays: auth.ipRetentionDays }),
+        ...retentionJobs({ change, keyring }, { ...DEFAULT_RETENTION, ipDays: auth.ipRetentionDays }),
         deletionJob({ db, keyring, clock, log, change, mail: createOutgoingMail(mail), publicURL: config.publicURL, graceDays: auth.accountDeletionGraceDays }),
         ...(config.administration.auditRetentionDays === null ? [] : [auditPruneJob({ key: auditKey, clock, log, retentionDays: config.administration.auditRetentionDays })]),
         ...(config.uploads.filesDir === null ? [] : [orphanFilesJob(config.uploads.filesDir)]),

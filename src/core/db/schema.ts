@@ -101,8 +101,11 @@ export interface SessionsTable {
   expires_at: Timestamp;
   revoked_at: Timestamp | null;
   revoked_reason: string | null;
-  ip: string | null;
-  user_agent: string | null;
+  /** The client's address, sealed under the owner's data key (features/sessions/device.ts; migration 0020). */
+  ip_sealed: string | null;
+  user_agent_sealed: string | null;
+  /** When IP_RETENTION_DAYS cut the address to its network and removed the user agent. */
+  device_minimized_at: Timestamp | null;
   auth_method: string;
   /** RFC 8176 method references (migration 0013). */
   amr: ColumnType<string[], string[] | undefined, string[]>;

@@ -6,6 +6,7 @@ import type { RequestContext } from '../../core/audit/auditor.ts';
 import type { Change, Changes } from '../../core/change.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { DB } from '../../core/db/database.ts';
+import type { Keyring } from '../../core/crypto/keyring.ts';
 import { ADMIN_ROLE } from '../authorization/index.ts';
 import { createSession, type SessionAuthentication, type SessionLifetimes } from '../sessions/index.ts';
 import type { AccessTokens } from '../tokens/index.ts';
@@ -15,6 +16,8 @@ import { issueTokenPair, type TokenPair } from './token-pair.ts';
 
 export interface SignInDeps {
   readonly clock: Clock;
+  /** Seals the new session's device data under the owner's key. */
+  readonly keyring: Keyring;
   readonly lifetimes: SessionLifetimes;
   readonly tokens: AccessTokens;
   readonly deviceTokens: DeviceTokens;
@@ -46,13 +49,13 @@ export interface OpenedSession {
 export async function openSession(
   trx: DB,
   audit: Change['audit'],
-  deps: Pick<SignInDeps, 'clock' | 'lifetimes'>,
+  deps: Pick<SignInDeps, 'clock' | 'lifetimes' | 'keyring'>,
   signIn: SignIn,
   context: RequestContext & { readonly ip: string },
 ): Promise<OpenedSession> {
   const now = deps.clock();
   const amr = [...new Set(signIn.amr)].sort();
-  const created = await createSession(trx, deps.lifetimes, { userId: signIn.user.id, ip: context.ip, userAgent: context.userAgent, authMethod: signIn.method, amr, now });
+  const created = await createSession(trx, deps.lifetimes, { userId: signIn.user.id, ip: context.ip, userAgent: context.userAgent, authMethod: signIn.method, amr, now }, deps.keyring);
   audit({
     actor: { type: 'user', id: signIn.user.id },
     action: 'auth.login_succeeded',

@@ -18,6 +18,7 @@
 import { PassThrough, Readable } from 'node:stream';
 import yazl from 'yazl';
 import type { Keyring } from '../../core/crypto/keyring.ts';
+import { openDevices } from '../sessions/index.ts';
 import type { DB } from '../../core/db/database.ts';
 import { listEventsAboutUser, toOwnEvent } from '../audit-trail/index.ts';
 import { defaultExtension, listOwnFiles, readOwnFile, type ContentStore, type FileInfo } from '../files/index.ts';
@@ -102,10 +103,12 @@ async function* sessionLines(deps: ExportDeps, userId: string, counted: Counted)
   for (;;) {
     let query = deps.db
       .selectFrom('sessions')
-      .select(['id', 'created_at', 'last_used_at', 'expires_at', 'revoked_at', 'revoked_reason', 'ip', 'user_agent', 'auth_method', 'amr', 'auth_time'])
+      .leftJoin('data_keys', 'data_keys.owner_id', 'sessions.user_id')
+      .select(['sessions.id', 'sessions.user_id', 'sessions.created_at', 'last_used_at', 'expires_at', 'revoked_at', 'revoked_reason', 'ip_sealed', 'user_agent_sealed', 'auth_method', 'amr', 'auth_time', 'data_keys.wrapped_key'])
       .where('user_id', '=', userId);
-    if (after !== null) query = query.where('id', '>', after);
-    const rows = await query.orderBy('id').limit(PAGE).execute();
+    if (after !== null) query = query.where('sessions.id', '>', after);
+    const rows = await query.orderBy('sessions.id').limit(PAGE).execute();
+    const devices = openDevices(deps.keyring, rows);
     for (const row of rows) {
       counted.count += 1;
       yield `${JSON.stringify({
@@ -115,8 +118,8 @@ async function* sessionLines(deps: ExportDeps, userId: string, counted: Counted)
         expires_at: iso(row.expires_at),
         ended_at: iso(row.revoked_at),
         ended_because: row.revoked_reason,
-        ip: row.ip,
-        user_agent: row.user_agent,
+        ip: devices.get(row.id)?.ip ?? null,
+        user_agent: devices.get(row.id)?.userAgent ?? null,
         signed_in_with: row.auth_method,
         authentication_methods: row.amr,
         last_authenticated_at: iso(row.auth_time),

@@ -10,10 +10,14 @@ import type { Changes } from '../../core/change.ts';
 import type { ScheduledJob } from '../../core/jobs/scheduler.ts';
 import type { DB } from '../../core/db/database.ts';
 import { DEFAULT_ROLE, eraseAccount } from '../users/index.ts';
+import { minimizeSessionDevices } from '../sessions/index.ts';
+import type { Keyring } from '../../core/crypto/keyring.ts';
 
 const DAY = 86_400;
 const HOUR = 3600;
 const BATCH = 5000;
+/** Each is opened and sealed again in JavaScript, one update each. */
+const SESSION_DEVICE_BATCH = 1000;
 
 export interface RetentionPolicy {
   /** Ended sessions (revoked or expired) and their refresh tokens are kept this long. */
@@ -32,6 +36,8 @@ export const DEFAULT_RETENTION: RetentionPolicy = { sessionsDays: 30, tokensDays
 
 export interface RetentionDeps {
   readonly change: Changes;
+  /** Opens and re-seals the device data of old sessions. */
+  readonly keyring: Keyring;
 }
 
 /** Each account erased in its own change, so a batch never holds the audit chain long. */
@@ -136,14 +142,9 @@ export function retentionJobs(deps: RetentionDeps, policy: RetentionPolicy = DEF
       run: async (db: DB, now: Date) => {
         const cutoff = daysBefore(now, policy.ipDays);
         const audit = await truncateOldAuditAddresses(db, cutoff, BATCH);
-        const due = db
-          .selectFrom('sessions')
-          .select('id')
-          .where('created_at', '<', cutoff)
-          .where((eb) => eb.or([eb('user_agent', 'is not', null), sql<boolean>`ip IS DISTINCT FROM audit_truncate_ip(ip)`]))
-          .limit(BATCH);
-        const sessions = await db.updateTable('sessions').set({ ip: sql<string | null>`audit_truncate_ip(ip)`, user_agent: null }).where('id', 'in', due).executeTakeFirst();
-        return audit + Number(sessions.numUpdatedRows);
+        // Sealed under each owner's key (sessions/device.ts): opened, cut and sealed again here.
+        const sessions = await minimizeSessionDevices(db, deps.keyring, { before: cutoff, now, limit: SESSION_DEVICE_BATCH });
+        return audit + sessions;
       },
     },
     {

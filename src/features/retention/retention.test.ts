@@ -8,10 +8,12 @@ import { changesFor, keyLookup, testDeps } from '../../core/audit/audit.fixtures
 import { verifyAuditChain } from '../../core/audit/verify.ts';
 import { createBlindIndex } from '../../core/crypto/blind-index.ts';
 import { createKeyring } from '../../core/crypto/keyring.ts';
+import { loadDataKey } from '../../core/crypto/envelope.ts';
 import { createScheduler } from '../../core/jobs/scheduler.ts';
 import type { DB } from '../../core/db/database.ts';
 import { createLogger } from '../../core/logging.ts';
 import { assignRole } from '../authorization/index.ts';
+import { openDevices, sealDevice } from '../sessions/index.ts';
 import { insertUser } from '../users/index.ts';
 import { auditPruneJob } from './audit-prune-job.ts';
 import { retentionJobs } from './jobs.ts';
@@ -42,8 +44,6 @@ async function session(db: DB, userId: string, ended: { revokedAt?: Date; expire
       expires_at: ended.expiresAt ?? new Date(now.getTime() + DAY),
       revoked_at: ended.revokedAt ?? null,
       revoked_reason: ended.revokedAt === undefined ? null : 'logout',
-      ip: null,
-      user_agent: null,
       auth_method: 'password',
     })
     .execute();
@@ -52,7 +52,7 @@ async function session(db: DB, userId: string, ended: { revokedAt?: Date; expire
 }
 
 async function run(db: DB, name: string, now: Date): Promise<number> {
-  const job = retentionJobs({ change: changesFor(db, audit) }).find((candidate) => candidate.name === name);
+  const job = retentionJobs({ change: changesFor(db, audit), keyring: crypto.keyring }).find((candidate) => candidate.name === name);
   assert.ok(job !== undefined, name);
   return job.run(db, now);
 }
@@ -143,12 +143,19 @@ for (const engine of testEngines()) {
       const now = new Date();
       const user = await newUser(db, now);
       const [old, recent] = [await session(db, user, {}, now), await session(db, user, {}, now)];
-      await db.updateTable('sessions').set({ ip: '203.0.113.77', user_agent: 'Old/1.0', created_at: ago(now, 31) }).where('id', '=', old).execute();
-      await db.updateTable('sessions').set({ ip: '203.0.113.78', user_agent: 'Recent/1.0', created_at: ago(now, 29) }).where('id', '=', recent).execute();
+      const dek = await loadDataKey(db, crypto.keyring, user);
+      assert.ok(dek !== null);
+      await db.updateTable('sessions').set({ ...sealDevice(dek, old, { ip: '203.0.113.77', userAgent: 'Old/1.0' }), created_at: ago(now, 31) }).where('id', '=', old).execute();
+      await db.updateTable('sessions').set({ ...sealDevice(dek, recent, { ip: '203.0.113.78', userAgent: 'Recent/1.0' }), created_at: ago(now, 29) }).where('id', '=', recent).execute();
       assert.ok((await run(db, 'truncate-old-addresses', now)) >= 1);
-      const rows = await db.selectFrom('sessions').select(['id', 'ip', 'user_agent']).where('id', 'in', [old, recent]).execute();
-      assert.deepEqual(rows.find((row) => row.id === old), { id: old, ip: '203.0.113.0', user_agent: null });
-      assert.deepEqual(rows.find((row) => row.id === recent), { id: recent, ip: '203.0.113.78', user_agent: 'Recent/1.0' });
+      const rows = await db.selectFrom('sessions').leftJoin('data_keys', 'data_keys.owner_id', 'sessions.user_id').select(['sessions.id', 'sessions.user_id', 'ip_sealed', 'user_agent_sealed', 'device_minimized_at', 'data_keys.wrapped_key']).where('sessions.id', 'in', [old, recent]).execute();
+      const devices = openDevices(crypto.keyring, rows);
+      assert.deepEqual(devices.get(old), { ip: '203.0.113.0/24', userAgent: null });
+      assert.deepEqual(devices.get(recent), { ip: '203.0.113.78', userAgent: 'Recent/1.0' });
+      assert.ok(rows.find((row) => row.id === old)?.device_minimized_at, 'marked, so it is not opened again');
+      assert.equal(rows.find((row) => row.id === recent)?.device_minimized_at, null);
+      // Sealed, never in clear: the stored value names neither the address nor the agent.
+      for (const row of rows) assert.ok(!String(row.ip_sealed).includes('203.0.113') && !String(row.user_agent_sealed).includes('Recent'));
     });
 
     it('a due job runs on one of two schedulers polling at once, and again only after its interval', async () => {

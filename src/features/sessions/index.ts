@@ -4,3 +4,4 @@ export { addFirstFactorToSession, createSession, listActiveSessions, liveSession
 export type { SessionAuthentication, SessionLifetimes } from './repo.ts';
 export { revokeOwnSession } from './revoke-own.ts';
 export type { RefreshRotation } from './successor.ts';
+export { minimizeSessionDevices, openDevices, sealDevice, type DeviceData } from './device.ts';

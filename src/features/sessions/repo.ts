@@ -8,6 +8,9 @@ import { sql } from 'kysely';
 import { hashToken, randomToken } from '../../core/crypto/random.ts';
 import { uuidv7 } from '../../core/crypto/ids.ts';
 import type { DB } from '../../core/db/database.ts';
+import { loadDataKey } from '../../core/crypto/envelope.ts';
+import type { Keyring } from '../../core/crypto/keyring.ts';
+import { openDevices, sealDevice } from './device.ts';
 import type { RefreshRotation } from './successor.ts';
 
 export const REFRESH_TOKEN_PREFIX = 'ghr_';
@@ -80,8 +83,15 @@ export async function createSession(
   trx: DB,
   lifetimes: SessionLifetimes,
   session: NewSession,
+  keyring: Keyring,
 ): Promise<{ sessionId: string; refreshToken: string }> {
   const sessionId = uuidv7(session.now.getTime());
+  // The device data is sealed under the owner's key (device.ts); an owner without one (never
+  // the case for an account that can sign in) keeps none.
+  const dek = await loadDataKey(trx, keyring, session.userId);
+  const userAgent = session.userAgent === null ? null : session.userAgent.slice(0, USER_AGENT_MAX);
+  const device = dek === null ? { ip_sealed: null, user_agent_sealed: null } : sealDevice(dek, sessionId, { ip: session.ip, userAgent });
+  dek?.fill(0);
   const expiresAt = addSeconds(session.now, lifetimes.maxAge);
   const refreshToken = newRefreshToken();
   // The token row references the session row inserted by the WITH clause of the same
@@ -97,8 +107,7 @@ export async function createSession(
           last_used_at: session.now,
           idle_expires_at: new Date(Math.min(addSeconds(session.now, lifetimes.idleTtl).getTime(), expiresAt.getTime())),
           expires_at: expiresAt,
-          ip: session.ip,
-          user_agent: session.userAgent === null ? null : session.userAgent.slice(0, USER_AGENT_MAX),
+          ...device,
           auth_method: session.authMethod,
           amr: [...session.amr],
           auth_time: session.now,
@@ -237,23 +246,25 @@ export async function revokeUserSessions(trx: DB, userId: string, reason: string
   return rows.map((row) => row.id);
 }
 
-export async function listActiveSessions(db: DB, userId: string, now: Date): Promise<SessionView[]> {
+export async function listActiveSessions(db: DB, keyring: Keyring, userId: string, now: Date): Promise<SessionView[]> {
   const rows = await db
     .selectFrom('sessions')
-    .select(['id', 'created_at', 'last_used_at', 'ip', 'user_agent', 'auth_method', 'amr', 'auth_time'])
+    .leftJoin('data_keys', 'data_keys.owner_id', 'sessions.user_id')
+    .select(['sessions.id', 'sessions.user_id', 'sessions.created_at', 'last_used_at', 'ip_sealed', 'user_agent_sealed', 'auth_method', 'amr', 'auth_time', 'data_keys.wrapped_key'])
     .where('user_id', '=', userId)
     .where('revoked_at', 'is', null)
     .where('idle_expires_at', '>', now)
     .where('expires_at', '>', now)
-    .orderBy('created_at', 'desc')
+    .orderBy('sessions.created_at', 'desc')
     .limit(200)
     .execute();
+  const devices = openDevices(keyring, rows);
   return rows.map((row) => ({
     id: row.id,
     createdAt: row.created_at,
     lastUsedAt: row.last_used_at,
-    ip: row.ip,
-    userAgent: row.user_agent,
+    ip: devices.get(row.id)?.ip ?? null,
+    userAgent: devices.get(row.id)?.userAgent ?? null,
     authMethod: row.auth_method,
     amr: row.amr,
     authTime: new Date(row.auth_time),

@@ -73,7 +73,7 @@ export const settingsRoutes: FastifyPluginCallback<{ deps: SettingsDeps; limits:
     { config: authenticated, schema: { summary: 'List your live sessions', tags, security, response: responses({ 200: Type.Array(Session, { maxItems: 200 }) }) } },
     async (request) => {
       const auth = requireAuth(request);
-      const sessions = await listActiveSessions(deps.db, auth.userId, deps.clock());
+      const sessions = await listActiveSessions(deps.db, deps.keyring, auth.userId, deps.clock());
       return sessions.map((session) => ({
         id: session.id,
         created_at: session.createdAt.toISOString(),
