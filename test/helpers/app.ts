@@ -77,6 +77,11 @@ after(async () => {
 // One master key per test process, so apps sharing the database can read each other's keys.
 const testMasterKey = randomBytes(32);
 
+/** GATEHOUSE_MASTER_KEY for a server process that shares a database with this process's test apps. */
+export function testMasterKeyEnv(): string {
+  return `test:${testMasterKey.toString('base64url')}`;
+}
+
 /** One migrated in-memory PGlite per test file, shared by its apps: even a clone costs a second. */
 export function sharedTestDatabase(): Promise<Database> {
   shared ??= openPGliteClone();
