@@ -9,6 +9,8 @@ import { openRuntime, type Runtime } from './runtime.ts';
 import { createUserCommand } from './cli/users.ts';
 import { rotateSigningKeysCommand } from './cli/rotate-signing-keys.ts';
 import { serve } from './cli/serve.ts';
+import { serveCluster } from './cli/cluster.ts';
+import { connectWorker } from './cli/cluster-worker.ts';
 import { auditPrune, pruneCutoff, PruneUsageError } from './cli/audit-prune.ts';
 import { auditVerify, auditVerifyFile } from './cli/audit-verify.ts';
 import { rotateMaster } from './cli/keys.ts';
@@ -76,7 +78,15 @@ const commands: Record<string, Command> = {
   async serve() {
     const cfg = config();
     const log = createLogger({ level: cfg.logLevel });
-    await serve(await openRuntime(cfg, log, { migrate: true }));
+    const worker = connectWorker();
+    if (worker === null && cfg.workers > 1) {
+      await serveCluster(cfg, log.child({ role: 'primary' }));
+      return 0;
+    }
+    // A worker's every line (its requests too) says which worker wrote it.
+    const serving = worker === null ? log : log.child({ worker: worker.id, pid: process.pid });
+    // The cluster's primary has applied the migrations already.
+    await serve(await openRuntime(cfg, serving, { migrate: worker === null }), { worker });
     return 0;
   },
   async migrate(argv) {

@@ -2,6 +2,7 @@
 // server, this load generator, the PostgreSQL backends serving the benchmark's database,
 // and everything else on the machine (other people's work: "foreign") used during it.
 // Foreign load skews throughput; CPU per request is much less sensitive to it.
+import { readFileSync } from 'node:fs';
 import { machineCPUSeconds, processCPUSeconds, residentBytes } from './proc.ts';
 import { round } from './stats.ts';
 
@@ -28,6 +29,8 @@ export interface WindowMonitor {
 export interface MonitorOptions {
   /** No separate server (the raw hash phase): null. */
   readonly serverPid: number | null;
+  /** Count the server's child processes with it (the workers of WORKERS > 1), as they are when the window opens. */
+  readonly serverChildren?: boolean;
   /** The PostgreSQL backend pids serving the benchmark, looked up as the window opens. */
   readonly postgresPids?: () => Promise<readonly number[]>;
   readonly sampleMs?: number;
@@ -59,26 +62,39 @@ function cpuSince(before: ReadonlyMap<number, number>): number {
   return total;
 }
 
+/** The process and its children (Linux: /proc/PID/task/PID/children). */
+function withChildren(pid: number): number[] {
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ').filter((word) => word !== '').map(Number);
+    return [pid, ...children];
+  } catch {
+    return [pid];
+  }
+}
+
 export function createWindowMonitor(options: MonitorOptions): WindowMonitor {
   const { serverPid } = options;
+  const serverPids = (): number[] => (serverPid === null ? [] : options.serverChildren === true ? withChildren(serverPid) : [serverPid]);
   const sampleMs = options.sampleMs ?? 200;
   const rss: number[] = [];
   let timer: NodeJS.Timeout | null = null;
-  let begin: { wall: number; server: number; self: NodeJS.CpuUsage; machine: { busy: number; total: number } } | null = null;
+  let begin: { wall: number; server: Map<number, number>; self: NodeJS.CpuUsage; machine: { busy: number; total: number } } | null = null;
   let postgresBegin: Map<number, number> = new Map<number, number>();
   let result: WindowUsage | null = null;
 
-  const serverCPU = (): number => (serverPid === null ? 0 : processCPUSeconds(serverPid));
   const sample = (): void => {
     if (serverPid === null) return;
-    const bytes = residentBytes(serverPid);
+    const bytes = serverPids().reduce<number | null>((sum, pid) => {
+      const resident = residentBytes(pid);
+      return resident === null ? sum : (sum ?? 0) + resident;
+    }, null);
     if (bytes !== null) rss.push(bytes);
   };
   const mean = (values: readonly number[]): number => values.reduce((sum, value) => sum + value, 0) / values.length;
 
   return {
     start() {
-      begin = { wall: performance.now(), server: serverCPU(), self: process.cpuUsage(), machine: machineCPUSeconds() };
+      begin = { wall: performance.now(), server: cpuOf(serverPids()), self: process.cpuUsage(), machine: machineCPUSeconds() };
       // A few milliseconds late at most: the lookup is one query on an open connection.
       options.postgresPids?.().then(
         (pids) => { postgresBegin = cpuOf(pids); },
@@ -96,7 +112,7 @@ export function createWindowMonitor(options: MonitorOptions): WindowMonitor {
       const machine = machineCPUSeconds();
       const busy = (machine.busy - begin.machine.busy) / seconds;
       const total = machine.total - begin.machine.total;
-      const serverCores = (serverCPU() - begin.server) / seconds;
+      const serverCores = cpuSince(begin.server) / seconds;
       const loadGeneratorCores = (self.user + self.system) / 1e6 / seconds;
       const postgresCores = cpuSince(postgresBegin) / seconds;
       result = {

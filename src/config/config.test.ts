@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, formatConfigProblems, loadConfig, type Config, type ConfigProblem, type LoadConfigOptions } from './config.ts';
 import { describeConfig } from './mask.ts';
+import { parseWorkers } from './workers.ts';
 
 type Env = Record<string, string | undefined>;
 const CWD = '/srv/gatehouse';
@@ -62,6 +63,7 @@ describe('loadConfig defaults', () => {
       rateLimit: { max: 300, windowSeconds: 60 },
       bodyLimitBytes: 65536,
       shutdownTimeoutSeconds: 10,
+      workers: 1,
       metricsToken: null,
       auth: {
         accessTokenTtl: 1800,
@@ -296,7 +298,7 @@ describe('describeConfig', () => {
     assert.equal(description['SMTP_URL'], 'smtps://mailer:***@mail:465');
     assert.equal(description['TRUST_PROXY'], '10.0.0.0/8,10.1.0.0/16');
     assert.equal(description['PORT'], 8080);
-    assert.equal(Object.keys(description).length, 54);
+    assert.equal(Object.keys(description).length, 55);
     assert.equal(description['TLS_CERT_FILE'], 'unset (plain HTTP)');
     assert.equal(description['IP_RETENTION_DAYS'], 30);
     assert.equal(description['WEBHOOK_INCLUDE_IP'], false);
@@ -472,5 +474,35 @@ describe('backups', () => {
     assert.ok(config.backups.dir?.startsWith('/'));
     assert.equal(config.backups.schedule, '30 2 * * 0');
     assert.equal(config.backups.keep, 30);
+  });
+});
+
+describe('WORKERS', () => {
+  const postgres = { DATABASE_URL: 'postgresql://gatehouse@localhost:5432/gatehouse' };
+
+  it('takes a whole number from 1 to 64 on PostgreSQL, and auto as the available cores (at most 64)', () => {
+    assert.equal(load({ ...postgres, WORKERS: '4' }).workers, 4);
+    assert.equal(load({ ...postgres, WORKERS: '64' }).workers, 64);
+    assert.deepEqual(parseWorkers('auto', () => 2), { ok: true, value: 2 });
+    assert.deepEqual(parseWorkers('auto', () => 200), { ok: true, value: 64 });
+    const auto = load({ ...postgres, WORKERS: 'auto' }).workers;
+    assert.ok(auto >= 1 && auto <= 64);
+    assert.equal(describeConfig(load({ ...postgres, WORKERS: '3' }))['WORKERS'], 3);
+  });
+
+  it('refuses what is not a count of workers, without echoing it', () => {
+    for (const raw of ['0', '65', '-1', '2.5', '1e1', 'AUTO', 'two', ' 2']) {
+      const problems = problemsOf({ ...postgres, WORKERS: raw });
+      assert.deepEqual(problems.map((problem) => problem.name), ['WORKERS'], raw);
+      assert.match(problems[0]?.rule ?? '', /auto or a whole number from 1 to 64/);
+    }
+  });
+
+  it('refuses more than one worker on the embedded PGlite, naming WORKERS and DATABASE_URL', () => {
+    assert.equal(load({ WORKERS: '1' }).workers, 1);
+    const problems = problemsOf({ WORKERS: '2' });
+    assert.deepEqual(problems.map((problem) => problem.name), ['WORKERS']);
+    assert.match(problems[0]?.rule ?? '', /PGlite/);
+    assert.match(problems[0]?.rule ?? '', /DATABASE_URL/);
   });
 });

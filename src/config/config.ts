@@ -17,6 +17,7 @@ import { readAdministration, type AdministrationConfig } from './operations-extr
 import { readUploads, type UploadsConfig } from './uploads.ts';
 import { readBackups, type BackupsConfig } from './backups.ts';
 import { createReader, type Reader } from './reader.ts';
+import { readWorkers } from './workers.ts';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.ts';
 
 export { ConfigError, formatConfigProblems, isConfigError, type ConfigProblem } from './config-error.ts';
@@ -56,6 +57,8 @@ export interface Config {
   readonly rateLimit: { readonly max: number; readonly windowSeconds: number };
   readonly bodyLimitBytes: number;
   readonly shutdownTimeoutSeconds: number;
+  /** Processes serving the port (`gatehouse serve`); above 1 only on PostgreSQL. */
+  readonly workers: number;
   readonly metricsToken: string | null;
   readonly auth: AuthConfig;
   readonly administration: AdministrationConfig;
@@ -238,17 +241,19 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
   if (!environment.ok) reader.report('GATEHOUSE_ENV', environment.rule);
   const dataDir = resolve(options.cwd ?? process.cwd(), reader.take('DATA_DIR', reader.plain('DATA_DIR'), parseDirectory, './data'));
   const listener = readListener(reader);
+  const database = readDatabase(reader, dataDir);
   const config: Config = {
     environment: environment.ok ? environment.value : 'production',
     ...listener,
     dataDir,
-    database: readDatabase(reader, dataDir),
+    database,
     redisURL: reader.take('REDIS_URL', reader.secret('REDIS_URL'), (raw) => parseServiceURL(raw, ['redis', 'rediss']), null),
     masterKeys: readMasterKeys(reader),
     cors: readCORS(reader),
     smtp: readSMTP(reader),
     tls: readTLS(reader),
     ...readOperations(reader),
+    workers: readWorkers(reader, database.engine),
     auth: readAuth(reader, listener.publicURL),
     administration: readAdministration(reader),
     uploads: readUploads(reader, (path) => resolve(options.cwd ?? process.cwd(), path)),

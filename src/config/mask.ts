@@ -68,6 +68,7 @@ export function describeConfig(config: Config): ConfigDescription {
     RATE_LIMIT_WINDOW_SECONDS: config.rateLimit.windowSeconds,
     BODY_LIMIT_BYTES: config.bodyLimitBytes,
     SHUTDOWN_TIMEOUT_SECONDS: config.shutdownTimeoutSeconds,
+    WORKERS: config.workers,
     METRICS_TOKEN: describeSecret(config.metricsToken),
     ACCESS_TOKEN_TTL: config.auth.accessTokenTtl,
     ACCESS_TOKEN_AUDIENCE: config.auth.accessTokenAudience,

@@ -203,8 +203,15 @@ describe('doctor: database, audit and key checks', () => {
 
 describe('doctor: redis and host checks', () => {
   it('redis unset is a skip (whether several instances run cannot be told), never a pass', () => {
-    expect(judgeRedisUnset({ database: { engine: 'postgres', url: 'postgres://x@/y?host=/run', poolMax: 2 } }), 'skip', /per instance/);
-    expect(judgeRedisUnset({ database: { engine: 'pglite', dataDir: '/d' } }), 'skip', /one instance/);
+    const postgres = { engine: 'postgres', url: 'postgres://x@/y?host=/run', poolMax: 2 } as const;
+    expect(judgeRedisUnset({ ...production, workers: 1, database: postgres }), 'skip', /per instance/);
+    expect(judgeRedisUnset({ ...production, workers: 1, database: { engine: 'pglite', dataDir: '/d' } }), 'skip', /one instance/);
+  });
+
+  it('redis unset with WORKERS above 1 warns (fails in production): each worker would count its own budgets', () => {
+    const postgres = { engine: 'postgres', url: 'postgres://x@/y?host=/run', poolMax: 2 } as const;
+    expect(judgeRedisUnset({ ...development, workers: 2, database: postgres }), 'warn', /2 times/);
+    expect(judgeRedisUnset({ ...production, workers: 4, database: postgres }), 'fail', /WORKERS=4/);
   });
 
   it('data-dir and files-dir: open to others warns (fails in production); 700 passes; missing is a skip', () => {

@@ -114,8 +114,10 @@ export function createMetrics(): Metrics {
     }),
     webhookFailures: new Counter({ name: `${METRIC_PREFIX}webhook_failures_total`, help: 'Failed security webhook deliveries.', registers }),
     backups: new Counter({ name: `${METRIC_PREFIX}backups_total`, help: 'Scheduled backups by outcome (succeeded, failed).', labelNames: ['outcome'] as const, registers }),
-    backupLastSuccess: new Gauge({ name: `${METRIC_PREFIX}backup_last_success_timestamp_seconds`, help: 'When the last scheduled backup written by this instance succeeded (Unix time); alert when it falls behind BACKUP_SCHEDULE.', registers }),
-    backupBytes: new Gauge({ name: `${METRIC_PREFIX}backup_last_size_bytes`, help: 'Size of the last scheduled backup written by this instance, encrypted.', registers }),
+    // `aggregator`: how the primary of WORKERS > 1 combines its workers' values (cli/cluster.ts);
+    // counters and histograms are summed, these are not sums.
+    backupLastSuccess: new Gauge({ name: `${METRIC_PREFIX}backup_last_success_timestamp_seconds`, help: 'When the last scheduled backup written by this instance succeeded (Unix time); alert when it falls behind BACKUP_SCHEDULE.', aggregator: 'max', registers }),
+    backupBytes: new Gauge({ name: `${METRIC_PREFIX}backup_last_size_bytes`, help: 'Size of the last scheduled backup written by this instance, encrypted (with workers: the largest of their last sizes).', aggregator: 'max', registers }),
     // `kind` is a handler name from the code (mail, webhook), never from input.
     jobsEnqueued: new Counter({ name: `${METRIC_PREFIX}jobs_enqueued_total`, help: 'Background jobs written, by kind.', labelNames: ['kind'] as const, registers }),
     jobsCompleted: new Counter({ name: `${METRIC_PREFIX}jobs_completed_total`, help: 'Background jobs done, by kind.', labelNames: ['kind'] as const, registers }),
@@ -125,7 +127,8 @@ export function createMetrics(): Metrics {
       labelNames: ['kind', 'final'] as const,
       registers,
     }),
-    jobsPending: new Gauge({ name: `${METRIC_PREFIX}jobs_pending`, help: 'Background jobs waiting to be done (queue depth), by kind.', labelNames: ['kind'] as const, registers }),
+    // Every worker counts the same table: summed, the depth would be counted once per worker.
+    jobsPending: new Gauge({ name: `${METRIC_PREFIX}jobs_pending`, help: 'Background jobs waiting to be done (queue depth), by kind.', labelNames: ['kind'] as const, aggregator: 'max', registers }),
     auditObserver: countAuditEvents(counters),
   };
 }

@@ -5,14 +5,19 @@
 // the attacker's host name). A bare node:http server: one path, nothing to configure.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
 import type { Logger } from '../../core/logging.ts';
 
 export const METRICS_HOST = '127.0.0.1';
 const LOOPBACK_NAMES: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost']);
 
+/** A registry, or the primary's sum of its workers' registries (cli/cluster.ts). */
+export interface MetricsSource {
+  metrics(): Promise<string>;
+  readonly contentType: string;
+}
+
 export interface MetricsListenerDeps {
-  readonly registry: Registry;
+  readonly registry: MetricsSource;
   readonly port: number;
   readonly log: Logger;
 }

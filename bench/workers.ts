@@ -1,0 +1,149 @@
+// `npm run bench:workers`: refresh-token rotation throughput of the real `gatehouse serve`
+// on PostgreSQL with WORKERS=1, then WORKERS=2, in one run, on one fresh database.
+//
+//   npm run bench:workers -- [--workers 1,2] [--seconds 10] [--warmup 2] [--clients 32]
+//
+// The same closed loop as `npm run bench`'s refresh phase (bench/lib/auth-phases.ts): each
+// virtual client rotates its own session's refresh token, always presenting the newest.
+// The server is started as an operator starts it (src/main.ts, the flags and environment
+// of src/process-tuning.ts, LOG_LEVEL=info), so the primary, its workers and the
+// node:cluster hand-off of connections are all measured; server CPU counts the primary
+// and its workers. PostgreSQL: DATABASE_URL_BENCH, else DATABASE_URL_TEST, else the
+// local default; a database is created and dropped. All traffic goes to 127.0.0.1.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { SERVER_NODE_FLAGS } from '../src/process-tuning.ts';
+import { RAISED_LIMITS } from './auth.ts';
+import { logIn, measureRefresh, type MeasuredPhase, type Session } from './lib/auth-phases.ts';
+import { createHttpClient } from './lib/http-client.ts';
+import { createBenchDatabase, postgresBaseURL, type BenchDatabase } from './lib/postgres.ts';
+import { freePort, serverEnv, stopServer, waitReady } from './lib/serve.ts';
+
+const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
+const RESULTS = new URL('./results/', import.meta.url);
+
+interface Run {
+  readonly workers: number;
+  readonly refresh: MeasuredPhase;
+}
+
+function start(env: NodeJS.ProcessEnv, args: readonly string[], options: { stdin?: 'ignore' | 'pipe'; logFile?: string } = {}): ChildProcess {
+  // Log lines go to a file, not through this process, which would spend CPU reading them.
+  const out = options.logFile === undefined ? 'ignore' : openSync(options.logFile, 'w', 0o600);
+  try {
+    return spawn(process.execPath, [...SERVER_NODE_FLAGS, MAIN, ...args], { env, stdio: [options.stdin ?? 'ignore', out, 'inherit'] });
+  } finally {
+    if (typeof out === 'number') closeSync(out);
+  }
+}
+
+/** Until the log says every worker serves (one /readyz answer only says one does). */
+async function waitForWorkers(logFile: string, workers: number): Promise<void> {
+  const line = workers === 1 ? '"msg":"gatehouse listening"' : '"msg":"workers listening"';
+  const deadline = Date.now() + 120_000;
+  while (!(await readFile(logFile, 'utf8')).includes(line)) {
+    if (Date.now() > deadline) throw new Error(`the server did not say ${line}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** `gatehouse users create`: one verified account, its password on stdin. */
+async function createUser(env: NodeJS.ProcessEnv, email: string, password: string): Promise<void> {
+  const child = start(env, ['users', 'create', '--email', email], { stdin: 'pipe' });
+  child.stdin?.end(`${password}\n`);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (code !== 0) throw new Error(`users create exited ${String(code)}`);
+}
+
+async function measure(options: { env: NodeJS.ProcessEnv; dataDir: string; database: BenchDatabase; workers: number; email: string; password: string; clients: number; warmupMs: number; durationMs: number }): Promise<Run> {
+  const port = await freePort();
+  const logFile = join(options.dataDir, `serve-${options.workers}.log`);
+  const server = start({ ...options.env, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, WORKERS: String(options.workers) }, ['serve'], { logFile });
+  const client = createHttpClient(`http://127.0.0.1:${port}`, { maxSockets: options.clients });
+  try {
+    await waitReady(server, port);
+    await waitForWorkers(logFile, options.workers);
+    const sessions: Session[] = [];
+    for (let n = 0; n < options.clients; n += 1) sessions.push(await logIn(client, options.email, options.password));
+    const pid = server.pid;
+    if (pid === undefined) throw new Error('no server pid');
+    const refresh = await measureRefresh(
+      client,
+      { serverPid: pid, serverChildren: true, postgresPids: () => options.database.backendPids() },
+      { concurrency: options.clients, sessions, warmupMs: options.warmupMs, durationMs: options.durationMs },
+    );
+    return { workers: options.workers, refresh };
+  } finally {
+    client.close();
+    await stopServer(server);
+  }
+}
+
+function row(run: Run): string {
+  const { refresh } = run;
+  const usage = refresh.usage;
+  const cells = [
+    String(run.workers),
+    refresh.perSecond.toFixed(0),
+    `${refresh.latencyMs.p50} / ${refresh.latencyMs.p99}`,
+    String(refresh.errors + refresh.stoppedClients),
+    usage === null ? '-' : usage.serverCores.toFixed(2),
+    usage === null ? '-' : usage.postgresCores.toFixed(2),
+    usage === null ? '-' : usage.loadGeneratorCores.toFixed(2),
+    usage === null ? '-' : usage.foreignCores.toFixed(2),
+    usage === null ? '-' : usage.rssMB.mean.toFixed(0),
+  ];
+  return `| ${cells.join(' | ')} |`;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      workers: { type: 'string', default: '1,2' },
+      seconds: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '2' },
+      clients: { type: 'string', default: '32' },
+    },
+  });
+  const counts = values.workers.split(',').map(Number);
+  if (counts.some((count) => !Number.isInteger(count) || count < 1 || count > 64)) throw new Error('--workers takes counts from 1 to 64, comma-separated');
+  const clients = Number(values.clients);
+  if (!Number.isInteger(clients) || clients < 1 || clients > 256) throw new Error('--clients must be 1..256');
+  const durationMs = Number(values.seconds) * 1000;
+  const warmupMs = Number(values.warmup) * 1000;
+  const database = await createBenchDatabase(postgresBaseURL(process.env));
+  const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-workers-bench-'));
+  try {
+    // One DATA_DIR for every run: the development master key the first command makes there
+    // is the one the database's keys are wrapped with.
+    // LOG_LEVEL info: a line per request, as in production (and in `npm run bench`).
+    // Each server gets its PORT; `users create` needs none.
+    const base = Object.fromEntries(Object.entries(serverEnv(dataDir, 0)).filter(([name]) => name !== 'PORT'));
+    const env = { ...base, ...RAISED_LIMITS, LOG_LEVEL: 'info', DATABASE_URL: database.url };
+    const email = `rotation.${randomBytes(4).toString('hex')}@example.test`;
+    const password = `${randomBytes(8).toString('hex')} correct horse battery staple`;
+    await createUser(env, email, password);
+    const runs: Run[] = [];
+    for (const workers of counts) {
+      process.stderr.write(`WORKERS=${workers}: ${clients} clients, each rotating its own session, ${warmupMs / 1000} s warm-up, ${durationMs / 1000} s measured\n`);
+      runs.push(await measure({ env, dataDir, database, workers, email, password, clients, warmupMs, durationMs }));
+    }
+    console.log(`\nRefresh rotation on PostgreSQL ${database.serverVersion}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}`);
+    console.log('Cores: CPU used during the window, in cores (server = the primary and its workers).\n');
+    console.log('| WORKERS | refresh/s | p50 / p99 ms | errors | server cores | PostgreSQL cores | load generator cores | foreign cores | server RSS MB |');
+    console.log('| ------- | --------- | ------------ | ------ | ------------ | ---------------- | -------------------- | ------------- | ------------- |');
+    for (const run of runs) console.log(row(run));
+    await mkdir(RESULTS, { recursive: true });
+    await writeFile(new URL('workers.json', RESULTS), `${JSON.stringify({ benchmark: 'workers', date: new Date().toISOString(), node: process.version, cores: cpus().length, postgres: database.serverVersion, clients, runs }, null, 2)}\n`);
+  } finally {
+    await database.drop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
