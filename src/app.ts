@@ -5,6 +5,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Redis } from 'ioredis';
 import type { Config, TrustProxy } from './config/config.ts';
 import type { Clock } from './core/clock.ts';
+import type { Subscription } from './core/cache-broadcast.ts';
 import type { Database } from './core/db/database.ts';
 import { createClientErrorHandling } from './core/http/client-errors.ts';
 import { registerCors } from './core/http/cors.ts';
@@ -128,6 +129,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     clock: deps.clock,
     reauthMaxAge: auth.reauthMaxAge,
   });
+  // Other instances' committed changes drop this one's cached entries while it serves.
+  const broadcast = deps.services.cacheBroadcast;
+  if (broadcast !== null) {
+    let subscription: Subscription | null = null;
+    app.addHook('onReady', async () => { subscription = broadcast.subscribe(); });
+    app.addHook('onClose', async () => { await subscription?.close(); });
+  }
   await app.register(healthRoutes, { database: deps.database, redis: deps.redis, clock: deps.clock });
   await app.register(jwksRoutes, { keys: signingKeys });
   // Each flow's plugin gets the one account-services object, typed by the flow as the

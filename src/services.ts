@@ -8,6 +8,7 @@ import type { Config } from './config/config.ts';
 import { createChainHeadCache } from './core/audit/append.ts';
 import { createAuditor } from './core/audit/auditor.ts';
 import type { AuditKey, AuditKeyLookup } from './core/audit/types.ts';
+import { channelFor, createCacheBroadcast, type CacheBroadcast } from './core/cache-broadcast.ts';
 import { createCacheInvalidation } from './core/cache.ts';
 import { createChanges } from './core/change.ts';
 import type { Clock } from './core/clock.ts';
@@ -69,6 +70,8 @@ export interface Services {
   readonly auditKeys: AuditKeyLookup;
   /** Retention purges, one instance at a time. `serve` starts and stops it; `gatehouse jobs run` runs one. */
   readonly scheduler: Scheduler;
+  /** With Redis: committed changes' cache tags to and from the other instances. The app subscribes while it serves. */
+  readonly cacheBroadcast: CacheBroadcast | null;
 }
 
 export interface ServiceResources {
@@ -186,8 +189,24 @@ export async function createServices(resources: ServiceResources): Promise<Servi
   if (isIP(passkeys.relyingParty.id) !== 0) log.warn({ public_url: config.publicURL }, 'PUBLIC_URL names an IP address: passkeys cannot work (use a host name, e.g. http://localhost:8080)');
   const secondFactorRequirement = createSecondFactorRequirement({ db, clock, requiredRoles: auth.mfaRequiredRoles });
   for (const cache of [sessionGate, authorizer, profiles, secondFactorRequirement]) invalidation.register(cache);
-  const change = createChanges({ db, audit, invalidation });
+  const cacheBroadcast = resources.redis === null ? null : createCacheBroadcast({
+    redis: resources.redis,
+    invalidation,
+    log,
+    clock,
+    // Pub/sub ignores the database number: the channel carries it, so deployments kept apart
+    // by it (as their rate-limit keys are) do not hear each other.
+    channel: channelFor(String(resources.redis.options.db ?? 0)),
+    events: {
+      onPublished: (count) => { metrics.cacheInvalidationMessages.inc({ event: 'published' }, count); },
+      onPublishFailed: () => { metrics.cacheInvalidationMessages.inc({ event: 'publish_failed' }); },
+      onReceived: (outcome) => { metrics.cacheInvalidationMessages.inc({ event: outcome === 'applied' ? 'received' : 'rejected' }); },
+      onResync: () => { metrics.cacheResyncs.inc(); },
+    },
+  });
+  const change = createChanges({ db, audit, invalidation, ...(cacheBroadcast === null ? {} : { announce: (tags: readonly string[]) => { cacheBroadcast.announce(tags); } }) });
   return {
+    cacheBroadcast,
     signingKeys,
     metrics,
     auditKeys: (keyId) => (keyId === auditKey.id ? auditKey.key : null),

@@ -141,15 +141,20 @@ export function createTtlCache<V>(options: TtlCacheOptions): TtlCache<V> {
 /** A cache as invalidation sees it. */
 export interface Invalidatable {
   invalidate(tag: string): void;
+  clear(): void;
 }
 
 /**
  * Where committed changes announce what they made stale (core/change.ts) and every cache
- * derived from the database listens. One per process.
+ * derived from the database listens. One per process; with Redis, other instances'
+ * changes arrive here too (core/cache-broadcast.ts).
  */
 export interface CacheInvalidation {
   register(cache: Invalidatable): void;
+  /** Drops what `tag` names from every registered cache of this process. */
   invalidate(tag: string): void;
+  /** Drops everything from every registered cache of this process. */
+  clear(): void;
 }
 
 export function createCacheInvalidation(): CacheInvalidation {
@@ -160,6 +165,9 @@ export function createCacheInvalidation(): CacheInvalidation {
     },
     invalidate(tag) {
       for (const cache of caches) cache.invalidate(tag);
+    },
+    clear() {
+      for (const cache of caches) cache.clear();
     },
   };
 }

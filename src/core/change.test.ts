@@ -64,8 +64,9 @@ for (const engine of testEngines()) {
       const db = database().db;
       const invalidated: string[] = [];
       const invalidation = createCacheInvalidation();
-      invalidation.register({ invalidate: (tag) => { invalidated.push(tag); } });
-      const change = createChanges({ db, audit: createAuditor(testDeps()), invalidation });
+      invalidation.register({ invalidate: (tag) => { invalidated.push(tag); }, clear: () => undefined });
+      const announced: string[][] = [];
+      const change = createChanges({ db, audit: createAuditor(testDeps()), invalidation, announce: (tags) => { announced.push([...tags]); } });
       let committed = false;
       await assert.rejects(
         change(NO_CONTEXT, async ({ trx, audit, enqueue }) => {
@@ -80,6 +81,7 @@ for (const engine of testEngines()) {
       assert.equal((await db.selectFrom('audit_events').selectAll().execute()).length, 0);
       assert.equal(committed, false);
       assert.deepEqual(invalidated, []);
+      assert.deepEqual(announced, [], 'nothing is announced to other instances either');
     });
 
     it('drops cached entries only after the commit, from the targets the change recorded (no forget() to omit)', async () => {
@@ -93,11 +95,17 @@ for (const engine of testEngines()) {
           void db.selectFrom('system_keys').select('id').execute().then((rows) => { visibleAtInvalidation.push(rows.length); });
           cache.invalidate(tag);
         },
+        clear: () => undefined,
       });
       cache.set('profile-u1', 'old name', 60_000, ['user:u1']);
       cache.set('session-s9', 'active', 60_000, ['session:s9', 'user:u2']);
       cache.set('permissions-u3', 'read', 60_000, ['user:u3', 'roles']);
-      const change = createChanges({ db, audit: createAuditor(testDeps()), invalidation });
+      // The other instances hear the same tags, once the change committed.
+      const announced: string[][] = [];
+      const change = createChanges({ db, audit: createAuditor(testDeps()), invalidation, announce: (tags) => {
+        assert.equal(cache.get('profile-u1'), undefined, 'announced after the local invalidation');
+        announced.push([...tags]);
+      } });
       await change(NO_CONTEXT, async ({ trx, audit }) => {
         await trx.insertInto('system_keys').values(insertKey('k1')).execute();
         audit({ ...sampleEvent(1), target: { type: 'user', id: 'u1' } });
@@ -112,6 +120,7 @@ for (const engine of testEngines()) {
         return Promise.resolve();
       });
       assert.equal(cache.get('permissions-u3'), undefined, 'a role change drops every role-derived entry');
+      assert.deepEqual(announced, [['user:u1', 'session:s9'], ['roles']]);
       await new Promise((resolve) => setImmediate(resolve));
       assert.ok(visibleAtInvalidation.length > 0 && visibleAtInvalidation.every((count) => count === 1));
     });
@@ -120,7 +129,7 @@ for (const engine of testEngines()) {
       const db = database().db;
       const invalidated: string[] = [];
       const invalidation = createCacheInvalidation();
-      invalidation.register({ invalidate: (tag) => { invalidated.push(tag); } });
+      invalidation.register({ invalidate: (tag) => { invalidated.push(tag); }, clear: () => undefined });
       const change = createChanges({ db, audit: createAuditor(testDeps()), invalidation });
       await assert.rejects(
         change(NO_CONTEXT, async ({ trx, audit }) => {

@@ -8,7 +8,8 @@
 //   whatever ran after the first append would run serialized with every other change.
 // - Cache invalidation is derived from the records' targets (`user:<id>`,
 //   `session:<id>`, `roles` for any role), so a writer cannot forget to drop what its
-//   change made stale: it already has to say what it changed, for the audit trail.
+//   change made stale: it already has to say what it changed, for the audit trail. The
+//   same tags are announced to the other instances when Redis is configured.
 // - Durability: with records to append, the transaction commits without waiting for the
 //   WAL flush, which releases the chain lock at once; the flush is awaited after the
 //   lock by a tiny transaction that many concurrent changes share one fsync with
@@ -44,6 +45,12 @@ export interface ChangeDeps {
   readonly db: DB;
   readonly audit: Auditor;
   readonly invalidation: CacheInvalidation;
+  /**
+   * Tells the other instances which tags a committed change made stale (Redis pub/sub,
+   * core/cache-broadcast.ts). Never throws and never waits: the change has committed, and
+   * an instance that misses the message still drops the entries when their TTL ends.
+   */
+  readonly announce?: (tags: readonly string[]) => void;
 }
 
 interface Pending {
@@ -94,7 +101,9 @@ export function createChanges(deps: ChangeDeps): Changes {
       for (const record of pending.records) await deps.audit.record(trx, record.context, record.event, { flushLater: true });
       return result;
     });
-    for (const tag of invalidatedTags(pending.records.map((record) => record.event))) deps.invalidation.invalidate(tag);
+    const stale = invalidatedTags(pending.records.map((record) => record.event));
+    for (const tag of stale) deps.invalidation.invalidate(tag);
+    if (stale.length > 0) deps.announce?.(stale);
     if (pending.records.length > 0) await flushDurably(deps.db);
     for (const job of pending.jobs) job.committed?.();
     return value;

@@ -67,12 +67,20 @@ export function openRedis(url: string, deps: { log: Logger; clock: Clock }): Red
   return redis;
 }
 
+export interface WatchOptions {
+  /** The log's `component`; `redis` (the connection rate limits count on) by default. */
+  readonly component?: string;
+  /** What an outage of this connection means, for the first log line. */
+  readonly consequence?: string;
+}
+
 /**
  * Logs a Redis client's connection state through `log`, and keeps ioredis from writing
  * to stderr. Attach it to every client, including any duplicate or subscriber.
  */
-export function watchRedis(redis: EventEmitter, deps: { log: Logger; clock: Clock }): void {
-  const log = deps.log.child({ component: 'redis' });
+export function watchRedis(redis: EventEmitter, deps: { log: Logger; clock: Clock }, options: WatchOptions = {}): void {
+  const log = deps.log.child({ component: options.component ?? 'redis' });
+  const consequence = options.consequence ?? 'rate-limited routes answer 503 until it is back';
   const now = (): number => deps.clock().getTime();
   let connectedOnce = false;
   let outage: { since: number; lastLoggedAt: number; suppressed: number; errorLogged: boolean } | null = null;
@@ -88,7 +96,7 @@ export function watchRedis(redis: EventEmitter, deps: { log: Logger; clock: Cloc
     if (!current.errorLogged) {
       current.errorLogged = true;
       current.lastLoggedAt = now();
-      log.error({ failure }, 'redis unavailable: rate-limited routes answer 503 until it is back');
+      log.error({ failure }, `redis unavailable: ${consequence}`);
     } else if (now() - current.lastLoggedAt >= REMINDER_MS) {
       log.error({ failure, outage_ms: now() - current.since, suppressed: current.suppressed }, 'redis still unavailable');
       current.lastLoggedAt = now();

@@ -37,9 +37,15 @@ export interface Metrics {
   /** When the last scheduled backup of this instance succeeded (Unix seconds), and its size. */
   readonly backupLastSuccess: Gauge;
   readonly backupBytes: Gauge;
+  /** Cache invalidation messages between instances (core/cache-broadcast.ts), by event. */
+  readonly cacheInvalidationMessages: Counter<'event'>;
+  /** Times this instance cleared its caches because its subscription (re)started. */
+  readonly cacheResyncs: Counter;
   /** Counts login outcomes, lockouts and refresh reuse from the audit events that record them. */
   readonly auditObserver: AuditObserver;
 }
+
+export const CACHE_INVALIDATION_EVENTS = ['published', 'publish_failed', 'received', 'rejected'] as const;
 
 // Audit appends take milliseconds unless the chain lock is contended.
 const AUDIT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -78,6 +84,13 @@ export function createMetrics(): Metrics {
   // Known series start at zero, so a rate is defined before the first event.
   for (const labels of LOGIN_OUTCOMES) counters.logins.inc(labels, 0);
   for (const labels of SECOND_FACTOR_OUTCOMES) counters.secondFactors.inc(labels, 0);
+  const cacheInvalidationMessages = new Counter({
+    name: `${METRIC_PREFIX}cache_invalidation_messages_total`,
+    help: 'Cache invalidation messages between instances over Redis, by event (published, publish_failed, received, rejected).',
+    labelNames: ['event'] as const,
+    registers,
+  });
+  for (const event of CACHE_INVALIDATION_EVENTS) cacheInvalidationMessages.inc({ event }, 0);
   return {
     registry,
     ...counters,
@@ -129,6 +142,12 @@ export function createMetrics(): Metrics {
     }),
     // Every worker counts the same table: summed, the depth would be counted once per worker.
     jobsPending: new Gauge({ name: `${METRIC_PREFIX}jobs_pending`, help: 'Background jobs waiting to be done (queue depth), by kind.', labelNames: ['kind'] as const, aggregator: 'max', registers }),
+    cacheInvalidationMessages,
+    cacheResyncs: new Counter({
+      name: `${METRIC_PREFIX}cache_resyncs_total`,
+      help: 'Times this instance cleared its caches because its invalidation subscription (re)started and may have missed messages.',
+      registers,
+    }),
     auditObserver: countAuditEvents(counters),
   };
 }

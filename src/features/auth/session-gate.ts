@@ -1,7 +1,8 @@
 // Is this session still alive, and how was it authenticated? Asked on every
 // authenticated request, so answers are cached for at most `ttlMs` (one second by
 // default): a revoked session's access tokens stop working within that time on every
-// instance, since each reads the shared database. The session's `amr` and `auth_time`
+// instance, since each reads the shared database; with Redis, other instances drop the
+// entry as soon as the revocation is announced (core/cache-broadcast.ts). The session's `amr` and `auth_time`
 // come with the same read, for the routes that need a second factor or a recent
 // authentication.
 import type { Clock } from '../../core/clock.ts';
@@ -16,6 +17,8 @@ export interface SessionGate {
   authentication(sessionId: string, userId: string): Promise<SessionAuthentication | null>;
   /** Drops the entries a committed change made stale (`session:<id>`, `user:<id>`); see core/change.ts. */
   invalidate(tag: string): void;
+  /** Drops every entry (this instance may have missed another's invalidations; core/cache-broadcast.ts). */
+  clear(): void;
 }
 
 type LoadSession = (sessionId: string, now: Date) => Promise<SessionAuthentication | null>;
@@ -32,6 +35,9 @@ export function createSessionGate(deps: { db: DB; clock: Clock; ttlMs?: number; 
     isActive: async (sessionId, userId) => (await authentication(sessionId, userId)) !== null,
     invalidate(tag) {
       cache.invalidate(tag);
+    },
+    clear() {
+      cache.clear();
     },
   };
 }

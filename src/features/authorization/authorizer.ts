@@ -12,6 +12,8 @@ export interface Authorizer {
   permissionsOf(userId: string): Promise<ReadonlySet<string>>;
   /** Drops the entries a committed change made stale (`user:<id>`, or `roles` for everyone's); see core/change.ts. */
   invalidate(tag: string): void;
+  /** Drops every entry (this instance may have missed another's invalidations; core/cache-broadcast.ts). */
+  clear(): void;
 }
 
 export function createAuthorizer(deps: { db: DB; clock: Clock; ttlMs?: number; maxEntries?: number }): Authorizer {
@@ -28,6 +30,9 @@ export function createAuthorizer(deps: { db: DB; clock: Clock; ttlMs?: number; m
     },
     invalidate(tag) {
       cache.invalidate(tag);
+    },
+    clear() {
+      cache.clear();
     },
   };
 }

@@ -11,6 +11,8 @@ import { enrolledFactors, hasSecondFactor } from './factors.ts';
 export interface SecondFactorRequirement {
   stateOf(userId: string): Promise<{ readonly required: boolean; readonly enrolled: boolean }>;
   invalidate(tag: string): void;
+  /** Drops every entry (this instance may have missed another's invalidations; core/cache-broadcast.ts). */
+  clear(): void;
 }
 
 export function createSecondFactorRequirement(deps: { db: DB; clock: Clock; requiredRoles: readonly string[]; ttlMs?: number }): SecondFactorRequirement {
@@ -28,6 +30,9 @@ export function createSecondFactorRequirement(deps: { db: DB; clock: Clock; requ
     },
     invalidate(tag) {
       cache.invalidate(tag);
+    },
+    clear() {
+      cache.clear();
     },
   };
 }

@@ -23,6 +23,8 @@ export interface ProfileCache {
   get(userId: string, load: () => Promise<UserProfile | null>): Promise<UserProfile | null>;
   /** Drops the entries a committed change made stale (`user:<id>`, `roles`); see core/change.ts. */
   invalidate(tag: string): void;
+  /** Drops every entry (this instance may have missed another's invalidations; core/cache-broadcast.ts). */
+  clear(): void;
   readonly size: number;
 }
 
@@ -53,6 +55,9 @@ export function createProfileCache(options: ProfileCacheOptions): ProfileCache {
       }, { keep: (profile) => profile !== null, tags: () => [`user:${userId}`, 'roles'] }),
     invalidate(tag) {
       cache.invalidate(tag);
+    },
+    clear() {
+      cache.clear();
     },
     get size() {
       return cache.size;
