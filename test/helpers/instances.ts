@@ -16,10 +16,19 @@ import { startServer, type ServerProcess } from './server-process.ts';
 import { startThrowawayRedis, type ThrowawayRedis } from './throwaway-redis.ts';
 
 export interface Instances {
+  /** Replaced in place by restart(), so a caller holding this array sees the new process. */
   readonly servers: readonly ServerProcess[];
+  /** What every instance was started with (DATABASE_URL, GATEHOUSE_MASTER_KEY, ...), for the CLI too. */
+  readonly env: Readonly<Record<string, string>>;
   /** The test's own database, for reads and for changes no instance hears of. */
   readonly database: TestDatabase;
   readonly admin: { readonly email: string; readonly password: string };
+  /**
+   * Stops instance `index` (SIGTERM: it drains what it is answering), checks it ended
+   * cleanly, and starts it again on the same port with `env` on top of the shared one,
+   * as an operator rolls a configuration change through a deployment.
+   */
+  readonly restart: (index: number, env?: Record<string, string>) => Promise<ServerProcess>;
   close(): Promise<void>;
 }
 
@@ -96,25 +105,29 @@ export async function startInstances(options: { count: number; redisURL: string 
   const secrets = await mkdtemp(join(tmpdir(), 'gh-instances-'));
   const servers: ServerProcess[] = [];
   const admin = { email: `admin.${randomBytes(4).toString('hex')}@example.test`, password: strongPassword() };
+  // Read through a function: the restart asks again after an await, when close() may have run.
+  const state = { closed: false };
+  const closed = (): boolean => state.closed;
   const close = async (): Promise<void> => {
+    state.closed = true;
     await Promise.all(servers.map((server) => server.stop()));
     await database.cleanup();
     await rm(secrets, { recursive: true, force: true });
   };
+  const env: Record<string, string> = {
+    DATABASE_URL: database.url ?? '',
+    GATEHOUSE_MASTER_KEY: `k1:${randomBytes(32).toString('base64url')}`,
+    PUBLIC_URL: 'http://localhost:8080',
+    TRUST_PROXY: '1',
+    MFA_REQUIRED_ROLES: 'none',
+    RATE_LIMIT_MAX: '100000',
+    AUTH_RATE_LIMIT_MAX: '100000',
+    AUTH_ACCOUNT_RATE_LIMIT_MAX: '10000',
+    ...(options.redisURL === null ? {} : { REDIS_URL: options.redisURL }),
+    ...options.env,
+  };
   try {
     await writeFile(join(secrets, 'admin-password'), `${admin.password}\n`, { mode: 0o600 });
-    const env = {
-      DATABASE_URL: database.url ?? '',
-      GATEHOUSE_MASTER_KEY: `k1:${randomBytes(32).toString('base64url')}`,
-      PUBLIC_URL: 'http://localhost:8080',
-      TRUST_PROXY: '1',
-      MFA_REQUIRED_ROLES: 'none',
-      RATE_LIMIT_MAX: '100000',
-      AUTH_RATE_LIMIT_MAX: '100000',
-      AUTH_ACCOUNT_RATE_LIMIT_MAX: '10000',
-      ...(options.redisURL === null ? {} : { REDIS_URL: options.redisURL }),
-      ...options.env,
-    };
     // The first creates the signing keys, roles and the admin; the others find them.
     servers.push(await startServer({ env: { ...env, BOOTSTRAP_ADMIN_EMAIL: admin.email, BOOTSTRAP_ADMIN_PASSWORD_FILE: join(secrets, 'admin-password') }, until: 'ready' }));
     const others = await Promise.allSettled(Array.from({ length: options.count - 1 }, () => startServer({ env, until: 'ready' })));
@@ -127,11 +140,30 @@ export async function startInstances(options: { count: number; redisURL: string 
     await close();
     throw error;
   }
-  return { servers, database, admin, close };
+  const restart = async (index: number, overrides: Record<string, string> = {}): Promise<ServerProcess> => {
+    const old = servers[index];
+    if (old === undefined) throw new RangeError(`no instance ${index}`);
+    if (closed()) throw new Error('the instances are closed');
+    const exit = await old.stop();
+    assert.deepEqual(exit, { code: 0, signal: null }, `instance ${index} did not stop cleanly:\n${old.output.slice(-3000)}`);
+    assert.doesNotMatch(old.output, /Unhandled 'error' event|uncaught|unhandled/i, old.output.slice(-3000));
+    const port = Number(new URL(old.baseURL).port);
+    const started = await startServer({ env: { ...env, ...overrides }, port, until: 'ready' });
+    // A test that timed out may still be restarting after the suite closed: leave nothing running.
+    if (closed()) {
+      await started.stop();
+      throw new Error('the instances were closed during the restart');
+    }
+    servers[index] = started;
+    return started;
+  };
+  return { servers, env, database, admin, restart, close };
 }
 
 export interface Cluster {
   readonly servers: readonly ServerProcess[];
+  readonly env: Instances['env'];
+  readonly restart: Instances['restart'];
   readonly database: TestDatabase;
   /** The redis-server of the suite's own, to kill and restart. */
   readonly redis: ThrowawayRedis;
@@ -158,6 +190,8 @@ export function instancesPerSuite(options: { count: number; env?: Record<string,
     const admin = (await logIn(first, instances.admin.email, instances.admin.password)).access;
     cluster = {
       servers: instances.servers,
+      env: instances.env,
+      restart: instances.restart,
       database: instances.database,
       redis,
       admin,
