@@ -7,7 +7,7 @@
 // where and when. An instance is taken out of the rotation (no new requests, the ones in
 // flight answered) before it is stopped and put back once it is ready again, as a load
 // balancer does: a refused connection to an instance in the rotation is a failure.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { strongPassword } from './http.ts';
 import { call, type Reply } from './instances.ts';
@@ -92,7 +92,8 @@ export function startSteadyLoad(options: SteadyLoadOptions): SteadyLoad {
   function pick(except?: number): number {
     const candidates = upIndexes().filter((index) => index !== except);
     const pool = candidates.length > 0 ? candidates : upIndexes();
-    const index = pool[Math.floor(Math.random() * pool.length)];
+    if (pool.length === 0) throw new Error('no instance is in the rotation');
+    const index = pool[randomInt(pool.length)];
     if (index === undefined) throw new Error('no instance is in the rotation');
     return index;
   }
