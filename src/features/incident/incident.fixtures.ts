@@ -55,8 +55,9 @@ export interface NotifyRig {
 }
 
 /** Deps of the campaign on `db`, with the mail rig's recording transport and manual clock; `sleep` moves that clock. */
-export function notifyRig(db: DB, keyring: Keyring = createKeyring([{ id: 'test', key: randomBytes(32) }])): NotifyRig {
-  const mail = mailRig(db);
+export function notifyRig(db: DB, options: { readonly keyring?: Keyring; readonly maxPending?: number } = {}): NotifyRig {
+  const keyring = options.keyring ?? createKeyring([{ id: 'test', key: randomBytes(32) }]);
+  const mail = mailRig(db, options.maxPending === undefined ? {} : { maxPending: options.maxPending });
   const progress: string[] = [];
   return {
     mail,
