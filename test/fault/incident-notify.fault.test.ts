@@ -21,7 +21,7 @@ import { MAIN } from '../helpers/server-process.ts';
 const SELECTED = 300;
 const EXAMPLE = new URL('../../docs/examples/incident-notification.txt', import.meta.url).pathname;
 
-/** Starts the command and SIGKILLs it a random 0–120 ms after its `batch N:` progress line; answers how it ended. */
+/** Starts the command and SIGKILLs it a random 0–200 ms after its `batch N:` progress line; answers how it ended. */
 function runAndKill(args: readonly string[], env: Record<string, string>, afterBatch: number): Promise<{ readonly signal: NodeJS.Signals | null; readonly stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, MAIN, ...args], { cwd: EMPTY_DIR, env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -32,7 +32,7 @@ function runAndKill(args: readonly string[], env: Record<string, string>, afterB
       stderr += chunk.toString('utf8');
       if (!killing && new RegExp(`^batch ${afterBatch}:`, 'm').test(stderr)) {
         killing = true;
-        setTimeout(() => { child.kill('SIGKILL'); }, randomInt(0, 120));
+        setTimeout(() => { child.kill('SIGKILL'); }, randomInt(0, 200));
       }
     });
     child.on('error', reject);
