@@ -105,7 +105,7 @@ export async function notifyCommand(runtime: Runtime, input: NotifyCommandInput 
   );
   const records = reportRecords(await recipientStatuses(db, result.campaign.id), result.notMailable);
   await writeReport(records, input.report, io.out);
-  const state = result.queued === 0 && !result.created ? 'already finished earlier; nobody mailed again' : `finished; ${result.queued} mails queued by this run`;
+  const state = result.alreadyFinished ? 'already finished earlier; nobody mailed again' : `finished; ${result.queued} mails queued by this run`;
   io.err(`campaign ${result.campaign.id} ${state} (${summary(records)})\n`);
   return 0;
 }

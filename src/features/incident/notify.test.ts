@@ -62,6 +62,7 @@ for (const engine of testEngines()) {
       const again = await notifyUsers(rig.deps, options);
       assert.equal(again.campaign.id, first.campaign.id, 'the same template and selection are the same campaign');
       assert.equal(again.queued, 0);
+      assert.equal(again.alreadyFinished, true);
       await rig.deliver();
       assert.equal(rig.mail.sent.length, 4, 'nobody is mailed twice');
 

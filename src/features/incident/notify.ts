@@ -62,6 +62,8 @@ export interface NotifyOptions {
 export interface NotifyResult {
   readonly campaign: Campaign;
   readonly created: boolean;
+  /** The campaign had finished before this run, which did nothing. */
+  readonly alreadyFinished: boolean;
   /** Mails queued by this run. */
   readonly queued: number;
   /** Listed ids that are not an active account with a readable address (unknown, erased, disabled). */
@@ -143,7 +145,7 @@ const isQueueFull = (error: unknown): boolean => error instanceof AppError && er
 export async function notifyUsers(deps: NotifyDeps, options: NotifyOptions): Promise<NotifyResult> {
   checkLimits(options);
   const { campaign, created } = await openCampaign(deps, options);
-  if (campaign.finishedAt !== null) return { campaign, created, queued: 0, notMailable: [] };
+  if (campaign.finishedAt !== null) return { campaign, created, alreadyFinished: true, queued: 0, notMailable: [] };
   deps.progress(`campaign ${campaign.id} ${created ? 'started' : 'resumed'}`);
   const cursor = walkSelection(options.selection, { size: options.batchSize, createdBy: campaign.startedAt });
   const pacing = slots(deps.clock, options.ratePerSecond);
@@ -179,7 +181,7 @@ export async function notifyUsers(deps: NotifyDeps, options: NotifyOptions): Pro
     audit({ actor: ACTOR, action: 'incident.notification_finished', outcome: 'success', details: { campaign_id: campaign.id, recipients: Number(recipients.count), queued_this_run: queued, not_mailable: notMailable.length } });
     return { ...campaign, finishedAt: now };
   });
-  return { campaign: finished, created, queued, notMailable };
+  return { campaign: finished, created, alreadyFinished: false, queued, notMailable };
 }
 
 export interface DryRunResult {
