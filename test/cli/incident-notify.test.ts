@@ -108,6 +108,9 @@ for (const engine of testEngines()) {
       assert.notEqual(again.code, 0, 'an existing report is never overwritten');
       const none = await run(['incident', 'notify', '--status', 'not-a-campaign'], env);
       assert.equal(none.code, 1);
+      const chain = await run(['audit', 'verify'], env);
+      assert.equal(chain.code, 0, chain.stderr);
+      assert.match(chain.stdout, /audit chain intact/);
     });
   });
 }

@@ -81,6 +81,11 @@ for (const engine of testEngines()) {
       const jobs = await countRows(env, async (db) => (await db.selectFrom('jobs').select('id').where('kind', '=', 'mail').execute()).length);
       assert.equal(jobs, afterSecond, 'every recorded recipient has exactly one mail job, and no job lacks its recipient');
 
+      const campaign = /campaign ([0-9a-f-]{36}) started/.exec(first.stderr)?.[1] ?? '';
+      const midway = await run(['incident', 'notify', '--status', campaign], env);
+      assert.equal(midway.code, 0, midway.stderr);
+      assert.ok(midway.stdout.includes(`not finished (rerun the same command`) && midway.stdout.includes(`recipients ${afterSecond}: queued ${afterSecond}`), midway.stdout);
+
       const rerun = await run(args, env);
       assert.equal(rerun.code, 0, rerun.stderr);
       assert.ok(rerun.stderr.includes(`finished; ${SELECTED - afterSecond} mails queued by this run (queued ${SELECTED}, not_mailable 2)`), rerun.stderr);
