@@ -22,7 +22,7 @@ import { AppError } from '../../core/errors.ts';
 import { countPendingJobs } from '../../core/jobs/repo.ts';
 import { DEFAULT_MAX_PENDING_MAIL, MAIL_JOB_KIND, type MailQueue, type MailTransport } from '../mail/index.ts';
 import { findCampaign, findOrCreateCampaign, insertRecipients, markCampaignFinished, recipientDedupeKey, type Campaign } from './repo.ts';
-import { contactOf, selectionSHA256, walkSelection, type Selection, type SelectionBatch } from './selection.ts';
+import { contactOf, selectionSHA256, walkSelection, type Selection, type SelectionBatch, type SelectionCursor } from './selection.ts';
 import { renderNotification, type NotificationTemplate } from './template.ts';
 
 export const MAX_RATE_PER_SECOND = 1000;
@@ -120,9 +120,16 @@ async function waitForRoom(deps: NotifyDeps, limit: number): Promise<void> {
   }
 }
 
-/** Queues one batch in one change: its recipient rows, its mail jobs and its audit record. */
-async function queueBatch(deps: NotifyDeps, campaign: Campaign, options: NotifyOptions, batch: SelectionBatch, slot: () => Date): Promise<number> {
+/**
+ * Reads the next batch and queues it in one change: its recipient rows, its mail jobs and
+ * its audit record. Read inside the transaction, so an account erased or disabled
+ * meanwhile is either not in the batch or erased after its mail was queued (and the mail
+ * goes with the account). Null at the end of the selection.
+ */
+async function queueNextBatch(deps: NotifyDeps, campaign: Campaign, options: NotifyOptions, cursor: SelectionCursor, slot: () => Date): Promise<{ readonly batch: SelectionBatch; readonly queued: number } | null> {
   return deps.change(CONTEXT, async ({ trx, audit, enqueue }) => {
+    const batch = await cursor.next(trx);
+    if (batch === null) return null;
     const fresh = await insertRecipients(trx, campaign.id, batch.accounts.map((account) => account.id), deps.clock());
     let queued = 0;
     for (const account of batch.accounts) {
@@ -135,7 +142,7 @@ async function queueBatch(deps: NotifyDeps, campaign: Campaign, options: NotifyO
       queued += 1;
     }
     if (queued > 0) audit({ actor: ACTOR, action: 'incident.notification_queued', outcome: 'success', details: { campaign_id: campaign.id, queued } });
-    return queued;
+    return { batch, queued };
   });
 }
 
@@ -154,11 +161,9 @@ export async function notifyUsers(deps: NotifyDeps, options: NotifyOptions): Pro
   let refusals = 0;
   for (let number = 1; ; ) {
     await waitForRoom(deps, options.backlogLimit ?? DEFAULT_MAX_PENDING_MAIL / 2);
-    const batch = await cursor.next(deps.db);
-    if (batch === null) break;
-    let count: number;
+    let done: Awaited<ReturnType<typeof queueNextBatch>>;
     try {
-      count = await queueBatch(deps, campaign, options, batch, () => pacing.next());
+      done = await queueNextBatch(deps, campaign, options, cursor, () => pacing.next());
     } catch (error) {
       // Rolled back whole: the same batch again once there is room.
       if (!isQueueFull(error) || ++refusals > BACKLOG_WAITS) throw error;
@@ -166,8 +171,10 @@ export async function notifyUsers(deps: NotifyDeps, options: NotifyOptions): Pro
       await deps.sleep(BACKLOG_WAIT_MS);
       continue;
     }
+    if (done === null) break;
+    const count = done.queued;
     cursor.advance();
-    notMailable.push(...batch.notMailable);
+    notMailable.push(...done.batch.notMailable);
     queued += count;
     deps.progress(`batch ${number}: queued ${count} (${queued} this run)`);
     number += 1;
