@@ -19,6 +19,8 @@ import { listJobsCommand, runJobCommand } from './cli/jobs.ts';
 import { createCommand, keygenCommand, ledgerCommand, restoreCommand, verifyCommand } from './cli/backup.ts';
 import { BackupError } from './features/backup/index.ts';
 import { doctorCommand } from './cli/doctor/command.ts';
+import { DEFAULT_BATCH_SIZE, DEFAULT_RATE_PER_SECOND, notifyCommand, notifyStatusCommand, readInputs } from './cli/incident-notify.ts';
+import { NotifyError, SelectionError, TemplateError } from './features/incident/index.ts';
 
 const USAGE = `usage: gatehouse <command>
 
@@ -49,6 +51,15 @@ const USAGE = `usage: gatehouse <command>
   jobs run NAME       run one of them now
   users create --email E [--name N] [--role R ...]
                       create a verified user; the password is read from stdin or a prompt
+  incident notify (--users FILE | --all) --template T [--dry-run [--outbox DIR]]
+                  [--rate N] [--batch-size N] [--resume CAMPAIGN] [--report FILE]
+                      mail a breach notification (GDPR art. 34) from a reviewed template to the
+                      listed user ids or every active account, through the mail queue, N mails a
+                      second (default ${DEFAULT_RATE_PER_SECOND}); rerun the same command to carry on after a crash;
+                      --dry-run writes the mails to the outbox (default DATA_DIR/outbox) only.
+                      See docs/incident-notification.md
+  incident notify --status CAMPAIGN [--report FILE]
+                      a campaign's progress: recipients and the state of each mail
 `;
 
 type Command = (argv: readonly string[]) => Promise<number>;
@@ -172,6 +183,7 @@ const commands: Record<string, Command> = {
     if (name === undefined || positionals.length !== 1) throw new UsageError('jobs run takes one job name');
     return withRuntime((runtime) => runJobCommand(runtime, name, (text) => process.stdout.write(text)));
   },
+  'incident notify': incidentNotify,
   async 'users create'(argv) {
     const { values } = parseArgs({
       args: [...argv],
@@ -183,6 +195,52 @@ const commands: Record<string, Command> = {
     return withRuntime((runtime) => createUserCommand(runtime, { email, name: values.name ?? null, roles: values.role ?? [] }));
   },
 };
+
+function positiveInteger(value: string | undefined, fallback: number, flag: string): number {
+  if (value === undefined) return fallback;
+  if (!/^\d{1,7}$/.test(value)) throw new UsageError(`${flag} takes a whole number`);
+  return Number(value);
+}
+
+async function incidentNotify(argv: readonly string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      users: { type: 'string' }, all: { type: 'boolean' }, template: { type: 'string' }, 'dry-run': { type: 'boolean' }, outbox: { type: 'string' },
+      rate: { type: 'string' }, 'batch-size': { type: 'string' }, resume: { type: 'string' }, report: { type: 'string' }, status: { type: 'string' },
+    },
+    strict: true,
+  });
+  const io = { out, err: (text: string) => { process.stderr.write(text); } };
+  if (values.status !== undefined) {
+    const campaign = values.status;
+    if (values.users !== undefined || values.all === true || values.template !== undefined || values['dry-run'] === true) throw new UsageError('--status takes only a campaign id (and --report FILE)');
+    return withRuntime((runtime) => notifyStatusCommand(runtime, campaign, values.report, io));
+  }
+  if ((values.users === undefined) === (values.all !== true)) throw new UsageError('incident notify takes either --users FILE or --all');
+  if (values.template === undefined) throw new UsageError('incident notify needs --template FILE');
+  if (values.outbox !== undefined && values['dry-run'] !== true) throw new UsageError('--outbox goes with --dry-run');
+  const input = {
+    template: values.template,
+    selection: values.users === undefined ? { all: true as const } : { users: values.users },
+    dryRun: values['dry-run'] === true,
+    rate: positiveInteger(values.rate, DEFAULT_RATE_PER_SECOND, '--rate'),
+    batchSize: positiveInteger(values['batch-size'], DEFAULT_BATCH_SIZE, '--batch-size'),
+    report: values.report,
+    outbox: values.outbox,
+    resume: values.resume,
+  };
+  try {
+    // Checked before any database is opened: a refused template or users file changes nothing.
+    const inputs = await readInputs(input);
+    return await withRuntime((runtime) => notifyCommand(runtime, { ...input, ...inputs }, io));
+  } catch (error) {
+    const refusal = error instanceof TemplateError ? `template refused: ${error.message}` : error instanceof SelectionError || error instanceof NotifyError ? error.message : null;
+    if (refusal === null) throw error;
+    process.stderr.write(`gatehouse: incident notify: ${refusal}\n`);
+    return 2;
+  }
+}
 
 function resolve(argv: readonly string[]): { command: Command; rest: string[] } | null {
   for (const words of [2, 1]) {

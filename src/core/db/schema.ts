@@ -251,6 +251,26 @@ export interface Schema {
   audit_redaction_progress: AuditRedactionProgressTable;
   user_files: UserFilesTable;
   shredded_keys: ShreddedKeysTable;
+  incident_campaigns: IncidentCampaignsTable;
+  incident_recipients: IncidentRecipientsTable;
+}
+
+/** A breach notification campaign: what it sends and to whom, by digest (migration 0026). */
+export interface IncidentCampaignsTable {
+  id: string;
+  template_sha256: string;
+  selection: 'users' | 'all';
+  selection_sha256: string;
+  selected: number | null;
+  started_at: Timestamp;
+  finished_at: Timestamp | null;
+}
+
+/** One person a campaign's mail was queued for, in the transaction of that mail's job (migration 0026). */
+export interface IncidentRecipientsTable {
+  campaign_id: string;
+  user_id: string;
+  queued_at: Timestamp;
 }
 
 /** The crypto-shredding ledger: a data key destroyed, by owner (migration 0019). */

@@ -1,0 +1,11 @@
+// Incident response: breach notification to users (docs/incident-notification.md).
+export { dryRunNotification, MAX_BATCH_SIZE, MAX_RATE_PER_SECOND, notifyUsers, NotifyError } from './notify.ts';
+export type { DryRunResult, NotifyDeps, NotifyOptions, NotifyResult } from './notify.ts';
+export { findCampaign, recipientStatuses } from './repo.ts';
+export type { Campaign, RecipientStatus } from './repo.ts';
+export { countStatuses, formatReport, reportFormatOf, reportRecords } from './report.ts';
+export type { ReportRecord, ReportStatus } from './report.ts';
+export { MAX_USERS_FILE_BYTES, parseUserIds, SelectionError } from './selection.ts';
+export type { Selection } from './selection.ts';
+export { MAX_TEMPLATE_BYTES, parseTemplate, renderNotification, TemplateError } from './template.ts';
+export type { NotificationTemplate } from './template.ts';
