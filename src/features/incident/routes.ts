@@ -44,7 +44,8 @@ export const incidentRoutes: FastifyPluginCallback<{ deps: IncidentDeps }> = (ap
     {
       config: { access: { permission: 'incident:respond' }, recentAuth: true, mfaSession: true },
       schema: {
-        summary: 'Incident containment: end every live session of everyone, a role\'s holders or one user (the caller\'s own kept)',
+        summary: 'End every live session of everyone, a role or a user (incident containment)',
+        description: 'The caller\'s own session is kept. Step-up and a second-factor session are required (docs/incident-containment.md).',
         tags: ['admin'],
         security: [{ bearer: [] }],
         body: SignOutBody,

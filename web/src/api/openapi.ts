@@ -526,7 +526,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Incident containment: end every live session of everyone, a role's holders or one user (the caller's own kept) */
+        /**
+         * End every live session of everyone, a role or a user (incident containment)
+         * @description The caller's own session is kept. Step-up and a second-factor session are required (docs/incident-containment.md).
+         */
         post: {
             parameters: {
                 query?: never;
