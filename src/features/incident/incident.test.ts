@@ -197,6 +197,9 @@ for (const engine of testEngines()) {
 
       const user = await account([]);
       const kept = await signedIn(user);
+      const plainAdmin = await account(['admin']);
+      const factorAdmin = await account(['admin']);
+      const { recoveryCodes } = await enrolTotp(test, (await signedIn(factorAdmin)).access);
       assert.deepEqual(await setIncidentSwitch(test.services.auth, operator, 'maintenance', true), { changed: true });
       assert.deepEqual(await setIncidentSwitch(test.services.auth, operator, 'maintenance', true), { changed: false });
       try {
@@ -207,6 +210,11 @@ for (const engine of testEngines()) {
         assert.equal(await me(kept.access), 200, 'existing sessions keep working');
         const refreshed = await test.app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: kept.refresh } });
         assert.equal(refreshed.statusCode, 200, 'and keep refreshing');
+        assert.equal((await login(plainAdmin)).body['code'], 'maintenance_mode', 'an admin without a second factor is refused');
+        const first = await login(factorAdmin);
+        assert.equal(first.body['mfa_required'], true, JSON.stringify(first.body));
+        const second = await test.app.inject({ method: 'POST', url: '/v1/auth/mfa', payload: { mfa_token: first.body['mfa_token'], recovery_code: recoveryCodes[0] } });
+        assert.equal(second.statusCode, 200, `an admin who proves a second factor signs in: ${second.body}`);
       } finally {
         assert.deepEqual(await setIncidentSwitch(test.services.auth, operator, 'maintenance', false), { changed: true });
       }
