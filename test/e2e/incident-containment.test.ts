@@ -61,8 +61,8 @@ async function mailedResetToken(servers: readonly ServerProcess[], to: string, t
       for (const file of (await readdir(directory).catch(() => [] as string[])).filter((name) => name.endsWith('.eml'))) {
         const text = decodeMail(await readFile(join(directory, file), 'utf8'));
         if (!text.includes(`To: ${to}`) || !/Subject: Reset your password/.test(text)) continue;
-        const token = /#token=([A-Za-z0-9_-]+)/.exec(text)?.[1];
-        if (token !== undefined) return token;
+        const linked = /#token=([A-Za-z0-9_-]+)/.exec(text)?.[1];
+        if (linked !== undefined) return linked;
       }
     }
     if (Date.now() > deadline) assert.fail(`no reset mail to ${to} within ${timeoutMs} ms`);

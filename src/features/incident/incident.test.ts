@@ -38,8 +38,8 @@ for (const engine of testEngines()) {
       const email = uniqueEmail(roles[0] ?? 'user');
       const password = strongPassword();
       const created = await createAccount(test.services.auth, { email, name: null, password, roles, emailVerified: true }, { actor: { type: 'system', id: 'test' }, context });
-      assert.equal(created.kind, 'created');
-      return { id: created.kind === 'created' ? created.id : '', email, password };
+      if (created.kind !== 'created') assert.fail(`account not created: ${created.kind}`);
+      return { id: created.id, email, password };
     }
 
     async function login(who: Pick<Account, 'email' | 'password'>): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -67,7 +67,7 @@ for (const engine of testEngines()) {
     }
 
     async function headSeq(): Promise<number> {
-      const row = await test.database.db.selectFrom('audit_events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirstOrThrow();
+      const row = await test.database.db.selectFrom('audit_events').select((eb) => eb.fn.max<string | null>('seq').as('seq')).executeTakeFirstOrThrow();
       return Number(row.seq ?? 0);
     }
 
