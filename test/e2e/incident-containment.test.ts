@@ -231,6 +231,12 @@ describe('incident containment with two instances on one PostgreSQL and Redis', 
     const usage = await run(['incident', 'sign-out', '--all', '--role', role], cliEnv(cluster()));
     assert.equal(usage.code, 2, 'two scopes are a usage error');
     assert.match(usage.stderr, /exactly one of --all, --role ROLE, --user USER_ID/);
+    const bare = await run(['incident', 'sign-out'], cliEnv(cluster()));
+    assert.equal(bare.code, 2, 'no scope is a usage error, never "everyone"');
+    const noState = await run(['incident', 'maintenance', 'yes'], cliEnv(cluster()));
+    assert.equal(noState.code, 2);
+    assert.match(noState.stderr, /incident maintenance takes on or off/);
+    assert.match(await incident(cluster(), ['status']), /maintenance: +off/, 'nothing was switched');
   });
 
   it('sign-out --all: every session\'s access token is refused on both instances within 1 s, and its refresh token at once; a repeat revokes nothing', async (t) => {
