@@ -60,7 +60,8 @@ const USAGE = `usage: gatehouse <command>
                       registration answers registration_frozen while on
   incident maintenance on|off
                       new logins answer maintenance_mode, except admins with a second factor
-  incident status     the containment switches and how many users must reset their password
+  incident status     the containment switches, how many users must reset their password,
+                      and the signing keys' states
 `;
 
 type Command = (argv: readonly string[]) => Promise<number>;

@@ -93,7 +93,18 @@ export async function statusCommand(runtime: Runtime, write: Write): Promise<num
     .select((eb) => eb.fn.countAll<string>().as('count'))
     .where('password_reset_required_at', 'is not', null)
     .executeTakeFirstOrThrow();
+  // What tokens are signed with and which keys are still published (for a retired, stolen key).
+  const keys = await runtime.database.db
+    .selectFrom('signing_keys')
+    .select(['kid', 'state', 'retired_at', 'publish_until'])
+    .where((eb) => eb.or([eb('publish_until', 'is', null), eb('publish_until', '>', runtime.clock())]))
+    .orderBy('created_at')
+    .execute();
   const since = (date: Date | null): string => (date === null ? 'off' : `on since ${date.toISOString()}`);
-  write(`registration frozen: ${since(state.registrationFrozenSince)}\nmaintenance:         ${since(state.maintenanceSince)}\nusers required to reset their password: ${Number(marked.count)}\n`);
+  write(`registration frozen: ${since(state.registrationFrozenSince)}\nmaintenance:         ${since(state.maintenanceSince)}\nusers required to reset their password: ${Number(marked.count)}\nsigning keys:\n`);
+  for (const key of keys) {
+    const until = key.publish_until === null ? '' : `, published until ${key.publish_until.toISOString()}`;
+    write(`  ${key.kid} ${key.state}${key.retired_at === null ? '' : ` (retired ${key.retired_at.toISOString()})`}${until}\n`);
+  }
   return 0;
 }

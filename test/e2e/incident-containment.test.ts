@@ -103,7 +103,9 @@ describe('incident containment with two instances on one PostgreSQL and Redis', 
       assert.equal(strong.json['code'], 'registration_frozen', 'a well-formed registration is refused too');
     }
     assert.match(await incident(cluster(), ['freeze-registration', 'on']), /already; nothing changed/);
-    assert.match(await incident(cluster(), ['status']), /registration frozen: on since /);
+    const status = await incident(cluster(), ['status']);
+    assert.match(status, /registration frozen: on since /);
+    assert.match(status, /signing keys:\n {2}\S+ active\n/);
     await switchPropagation(t, 'freeze-registration off', ['freeze-registration', 'off'], register, (reply) => reply.json['code'] === 'weak_password');
     for (const server of servers()) assert.equal((await call(server, 'POST', '/v1/auth/register', { body: { email: email(), password: strongPassword() } })).status, 202);
     assert.deepEqual(await auditDetails('incident.registration_frozen'), [{ changed: true }, { changed: false }]);
