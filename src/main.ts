@@ -20,7 +20,8 @@ import { createCommand, keygenCommand, ledgerCommand, restoreCommand, verifyComm
 import { BackupError } from './features/backup/index.ts';
 import { doctorCommand } from './cli/doctor/command.ts';
 import { DEFAULT_BATCH_SIZE, DEFAULT_RATE_PER_SECOND, notifyCommand, notifyStatusCommand, readInputs } from './cli/incident-notify.ts';
-import { NotifyError, SelectionError, TemplateError } from './features/incident/index.ts';
+import { forcePasswordResetCommand, parseSwitchState, signOutCommand, statusCommand, switchCommand } from './cli/incident.ts';
+import { NotifyError, parseScope, ScopeError, SelectionError, TemplateError, type ContainmentScope } from './features/incident/index.ts';
 
 const USAGE = `usage: gatehouse <command>
 
@@ -51,6 +52,17 @@ const USAGE = `usage: gatehouse <command>
   jobs run NAME       run one of them now
   users create --email E [--name N] [--role R ...]
                       create a verified user; the password is read from stdin or a prompt
+  incident sign-out --all | --role R | --user ID
+                      end every live session of everyone, a role's holders or one user
+  incident force-password-reset --all | --role R | --user ID [--notify]
+                      require a password reset (login answers password_reset_required),
+                      end the users' sessions; --notify mails each one a reset link
+  incident freeze-registration on|off
+                      registration answers registration_frozen while on
+  incident maintenance on|off
+                      new logins answer maintenance_mode, except admins with a second factor
+  incident status     the containment switches, how many users must reset their password,
+                      and the signing keys' states
   incident notify (--users FILE | --all) --template T [--dry-run [--outbox DIR]]
                   [--rate N] [--batch-size N] [--resume CAMPAIGN] [--report FILE]
                       mail a breach notification (GDPR art. 34) from a reviewed template to the
@@ -69,6 +81,26 @@ class UsageError extends Error {}
 const out = (text: string): void => {
   process.stdout.write(text);
 };
+
+const SCOPE_OPTIONS = { all: { type: 'boolean' }, role: { type: 'string' }, user: { type: 'string' } } as const;
+
+/** --all | --role R | --user ID, exactly one of them (features/incident/scope.ts). */
+function scopeOf(values: { all?: boolean | undefined; role?: string | undefined; user?: string | undefined }): ContainmentScope {
+  try {
+    return parseScope(values);
+  } catch (error) {
+    if (error instanceof ScopeError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** The one positional word `on` or `off` of a switch command. */
+function switchState(argv: readonly string[], command: string): boolean {
+  const { positionals } = parseArgs({ args: [...argv], allowPositionals: true, strict: true });
+  const state = positionals.length === 1 ? parseSwitchState(positionals[0]) : null;
+  if (state === null) throw new UsageError(`${command} takes on or off`);
+  return state;
+}
 
 function config(): ReturnType<typeof loadConfig> {
   return loadConfig(process.env);
@@ -193,6 +225,28 @@ const commands: Record<string, Command> = {
     if (values.email === undefined) throw new UsageError('--email is required');
     const email = values.email;
     return withRuntime((runtime) => createUserCommand(runtime, { email, name: values.name ?? null, roles: values.role ?? [] }));
+  },
+  async 'incident sign-out'(argv) {
+    const { values } = parseArgs({ args: [...argv], options: SCOPE_OPTIONS, strict: true });
+    const scope = scopeOf(values);
+    return withRuntime((runtime) => signOutCommand(runtime, scope, out));
+  },
+  async 'incident force-password-reset'(argv) {
+    const { values } = parseArgs({ args: [...argv], options: { ...SCOPE_OPTIONS, notify: { type: 'boolean' } }, strict: true });
+    const scope = scopeOf(values);
+    return withRuntime((runtime) => forcePasswordResetCommand(runtime, scope, { notify: values.notify === true }, out));
+  },
+  async 'incident freeze-registration'(argv) {
+    const on = switchState(argv, 'incident freeze-registration');
+    return withRuntime((runtime) => switchCommand(runtime, 'registration', on, out));
+  },
+  async 'incident maintenance'(argv) {
+    const on = switchState(argv, 'incident maintenance');
+    return withRuntime((runtime) => switchCommand(runtime, 'maintenance', on, out));
+  },
+  async 'incident status'(argv) {
+    parseArgs({ args: [...argv], strict: true });
+    return withRuntime((runtime) => statusCommand(runtime, out));
   },
 };
 

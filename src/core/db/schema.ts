@@ -71,6 +71,8 @@ export interface UsersTable {
   status: Generated<'active' | 'disabled'>;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** Set by `gatehouse incident force-password-reset`; a completed reset clears it (migration 0021). */
+  password_reset_required_at: Timestamp | null;
 }
 
 export interface UserRolesTable {
@@ -251,6 +253,7 @@ export interface Schema {
   audit_redaction_progress: AuditRedactionProgressTable;
   user_files: UserFilesTable;
   shredded_keys: ShreddedKeysTable;
+  incident_flags: IncidentFlagsTable;
   incident_campaigns: IncidentCampaignsTable;
   incident_recipients: IncidentRecipientsTable;
 }
@@ -271,6 +274,15 @@ export interface IncidentRecipientsTable {
   campaign_id: string;
   user_id: string;
   queued_at: Timestamp;
+}
+
+
+/** The one row of containment switches every instance obeys (migration 0021). */
+export interface IncidentFlagsTable {
+  id: Generated<boolean>;
+  registration_frozen_at: Timestamp | null;
+  maintenance_since: Timestamp | null;
+  updated_at: Timestamp;
 }
 
 /** The crypto-shredding ledger: a data key destroyed, by owner (migration 0019). */
