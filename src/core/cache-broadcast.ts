@@ -17,7 +17,7 @@
 //
 // Redis is a shared system, so a message is input like any other: bounded in size and in
 // tag count, parsed without throwing, and only tags of the known shapes (`user:<uuid>`,
-// `session:<uuid>`, `roles`) are applied. A malformed message is counted and dropped; it
+// `session:<uuid>`, `roles`, `signing_keys`) are applied. A malformed message is counted and dropped; it
 // can never clear more than the tags it names.
 //
 // The channel is not scoped by Redis' database number (pub/sub ignores it): deployments
@@ -38,7 +38,7 @@ export const MAX_TAGS_PER_MESSAGE = 100;
 const FAILURE_REMINDER_MS = 60_000;
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
-const BROADCAST_TAG = new RegExp(`^(?:(?:user|session):${UUID}|roles)$`);
+const BROADCAST_TAG = new RegExp(`^(?:(?:user|session):${UUID}|roles|signing_keys)$`);
 const INSTANCE_ID = new RegExp(`^${UUID}$`);
 
 export interface InvalidationMessage {
@@ -119,6 +119,11 @@ export interface CacheBroadcast {
   /** After a commit: tells the other instances. Never throws, never waits. */
   announce(tags: readonly string[]): void;
   /**
+   * Waits for the announcements in flight; how many were published and how many failed.
+   * A one-shot command calls it before it closes Redis, which would drop them unsent.
+   */
+  settled(): Promise<{ readonly published: number; readonly failed: number }>;
+  /**
    * Listens to the other instances on a connection of its own (a subscriber can send no
    * other command) until close(). Only a serving instance listens; CLI commands announce.
    */
@@ -143,12 +148,25 @@ export function createCacheBroadcast(options: CacheBroadcastOptions): CacheBroad
     failures = { lastLoggedAt: now, suppressed: 0 };
   }
 
+  const inFlight = new Set<Promise<boolean>>();
+
   function announce(tags: readonly string[]): void {
     for (const message of encodeInvalidationMessages(instanceId, tags)) {
       // Not awaited: the caller's change committed, and its answer must not wait on Redis
       // (a frozen Redis would hold it for the command timeout).
-      redis.publish(channel, message).then(() => { events.onPublished?.(1); }, publishFailed);
+      const publishing = redis.publish(channel, message).then(
+        () => { events.onPublished?.(1); return true; },
+        (error: unknown) => { publishFailed(error); return false; },
+      );
+      inFlight.add(publishing);
+      void publishing.finally(() => inFlight.delete(publishing));
     }
+  }
+
+  async function settled(): Promise<{ published: number; failed: number }> {
+    const outcomes = await Promise.all([...inFlight]);
+    const published = outcomes.filter(Boolean).length;
+    return { published, failed: outcomes.length - published };
   }
 
   function receive(raw: string): void {
@@ -199,5 +217,5 @@ export function createCacheBroadcast(options: CacheBroadcastOptions): CacheBroad
     };
   }
 
-  return { instanceId, channel, announce, subscribe };
+  return { instanceId, channel, announce, settled, subscribe };
 }

@@ -58,12 +58,21 @@ interface Pending {
   readonly jobs: PendingJob[];
 }
 
+/**
+ * The one tag of every signing key: a change to any of them (a key withdrawn at once)
+ * makes every instance reload its whole key set and drop its verified tokens.
+ */
+export const SIGNING_KEYS_TAG = 'signing_keys';
+
+// Targets whose caches hold the whole set, not one entry per id.
+const SET_TAGS: ReadonlyMap<string, string> = new Map([['role', 'roles'], ['signing_key', SIGNING_KEYS_TAG]]);
+
 /** The cache tags an audit record makes stale. */
 export function invalidatedTags(events: readonly AuditEvent[]): string[] {
   const tags = new Set<string>();
   for (const { target } of events) {
     if (target === undefined) continue;
-    tags.add(target.type === 'role' ? 'roles' : `${target.type}:${target.id}`);
+    tags.add(SET_TAGS.get(target.type) ?? `${target.type}:${target.id}`);
   }
   return [...tags];
 }

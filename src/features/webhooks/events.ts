@@ -20,6 +20,8 @@ export const WEBHOOK_ACTIONS: ReadonlySet<string> = new Set([
   'role.updated',
   'role.deleted',
   'audit.verify_failed',
+  // A leaked signing key withdrawn at once (`gatehouse keys retire-signing KID --now`).
+  'signing_key.retired',
 ]);
 
 // A successful login is routine, unless the account holds the admin role: the login
