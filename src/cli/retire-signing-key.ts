@@ -4,6 +4,7 @@
 // active one, the change is audited (`signing_key.retired`), and every serving instance
 // is told over Redis through the cache-invalidation channel; without Redis, or if the
 // message is lost, each notices within WITHDRAWAL_CHECK_MS. Sessions are left alone.
+import { whenRedisReady } from '../core/redis.ts';
 import type { Runtime } from '../runtime.ts';
 import { createServices } from '../services.ts';
 import { KID_PATTERN } from '../features/tokens/signing-key-material.ts';
@@ -12,6 +13,9 @@ import { WITHDRAWAL_CHECK_MS } from '../features/tokens/watch-signing-keys.ts';
 
 const CLI_ACTOR = { type: 'system', id: 'cli' } as const;
 const CLI_CONTEXT = { ip: null, userAgent: 'gatehouse-cli', requestId: null } as const;
+// The announcement goes out right after the commit, and Redis has no offline queue: give
+// the connection this long to come up first. Past it the key is retired all the same.
+const REDIS_READY_TIMEOUT_MS = 3_000;
 
 export class RetireUsageError extends Error {}
 
@@ -47,6 +51,7 @@ export function parseKid(argument: string): string {
 
 export async function retireSigningKeyCommand(runtime: Runtime, kid: string, write: (text: string) => void): Promise<number> {
   const services = await createServices(runtime);
+  if (runtime.redis !== null) await whenRedisReady(runtime.redis, REDIS_READY_TIMEOUT_MS);
   const retired = await retire(runtime, services, kid);
   switch (retired.outcome) {
     case 'not_found':

@@ -119,8 +119,9 @@ export interface CacheBroadcast {
   /** After a commit: tells the other instances. Never throws, never waits. */
   announce(tags: readonly string[]): void;
   /**
-   * Waits for the announcements in flight; how many were published and how many failed.
-   * A one-shot command calls it before it closes Redis, which would drop them unsent.
+   * Waits for the announcements in flight, then counts the messages published and failed
+   * since this broadcast was made. A one-shot command calls it before it closes Redis,
+   * which would drop them unsent.
    */
   settled(): Promise<{ readonly published: number; readonly failed: number }>;
   /**
@@ -148,15 +149,16 @@ export function createCacheBroadcast(options: CacheBroadcastOptions): CacheBroad
     failures = { lastLoggedAt: now, suppressed: 0 };
   }
 
-  const inFlight = new Set<Promise<boolean>>();
+  const inFlight = new Set<Promise<void>>();
+  const totals = { published: 0, failed: 0 };
 
   function announce(tags: readonly string[]): void {
     for (const message of encodeInvalidationMessages(instanceId, tags)) {
       // Not awaited: the caller's change committed, and its answer must not wait on Redis
       // (a frozen Redis would hold it for the command timeout).
       const publishing = redis.publish(channel, message).then(
-        () => { events.onPublished?.(1); return true; },
-        (error: unknown) => { publishFailed(error); return false; },
+        () => { totals.published += 1; events.onPublished?.(1); },
+        (error: unknown) => { totals.failed += 1; publishFailed(error); },
       );
       inFlight.add(publishing);
       void publishing.finally(() => inFlight.delete(publishing));
@@ -164,9 +166,8 @@ export function createCacheBroadcast(options: CacheBroadcastOptions): CacheBroad
   }
 
   async function settled(): Promise<{ published: number; failed: number }> {
-    const outcomes = await Promise.all([...inFlight]);
-    const published = outcomes.filter(Boolean).length;
-    return { published, failed: outcomes.length - published };
+    await Promise.all([...inFlight]);
+    return { ...totals };
   }
 
   function receive(raw: string): void {

@@ -31,8 +31,7 @@ for (const engine of testEngines()) {
       const w = await world();
       const { activeKid, nextKid } = w.kids;
       const retired = await retire(w, activeKid);
-      assert.equal(retired.outcome, 'retired');
-      assert.ok(retired.outcome === 'retired');
+      assert.ok(retired.outcome === 'retired', retired.outcome);
       assert.equal(retired.previousState, 'active');
       assert.equal(retired.activeKid, nextKid);
       assert.notEqual(retired.nextKid, activeKid);
