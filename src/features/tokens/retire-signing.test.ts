@@ -10,8 +10,10 @@ import { testEngines } from '../../../test/helpers/database.ts';
 import { createCacheInvalidation } from '../../core/cache.ts';
 import { SIGNING_KEYS_TAG } from '../../core/change.ts';
 import { createLogger } from '../../core/logging.ts';
+import { createKeyring } from '../../core/crypto/keyring.ts';
+import { rewrapSigningKeys } from './rewrap.ts';
 import { createSigningKeySource } from './signing-key-source.ts';
-import { rotateSigningKeys } from './signing-keys.ts';
+import { ensureSigningKeys, retireSigningKeyNow, rotateSigningKeys } from './signing-keys.ts';
 import { createTokenWorld, REFRESH_MS, retire, tokensFor, TTL_SECONDS, useDatabase, type TokenWorld } from './tokens.fixtures.ts';
 import { watchSigningKeys } from './watch-signing-keys.ts';
 
@@ -84,6 +86,18 @@ for (const engine of testEngines()) {
       assert.deepEqual(retired, { outcome: 'retired', previousState: 'retired', activeKid: rotated.activeKid, nextKid: rotated.nextKid });
       const source = createSigningKeySource(w.db, { keyring: w.keyring, clock: w.time.clock, refreshMs: REFRESH_MS });
       assert.deepEqual((await source.jwks()).keys.map((key) => key.kid), [rotated.activeKid, rotated.nextKid]);
+    });
+
+    it('a revoked key is still re-wrapped by keys rotate-master, and stays revoked', async () => {
+      const db = database().database.db;
+      await db.deleteFrom('signing_keys').execute();
+      const k1 = { id: 'k1', key: randomBytes(32) };
+      const deps = { keyring: createKeyring([k1]), clock: () => new Date() };
+      const { activeKid } = await ensureSigningKeys(db, deps);
+      await db.transaction().execute((trx) => retireSigningKeyNow(trx, deps, activeKid));
+      assert.equal(await rewrapSigningKeys(db, createKeyring([{ id: 'k2', key: randomBytes(32) }, k1])), 3);
+      const row = await db.selectFrom('signing_keys').select(['state', 'master_key_id']).where('kid', '=', activeKid).executeTakeFirstOrThrow();
+      assert.deepEqual(row, { state: 'revoked', master_key_id: 'k2' });
     });
 
     it('withdrawn() tells an instance that a key it trusts was retired elsewhere, and only then', async () => {
