@@ -109,10 +109,13 @@ export function createSigningKeySource(db: DB, deps: SigningKeySourceDeps): Sign
 
   // Concurrent callers share one query.
   function reload(): Promise<LoadedState> {
-    inFlight ??= load().finally(() => {
-      inFlight = null;
+    if (inFlight !== null) return inFlight;
+    const loading = load().finally(() => {
+      // A load dropped by `forget` must not clear the slot of the one that replaced it.
+      if (inFlight === loading) inFlight = null;
     });
-    return inFlight;
+    inFlight = loading;
+    return loading;
   }
 
   async function fresh(): Promise<LoadedState> {
