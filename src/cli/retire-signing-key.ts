@@ -6,7 +6,7 @@
 // message is lost, each notices within WITHDRAWAL_CHECK_MS. Sessions are left alone.
 import { whenRedisReady } from '../core/redis.ts';
 import type { Runtime } from '../runtime.ts';
-import { createServices } from '../services.ts';
+import { createServices, type Services } from '../services.ts';
 import { KID_PATTERN } from '../features/tokens/signing-key-material.ts';
 import { retireSigningKeyNow, type RetiredSigningKey } from '../features/tokens/signing-keys.ts';
 import { WITHDRAWAL_CHECK_MS } from '../features/tokens/watch-signing-keys.ts';
@@ -20,7 +20,7 @@ const REDIS_READY_TIMEOUT_MS = 3_000;
 export class RetireUsageError extends Error {}
 
 /** The change: revoke and audit in one transaction. */
-async function retire(runtime: Runtime, services: Awaited<ReturnType<typeof createServices>>, kid: string): Promise<RetiredSigningKey> {
+async function retire(runtime: Runtime, services: Services, kid: string): Promise<RetiredSigningKey> {
   return services.auth.change(CLI_CONTEXT, async ({ trx, audit }) => {
     const retired = await retireSigningKeyNow(trx, { keyring: runtime.keyring, clock: runtime.clock }, kid);
     if (retired.outcome === 'retired') {
