@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import type { Config, TrustProxy } from './config/config.ts';
 import type { Clock } from './core/clock.ts';
 import type { Subscription } from './core/cache-broadcast.ts';
+import type { SigningKeyWatch } from './features/tokens/watch-signing-keys.ts';
 import type { Database } from './core/db/database.ts';
 import { createClientErrorHandling } from './core/http/client-errors.ts';
 import { registerCors } from './core/http/cors.ts';
@@ -137,6 +138,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     app.addHook('onReady', async () => { subscription = broadcast.subscribe(); });
     app.addHook('onClose', async () => { await subscription?.close(); });
   }
+  // Without a message (no Redis, or one lost), a withdrawn signing key is noticed within 5 s.
+  let signingKeyWatch: SigningKeyWatch | null = null;
+  app.addHook('onReady', async () => { signingKeyWatch = deps.services.watchSigningKeys(); });
+  app.addHook('onClose', async () => { await signingKeyWatch?.close(); });
   await app.register(healthRoutes, { database: deps.database, redis: deps.redis, clock: deps.clock });
   await app.register(jwksRoutes, { keys: signingKeys });
   // Each flow's plugin gets the one account-services object, typed by the flow as the

@@ -8,6 +8,7 @@ import { createLogger } from './core/logging.ts';
 import { openRuntime, type Runtime } from './runtime.ts';
 import { createUserCommand } from './cli/users.ts';
 import { rotateSigningKeysCommand } from './cli/rotate-signing-keys.ts';
+import { parseKid, retireSigningKeyCommand, RetireUsageError } from './cli/retire-signing-key.ts';
 import { serve } from './cli/serve.ts';
 import { serveCluster } from './cli/cluster.ts';
 import { connectWorker } from './cli/cluster-worker.ts';
@@ -38,6 +39,9 @@ const USAGE = `usage: gatehouse <command>
                       after writing a signed checkpoint; run as the database owner
   keys rotate-master  re-wrap every stored key under the newest master key
   keys rotate-signing make the next signing key active and publish a new next key
+  keys retire-signing KID --now
+                      withdraw a leaked signing key at once: no token signed by it verifies
+                      any more, on any instance, within seconds; a new key signs if it was active
   backup keygen --out FILE
                       make an age identity for backups (kept offline) and print its recipient
   backup create [--out FILE] [--recipient AGE1 ...]
@@ -180,6 +184,21 @@ const commands: Record<string, Command> = {
       process.stdout.write(`signing keys rotated: active ${ids.activeKid}, next ${ids.nextKid}, retired ${ids.retiredKid}\n`);
       return 0;
     });
+  },
+  async 'keys retire-signing'(argv) {
+    const { values, positionals } = parseArgs({ args: [...argv], options: { now: { type: 'boolean' } }, allowPositionals: true, strict: true });
+    const [argument] = positionals;
+    if (argument === undefined || positionals.length !== 1) throw new UsageError('keys retire-signing takes one KID and --now');
+    // Every token the key signed stops working at once: the flag says the operator means it.
+    if (values.now !== true) throw new UsageError('keys retire-signing needs --now (it ends every token the key signed at once; for a calm rotation use keys rotate-signing)');
+    let kid: string;
+    try {
+      kid = parseKid(argument);
+    } catch (error) {
+      if (error instanceof RetireUsageError) throw new UsageError(error.message);
+      throw error;
+    }
+    return withRuntime((runtime) => retireSigningKeyCommand(runtime, kid, out));
   },
   async 'backup keygen'(argv) {
     const { values } = parseArgs({ args: [...argv], options: { out: { type: 'string' } }, strict: true });

@@ -48,9 +48,11 @@ import { auditPruneJob } from './features/retention/audit-prune-job.ts';
 import { DEFAULT_RETENTION, retentionJobs } from './features/retention/jobs.ts';
 import { completeRegistration } from './features/registration/index.ts';
 import { createRefreshRotation, REFRESH_SUCCESSOR_KEY_PURPOSE } from './features/sessions/successor.ts';
-import { createAccessTokens } from './features/tokens/access-tokens.ts';
+import { createAccessTokens, DEFAULT_VERIFIED_TOKEN_ENTRIES, type AccessClaims } from './features/tokens/access-tokens.ts';
 import { createSigningKeySource, type SigningKeySource } from './features/tokens/signing-key-source.ts';
 import { ensureSigningKeys } from './features/tokens/signing-keys.ts';
+import { createVerifiedTokenCache } from './features/tokens/verified-token-cache.ts';
+import { watchSigningKeys, type SigningKeyWatch } from './features/tokens/watch-signing-keys.ts';
 import type { WebhookTuning } from './features/webhooks/handler.ts';
 import { createSecurityWebhooks } from './features/webhooks/service.ts';
 import { createProfileCache } from './features/users/profile-cache.ts';
@@ -73,6 +75,8 @@ export interface Services {
   readonly scheduler: Scheduler;
   /** With Redis: committed changes' cache tags to and from the other instances. The app subscribes while it serves. */
   readonly cacheBroadcast: CacheBroadcast | null;
+  /** Checks every few seconds for a withdrawn signing key (the bound without Redis). The app runs it while it serves. */
+  watchSigningKeys(): SigningKeyWatch;
 }
 
 export interface ServiceResources {
@@ -190,7 +194,9 @@ export async function createServices(resources: ServiceResources): Promise<Servi
   if (isIP(passkeys.relyingParty.id) !== 0) log.warn({ public_url: config.publicURL }, 'PUBLIC_URL names an IP address: passkeys cannot work (use a host name, e.g. http://localhost:8080)');
   const secondFactorRequirement = createSecondFactorRequirement({ db, clock, requiredRoles: auth.mfaRequiredRoles });
   const incidentFlags = createIncidentFlags({ db, clock });
-  for (const cache of [sessionGate, authorizer, profiles, secondFactorRequirement, incidentFlags]) invalidation.register(cache);
+  // The signing keys and the tokens verified with them: dropped when a key is withdrawn at once.
+  const verifiedTokens = createVerifiedTokenCache<AccessClaims>({ maxEntries: DEFAULT_VERIFIED_TOKEN_ENTRIES, clock });
+  for (const cache of [sessionGate, authorizer, profiles, secondFactorRequirement, incidentFlags, signingKeys, verifiedTokens]) invalidation.register(cache);
   const cacheBroadcast = resources.redis === null ? null : createCacheBroadcast({
     redis: resources.redis,
     invalidation,
@@ -209,6 +215,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
   const change = createChanges({ db, audit, invalidation, ...(cacheBroadcast === null ? {} : { announce: (tags: readonly string[]) => { cacheBroadcast.announce(tags); } }) });
   return {
     cacheBroadcast,
+    watchSigningKeys: () => watchSigningKeys({ source: signingKeys, invalidation, log }),
     signingKeys,
     metrics,
     auditKeys: (keyId) => (keyId === auditKey.id ? auditKey.key : null),
@@ -240,6 +247,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
         ttlSeconds: auth.accessTokenTtl,
         clock,
         keys: signingKeys,
+        cache: verifiedTokens,
       }),
       sessionGate,
       authorizer,

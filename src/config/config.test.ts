@@ -84,7 +84,7 @@ describe('loadConfig defaults', () => {
       administration: {
         auditRetentionDays: null,
         bootstrapAdmin: null,
-        webhooks: { urls: [], secret: null, includeIp: false },
+        webhooks: { urls: [], secret: null, previousSecret: null, includeIp: false },
         metricsPort: null,
       },
       uploads: { maxBytes: 5_242_880, quotaBytes: 52_428_800, rateLimit: { max: 30, windowSeconds: 3600 }, filesDir: null },
@@ -298,7 +298,7 @@ describe('describeConfig', () => {
     assert.equal(description['SMTP_URL'], 'smtps://mailer:***@mail:465');
     assert.equal(description['TRUST_PROXY'], '10.0.0.0/8,10.1.0.0/16');
     assert.equal(description['PORT'], 8080);
-    assert.equal(Object.keys(description).length, 55);
+    assert.equal(Object.keys(description).length, 56);
     assert.equal(description['TLS_CERT_FILE'], 'unset (plain HTTP)');
     assert.equal(description['IP_RETENTION_DAYS'], 30);
     assert.equal(description['WEBHOOK_INCLUDE_IP'], false);
@@ -389,7 +389,7 @@ describe('administration settings', () => {
     assert.deepEqual({ ...config.administration }, {
       auditRetentionDays: 400,
       bootstrapAdmin: { email: 'root@example.com', passwordFile: '/run/secrets/admin' },
-      webhooks: { urls: ['http://127.0.0.1:9000/hook', 'https://siem.example.com/in'], secret, includeIp: false },
+      webhooks: { urls: ['http://127.0.0.1:9000/hook', 'https://siem.example.com/in'], secret, previousSecret: null, includeIp: false },
       metricsPort: 9464,
     });
   });
@@ -414,6 +414,42 @@ describe('administration settings', () => {
     assert.ok(production.includes('SECURITY_WEBHOOK_URLS'));
     assert.equal(load({ SECURITY_WEBHOOK_URLS: 'http://127.0.0.1:9000/', SECURITY_WEBHOOK_SECRET: secret, WEBHOOK_INCLUDE_IP: 'true' }).administration.webhooks.includeIp, true);
     assert.deepEqual(namesOf({ WEBHOOK_INCLUDE_IP: 'yes' }), ['WEBHOOK_INCLUDE_IP']);
+  });
+
+  it('reads the previous webhook secret of a rotation window, from the environment or a file', () => {
+    const previous = 'p'.repeat(40);
+    const direct = load({ SECURITY_WEBHOOK_URLS: 'http://127.0.0.1:9000/', SECURITY_WEBHOOK_SECRET: secret, SECURITY_WEBHOOK_SECRET_PREVIOUS: previous });
+    assert.equal(direct.administration.webhooks.previousSecret, previous);
+    assert.equal(describeConfig(direct)['SECURITY_WEBHOOK_SECRET_PREVIOUS'], 'set');
+    assert.ok(!JSON.stringify(describeConfig(direct)).includes(previous), 'never printed');
+    const fromFile = load(
+      { SECURITY_WEBHOOK_URLS: 'http://127.0.0.1:9000/', SECURITY_WEBHOOK_SECRET: secret, SECURITY_WEBHOOK_SECRET_PREVIOUS_FILE: '/run/secrets/old' },
+      filesFrom({ '/run/secrets/old': `${previous}\n` }),
+    );
+    assert.equal(fromFile.administration.webhooks.previousSecret, previous);
+    assert.equal(describeConfig(load({})).SECURITY_WEBHOOK_SECRET_PREVIOUS, 'unset');
+  });
+
+  it('refuses a weak previous webhook secret, in production too, without echoing it', () => {
+    const weak = 'old-but-short';
+    const production = { GATEHOUSE_ENV: 'production', SECURITY_WEBHOOK_URLS: 'https://siem.example.com/in', SECURITY_WEBHOOK_SECRET: secret };
+    const problems = problemsOf({ ...production, SECURITY_WEBHOOK_SECRET_PREVIOUS: weak });
+    const refusal = problems.find((problem) => problem.name === 'SECURITY_WEBHOOK_SECRET_PREVIOUS');
+    assert.ok(refusal !== undefined, JSON.stringify(problems));
+    assert.ok(!JSON.stringify(problems).includes(weak));
+    assert.ok(!namesOf({ ...production, SECURITY_WEBHOOK_SECRET_PREVIOUS: 'p'.repeat(40) }).includes('SECURITY_WEBHOOK_SECRET_PREVIOUS'), 'a strong one passes');
+    const control = `${'p'.repeat(39)}\u0007`;
+    assert.deepEqual(namesOf({ SECURITY_WEBHOOK_URLS: 'http://127.0.0.1:9000/', SECURITY_WEBHOOK_SECRET: secret, SECURITY_WEBHOOK_SECRET_PREVIOUS: control }), ['SECURITY_WEBHOOK_SECRET_PREVIOUS']);
+    assert.deepEqual(namesOf({ SECURITY_WEBHOOK_URLS: 'http://127.0.0.1:9000/', SECURITY_WEBHOOK_SECRET: secret, SECURITY_WEBHOOK_SECRET_PREVIOUS: 'p'.repeat(513) }), ['SECURITY_WEBHOOK_SECRET_PREVIOUS']);
+  });
+
+  it('refuses a previous webhook secret alone, or equal to the current one', () => {
+    assert.deepEqual(namesOf({ SECURITY_WEBHOOK_SECRET_PREVIOUS: 'p'.repeat(40) }), ['SECURITY_WEBHOOK_SECRET_PREVIOUS']);
+    assert.deepEqual(namesOf({ SECURITY_WEBHOOK_URLS: 'http://127.0.0.1:9000/', SECURITY_WEBHOOK_SECRET: secret, SECURITY_WEBHOOK_SECRET_PREVIOUS: secret }), ['SECURITY_WEBHOOK_SECRET_PREVIOUS']);
+    assert.deepEqual(
+      namesOf({ SECURITY_WEBHOOK_URLS: 'http://127.0.0.1:9000/', SECURITY_WEBHOOK_SECRET: secret, SECURITY_WEBHOOK_SECRET_PREVIOUS: 'p'.repeat(40), SECURITY_WEBHOOK_SECRET_PREVIOUS_FILE: '/x' }),
+      ['SECURITY_WEBHOOK_SECRET_PREVIOUS'],
+    );
   });
 
   it('refuses a metrics port equal to PORT and retention out of range', () => {

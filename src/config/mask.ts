@@ -91,6 +91,7 @@ export function describeConfig(config: Config): ConfigDescription {
     BOOTSTRAP_ADMIN_PASSWORD_FILE: config.administration.bootstrapAdmin?.passwordFile ?? 'unset',
     SECURITY_WEBHOOK_URLS: config.administration.webhooks.urls.length === 0 ? 'none' : config.administration.webhooks.urls.map(maskURL).join(','),
     SECURITY_WEBHOOK_SECRET: describeSecret(config.administration.webhooks.secret),
+    SECURITY_WEBHOOK_SECRET_PREVIOUS: describeSecret(config.administration.webhooks.previousSecret),
     WEBHOOK_INCLUDE_IP: config.administration.webhooks.includeIp,
     METRICS_PORT: config.administration.metricsPort,
     UPLOAD_MAX_BYTES: config.uploads.maxBytes,

@@ -1,5 +1,6 @@
 // Settings of the authorization and monitoring features: audit retention, the first
 // admin, security webhooks and the metrics listener.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { hasControlCharacter, parseBoolean, parseInteger, accept, refuse, type Parsed } from './parse-values.ts';
 import type { Reader } from './reader.ts';
 
@@ -8,6 +9,11 @@ export interface WebhookConfig {
   readonly urls: readonly string[];
   /** The HMAC-SHA256 signing secret; set whenever `urls` is not empty. */
   readonly secret: string | null;
+  /**
+   * While rotating: the secret being replaced. Every delivery then carries a second `v1`
+   * signature under it, so receivers can move to `secret` at their own pace.
+   */
+  readonly previousSecret: string | null;
   /** Whether event bodies carry the client's IP address (personal data: off unless the receiver needs it). */
   readonly includeIp: boolean;
 }
@@ -53,6 +59,28 @@ function parseWebhookSecret(raw: string): Parsed<string> {
     : refuse('must be 32 to 512 characters, without control characters');
 }
 
+function sameSecret(a: string, b: string): boolean {
+  // Digests first: equal lengths for timingSafeEqual, whatever the secrets' lengths.
+  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
+}
+
+// The rotation window's old secret: as strong as a current one (it signs every delivery
+// until it is dropped), and only beside a current one that differs from it.
+function readPreviousWebhookSecret(reader: Reader, current: string | null): string | null {
+  const name = 'SECURITY_WEBHOOK_SECRET_PREVIOUS';
+  const previous = reader.take(name, reader.secret(name), parseWebhookSecret, null);
+  if (previous === null) return null;
+  if (current === null) {
+    if (!reader.hasProblem('SECURITY_WEBHOOK_SECRET')) reader.report(name, 'must be set only with SECURITY_WEBHOOK_SECRET (the new secret, which signs first)');
+    return null;
+  }
+  if (sameSecret(previous, current)) {
+    reader.report(name, 'must differ from SECURITY_WEBHOOK_SECRET (it is the secret being replaced)');
+    return null;
+  }
+  return previous;
+}
+
 function parseEmailSetting(raw: string): Parsed<string> {
   const email = raw.trim();
   return email.length <= 254 && /^[^\s@]+@[^\s@]+$/.test(email) ? accept(email) : refuse('must be an email address');
@@ -84,8 +112,9 @@ function readWebhooks(reader: Reader): WebhookConfig {
   if (urls.length > 0 && secret === null && !reader.hasProblem('SECURITY_WEBHOOK_SECRET')) {
     reader.report('SECURITY_WEBHOOK_SECRET', 'must be set when SECURITY_WEBHOOK_URLS is set (receivers verify the signature with it)');
   }
+  const previousSecret = readPreviousWebhookSecret(reader, secret);
   const includeIp = reader.take('WEBHOOK_INCLUDE_IP', reader.plain('WEBHOOK_INCLUDE_IP'), parseBoolean, false);
-  return { urls, secret, includeIp };
+  return { urls, secret, previousSecret, includeIp };
 }
 
 export function readAdministration(reader: Reader): AdministrationConfig {

@@ -40,7 +40,7 @@ async function eventually(what: string, check: () => boolean, timeoutMs = 3_000)
 describe('cache invalidation messages', () => {
   it('a message the publisher writes parses back to its origin and tags', () => {
     const origin = randomUUID();
-    const tags = [user(), session(), 'roles', 'incident'];
+    const tags = [user(), session(), 'roles', 'incident', 'signing_keys'];
     const [message, ...rest] = encodeInvalidationMessages(origin, tags);
     assert.deepEqual(rest, []);
     assert.deepEqual(parseInvalidationMessage(message ?? ''), { origin, tags });
@@ -87,7 +87,7 @@ describe('cache invalidation messages', () => {
   });
 
   it('random input never throws and never yields a tag of an unknown shape', () => {
-    const tag = fc.oneof(fc.string(), fc.constantFrom('roles', 'user:', 'session:'), fc.uuid().map((id) => `user:${id}`));
+    const tag = fc.oneof(fc.string(), fc.constantFrom('roles', 'signing_keys', 'user:', 'session:'), fc.uuid().map((id) => `user:${id}`));
     const message = fc.oneof(
       fc.string({ maxLength: 300 }),
       fc.json(),
@@ -96,7 +96,7 @@ describe('cache invalidation messages', () => {
     fc.assert(fc.property(message, (raw) => {
       const parsed = parseInvalidationMessage(raw);
       if (parsed === null) return;
-      for (const parsedTag of parsed.tags) assert.match(parsedTag, /^(?:(?:user|session):[0-9a-f-]{36}|roles|incident)$/);
+      for (const parsedTag of parsed.tags) assert.match(parsedTag, /^(?:(?:user|session):[0-9a-f-]{36}|roles|incident|signing_keys)$/);
     }), { numRuns: 2_000 });
   });
 

@@ -17,7 +17,7 @@
 //
 // Redis is a shared system, so a message is input like any other: bounded in size and in
 // tag count, parsed without throwing, and only tags of the known shapes (`user:<uuid>`,
-// `session:<uuid>`, `roles`, `incident`) are applied. A malformed message is counted and dropped; it
+// `session:<uuid>`, `roles`, `incident`, `signing_keys`) are applied. A malformed message is counted and dropped; it
 // can never clear more than the tags it names.
 //
 // The channel is not scoped by Redis' database number (pub/sub ignores it): deployments
@@ -38,7 +38,7 @@ export const MAX_TAGS_PER_MESSAGE = 100;
 const FAILURE_REMINDER_MS = 60_000;
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
-const BROADCAST_TAG = new RegExp(`^(?:(?:user|session):${UUID}|roles|incident)$`);
+const BROADCAST_TAG = new RegExp(`^(?:(?:user|session):${UUID}|roles|incident|signing_keys)$`);
 const INSTANCE_ID = new RegExp(`^${UUID}$`);
 
 export interface InvalidationMessage {
@@ -119,11 +119,11 @@ export interface CacheBroadcast {
   /** After a commit: tells the other instances. Never throws, never waits. */
   announce(tags: readonly string[]): void;
   /**
-   * Resolves once every announcement made so far was published or failed (never rejects).
-   * A one-shot CLI command awaits it before it disconnects from Redis, which would drop a
-   * message still in flight (the other instances would then converge only by the TTL).
+   * Waits for the announcements in flight, then counts the messages published and failed
+   * since this broadcast was made. A one-shot command calls it before it closes Redis,
+   * which would drop them unsent.
    */
-  settled(): Promise<void>;
+  settled(): Promise<{ readonly published: number; readonly failed: number }>;
   /**
    * Listens to the other instances on a connection of its own (a subscriber can send no
    * other command) until close(). Only a serving instance listens; CLI commands announce.
@@ -137,7 +137,6 @@ export function createCacheBroadcast(options: CacheBroadcastOptions): CacheBroad
   const channel = options.channel ?? INVALIDATION_CHANNEL;
   const instanceId = options.instanceId ?? randomUUID();
   let failures = { lastLoggedAt: Number.NEGATIVE_INFINITY, suppressed: 0 };
-  const inFlight = new Set<Promise<void>>();
 
   function publishFailed(error: unknown): void {
     events.onPublishFailed?.();
@@ -150,18 +149,25 @@ export function createCacheBroadcast(options: CacheBroadcastOptions): CacheBroad
     failures = { lastLoggedAt: now, suppressed: 0 };
   }
 
+  const inFlight = new Set<Promise<void>>();
+  const totals = { published: 0, failed: 0 };
+
   function announce(tags: readonly string[]): void {
     for (const message of encodeInvalidationMessages(instanceId, tags)) {
       // Not awaited: the caller's change committed, and its answer must not wait on Redis
       // (a frozen Redis would hold it for the command timeout).
-      const published = redis.publish(channel, message).then(() => { events.onPublished?.(1); }, publishFailed);
-      inFlight.add(published);
-      void published.finally(() => inFlight.delete(published));
+      const publishing = redis.publish(channel, message).then(
+        () => { totals.published += 1; events.onPublished?.(1); },
+        (error: unknown) => { totals.failed += 1; publishFailed(error); },
+      );
+      inFlight.add(publishing);
+      void publishing.finally(() => inFlight.delete(publishing));
     }
   }
 
-  async function settled(): Promise<void> {
+  async function settled(): Promise<{ published: number; failed: number }> {
     await Promise.all([...inFlight]);
+    return { ...totals };
   }
 
   function receive(raw: string): void {

@@ -58,16 +58,22 @@ interface Pending {
   readonly jobs: PendingJob[];
 }
 
+/**
+ * The one tag of every signing key: a change to any of them (a key withdrawn at once)
+ * makes every instance reload its whole key set and drop its verified tokens.
+ */
+export const SIGNING_KEYS_TAG = 'signing_keys';
+
 // Targets cached as a whole rather than by id: any role (permissions are cached per user
-// from every role), and the containment switches (one row; features/incident).
-const WHOLE_TAGS: Readonly<Record<string, string>> = { role: 'roles', incident: 'incident' };
+// from every role), the containment switches (one row; features/incident) and the signing keys.
+const SET_TAGS: ReadonlyMap<string, string> = new Map([['role', 'roles'], ['incident', 'incident'], ['signing_key', SIGNING_KEYS_TAG]]);
 
 /** The cache tags an audit record makes stale. */
 export function invalidatedTags(events: readonly AuditEvent[]): string[] {
   const tags = new Set<string>();
   for (const { target } of events) {
     if (target === undefined) continue;
-    tags.add(WHOLE_TAGS[target.type] ?? `${target.type}:${target.id}`);
+    tags.add(SET_TAGS.get(target.type) ?? `${target.type}:${target.id}`);
   }
   return [...tags];
 }

@@ -121,3 +121,22 @@ export function watchRedis(redis: EventEmitter, deps: { log: Logger; clock: Cloc
     connectedOnce = true;
   });
 }
+
+/**
+ * True once `redis` is connected, false if it is not within `timeoutMs`. For one-shot
+ * commands, whose first command would otherwise fail: there is no offline queue.
+ */
+export function whenRedisReady(redis: Redis, timeoutMs: number): Promise<boolean> {
+  if (redis.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const ready = (): void => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      redis.off('ready', ready);
+      resolve(false);
+    }, timeoutMs);
+    redis.once('ready', ready);
+  });
+}

@@ -175,6 +175,21 @@ describe('gatehouse CLI', () => {
     assert.match(signing.stdout, /signing keys rotated/);
   });
 
+  it('keys retire-signing --now withdraws the active key on the embedded database, once', async () => {
+    const rotated = await run(['keys', 'rotate-signing'], env);
+    assert.equal(rotated.code, 0, rotated.stderr);
+    const [, active, next] = /active (\S+), next (\S+),/.exec(rotated.stdout) ?? [];
+    assert.ok(active !== undefined && next !== undefined, rotated.stdout);
+    const retired = await run(['keys', 'retire-signing', active, '--now'], env);
+    assert.equal(retired.code, 0, retired.stderr);
+    assert.ok(retired.stdout.includes(`signing key ${active} retired now (it was active)`), retired.stdout);
+    assert.ok(retired.stdout.includes(`active ${next}, next `), retired.stdout);
+    assert.match(retired.stdout, /no REDIS_URL: each instance notices within 5 s/);
+    const again = await run(['keys', 'retire-signing', active, '--now'], env);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /is already retired \(since /);
+  });
+
   it('while serve runs on DATA_DIR, another command on it is refused at once and loses nothing; stopped, the command works and the server sees its change', async (t) => {
     const port = await freePort();
     const server = await startServe(env, port);

@@ -10,7 +10,7 @@ import type { CheckResult, Status } from './types.ts';
 const MASK = '***';
 /** Shorter values are not secrets worth the name, and masking them would garble the text. */
 const MIN_SECRET_LENGTH = 6;
-const SECRET_VARIABLES = ['GATEHOUSE_MASTER_KEY', 'DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'METRICS_TOKEN', 'SECURITY_WEBHOOK_SECRET'] as const;
+const SECRET_VARIABLES = ['GATEHOUSE_MASTER_KEY', 'DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'METRICS_TOKEN', 'SECURITY_WEBHOOK_SECRET', 'SECURITY_WEBHOOK_SECRET_PREVIOUS'] as const;
 
 function urlPasswords(raw: string): string[] {
   const password = parseHostlessURL(raw)?.url.password ?? '';
@@ -33,6 +33,7 @@ export function secretsOf(env: Env, config: Config | null): string[] {
         config.smtp.url,
         config.metricsToken,
         config.administration.webhooks.secret,
+        config.administration.webhooks.previousSecret,
         ...(config.masterKeys ?? []).flatMap((key) => [key.key.toString('base64url'), key.key.toString('base64')]),
       ].filter((value): value is string => value !== null);
   const values = [...raw, ...fromConfig];

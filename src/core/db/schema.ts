@@ -133,7 +133,8 @@ export interface OneTimeTokensTable {
   used_at: Timestamp | null;
 }
 
-export type SigningKeyState = 'next' | 'active' | 'retired';
+/** `revoked` is final (migration 0022): a key withdrawn at once, never published or trusted again. */
+export type SigningKeyState = 'next' | 'active' | 'retired' | 'revoked';
 
 export interface SigningKeysTable {
   kid: string;
@@ -146,6 +147,7 @@ export interface SigningKeysTable {
   activated_at: Timestamp | null;
   retired_at: Timestamp | null;
   publish_until: Timestamp | null;
+  revoked_at: Timestamp | null;
 }
 
 export interface LoginFailuresTable {

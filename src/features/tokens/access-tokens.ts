@@ -16,7 +16,8 @@ export type { AccessClaims } from './access-claims.ts';
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 const ALGORITHMS = ['EdDSA'];
-const DEFAULT_CACHE_ENTRIES = 10_000;
+/** How many verified tokens an instance remembers by default. */
+export const DEFAULT_VERIFIED_TOKEN_ENTRIES = 10_000;
 
 export interface AccessTokenDeps {
   readonly issuer: string;
@@ -66,7 +67,7 @@ export function createAccessTokens(deps: AccessTokenDeps): AccessTokens {
   const { issuer, audience, ttlSeconds, clock, keys } = deps;
   assertAccessTokenTTL(ttlSeconds);
   if (issuer === '' || audience === '') throw new TypeError('issuer and audience are required');
-  const cache = deps.cache ?? createVerifiedTokenCache<AccessClaims>({ maxEntries: DEFAULT_CACHE_ENTRIES, clock });
+  const cache = deps.cache ?? createVerifiedTokenCache<AccessClaims>({ maxEntries: DEFAULT_VERIFIED_TOKEN_ENTRIES, clock });
 
   // Only keys we publish: never one named by the token (`jwk`, `jku`, `x5u`). The
   // algorithm is the `algorithms` allowlist's to judge, and jose judges it before it asks

@@ -1,13 +1,14 @@
 // The signing-key lifecycle in the database: next (published, not yet signing) ->
 // active (signing, exactly one) -> retired (published until every token it can have
-// signed has expired) -> deleted.
+// signed has expired) -> deleted. Any of the first three can instead become revoked
+// (`retireSigningKeyNow`, for a leaked key): withdrawn at once, and for good.
 //
 // Publishing the next key one rotation ahead is what lets relying parties that cache the
 // JWKS (max-age 300) already hold the key that becomes active. Writes are serialized by
 // one transaction-scoped advisory lock, so instances starting or rotating together never
 // create two active keys or a pile of next keys. Each function joins the caller's
 // transaction when given one (for example to record the rotation in the audit trail).
-import { sql, type Kysely } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../../core/clock.ts';
 import type { Keyring } from '../../core/crypto/keyring.ts';
@@ -50,6 +51,12 @@ export interface SigningState {
   readonly privateKey: KeyObject;
   /** Active first, then next, then retired keys still inside their publication window. */
   readonly jwks: readonly PublicSigningJWK[];
+}
+
+// The keys that may verify a token at `now`: never a revoked one, nor a retired one past its window.
+function trustedAt(now: Date) {
+  return (eb: ExpressionBuilder<Schema, 'signing_keys'>) =>
+    eb.or([eb('state', 'in', ['active', 'next']), eb.and([eb('state', '=', 'retired'), eb('publish_until', '>', now)])]);
 }
 
 async function inTransaction<T>(db: DB, fn: (trx: Kysely<Schema>) => Promise<T>): Promise<T> {
@@ -151,7 +158,50 @@ export async function rotateSigningKeys(db: DB, deps: RotateSigningKeysDeps): Pr
   });
 }
 
-const STATE_ORDER: Readonly<Record<SigningKeyState, number>> = { active: 0, next: 1, retired: 2 };
+export type RetiredSigningKey =
+  | { readonly outcome: 'not_found' }
+  | { readonly outcome: 'already_retired'; readonly revokedAt: Date }
+  | ({ readonly outcome: 'retired'; readonly previousState: Exclude<SigningKeyState, 'revoked'> } & SigningKeyIds);
+
+/**
+ * Withdraws `kid` at once, for a key that leaked: it becomes `revoked`, so it is no longer
+ * published and no token signed by it verifies again, whatever its expiry. If it was the
+ * active key, the next key (published a rotation ago, and never loaded into any process's
+ * memory as a signing key) becomes active now and a new next key is made, so signing goes
+ * on; a revoked next key is replaced likewise. Idempotent: a revoked key is reported as
+ * such and left alone. Runs in the caller's transaction (the change that audits it).
+ */
+export async function retireSigningKeyNow(trx: Kysely<Schema>, deps: SigningKeyDeps, kid: string): Promise<RetiredSigningKey> {
+  await lockSigningKeys(trx);
+  const row = await trx.selectFrom('signing_keys').select(['state', 'revoked_at']).where('kid', '=', kid).executeTakeFirst();
+  if (row === undefined) return { outcome: 'not_found' };
+  if (row.state === 'revoked') return { outcome: 'already_retired', revokedAt: new Date(row.revoked_at ?? 0) };
+  await trx
+    .updateTable('signing_keys')
+    .set({ state: 'revoked', revoked_at: deps.clock(), publish_until: null })
+    .where('kid', '=', kid)
+    .execute();
+  const ids = await ensureLocked(trx, deps);
+  return { outcome: 'retired', previousState: row.state, ...ids };
+}
+
+/**
+ * How many of `kids` may still verify a token now (next, active, or retired inside its
+ * publication window). The cheap check behind `SigningKeySource.withdrawn()`: a tiny
+ * table, one indexed lookup per kid, no private key unwrapped.
+ */
+export async function countTrustedSigningKeys(db: DB, kids: readonly string[], now: Date): Promise<number> {
+  if (kids.length === 0) return 0;
+  const row = await db
+    .selectFrom('signing_keys')
+    .select((eb) => eb.fn.countAll<string>().as('trusted'))
+    .where('kid', 'in', kids)
+    .where(trustedAt(now))
+    .executeTakeFirstOrThrow();
+  return Number(row.trusted);
+}
+
+const STATE_ORDER: Readonly<Record<SigningKeyState, number>> = { active: 0, next: 1, retired: 2, revoked: 3 };
 
 /** The active private key and the keys to publish; throws if there is no usable active key. */
 export async function loadSigningState(db: DB, keyring: Keyring, clock: Clock): Promise<SigningState> {
@@ -159,9 +209,7 @@ export async function loadSigningState(db: DB, keyring: Keyring, clock: Clock): 
   const rows = await db
     .selectFrom('signing_keys')
     .select(['kid', 'state', 'algorithm', 'public_jwk', 'wrapped_private_key'])
-    .where((eb) =>
-      eb.or([eb('state', 'in', ['active', 'next']), eb.and([eb('state', '=', 'retired'), eb('publish_until', '>', now)])]),
-    )
+    .where(trustedAt(now))
     .orderBy('created_at', 'desc')
     .execute();
   rows.sort((a, b) => STATE_ORDER[a.state] - STATE_ORDER[b.state]);

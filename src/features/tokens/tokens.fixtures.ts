@@ -17,7 +17,7 @@ import { isPermission } from '../authorization/permissions.ts';
 import { createAccessTokens, type AccessTokens } from './access-tokens.ts';
 import { jwksRoutes } from './jwks-routes.ts';
 import { createSigningKeySource, type SigningKeySource } from './signing-key-source.ts';
-import { ensureSigningKeys, type SigningKeyIds } from './signing-keys.ts';
+import { ensureSigningKeys, retireSigningKeyNow, type RetiredSigningKey, type SigningKeyIds } from './signing-keys.ts';
 
 export const ISSUER = 'https://id.gatehouse.test';
 export const AUDIENCE = 'https://api.gatehouse.test';
@@ -77,6 +77,11 @@ export async function createTokenWorld(db: DB, time: TestClock = testClock()): P
   const kids = await ensureSigningKeys(db, { keyring, clock: time.clock });
   const source = createSigningKeySource(db, { keyring, clock: time.clock, refreshMs: REFRESH_MS });
   return { db, time, keyring, source, kids, tokens: tokensFor(source, time) };
+}
+
+/** `keys retire-signing KID --now` on the world's database, at the world's time. */
+export function retire(world: TokenWorld, kid: string): Promise<RetiredSigningKey> {
+  return world.db.transaction().execute((trx) => retireSigningKeyNow(trx, { keyring: world.keyring, clock: world.time.clock }, kid));
 }
 
 /** Another instance: its own key source and token service over the same database. */

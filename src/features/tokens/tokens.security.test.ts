@@ -346,6 +346,9 @@ for (const engine of testEngines()) {
           current: () => Promise.reject(new Error('not used')),
           publicKey: () => Promise.resolve(null),
           jwks: () => Promise.resolve({ keys: [leaky as unknown as PublicSigningJWK] }),
+          withdrawn: () => Promise.resolve(false),
+          invalidate: () => {},
+          clear: () => {},
         };
         const app = await startJWKSApp(keys);
         try {

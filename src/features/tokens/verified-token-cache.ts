@@ -6,12 +6,15 @@
 //
 // Not revocation: a cached token stays "verified" after its session is revoked, exactly
 // as the signature would. Whether the session (`sid`) is still live is checked by the
-// session layer on each request, never here.
+// session layer on each request, never here. A signing key withdrawn at once is another
+// matter: the signature itself no longer counts, so the `signing_keys` tag (and a full
+// resync) empties the cache, and every token is checked against the keys again.
 import { createHash } from 'node:crypto';
-import { createTtlCache } from '../../core/cache.ts';
+import { createTtlCache, type Invalidatable } from '../../core/cache.ts';
+import { SIGNING_KEYS_TAG } from '../../core/change.ts';
 import type { Clock } from '../../core/clock.ts';
 
-export interface VerifiedTokenCache<C extends { readonly exp: number }> {
+export interface VerifiedTokenCache<C extends { readonly exp: number }> extends Invalidatable {
   get(token: string): C | null;
   set(token: string, claims: C): void;
   readonly size: number;
@@ -37,6 +40,12 @@ export function createVerifiedTokenCache<C extends { readonly exp: number }>(opt
     set(token, claims) {
       // Until the token's `exp`, never past it (the cache's own lifetime caps it too).
       cache.set(cacheKey(token), claims, claims.exp * 1000 - clock().getTime());
+    },
+    invalidate(tag) {
+      if (tag === SIGNING_KEYS_TAG) cache.clear();
+    },
+    clear() {
+      cache.clear();
     },
     get size() {
       return cache.size;

@@ -135,7 +135,7 @@ for (const engine of testEngines()) {
 
     it('an unsigned event is never sent: without a secret there is no dispatcher at all', async () => {
       const log = createLogger({ level: 'silent' });
-      assert.equal(createSecurityWebhooks({ clock: () => new Date(), log, config: { urls: ['http://127.0.0.1:9/x'], secret: null, includeIp: false } }), null);
+      assert.equal(createSecurityWebhooks({ clock: () => new Date(), log, config: { urls: ['http://127.0.0.1:9/x'], secret: null, previousSecret: null, includeIp: false } }), null);
     });
   });
 }

@@ -27,6 +27,8 @@ export const WEBHOOK_ACTIONS: ReadonlySet<string> = new Set([
   'incident.registration_unfrozen',
   'incident.maintenance_started',
   'incident.maintenance_ended',
+  // A leaked signing key withdrawn at once (`gatehouse keys retire-signing KID --now`).
+  'signing_key.retired',
 ]);
 
 // A successful login is routine, unless the account holds the admin role: the login

@@ -36,6 +36,8 @@ export interface WebhookHandlerDeps {
   /** The receivers configured now: a job for a URL removed since gets nothing more. */
   readonly urls: readonly string[];
   readonly secret: string;
+  /** While the secret rotates, the old one: each delivery is signed with both. */
+  readonly previousSecret?: string | null;
   readonly tuning: WebhookTuning;
   readonly onFailure?: (failure: WebhookFailure) => void;
 }
@@ -57,7 +59,7 @@ export function createWebhookHandler(deps: WebhookHandlerDeps): JobHandler {
       if (webhook === null) return { status: 'failed', error: 'invalid_payload' };
       // Given up without a request: the operator removed this receiver.
       if (!configured.has(webhook.url)) return { status: 'failed', error: 'receiver_removed' };
-      const signature = signWebhook(deps.secret, webhook.body, clock());
+      const signature = signWebhook(deps.secret, webhook.body, clock(), { previousSecret: deps.previousSecret ?? null });
       const outcome = await deliverWebhook({ ...webhook, signature }, { timeoutMs: tuning.timeoutMs, stopSignal: signal });
       if (outcome.kind === 'abandoned') return { status: 'abandoned' };
       if (outcome.kind === 'failed') return { status: 'retry', error: outcome.error };

@@ -41,6 +41,7 @@ export function createSecurityWebhooks(deps: SecurityWebhooksDeps): SecurityWebh
     log: deps.log,
     urls,
     secret,
+    previousSecret: deps.config.previousSecret,
     tuning: { ...DEFAULT_WEBHOOK_TUNING, ...deps.tuning },
     ...(deps.onFailure === undefined ? {} : { onFailure: deps.onFailure }),
   });

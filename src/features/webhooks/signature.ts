@@ -17,10 +17,19 @@ function digest(secret: string, timestamp: number, body: string): Buffer {
   return createHmac('sha256', secret).update(`${timestamp}.${body}`, 'utf8').digest();
 }
 
+export interface SignOptions {
+  /**
+   * While the secret rotates: the old one. A second `v1`, under it, follows the one
+   * under `secret`, so a receiver holding either verifies (Stripe does the same).
+   */
+  readonly previousSecret?: string | null;
+}
+
 /** The header value for `body` sent at `now`. */
-export function signWebhook(secret: string, body: string, now: Date): string {
+export function signWebhook(secret: string, body: string, now: Date, options: SignOptions = {}): string {
   const timestamp = Math.floor(now.getTime() / 1000);
-  return `t=${timestamp},${SCHEME}=${digest(secret, timestamp, body).toString('hex')}`;
+  const secrets = options.previousSecret == null ? [secret] : [secret, options.previousSecret];
+  return [`t=${timestamp}`, ...secrets.map((key) => `${SCHEME}=${digest(key, timestamp, body).toString('hex')}`)].join(',');
 }
 
 interface ParsedSignature {

@@ -125,7 +125,7 @@ export interface WebhookRig {
  * The observer and a job runner as the server wires them, on `db`, for `urls`, with a
  * logger that captures its lines. Several rigs on one database act as several instances.
  */
-export function webhookRig(db: DB, options: { readonly urls: readonly string[]; readonly clock: Clock; readonly tuning?: WebhookRigTuning; readonly secret?: string; readonly includeIp?: boolean }): WebhookRig {
+export function webhookRig(db: DB, options: { readonly urls: readonly string[]; readonly clock: Clock; readonly tuning?: WebhookRigTuning; readonly secret?: string; readonly previousSecret?: string; readonly includeIp?: boolean }): WebhookRig {
   const logs: string[] = [];
   const failures: WebhookFailure[] = [];
   const secret = options.secret ?? testWebhookSecret();
@@ -135,7 +135,7 @@ export function webhookRig(db: DB, options: { readonly urls: readonly string[]; 
   const webhooks = createSecurityWebhooks({
     clock: options.clock,
     log,
-    config: { urls: options.urls, secret, includeIp: options.includeIp ?? false },
+    config: { urls: options.urls, secret, previousSecret: options.previousSecret ?? null, includeIp: options.includeIp ?? false },
     tuning,
     onFailure: (failure) => failures.push(failure),
     onEnqueued: () => { wake.runner?.wake(); },
