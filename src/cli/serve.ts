@@ -52,6 +52,7 @@ export async function serve(runtime: Runtime, options: ServeOptions = { worker: 
     // left queued for the next instance.
     await services.jobs.stop();
     await services.scheduler.stop();
+    services.blindIndex.stop();
     await runtime.close();
   });
   try {
@@ -66,6 +67,7 @@ export async function serve(runtime: Runtime, options: ServeOptions = { worker: 
   // two processes run the same one (core/jobs/repo.ts, scheduler.ts).
   services.jobs.start();
   services.scheduler.start();
+  services.blindIndex.start();
   log.info({ url: config.publicURL, engine: runtime.database.engine, env: config.environment }, 'gatehouse listening');
   const missing = missingTuning(process.execArgv, process.env, runtime.database.engine);
   if (missing.length > 0) log.warn({ missing }, 'started without the memory tuning of docs/operations.md: expect a larger resident set');

@@ -64,6 +64,8 @@ export interface AuditCheckpointsTable {
 export interface UsersTable {
   id: string;
   email_index: string;
+  /** The blind-index key email_index was computed under (migrations/0023). */
+  email_index_key: Generated<string>;
   email_ciphertext: string;
   name_ciphertext: string | null;
   password_hash: string | null;
@@ -71,6 +73,18 @@ export interface UsersTable {
   status: Generated<'active' | 'disabled'>;
   created_at: Timestamp;
   updated_at: Timestamp;
+}
+
+export interface BlindIndexRotationTable {
+  id: number;
+  current_key_id: string;
+  previous_key_id: string | null;
+  phase: 'moving' | 'done';
+  cursor: string | null;
+  /** bigint: a string from node-postgres. */
+  moved: Generated<string | number | bigint>;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
 }
 
 export interface UserRolesTable {
@@ -232,6 +246,7 @@ export interface Schema {
   audit_events: AuditEventsTable;
   audit_checkpoints: AuditCheckpointsTable;
   users: UsersTable;
+  blind_index_rotation: BlindIndexRotationTable;
   user_roles: UserRolesTable;
   roles: RolesTable;
   role_permissions: RolePermissionsTable;
