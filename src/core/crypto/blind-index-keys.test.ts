@@ -15,10 +15,10 @@ for (const engine of testEngines()) {
     const keyring = createKeyring([{ id: 'k1', key: randomBytes(32) }]);
     const database = databasePerSuite(engine);
 
-    async function setState(current: string, previous: string | null): Promise<void> {
+    async function setState(current: string, previous: string | null, phase: 'announced' | 'moving' = 'moving'): Promise<void> {
       await database().db
         .updateTable('blind_index_rotation')
-        .set({ current_key_id: current, previous_key_id: previous, phase: previous === null ? 'done' : 'moving' })
+        .set({ current_key_id: current, previous_key_id: previous, phase: previous === null ? 'done' : phase })
         .where('id', '=', 1)
         .execute();
     }
@@ -41,6 +41,12 @@ for (const engine of testEngines()) {
       serving.start({ intervalMs: 20 });
       try {
         await createSystemKeyVersion(db, keyring, BLIND_INDEX_PURPOSE, 'blind-index:2');
+        // Announced: both looked up, still written under the old key.
+        await setState('blind-index:2', 'blind-index', 'announced');
+        for (let waited = 0; serving.emailCandidates(EMAIL).length < 2 && waited < 5_000; waited += 20) await sleep(20);
+        assert.equal(serving.emailCandidates(EMAIL)[0], before);
+        assert.equal(serving.email(EMAIL), before);
+        assert.equal(serving.keyId, 'blind-index');
         await setState('blind-index:2', 'blind-index');
         // A function, not the property: TypeScript would keep the narrowing of the assert above.
         const keyId = (): string => serving.keyId;

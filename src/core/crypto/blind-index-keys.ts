@@ -2,9 +2,11 @@
 // blind_index_rotation (migrations/0023) names the key new indexes are written under and,
 // while a rotation moves rows (`gatehouse keys rotate-blind-index`), the key being retired.
 //
-// Readers use what was loaded last, reloaded every few seconds (a stale reader is only
-// slower: both keys stay valid until the move has finished, and the rotation waits for
-// every instance to have seen a move start before moving anything). Writers never use a
+// Readers use what was loaded last, reloaded every few seconds. A stale reader is only
+// slower: a rotation is first `announced` (both keys looked up, writes still under the old
+// one) and waits long enough for every instance to reload before anything is written
+// under the new key or moved to it; after it is done, a stale reader looks up one index
+// too many. Writers never use a
 // stale state: `forWrite` reads the row FOR SHARE in the writing transaction, so a phase
 // change waits for the writes in flight, and every later write sees the new phase.
 import type { DB } from '../db/database.ts';
@@ -16,10 +18,11 @@ import { getOrCreateSystemKey, readSystemKey } from './system-keys.ts';
 export const BLIND_INDEX_RELOAD_MS = 5_000;
 
 export interface BlindIndexState {
+  /** The newest key: written from `moving` on. */
   readonly currentKeyId: string;
-  /** Non-null exactly while a move runs. */
+  /** The key being retired: non-null exactly until the rotation is done; written while `announced`. */
   readonly previousKeyId: string | null;
-  readonly phase: 'moving' | 'done';
+  readonly phase: 'announced' | 'moving' | 'done';
   /** The last user id the move re-indexed (null before its first batch). */
   readonly cursor: string | null;
   readonly moved: number;
@@ -54,16 +57,21 @@ async function loadKey(db: DB, keyring: Keyring, id: string): Promise<Buffer> {
   return stored.key;
 }
 
-/** The blind index for `state`: its current key, and the retiring one while rows move. */
+/**
+ * The blind index for `state`: it writes under the new key once rows move (under the old
+ * one while the rotation is only announced) and looks up both until the rotation is done.
+ */
 export async function loadBlindIndex(db: DB, keyring: Keyring, state: BlindIndexState): Promise<BlindIndex> {
-  const key = await loadKey(db, keyring, state.currentKeyId);
-  const previousKey = state.previousKeyId === null ? null : await loadKey(db, keyring, state.previousKeyId);
+  const writeKeyId = state.phase === 'announced' && state.previousKeyId !== null ? state.previousKeyId : state.currentKeyId;
+  const otherKeyId = state.previousKeyId === null ? null : writeKeyId === state.currentKeyId ? state.previousKeyId : state.currentKeyId;
+  const key = await loadKey(db, keyring, writeKeyId);
+  const other = otherKeyId === null ? null : await loadKey(db, keyring, otherKeyId);
   try {
-    return createBlindIndex(key, { keyId: state.currentKeyId, ...(previousKey === null ? {} : { previousKey }) });
+    return createBlindIndex(key, { keyId: writeKeyId, ...(other === null ? {} : { alsoLookUp: other }) });
   } finally {
     // The HMAC subkeys are derived into KeyObjects; the raw keys are not kept.
     key.fill(0);
-    previousKey?.fill(0);
+    other?.fill(0);
   }
 }
 
@@ -84,22 +92,22 @@ export interface LiveBlindIndexDeps {
 
 interface Loaded {
   readonly index: BlindIndex;
-  readonly previousKeyId: string | null;
+  readonly state: BlindIndexState;
 }
 
 function sameKeys(loaded: Loaded, state: BlindIndexState): boolean {
-  return loaded.index.keyId === state.currentKeyId && loaded.previousKeyId === state.previousKeyId;
+  return loaded.state.currentKeyId === state.currentKeyId && loaded.state.previousKeyId === state.previousKeyId && loaded.state.phase === state.phase;
 }
 
 export async function createLiveBlindIndex(deps: LiveBlindIndexDeps): Promise<LiveBlindIndex> {
   const { db, keyring } = deps;
   const initial = await readBlindIndexState(db);
-  let loaded: Loaded = { index: await loadBlindIndex(db, keyring, initial), previousKeyId: initial.previousKeyId };
+  let loaded: Loaded = { index: await loadBlindIndex(db, keyring, initial), state: initial };
   let timer: NodeJS.Timeout | null = null;
 
   async function follow(source: DB, state: BlindIndexState): Promise<BlindIndex> {
     if (sameKeys(loaded, state)) return loaded.index;
-    const next: Loaded = { index: await loadBlindIndex(source, keyring, state), previousKeyId: state.previousKeyId };
+    const next: Loaded = { index: await loadBlindIndex(source, keyring, state), state };
     loaded = next;
     return next.index;
   }

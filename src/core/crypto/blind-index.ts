@@ -20,8 +20,8 @@ export interface BlindIndex {
   /** The index to write for an email address: equal for addresses that differ only in case or padding. */
   email(value: string): string;
   /**
-   * Every index a stored row of this address may have: the current key's first, then,
-   * while a rotation moves rows, the retiring key's. Look rows up with all of them.
+   * Every index a stored row of this address may have: the written key's first, then,
+   * during a rotation, the other key's. Look rows up with all of them.
    */
   emailCandidates(value: string): string[];
   /**
@@ -35,8 +35,8 @@ export interface BlindIndex {
 export interface BlindIndexOptions {
   /** The system key id of `key` (default: the purpose itself, the first key). */
   readonly keyId?: string;
-  /** The key being retired while a rotation moves rows: its indexes are looked up too. */
-  readonly previousKey?: Buffer;
+  /** A rotation's other key (the one being retired, or the one announced): its indexes are looked up too. */
+  readonly alsoLookUp?: Buffer;
 }
 
 // One subkey per kind of value (RFC 5869 `info`), so an email index can never equal the
@@ -61,7 +61,7 @@ function emailIndexer(key: Buffer): (value: string) => string {
 /** A blind index over fixed keys: `forWrite` answers itself. */
 export function createBlindIndex(key: Buffer, options: BlindIndexOptions = {}): BlindIndex {
   const email = emailIndexer(key);
-  const previous = options.previousKey === undefined ? null : emailIndexer(options.previousKey);
+  const previous = options.alsoLookUp === undefined ? null : emailIndexer(options.alsoLookUp);
   const index: BlindIndex = {
     keyId: options.keyId ?? BLIND_INDEX_PURPOSE,
     email,

@@ -79,7 +79,7 @@ export interface BlindIndexRotationTable {
   id: number;
   current_key_id: string;
   previous_key_id: string | null;
-  phase: 'moving' | 'done';
+  phase: 'announced' | 'moving' | 'done';
   cursor: string | null;
   /** bigint: a string from node-postgres. */
   moved: Generated<string | number | bigint>;

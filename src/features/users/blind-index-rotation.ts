@@ -3,11 +3,14 @@
 // (killed, a database restart) is continued by running the command again:
 //
 //  1. start: a new key version is created (stored wrapped, like every system key) and the
-//     rotation row switches to `moving` with both key ids. Writers of email indexes read
-//     that row FOR SHARE (BlindIndex.forWrite), so the switch waits for writes in flight
-//     and every later write uses the new key and checks both for uniqueness. Readers
-//     reload the row every few seconds: the move waits `graceMs` after the start, so no
-//     instance still looks up only the old index when rows begin to leave it.
+//     rotation row switches to `announced` with both key ids: every lookup tries both
+//     indexes, new indexes are still written under the old key. Readers reload the row
+//     every few seconds; after `graceMs` every instance knows both keys, and the row
+//     switches to `moving`. Writers of email indexes read the row FOR SHARE
+//     (BlindIndex.forWrite), so each switch waits for writes in flight, and every later
+//     write uses the key of the new phase and checks both indexes for uniqueness. So no
+//     instance that looks up only the old index can miss a row: none is written under the
+//     new key, or moved to it, before every instance has reloaded.
 //  2. move: users still on the old key, in id order from the row's cursor, a batch per
 //     transaction: each email is decrypted under the user's data key, its new index
 //     written, and its lockout counters carried to the new index (login counts under both
@@ -68,17 +71,17 @@ function nextKeyId(current: string): string {
   return systemKeyVersionId(BLIND_INDEX_PURPOSE, version + 1);
 }
 
-/** Step 1, or the state of the move already under way (then `started` is false). */
+/** Step 1, or the state of the rotation already under way (then `started` is false). */
 export async function startBlindIndexRotation(deps: BlindIndexRotationDeps): Promise<{ readonly state: BlindIndexState; readonly started: boolean }> {
   return deps.change(CLI_CONTEXT, async ({ trx, audit }) => {
     const state = await readBlindIndexState(trx, { lock: 'update' });
-    if (state.phase === 'moving') return { state, started: false };
+    if (state.phase !== 'done') return { state, started: false };
     const newKeyId = nextKeyId(state.currentKeyId);
     await createSystemKeyVersion(trx, deps.keyring, BLIND_INDEX_PURPOSE, newKeyId);
     const now = deps.clock();
     await trx
       .updateTable('blind_index_rotation')
-      .set({ phase: 'moving', previous_key_id: state.currentKeyId, current_key_id: newKeyId, cursor: null, moved: 0, started_at: now, finished_at: null })
+      .set({ phase: 'announced', previous_key_id: state.currentKeyId, current_key_id: newKeyId, cursor: null, moved: 0, started_at: now, finished_at: null })
       .where('id', '=', 1)
       .execute();
     const users = await countUsersOnKey(trx, state.currentKeyId);
@@ -90,6 +93,23 @@ export async function startBlindIndexRotation(deps: BlindIndexRotationDeps): Pro
       details: { old_key_id: state.currentKeyId, new_key_id: newKeyId, users_to_move: users },
     });
     return { state: await readBlindIndexState(trx), started: true };
+  });
+}
+
+/** The end of step 1: new indexes under the new key from now on, and rows may move. */
+async function beginBlindIndexMove(deps: BlindIndexRotationDeps): Promise<BlindIndexState> {
+  return deps.change(CLI_CONTEXT, async ({ trx, audit }) => {
+    const state = await readBlindIndexState(trx, { lock: 'update' });
+    if (state.phase !== 'announced') return state;
+    await trx.updateTable('blind_index_rotation').set({ phase: 'moving' }).where('id', '=', 1).execute();
+    audit({
+      actor: ACTOR,
+      action: 'keys.blind_index_rotation_moving',
+      target: { type: 'system_key', id: state.currentKeyId },
+      outcome: 'success',
+      details: { old_key_id: state.previousKeyId, new_key_id: state.currentKeyId },
+    });
+    return readBlindIndexState(trx);
   });
 }
 
@@ -189,12 +209,17 @@ export async function rotateBlindIndex(deps: BlindIndexRotationDeps, options: Bl
     throw new RangeError(`the batch size must be an integer from 1 to ${MAX_REINDEX_BATCH}`);
   }
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const { state, started } = await startBlindIndexRotation(deps);
+  const begun = await startBlindIndexRotation(deps);
+  const { started } = begun;
+  let state = begun.state;
+  if (state.phase === 'announced' && state.startedAt !== null) {
+    // Counted from the start as recorded, so a run resumed soon after a killed one still waits.
+    const waitMs = state.startedAt.getTime() + options.graceMs - deps.clock().getTime();
+    if (waitMs > 0) await sleep(waitMs);
+    state = await beginBlindIndexMove(deps);
+  }
   const oldKeyId = state.previousKeyId;
-  if (oldKeyId === null || state.startedAt === null) throw new RotationError('the rotation state is not moving after its start');
-  // Counted from the start as recorded, so a run resumed soon after a killed one still waits.
-  const waitMs = state.startedAt.getTime() + options.graceMs - deps.clock().getTime();
-  if (waitMs > 0) await sleep(waitMs);
+  if (oldKeyId === null || state.phase !== 'moving') throw new RotationError('the rotation state is not moving after its start');
 
   const index = await loadBlindIndex(deps.db, deps.keyring, state);
   const keys = { index, keyIds: `${state.currentKeyId}<${oldKeyId}` };
