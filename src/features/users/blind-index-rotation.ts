@@ -62,12 +62,12 @@ export interface BlindIndexRotationResult {
 const CLI_CONTEXT: RequestContext = { ip: null, userAgent: 'gatehouse-cli', requestId: null };
 const ACTOR = { type: 'system', id: 'cli' } as const;
 
-class RotationError extends Error {}
-export { RotationError as BlindIndexRotationError };
+/** A rotation that cannot go on: the message says why; running the command again resumes once it is fixed. */
+export class BlindIndexRotationError extends Error {}
 
 function nextKeyId(current: string): string {
   const version = systemKeyVersion(BLIND_INDEX_PURPOSE, current);
-  if (version === null) throw new RotationError(`the current blind-index key id "${current}" is not one this version makes`);
+  if (version === null) throw new BlindIndexRotationError(`the current blind-index key id "${current}" is not one this version makes`);
   return systemKeyVersionId(BLIND_INDEX_PURPOSE, version + 1);
 }
 
@@ -134,9 +134,9 @@ interface StoredUser {
 // address, or the row is not what its key id says and nothing is written).
 async function moveUser(trx: DB, deps: BlindIndexRotationDeps, index: BlindIndex, state: BlindIndexState, user: StoredUser): Promise<boolean> {
   const contact = decryptContact(deps.keyring, { ...user, name_ciphertext: null });
-  if (contact === null) throw new RotationError(`user ${user.id} has no data key: its email cannot be re-indexed`);
+  if (contact === null) throw new BlindIndexRotationError(`user ${user.id} has no data key: its email cannot be re-indexed`);
   const [fresh, old] = index.emailCandidates(contact.email);
-  if (fresh === undefined || old !== user.email_index) throw new RotationError(`user ${user.id}: the stored index is not the old key's index of its email`);
+  if (fresh === undefined || old !== user.email_index) throw new BlindIndexRotationError(`user ${user.id}: the stored index is not the old key's index of its email`);
   const result = await trx
     .updateTable('users')
     .set({ email_index: fresh, email_index_key: state.currentKeyId })
@@ -219,7 +219,7 @@ export async function rotateBlindIndex(deps: BlindIndexRotationDeps, options: Bl
     state = await beginBlindIndexMove(deps);
   }
   const oldKeyId = state.previousKeyId;
-  if (oldKeyId === null || state.phase !== 'moving') throw new RotationError('the rotation state is not moving after its start');
+  if (oldKeyId === null || state.phase !== 'moving') throw new BlindIndexRotationError('the rotation state is not moving after its start');
 
   const index = await loadBlindIndex(deps.db, deps.keyring, state);
   const keys = { index, keyIds: `${state.currentKeyId}<${oldKeyId}` };
@@ -232,7 +232,7 @@ export async function rotateBlindIndex(deps: BlindIndexRotationDeps, options: Bl
       await options.afterBatch?.(moved);
     }
     if (await finishBlindIndexRotation(deps, keys.keyIds)) break;
-    if (pass + 1 >= MAX_PASSES) throw new RotationError('rows are still on the old key after repeated passes; run the command again');
+    if (pass + 1 >= MAX_PASSES) throw new BlindIndexRotationError('rows are still on the old key after repeated passes; run the command again');
   }
   // `moved` is kept after the finish: it counts every run of this rotation.
   const final = await readBlindIndexState(deps.db);
