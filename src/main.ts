@@ -15,6 +15,7 @@ import { connectWorker } from './cli/cluster-worker.ts';
 import { auditPrune, pruneCutoff, PruneUsageError } from './cli/audit-prune.ts';
 import { auditVerify, auditVerifyFile } from './cli/audit-verify.ts';
 import { rotateMaster } from './cli/keys.ts';
+import { DEFAULT_GRACE_SECONDS, rotateBlindIndexCommand } from './cli/rotate-blind-index.ts';
 import { migrateCommand } from './cli/migrate.ts';
 import { listJobsCommand, runJobCommand } from './cli/jobs.ts';
 import { createCommand, keygenCommand, ledgerCommand, restoreCommand, verifyCommand } from './cli/backup.ts';
@@ -42,6 +43,9 @@ const USAGE = `usage: gatehouse <command>
   keys retire-signing KID --now
                       withdraw a leaked signing key at once: no token signed by it verifies
                       any more, on any instance, within seconds; a new key signs if it was active
+  keys rotate-blind-index [--batch-size N] [--pause-ms N] [--grace-seconds N]
+                      re-key every email blind index while serving; run it again to
+                      continue a move that was stopped
   backup keygen --out FILE
                       make an age identity for backups (kept offline) and print its recipient
   backup create [--out FILE] [--recipient AGE1 ...]
@@ -81,6 +85,13 @@ const USAGE = `usage: gatehouse <command>
 type Command = (argv: readonly string[]) => Promise<number>;
 
 class UsageError extends Error {}
+
+function integerOption(name: string, text: string | undefined, limits: { min: number; max: number; fallback: number }): number {
+  if (text === undefined) return limits.fallback;
+  const value = /^[0-9]{1,9}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(value >= limits.min && value <= limits.max)) throw new UsageError(`${name} takes an integer from ${limits.min} to ${limits.max}`);
+  return value;
+}
 
 const out = (text: string): void => {
   process.stdout.write(text);
@@ -199,6 +210,19 @@ const commands: Record<string, Command> = {
       throw error;
     }
     return withRuntime((runtime) => retireSigningKeyCommand(runtime, kid, out));
+  },
+  async 'keys rotate-blind-index'(argv) {
+    const { values } = parseArgs({
+      args: [...argv],
+      options: { 'batch-size': { type: 'string' }, 'pause-ms': { type: 'string' }, 'grace-seconds': { type: 'string' } },
+      strict: true,
+    });
+    const input = {
+      batchSize: integerOption('--batch-size', values['batch-size'], { min: 1, max: 10_000, fallback: 200 }),
+      pauseMs: integerOption('--pause-ms', values['pause-ms'], { min: 0, max: 60_000, fallback: 0 }),
+      graceSeconds: integerOption('--grace-seconds', values['grace-seconds'], { min: 0, max: 3_600, fallback: DEFAULT_GRACE_SECONDS }),
+    };
+    return withRuntime((runtime) => rotateBlindIndexCommand(runtime, input, out));
   },
   async 'backup keygen'(argv) {
     const { values } = parseArgs({ args: [...argv], options: { out: { type: 'string' } }, strict: true });

@@ -15,7 +15,7 @@ import type { Clock } from './core/clock.ts';
 import { createScheduler, type Scheduler } from './core/jobs/scheduler.ts';
 import { createJobRunner, DEFAULT_JOB_RUNNER_TUNING, type JobEvents, type JobRunner, type JobRunnerTuning } from './core/jobs/runner.ts';
 import { JOB_PAYLOAD_KEY_PURPOSE } from './core/jobs/sealed-payload.ts';
-import { BLIND_INDEX_PURPOSE, createBlindIndex } from './core/crypto/blind-index.ts';
+import { createLiveBlindIndex, type LiveBlindIndex } from './core/crypto/blind-index-keys.ts';
 import type { Keyring } from './core/crypto/keyring.ts';
 import { getOrCreateSystemKey } from './core/crypto/system-keys.ts';
 import type { Database } from './core/db/database.ts';
@@ -77,6 +77,8 @@ export interface Services {
   readonly cacheBroadcast: CacheBroadcast | null;
   /** Checks every few seconds for a withdrawn signing key (the bound without Redis). The app runs it while it serves. */
   watchSigningKeys(): SigningKeyWatch;
+  /** The blind-index keys in force, following a rotation. `serve` starts and stops its reloading. */
+  readonly blindIndex: LiveBlindIndex;
 }
 
 export interface ServiceResources {
@@ -128,7 +130,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
     refreshMs: 30_000,
     onRefreshError: (error) => { log.error({ err: error }, 'signing key refresh failed'); },
   });
-  const blindIndexKey = await getOrCreateSystemKey(db, keyring, BLIND_INDEX_PURPOSE);
+  const blindIndex = await createLiveBlindIndex({ db, keyring, onReloadError: (error) => { log.error({ err: error }, 'blind-index key reload failed'); } });
   const successorKey = await getOrCreateSystemKey(db, keyring, REFRESH_SUCCESSOR_KEY_PURPOSE);
   const jobPayloadKey = await getOrCreateSystemKey(db, keyring, JOB_PAYLOAD_KEY_PURPOSE);
   const deviceTokenKey = await getOrCreateSystemKey(db, keyring, DEVICE_TOKEN_KEY_PURPOSE);
@@ -214,6 +216,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
   });
   const change = createChanges({ db, audit, invalidation, ...(cacheBroadcast === null ? {} : { announce: (tags: readonly string[]) => { cacheBroadcast.announce(tags); } }) });
   return {
+    blindIndex,
     cacheBroadcast,
     watchSigningKeys: () => watchSigningKeys({ source: signingKeys, invalidation, log }),
     signingKeys,
@@ -238,7 +241,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
       log,
       publicURL: config.publicURL,
       keyring,
-      blindIndex: createBlindIndex(blindIndexKey.key),
+      blindIndex,
       passwords: createPasswordHasher(resources.passwordHashing ?? { memoryKiB: 19_456, passes: 2, parallelism: 1 }),
       policy: createPasswordPolicy({ minLength: auth.passwordMinLength }),
       tokens: createAccessTokens({

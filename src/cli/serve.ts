@@ -56,6 +56,7 @@ export async function serve(runtime: Runtime, options: ServeOptions = { worker: 
     // left queued for the next instance.
     await services.jobs.stop();
     await services.scheduler.stop();
+    services.blindIndex.stop();
     await runtime.close();
   });
   try {
@@ -70,6 +71,7 @@ export async function serve(runtime: Runtime, options: ServeOptions = { worker: 
   // two processes run the same one (core/jobs/repo.ts, scheduler.ts).
   services.jobs.start();
   services.scheduler.start();
+  services.blindIndex.start();
   log.info({ url: config.publicURL, engine: runtime.database.engine, env: config.environment }, 'gatehouse listening');
   // The password-strength dictionaries (0.2–0.7 s of CPU) are needed only where a password
   // is set: built a moment after start instead of before it, so the start is shorter.

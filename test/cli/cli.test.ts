@@ -190,6 +190,18 @@ describe('gatehouse CLI', () => {
     assert.match(again.stdout, /is already retired \(since /);
   });
 
+  it('keys rotate-blind-index re-keys every email index; addresses created before stay taken', async () => {
+    assert.equal((await run(['keys', 'rotate-blind-index', '--batch-size', '0'], env)).code, 2);
+    assert.equal((await run(['keys', 'rotate-blind-index', '--grace-seconds', '3601'], env)).code, 2);
+    assert.equal((await run(['keys', 'rotate-blind-index', '--pause-ms', 'soon'], env)).code, 2);
+    const rotated = await run(['keys', 'rotate-blind-index', '--grace-seconds', '0'], env);
+    assert.equal(rotated.code, 0, rotated.stderr);
+    assert.match(rotated.stdout, /blind-index key rotated: blind-index -> blind-index:2; [1-9]\d* users re-indexed by this run/);
+    const duplicate = await run(['users', 'create', '--email', 'Admin@Example.test'], env, 'another long unusual passphrase\n');
+    assert.equal(duplicate.code, 1);
+    assert.match(duplicate.stderr, /already exists/);
+  });
+
   it('while serve runs on DATA_DIR, another command on it is refused at once and loses nothing; stopped, the command works and the server sees its change', async (t) => {
     const port = await freePort();
     const server = await startServe(env, port);

@@ -52,3 +52,44 @@ export async function getOrCreateSystemKey(db: DB, keyring: Keyring, purpose: st
   if (winner === null) throw new Error(`system key "${id}" vanished while being created`);
   return winner;
 }
+
+/** The id of version `n` (2, 3, ...) of a rotating purpose's key; version 1 is the purpose itself. */
+export function systemKeyVersionId(purpose: string, version: number): string {
+  if (!PURPOSE_PATTERN.test(purpose)) throw new TypeError('a system key purpose is lowercase letters, digits and dashes');
+  if (!Number.isSafeInteger(version) || version < 1) throw new RangeError('a system key version is a positive integer');
+  return version === 1 ? purpose : `${purpose}:${version}`;
+}
+
+/** The version number in a key id made by systemKeyVersionId (1 for the bare purpose). */
+export function systemKeyVersion(purpose: string, id: string): number | null {
+  if (id === purpose) return 1;
+  const match = /^([a-z0-9-]+):([1-9][0-9]{0,8})$/.exec(id);
+  return match?.[1] === purpose && match[2] !== undefined ? Number(match[2]) : null;
+}
+
+/**
+ * Creates the key `id` (a new version of `purpose`: systemKeyVersionId) unless it exists,
+ * and answers the stored one: running it twice, or two runs at once, yield the same key.
+ */
+export async function createSystemKeyVersion(db: DB, keyring: Keyring, purpose: string, id: string): Promise<SystemKey> {
+  if (systemKeyVersion(purpose, id) === null) throw new TypeError(`"${id}" is not a key id of purpose "${purpose}"`);
+  const key = randomBytes(AES_KEY_BYTES);
+  try {
+    await db
+      .insertInto('system_keys')
+      .values({ id, purpose, master_key_id: keyring.currentKeyId, wrapped_key: keyring.wrap(key, systemKeyAAD(id)) })
+      .onConflict((conflict) => conflict.column('id').doNothing())
+      .execute();
+  } finally {
+    key.fill(0);
+  }
+  const stored = await readSystemKey(db, keyring, id);
+  if (stored === null) throw new Error(`system key "${id}" vanished while being created`);
+  return stored;
+}
+
+/** Destroys a retired key version: what it protected can no longer be computed or read. */
+export async function deleteSystemKey(db: DB, id: string): Promise<boolean> {
+  const result = await db.deleteFrom('system_keys').where('id', '=', id).executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}

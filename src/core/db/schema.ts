@@ -64,6 +64,8 @@ export interface AuditCheckpointsTable {
 export interface UsersTable {
   id: string;
   email_index: string;
+  /** The blind-index key email_index was computed under (migrations/0023). */
+  email_index_key: Generated<string>;
   email_ciphertext: string;
   name_ciphertext: string | null;
   password_hash: string | null;
@@ -73,6 +75,18 @@ export interface UsersTable {
   updated_at: Timestamp;
   /** Set by `gatehouse incident force-password-reset`; a completed reset clears it (migration 0021). */
   password_reset_required_at: Timestamp | null;
+}
+
+export interface BlindIndexRotationTable {
+  id: number;
+  current_key_id: string;
+  previous_key_id: string | null;
+  phase: 'announced' | 'moving' | 'done';
+  cursor: string | null;
+  /** bigint: a string from node-postgres. */
+  moved: Generated<string | number | bigint>;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
 }
 
 export interface UserRolesTable {
@@ -236,6 +250,7 @@ export interface Schema {
   audit_events: AuditEventsTable;
   audit_checkpoints: AuditCheckpointsTable;
   users: UsersTable;
+  blind_index_rotation: BlindIndexRotationTable;
   user_roles: UserRolesTable;
   roles: RolesTable;
   role_permissions: RolePermissionsTable;

@@ -20,8 +20,8 @@ export interface AdminUserView {
 }
 
 export interface UserPageQuery {
-  /** Blind index of an exact email address. */
-  readonly emailIndex?: string;
+  /** The candidate blind indexes of an exact email address (both keys while a rotation moves rows). */
+  readonly emailIndexes?: readonly string[];
   readonly status?: 'active' | 'disabled';
   /** Return users with ids after this one. */
   readonly after?: string;
@@ -71,7 +71,7 @@ export async function findAdminUserView(db: DB, keyring: Keyring, id: string): P
 /** One page, plus whether more rows follow. */
 export async function listAdminUserViews(db: DB, keyring: Keyring, query: UserPageQuery): Promise<{ users: AdminUserView[]; more: boolean }> {
   let select = selectViews(db).orderBy('users.id').limit(query.limit + 1);
-  if (query.emailIndex !== undefined) select = select.where('users.email_index', '=', query.emailIndex);
+  if (query.emailIndexes !== undefined) select = select.where('users.email_index', 'in', query.emailIndexes);
   if (query.status !== undefined) select = select.where('users.status', '=', query.status);
   if (query.after !== undefined) select = select.where('users.id', '>', query.after);
   const rows = await select.execute();

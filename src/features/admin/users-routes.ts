@@ -68,7 +68,7 @@ export const adminUserRoutes: FastifyPluginCallback<{ deps: AdminUserDeps }> = (
       const { query, status, cursor, limit } = request.query;
       const page = await listAdminUserViews(deps.db, deps.keyring, {
         limit,
-        ...(query === undefined ? {} : { emailIndex: deps.blindIndex.email(query) }),
+        ...(query === undefined ? {} : { emailIndexes: deps.blindIndex.emailCandidates(query) }),
         ...(status === undefined ? {} : { status }),
         ...(cursor === undefined ? {} : { after: cursor }),
       });

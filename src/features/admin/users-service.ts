@@ -10,7 +10,7 @@ import { ADMIN_ROLE } from '../authorization/index.ts';
 import { assignRole, findRole, removeRole } from '../authorization/index.ts';
 import { passwordResetMail } from '../mail/index.ts';
 import { revokeUserSessions } from '../sessions/index.ts';
-import { eraseAccount, findUserById, loadEmail, updateName, type UserRecord } from '../users/index.ts';
+import { eraseAccount, findUserById, loadEmail, lockoutSubjectsOf, updateName, type UserRecord } from '../users/index.ts';
 import type { AdminUserDeps } from './deps.ts';
 import { assertHoldsAll, assertMayManage, assertNotLastAdmin } from './guards.ts';
 
@@ -92,7 +92,7 @@ export async function unlockUserByAdmin(deps: AdminUserDeps, actor: AdminActor, 
   // Lifting an admin's lockout would hand a password guesser fresh attempts.
   await assertMayManage(deps.db, deps.authorizer, actor.userId, id);
   await deps.change(actor.context, async ({ trx, audit }) => {
-    await deps.lockout.unlock(user.emailIndex, { trx });
+    for (const subject of await lockoutSubjectsOf(trx, deps, user)) await deps.lockout.unlock(subject, { trx });
     await deps.lockout.unlock(secondFactorCounter(id, null), { trx });
     audit(onUser(actor, 'user.unlocked', id));
   });

@@ -34,16 +34,22 @@ export async function reserveCredentialAttempt(deps: { readonly lockout: Lockout
 // and mails its owner (lockNotice below), so nothing about this answer, its timing, or a
 // full queue's 503 depends on whether the account exists. `counter` is the lockout
 // counter the attempt drew on: the account's (`subject`) unless a device token made it
-// that device's (device-tokens.ts).
+// that device's (device-tokens.ts). While a blind-index rotation moves rows, login
+// counts under both of the address's indexes (`alsoCounters`): the attempt locks if
+// either counter does.
 export async function recordFailedAttempt(
   deps: CredentialAttemptDeps,
   subject: string,
   user: UserRecord | null,
   context: RequestContext,
-  options: { readonly counter?: string } = {},
+  options: { readonly counter?: string; readonly alsoCounters?: readonly string[] } = {},
 ): Promise<void> {
   const counter = options.counter ?? subject;
-  const lock = await deps.lockout.recordFailure(counter);
+  let lock = await deps.lockout.recordFailure(counter);
+  for (const other of options.alsoCounters ?? []) {
+    const outcome = await deps.lockout.recordFailure(other);
+    if (!lock.locked) lock = outcome;
+  }
   const target = user === null ? {} : { target: { type: 'user', id: user.id } };
   await deps.change(context, ({ audit, enqueue }) => {
     audit({
@@ -61,7 +67,8 @@ export async function recordFailedAttempt(
         outcome: 'success',
         details: { locked_until: lock.lockedUntil.toISOString() },
       });
-      enqueue(deps.accountJobs.lockNotice.job({ subject, lockedUntil: lock.lockedUntil.toISOString(), context }));
+      // The account's stored index: during a rotation it may be the retiring key's.
+      enqueue(deps.accountJobs.lockNotice.job({ subject: user?.emailIndex ?? subject, lockedUntil: lock.lockedUntil.toISOString(), context }));
     }
     return Promise.resolve();
   });

@@ -117,3 +117,26 @@ export async function activeLocks(db: Kysely<Schema>, subjects: readonly string[
   const rows = await db.selectFrom('login_failures').select(['subject', 'locked_until']).where('subject', 'in', subjects).where('locked_until', '>', now).execute();
   return new Map(rows.flatMap((row) => (row.locked_until === null ? [] : [[row.subject, row.locked_until] as const])));
 }
+
+/**
+ * Moves the counters of subject `from` (and its per-device counters `from/device/<id>`)
+ * to `to`, keeping the stricter of the two where both exist: a blind-index rotation
+ * re-indexing an account calls it in the same transaction, so the account's new index
+ * starts with every failure and lock its old one had. The match is by prefix, not LIKE:
+ * base64url subjects contain `_`, a LIKE wildcard.
+ */
+export async function carryLoginFailures(db: Kysely<Schema>, from: string, to: string): Promise<number> {
+  const prefix = `${from}/device/`;
+  const moved = await sql`
+    INSERT INTO login_failures AS f (subject, failures, lock_count, locked_until, updated_at)
+    SELECT ${to}::text || substr(o.subject, length(${from}::text) + 1), o.failures, o.lock_count, o.locked_until, o.updated_at
+    FROM login_failures AS o
+    WHERE o.subject = ${from}::text OR left(o.subject, length(${prefix}::text)) = ${prefix}::text
+    ON CONFLICT (subject) DO UPDATE SET
+      failures = greatest(f.failures, excluded.failures),
+      lock_count = greatest(f.lock_count, excluded.lock_count),
+      locked_until = greatest(f.locked_until, excluded.locked_until),
+      updated_at = greatest(f.updated_at, excluded.updated_at)`.execute(db);
+  await sql`DELETE FROM login_failures WHERE subject = ${from}::text OR left(subject, length(${prefix}::text)) = ${prefix}::text`.execute(db);
+  return Number(moved.numAffectedRows ?? 0n);
+}

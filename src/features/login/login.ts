@@ -11,7 +11,7 @@ import { AppError } from '../../core/errors.ts';
 import { maintenanceError, passwordCounter, recordFailedAttempt, reserveCredentialAttempt, secondFactorCounter, signIn, type SignedIn } from '../auth/index.ts';
 import { ADMIN_ROLE } from '../authorization/index.ts';
 import { enrolledFactors, requireSecondFactor, secondFactorMethods, signInWithSecondFactor, type MfaRequired, type SecondFactorProof } from '../mfa/index.ts';
-import { findUserWithRolesByEmailIndex, setPasswordHash, type UserRecord } from '../users/index.ts';
+import { findUserWithRolesByEmailIndexes, setPasswordHash, type UserRecord } from '../users/index.ts';
 import type { LoginDeps } from './deps.ts';
 
 export interface LoginInput {
@@ -36,20 +36,37 @@ async function checkPassword(deps: LoginDeps, user: UserRecord | null, password:
   return deps.passwords.verify(user.passwordHash, password);
 }
 
+// The device a token names, bound to any of the address's indexes (one issued before a
+// blind-index rotation names the old one until the move ends).
+function knownDevice(deps: LoginDeps, token: string | undefined, subjects: readonly string[]): string | null {
+  const now = deps.clock();
+  for (const subject of subjects) {
+    const deviceId = deps.deviceTokens.verify(token, subject, now);
+    if (deviceId !== null) return deviceId;
+  }
+  return null;
+}
+
 export async function login(deps: LoginDeps, input: LoginInput, context: RequestContext & { ip: string }): Promise<LoginResult> {
-  const subject = deps.blindIndex.email(input.email);
-  const deviceId = deps.deviceTokens.verify(input.deviceToken, subject, deps.clock());
+  // One index per blind-index key in force: two while a rotation moves rows, current
+  // first. The attempt is reserved and counted under each, for known and unknown
+  // addresses alike, so a row moving to the new index keeps its count (the move carries
+  // the old counters over: users/blind-index-rotation.ts) and never gets a second budget.
+  const subjects = deps.blindIndex.emailCandidates(input.email);
+  const [subject = '', ...retiring] = subjects;
+  const deviceId = knownDevice(deps, input.deviceToken, subjects);
   const counter = passwordCounter(subject, deviceId);
-  await reserveCredentialAttempt(deps, counter);
+  const alsoCounters = retiring.map((other) => passwordCounter(other, deviceId));
+  for (const each of [counter, ...alsoCounters]) await reserveCredentialAttempt(deps, each);
 
   // The roles come with the row, for the access token: no second query after the password.
-  const user = await findUserWithRolesByEmailIndex(deps.db, subject);
+  const user = await findUserWithRolesByEmailIndexes(deps.db, subjects);
   const check = await checkPassword(deps, user, input.password);
   if (!check.ok || user === null) {
-    await recordFailedAttempt(deps, subject, user, context, { counter });
+    await recordFailedAttempt(deps, subject, user, context, { counter, alsoCounters });
     throw new AppError('invalid_credentials', { detail: user === null ? 'unknown account' : 'wrong password' });
   }
-  await deps.lockout.recordSuccess(counter);
+  for (const each of [counter, ...alsoCounters]) await deps.lockout.recordSuccess(each);
   // Past this point the password was right, so saying why login cannot proceed is safe.
   if (user.status === 'disabled') throw new AppError('account_disabled');
   if (!user.emailVerified) throw new AppError('email_not_verified');

@@ -8,12 +8,12 @@ import { AppError } from '../../core/errors.ts';
 import { consumeOneTimeToken, expireOneTimeTokens, isOneTimeTokenUsable, mailOneTimeLink, weakPasswordError, type AddressJob } from '../auth/index.ts';
 import { passwordResetMail } from '../mail/index.ts';
 import { revokeUserSessions } from '../sessions/index.ts';
-import { clearPasswordResetRequired, findUserByEmailIndex, findUserById, loadProfile, markEmailVerified, setPasswordHash } from '../users/index.ts';
+import { clearPasswordResetRequired, findUserByEmail, findUserById, loadProfile, lockoutSubjectsOf, markEmailVerified, setPasswordHash } from '../users/index.ts';
 import type { RecoveryDeps } from './deps.ts';
 
 /** The reset-request job: a link to the stored address of an enabled account. */
 export async function sendResetLink(deps: RecoveryDeps, job: AddressJob): Promise<void> {
-  const user = await findUserByEmailIndex(deps.db, deps.blindIndex.email(job.email));
+  const user = await findUserByEmail(deps.db, deps.blindIndex, job.email);
   if (user === null || user.status === 'disabled') return;
   await mailOneTimeLink(deps, job.context, {
     userId: user.id,
@@ -66,5 +66,5 @@ export async function resetPassword(deps: RecoveryDeps, token: string, password:
   });
   if (result.kind === 'invalid') throw new AppError('invalid_link', { detail: 'reset token unknown, used or expired' });
   const user = await findUserById(deps.db, result.userId);
-  if (user !== null) await deps.lockout.unlock(user.emailIndex);
+  if (user !== null) for (const subject of await lockoutSubjectsOf(deps.db, deps, user)) await deps.lockout.unlock(subject);
 }

@@ -7,7 +7,7 @@ import type { RequestContext } from '../../core/audit/auditor.ts';
 import { AppError } from '../../core/errors.ts';
 import { issueOneTimeToken, weakPasswordError, type RegistrationJob } from '../auth/index.ts';
 import { signupAttemptMail, verificationMail } from '../mail/index.ts';
-import { findUserByEmailIndex, findUserById, insertUser, loadEmail } from '../users/index.ts';
+import { findUserByEmail, findUserById, insertUser, loadEmail } from '../users/index.ts';
 import type { RegistrationDeps } from './deps.ts';
 
 export interface Registration {
@@ -35,7 +35,7 @@ export async function completeRegistration(deps: RegistrationDeps, job: Registra
     }
     // The taken address's owner is warned at the address stored for the account, which
     // matches the typed one by blind index but is the one known to be theirs.
-    const existing = await findUserByEmailIndex(trx, deps.blindIndex.email(job.email));
+    const existing = await findUserByEmail(trx, deps.blindIndex, job.email);
     const stored = existing === null ? null : await loadEmail(trx, deps.keyring, existing.id);
     if (existing !== null && stored !== null) enqueue(deps.mail.job(signupAttemptMail(stored), { userId: existing.id }));
   });

@@ -78,8 +78,20 @@ export function rolesColumn(eb: ExpressionBuilder<Schema, 'users'>): AliasedRawB
   return jsonArrayFrom(eb.selectFrom('user_roles').select('user_roles.role').whereRef('user_roles.user_id', '=', 'users.id').orderBy('user_roles.role')).as('roles');
 }
 
-/** Inserts a user with a fresh data key; null when the email is already registered. */
+/**
+ * Inserts a user with a fresh data key; null when the email is already registered.
+ * While a blind-index rotation moves rows, the address may be stored under either key's
+ * index, and the unique constraint sees only one of them: so every candidate is checked
+ * first, with the rotation state held (BlindIndex.forWrite) so that it cannot change
+ * between this check and the insert. A row the move re-indexes meanwhile is seen under
+ * one index or the other, never neither; two inserts of one new address collide on the
+ * constraint, both being under the current key.
+ */
 export async function insertUser(trx: DB, crypto: UserCrypto, user: NewUser): Promise<string | null> {
+  const index = await crypto.blindIndex.forWrite(trx);
+  const candidates = index.emailCandidates(user.email);
+  const taken = await trx.selectFrom('users').select('id').where('email_index', 'in', candidates).executeTakeFirst();
+  if (taken !== undefined) return null;
   const id = user.id ?? uuidv7(user.now.getTime());
   const dek = await createDataKey(trx, crypto.keyring, id);
   try {
@@ -87,7 +99,8 @@ export async function insertUser(trx: DB, crypto: UserCrypto, user: NewUser): Pr
       .insertInto('users')
       .values({
         id,
-        email_index: crypto.blindIndex.email(user.email),
+        email_index: index.email(user.email),
+        email_index_key: index.keyId,
         email_ciphertext: encryptField(dek, emailField(id), user.email.trim()),
         name_ciphertext: user.name === null ? null : encryptField(dek, nameField(id), user.name),
         password_hash: user.passwordHash,
@@ -137,25 +150,37 @@ function toRecord(row: {
 
 const RECORD_COLUMNS = ['id', 'email_index', 'password_hash', 'email_verified_at', 'status', 'created_at', 'password_reset_required_at'] as const;
 
+/** The user whose row holds exactly this index (a lockout subject, a stored index). */
 export async function findUserByEmailIndex(db: DB, emailIndex: string): Promise<UserRecord | null> {
   const row = await db.selectFrom('users').select(RECORD_COLUMNS).where('email_index', '=', emailIndex).executeTakeFirst();
   return row === undefined ? null : toRecord(row);
 }
 
+/**
+ * The user with this email address, whichever blind-index key their row is on: every
+ * lookup of a typed address goes through here (or findUserWithRolesByEmailIndexes), so a
+ * key rotation's moving rows are found by every feature alike.
+ */
+export async function findUserByEmail(db: DB, blindIndex: Pick<BlindIndex, 'emailCandidates'>, email: string): Promise<UserRecord | null> {
+  const row = await db.selectFrom('users').select(RECORD_COLUMNS).where('email_index', 'in', blindIndex.emailCandidates(email)).executeTakeFirst();
+  return row === undefined ? null : toRecord(row);
+}
+
 export type UserWithRoles = UserRecord & { readonly roles: string[] };
 
-async function findUserWithRoles(db: DB, by: { readonly emailIndex: string } | { readonly id: string }): Promise<UserWithRoles | null> {
+async function findUserWithRoles(db: DB, by: { readonly emailIndexes: readonly string[] } | { readonly id: string }): Promise<UserWithRoles | null> {
   const row = await db
     .selectFrom('users')
     .select((eb) => [...RECORD_COLUMNS, rolesColumn(eb)])
-    .where((eb) => ('id' in by ? eb('id', '=', by.id) : eb('email_index', '=', by.emailIndex)))
+    .where((eb) => ('id' in by ? eb('id', '=', by.id) : eb('email_index', 'in', by.emailIndexes)))
     .executeTakeFirst();
   return row === undefined ? null : { ...toRecord(row), roles: row.roles.map((entry) => entry.role) };
 }
 
-/** As findUserByEmailIndex, with the user's roles in the same round trip (login needs both). */
-export async function findUserWithRolesByEmailIndex(db: DB, emailIndex: string): Promise<UserWithRoles | null> {
-  return findUserWithRoles(db, { emailIndex });
+/** As findUserByEmail, from the address's candidate indexes, with the roles in the same round trip (login needs both). */
+export async function findUserWithRolesByEmailIndexes(db: DB, emailIndexes: readonly string[]): Promise<UserWithRoles | null> {
+  if (emailIndexes.length === 0) return null;
+  return findUserWithRoles(db, { emailIndexes });
 }
 
 /** The same by id (a login's second step, passkey login, re-authentication). */
@@ -229,6 +254,16 @@ export async function clearPasswordResetRequired(trx: DB, id: string): Promise<v
 
 export async function markEmailVerified(trx: DB, id: string, now: Date): Promise<void> {
   await trx.updateTable('users').set({ email_verified_at: now, updated_at: now }).where('id', '=', id).where('email_verified_at', 'is', null).execute();
+}
+
+/**
+ * Every index the user's lockout counters may be under: the stored one and, from the
+ * decrypted address, each key's in force (two while a blind-index rotation moves rows,
+ * when login counts under both). Lifting a lock lifts it under all of them.
+ */
+export async function lockoutSubjectsOf(db: DB, crypto: UserCrypto, user: { readonly id: string; readonly emailIndex: string }): Promise<string[]> {
+  const email = await loadEmail(db, crypto.keyring, user.id);
+  return [...new Set([user.emailIndex, ...(email === null ? [] : crypto.blindIndex.emailCandidates(email))])];
 }
 
 /** The user's email, decrypted for sending mail; null if shredded. */

@@ -4,12 +4,12 @@
 import type { RequestContext } from '../../core/audit/auditor.ts';
 import { mailOneTimeLink, type AddressJob } from '../auth/index.ts';
 import { verificationMail } from '../mail/index.ts';
-import { findUserByEmailIndex } from '../users/index.ts';
+import { findUserByEmail } from '../users/index.ts';
 import type { VerificationDeps } from './deps.ts';
 
 /** The verification-resend job: a new link, only to an unverified, enabled account. */
 export async function resendVerification(deps: VerificationDeps, job: AddressJob): Promise<void> {
-  const user = await findUserByEmailIndex(deps.db, deps.blindIndex.email(job.email));
+  const user = await findUserByEmail(deps.db, deps.blindIndex, job.email);
   if (user === null || user.emailVerified || user.status === 'disabled') return;
   await mailOneTimeLink(deps, job.context, {
     userId: user.id,
