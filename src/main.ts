@@ -14,6 +14,7 @@ import { connectWorker } from './cli/cluster-worker.ts';
 import { auditPrune, pruneCutoff, PruneUsageError } from './cli/audit-prune.ts';
 import { auditVerify, auditVerifyFile } from './cli/audit-verify.ts';
 import { rotateMaster } from './cli/keys.ts';
+import { rotateAudit } from './cli/rotate-audit-key.ts';
 import { migrateCommand } from './cli/migrate.ts';
 import { listJobsCommand, runJobCommand } from './cli/jobs.ts';
 import { createCommand, keygenCommand, ledgerCommand, restoreCommand, verifyCommand } from './cli/backup.ts';
@@ -35,6 +36,8 @@ const USAGE = `usage: gatehouse <command>
                       after writing a signed checkpoint; run as the database owner
   keys rotate-master  re-wrap every stored key under the newest master key
   keys rotate-signing make the next signing key active and publish a new next key
+  keys rotate-audit   hand the audit chain over to a new audit key version (rerun to finish
+                      an interrupted rotation)
   backup keygen --out FILE
                       make an age identity for backups (kept offline) and print its recipient
   backup create [--out FILE] [--recipient AGE1 ...]
@@ -137,6 +140,9 @@ const commands: Record<string, Command> = {
       process.stdout.write(`signing keys rotated: active ${ids.activeKid}, next ${ids.nextKid}, retired ${ids.retiredKid}\n`);
       return 0;
     });
+  },
+  async 'keys rotate-audit'() {
+    return withRuntime((runtime) => rotateAudit(runtime, out));
   },
   async 'backup keygen'(argv) {
     const { values } = parseArgs({ args: [...argv], options: { out: { type: 'string' } }, strict: true });

@@ -4,7 +4,7 @@
 // `gatehouse audit prune` the walk starts at the newest checkpoint.
 import type { ChainVerification } from '../../core/audit/verify.ts';
 import { verifyAuditChain } from '../../core/audit/verify.ts';
-import { readSystemKey } from '../../core/crypto/system-keys.ts';
+import { loadAuditKeyLookup } from '../../core/audit/keys.ts';
 import { fail, pass, type Check, type Finding } from './types.ts';
 
 export function judgeAuditChain(result: ChainVerification, ms: number): Finding {
@@ -22,9 +22,10 @@ export const auditChainCheck: Check = {
   async run(context) {
     const { db } = await context.database();
     // Without a master key nothing was ever wrapped, so there is no audit key either (verified: any record then fails as unknown_key).
-    const key = (await context.masterKeys()).length === 0 ? null : await readSystemKey(db, await context.keyring(), 'audit-chain');
+    // Every stored version: a chain spanning key rotations needs each.
+    const keys = (await context.masterKeys()).length === 0 ? () => null : await loadAuditKeyLookup(db, await context.keyring());
     const started = performance.now();
-    const result = await verifyAuditChain(db, (keyId) => (key !== null && keyId === key.id ? key.key : null));
+    const result = await verifyAuditChain(db, keys);
     return judgeAuditChain(result, performance.now() - started);
   },
 };
