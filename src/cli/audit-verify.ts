@@ -27,8 +27,10 @@ export async function auditVerify(runtime: Runtime): Promise<number> {
 }
 
 export async function auditVerifyFile(runtime: Runtime, path: string): Promise<number> {
+  // Keys first: lines a readline interface emits before its iteration starts are lost.
+  const keys = await keysOf(runtime);
   const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
-  const result = await verifyExport(lines, await keysOf(runtime));
+  const result = await verifyExport(lines, keys);
   if (result.ok) {
     const anchor = result.anchor === null ? '' : ` after seq ${result.anchor.seq}`;
     process.stdout.write(`export intact: ${result.checked} records verified${anchor} (anchored by ${result.anchoring ?? 'nothing'})\n`);
