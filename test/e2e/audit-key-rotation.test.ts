@@ -10,22 +10,11 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from '../helpers/cli.ts';
-import { call, instancesPerSuite, postgresEngineForInstances, randomClientAddress, type Cluster } from '../helpers/instances.ts';
-import { startSteadyLoad, type LoadAccount } from '../helpers/steady-load.ts';
+import { call, instancesPerSuite, postgresEngineForInstances, randomClientAddress } from '../helpers/instances.ts';
+import { loadAccounts, startSteadyLoad } from '../helpers/steady-load.ts';
 
 const CLIENTS = 3;
 const skip = postgresEngineForInstances() === null ? 'DATABASE_URL_TEST is not set' : false;
-
-async function loadAccounts(cluster: Cluster, count: number): Promise<LoadAccount[]> {
-  const accounts: LoadAccount[] = [];
-  for (let n = 0; n < count; n += 1) {
-    const user = await cluster.account();
-    const login = await call(cluster.servers[n % cluster.servers.length]!, 'POST', '/v1/auth/login', { body: { email: user.email, password: user.password } });
-    assert.equal(login.status, 200);
-    accounts.push({ email: user.email, password: user.password, refreshToken: String(login.json['refresh_token']) });
-  }
-  return accounts;
-}
 
 describe('audit-key rotation while two instances write audited changes', { skip, timeout: 240_000 }, () => {
   const cluster = instancesPerSuite({ count: 2 });
@@ -71,7 +60,8 @@ describe('audit-key rotation while two instances write audited changes', { skip,
     mark('verifying');
     const verified = await run(['audit', 'verify'], cliEnv());
     assert.equal(verified.code, 0, verified.stdout + verified.stderr);
-    assert.match(verified.stdout, new RegExp(`audit chain intact: ${rows.length} records verified, head seq \\d+ hash [0-9a-f]{64} key audit-chain:2`));
+    assert.match(verified.stdout, /audit chain intact: \d+ records verified, head seq \d+ hash [0-9a-f]{64} key audit-chain:2/);
+    assert.ok(verified.stdout.includes(`intact: ${rows.length} records verified`), verified.stdout);
     for (const server of cluster().servers) {
       const check = await call(server, 'GET', '/v1/admin/audit/verify', { token: cluster().admin });
       assert.equal(check.status, 200);
@@ -89,7 +79,7 @@ describe('audit-key rotation while two instances write audited changes', { skip,
       assert.equal(response.status, 200);
       const exported = await response.text();
       const lines = exported.trim().split('\n');
-      assert.deepEqual(JSON.parse(lines[0]!).anchor, { seq: 0, hash: '0'.repeat(64), key_id: null });
+      assert.deepEqual((JSON.parse(lines[0]!) as { anchor: unknown }).anchor, { seq: 0, hash: '0'.repeat(64), key_id: null });
       assert.equal((JSON.parse(lines.at(-1)!) as { end: { key_id: string } }).end.key_id, 'audit-chain:2');
       const file = join(work, 'audit.ndjson');
       await writeFile(file, exported);
@@ -105,7 +95,7 @@ describe('audit-key rotation while two instances write audited changes', { skip,
       await writeFile(file, `${forged.join('\n')}\n`);
       const refused = await run(['audit', 'verify', '--file', file], cliEnv());
       assert.equal(refused.code, 1);
-      assert.match(refused.stdout, new RegExp(`export BROKEN at seq ${seq + 1} \\(key_mismatch\\)`));
+      assert.ok(refused.stdout.includes(`export BROKEN at seq ${seq + 1} (key_mismatch)`), refused.stdout);
 
       mark('forged export refused');
       // A backup taken after the rotation restores with a chain that verifies across it.
