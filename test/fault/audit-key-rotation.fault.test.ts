@@ -51,7 +51,11 @@ describe('audit key rotation killed midway', { skip, timeout: 240_000 }, () => {
         const pending = await db.selectFrom('system_keys').select('id').where('purpose', '=', 'audit-chain').orderBy('id').execute();
         assert.deepEqual(pending.map((row) => row.id), ['audit-chain', 'audit-chain:2']);
         assert.equal((await db.selectFrom('audit_events').select('seq').where('action', '=', 'audit.key_rotated').execute()).length, 0, 'the killed hand-over did not commit');
-        // The installation goes on under the old key while the rotation is unfinished.
+        // Doctor tells of the unfinished rotation; the installation goes on under the old key meanwhile.
+        const doctor = await run(['doctor', '--json'], env);
+        const audit = (JSON.parse(doctor.stdout) as { checks: { name: string; status: string; summary: string }[] }).checks.find((check) => check.name === 'audit-chain');
+        assert.equal(audit?.status, 'warn', doctor.stdout);
+        assert.match(audit.summary, /rotation is unfinished: audit-chain:2/);
         const between = await run(['users', 'create', '--email', `between.${step}@example.test`], env, PASSWORD);
         assert.equal(between.code, 0, between.stderr);
 
