@@ -51,6 +51,14 @@ async function keyInForce(trx: Transaction<Schema>, deps: AuditDeps, held: Audit
   return loaded;
 }
 
+/** The key to seal the guess under: the one held, or for a hand-over the key it hands over from. */
+async function guessedKey(trx: Transaction<Schema>, deps: AuditDeps, prepared: PreparedAuditEvent, held: AuditKey): Promise<AuditKey> {
+  if (prepared.content.action !== HANDOVER_ACTION) return held;
+  const key = await keyInForce(trx, deps, held, readHandover(prepared.content.details)?.fromKeyId ?? null);
+  assertHandoverFrom(prepared, key);
+  return key;
+}
+
 /** A hand-over is sealed under the key it hands over from, or not at all (a concurrent rotation got there first). */
 function assertHandoverFrom(prepared: PreparedAuditEvent, key: AuditKey): void {
   if (prepared.content.action !== HANDOVER_ACTION) return;
@@ -76,8 +84,7 @@ async function inTurn<T>(cache: ChainHeadCache, fn: () => Promise<T>): Promise<T
 
 async function lockAndAppend(trx: Transaction<Schema>, deps: AuditDeps, prepared: PreparedAuditEvent, options: { readonly deferFlush: boolean }): Promise<AppendedAuditEvent> {
   const cache = deps.headCache;
-  const held = cache?.key ?? deps.key;
-  assertHandoverFrom(prepared, held);
+  const held = await guessedKey(trx, deps, prepared, cache?.key ?? deps.key);
   const sealed = sealAfter(held, prepared, cache?.current ?? GENESIS);
   const outcome = await lockAndInsertIfHead(trx, sealed, { lockId: AUDIT_CHAIN_LOCK_ID, deferFlush: options.deferFlush });
   cache?.holders.add(trx);

@@ -9,6 +9,7 @@ import { checkpointIsAuthentic, latestCheckpoint } from './checkpoint.ts';
 import { HANDOVER_ACTION } from './keys.ts';
 import { allKeys, keyIdsBySeq, rotate, rotatedChain, startInstance, testKeyring } from './key-rotation.fixtures.ts';
 import { pruneAuditTrail } from './prune.ts';
+import { rotateAuditKey } from './rotate-key.ts';
 import { verifyAuditChain } from './verify.ts';
 
 const WRITERS = 4;
@@ -85,6 +86,17 @@ for (const engine of testEngines()) {
       assert.deepEqual(results.map((result) => result.to), ['audit-chain:2', 'audit-chain:2']);
       assert.deepEqual(results.map((result) => result.alreadyDone).sort(), [false, true]);
       assert.deepEqual(await handovers(), [2]);
+      assert.equal((await verifyAuditChain(db, await allKeys(db, keyring))).ok, true);
+    });
+
+    it('a rotating process that started before another rotation hands over from the key now in force', async () => {
+      const { db } = database();
+      await (await startInstance(db, keyring)).write(1);
+      const late = await startInstance(db, keyring);
+      await rotate(db, keyring);
+      const rotation = await rotateAuditKey({ db, keyring, change: late.change });
+      assert.deepEqual([rotation.from, rotation.to, rotation.alreadyDone], ['audit-chain:2', 'audit-chain:3', false]);
+      assert.deepEqual(await handovers(), [2, 3]);
       assert.equal((await verifyAuditChain(db, await allKeys(db, keyring))).ok, true);
     });
 
