@@ -160,7 +160,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(adminRoleRoutes, { deps: auth });
   await app.register(incidentRoutes, { deps: auth });
   await app.register(metricsRoutes, { registry: metrics.registry, token: config.metricsToken });
-  await app.register(auditTrailRoutes, { deps: auth, keys: deps.services.auditKeys });
+  await app.register(auditTrailRoutes, { deps: auth, keys: deps.services.loadAuditKeys });
   if (deps.webApp !== undefined && deps.webApp !== null) await registerWebApp(app, deps.webApp);
   return app;
 }

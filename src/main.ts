@@ -16,6 +16,7 @@ import { auditPrune, pruneCutoff, PruneUsageError } from './cli/audit-prune.ts';
 import { auditVerify, auditVerifyFile } from './cli/audit-verify.ts';
 import { rotateMaster } from './cli/keys.ts';
 import { DEFAULT_GRACE_SECONDS, rotateBlindIndexCommand } from './cli/rotate-blind-index.ts';
+import { rotateAudit } from './cli/rotate-audit-key.ts';
 import { migrateCommand } from './cli/migrate.ts';
 import { listJobsCommand, runJobCommand } from './cli/jobs.ts';
 import { createCommand, keygenCommand, ledgerCommand, restoreCommand, verifyCommand } from './cli/backup.ts';
@@ -46,6 +47,8 @@ const USAGE = `usage: gatehouse <command>
   keys rotate-blind-index [--batch-size N] [--pause-ms N] [--grace-seconds N]
                       re-key every email blind index while serving; run it again to
                       continue a move that was stopped
+  keys rotate-audit   hand the audit chain over to a new audit key version (rerun to finish
+                      an interrupted rotation)
   backup keygen --out FILE
                       make an age identity for backups (kept offline) and print its recipient
   backup create [--out FILE] [--recipient AGE1 ...]
@@ -223,6 +226,9 @@ const commands: Record<string, Command> = {
       graceSeconds: integerOption('--grace-seconds', values['grace-seconds'], { min: 0, max: 3_600, fallback: DEFAULT_GRACE_SECONDS }),
     };
     return withRuntime((runtime) => rotateBlindIndexCommand(runtime, input, out));
+  },
+  async 'keys rotate-audit'() {
+    return withRuntime((runtime) => rotateAudit(runtime, out));
   },
   async 'backup keygen'(argv) {
     const { values } = parseArgs({ args: [...argv], options: { out: { type: 'string' } }, strict: true });

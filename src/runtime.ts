@@ -4,11 +4,11 @@
 import type { Redis } from 'ioredis';
 import type { Config } from './config/config.ts';
 import { ensureDevelopmentMasterKey } from './config/dev-keys.ts';
+import { auditKeyInForce } from './core/audit/keys.ts';
 import type { AuditKey } from './core/audit/types.ts';
 import { systemClock, type Clock } from './core/clock.ts';
 import { createKeyring, type Keyring } from './core/crypto/keyring.ts';
 import type { MasterKey } from './core/crypto/master-key.ts';
-import { getOrCreateSystemKey } from './core/crypto/system-keys.ts';
 import { openDatabase, type Database } from './core/db/database.ts';
 import { migrate } from './core/db/migrate.ts';
 import type { Logger } from './core/logging.ts';
@@ -21,6 +21,7 @@ export interface Runtime {
   readonly database: Database;
   readonly redis: Redis | null;
   readonly keyring: Keyring;
+  /** The audit key in force when the runtime opened. */
   readonly auditKey: AuditKey;
   close(): Promise<void>;
 }
@@ -45,7 +46,8 @@ export async function openRuntime(config: Config, log: Logger, options: { migrat
       const applied = await migrate(database);
       if (applied.length > 0) log.info({ applied }, 'migrations applied');
     }
-    const auditKey = await getOrCreateSystemKey(database.db, keyring, 'audit-chain');
+    // The key in force at the head; appends switch by themselves after a rotation (core/audit/append.ts).
+    const auditKey = await auditKeyInForce(database.db, keyring);
     return {
       config,
       log,

@@ -7,6 +7,7 @@ import type { AccountServices } from './account-services.ts';
 import type { Config } from './config/config.ts';
 import { createChainHeadCache } from './core/audit/append.ts';
 import { createAuditor } from './core/audit/auditor.ts';
+import { createAuditKeyStore } from './core/audit/keys.ts';
 import type { AuditKey, AuditKeyLookup } from './core/audit/types.ts';
 import { channelFor, createCacheBroadcast, type CacheBroadcast } from './core/cache-broadcast.ts';
 import { createCacheInvalidation } from './core/cache.ts';
@@ -69,8 +70,10 @@ export interface Services {
   readonly jobs: JobRunner;
   /** Durable mail: `enqueue(trx, message, { userId })` inside the change's transaction. */
   readonly mail: MailQueue;
-  /** The audit-chain key by id, for verifying the trail. */
+  /** The audit-chain key versions this process has loaded, by id. */
   readonly auditKeys: AuditKeyLookup;
+  /** Every stored audit-chain key version, read afresh: for verifying a trail that spans rotations. */
+  readonly loadAuditKeys: () => Promise<AuditKeyLookup>;
   /** Retention purges, one instance at a time. `serve` starts and stops it; `gatehouse jobs run` runs one. */
   readonly scheduler: Scheduler;
   /** With Redis: committed changes' cache tags to and from the other instances. The app subscribes while it serves. */
@@ -179,8 +182,10 @@ export async function createServices(resources: ServiceResources): Promise<Servi
   });
   jobsRef.runner = jobs;
   const auditKey = resources.auditKey;
+  const auditKeys = createAuditKeyStore(keyring, auditKey);
   const audit = createAuditor({
-    key: resources.auditKey,
+    key: auditKey,
+    loadKey: (trx, keyId) => auditKeys.load(trx, keyId),
     clock,
     headCache: createChainHeadCache(),
     observers: webhooks === null ? [metrics.auditObserver] : [metrics.auditObserver, webhooks.observer],
@@ -221,7 +226,8 @@ export async function createServices(resources: ServiceResources): Promise<Servi
     watchSigningKeys: () => watchSigningKeys({ source: signingKeys, invalidation, log }),
     signingKeys,
     metrics,
-    auditKeys: (keyId) => (keyId === auditKey.id ? auditKey.key : null),
+    auditKeys: auditKeys.lookup,
+    loadAuditKeys: () => auditKeys.loadAll(db),
     rateLimits: {
       stores: createCounterStores({ redis: resources.redis, clock, maxKeysPerLimit: 100_000 }),
       auth: authLimits(auth),
@@ -231,7 +237,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
     scheduler: createScheduler({ db, clock, log, jobs: [
         ...retentionJobs({ change, keyring }, { ...DEFAULT_RETENTION, ipDays: auth.ipRetentionDays }),
         deletionJob({ db, keyring, clock, log, change, mail: createOutgoingMail(mail), publicURL: config.publicURL, graceDays: auth.accountDeletionGraceDays }),
-        ...(config.administration.auditRetentionDays === null ? [] : [auditPruneJob({ key: auditKey, clock, log, retentionDays: config.administration.auditRetentionDays })]),
+        ...(config.administration.auditRetentionDays === null ? [] : [auditPruneJob({ key: auditKey, loadKeys: (trx) => auditKeys.loadAll(trx), clock, log, retentionDays: config.administration.auditRetentionDays })]),
         ...(config.uploads.filesDir === null ? [] : [orphanFilesJob(config.uploads.filesDir)]),
         ...(config.backups.dir === null ? [] : [backupJob({ database, config: { ...config.backups, dir: config.backups.dir }, filesDir: config.uploads.filesDir, change, keyring, metrics, log })]),
       ], onRun: (name, removed) => { metrics.retentionRemoved.inc({ job: name }, removed); } }),

@@ -2,6 +2,7 @@
 // Without --before it removes what AUDIT_RETENTION_DAYS no longer keeps, and with
 // neither it refuses: keeping everything is the default. Run it as the database owner;
 // the application's least-privilege role cannot delete audit records at all.
+import { loadAuditKey, loadAuditKeyLookup } from '../core/audit/keys.ts';
 import { pruneAuditTrail } from '../core/audit/prune.ts';
 import type { Runtime } from '../runtime.ts';
 
@@ -24,7 +25,13 @@ export function pruneCutoff(before: string | undefined, retentionDays: number | 
 }
 
 export async function auditPrune(runtime: Runtime, before: Date): Promise<number> {
-  const result = await pruneAuditTrail(runtime.database.db, { key: runtime.auditKey, clock: runtime.clock }, { before });
+  const { keyring } = runtime;
+  const result = await pruneAuditTrail(runtime.database.db, {
+    key: runtime.auditKey,
+    clock: runtime.clock,
+    loadKey: (trx, keyId) => loadAuditKey(trx, keyring, keyId),
+    loadKeys: (db) => loadAuditKeyLookup(db, keyring),
+  }, { before });
   switch (result.kind) {
     case 'chain_broken':
       process.stderr.write(

@@ -173,6 +173,12 @@ describe('doctor: database, audit and key checks', () => {
     expect(judgeAuditChain({ ok: true, checked: 41, firstBrokenSeq: null, head }, 1234), 'pass', /41 records verified in 1\.2 s/);
   });
 
+  it('audit-chain: an audit-key rotation stopped after creating its key warns, naming the pending key', () => {
+    const head = { seq: 41, hash: 'a'.repeat(64), keyId: 'audit-chain' };
+    expect(judgeAuditChain({ ok: true, checked: 41, firstBrokenSeq: null, head }, 10, ['audit-chain:2']), 'warn', /rotation is unfinished: audit-chain:2/);
+    expect(judgeAuditChain({ ok: false, checked: 41, firstBrokenSeq: 42, reason: 'key_mismatch', head }, 10, ['audit-chain:2']), 'fail', /seq 42 \(key_mismatch\)/);
+  });
+
   it('backups: none configured or none written warns, a whole slot missed fails, a recent one passes', () => {
     const config = { schedule: '0 3 * * *', keep: 7 };
     const lastSuccess = new Date('2026-03-01T03:00:05Z');

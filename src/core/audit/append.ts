@@ -13,6 +13,12 @@
 // again after it. The guess is the head cache, and this process's appends take turns
 // (see `ChainHeadCache`) so that it is right unless another instance appended since.
 //
+// Key rotation (keys.ts): the key in force is read with the head, under the lock, so every
+// instance switches keys at the same record. A process still holding the old key has its
+// guess refused like a wrong head, and loads the key in force in the same transaction
+// before sealing again (`loadKey`): it never appends under a key rotated out, and its
+// caller never sees the switch. The cache then holds the new key.
+//
 // The caller's transaction must be READ COMMITTED (PostgreSQL's default): the head is
 // read by a statement started after the lock is granted, so it sees the previous
 // holder's commit. Under REPEATABLE READ the head would be stale and the insert would
@@ -21,14 +27,44 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Schema } from '../db/schema.ts';
 import { AuditInputError } from './errors.ts';
 import { insertAfter, lockAndInsertIfHead, sealAfter } from './insert.ts';
+import { HANDOVER_ACTION, readHandover } from './keys.ts';
 import { prepareAuditEvent, type PreparedAuditEvent } from './prepare.ts';
-import { GENESIS, type AppendedAuditEvent, type AuditDeps, type AuditEventInput, type ChainHeadCache } from './types.ts';
+import { GENESIS, type AppendedAuditEvent, type AuditDeps, type AuditEventInput, type AuditKey, type ChainHeadCache } from './types.ts';
 
 // Any fixed 64-bit number shared by every instance, distinct from the migration lock.
 export const AUDIT_CHAIN_LOCK_ID = 4_812_903_337_561;
 
 export function createChainHeadCache(): ChainHeadCache {
-  return { current: null, turn: Promise.resolve(), holders: new WeakSet() };
+  return { current: null, key: null, turn: Promise.resolve(), holders: new WeakSet() };
+}
+
+/** The chain is in force under a key this process cannot load: nothing is appended. */
+export class AuditKeyUnavailableError extends Error {
+  override readonly name = 'AuditKeyUnavailableError';
+}
+
+/** The key to seal under after a head read under the lock: the one held, or the one a rotation put in force. */
+async function keyInForce(trx: Transaction<Schema>, deps: AuditDeps, held: AuditKey, keyId: string | null): Promise<AuditKey> {
+  if (keyId === null || keyId === held.id) return held;
+  const loaded = (await deps.loadKey?.(trx, keyId)) ?? null;
+  if (loaded?.id !== keyId) throw new AuditKeyUnavailableError(`the audit chain is in force under key "${keyId}", which this process cannot load`);
+  return loaded;
+}
+
+/** The key to seal the guess under: the one held, or for a hand-over the key it hands over from. */
+async function guessedKey(trx: Transaction<Schema>, deps: AuditDeps, prepared: PreparedAuditEvent, held: AuditKey): Promise<AuditKey> {
+  if (prepared.content.action !== HANDOVER_ACTION) return held;
+  const key = await keyInForce(trx, deps, held, readHandover(prepared.content.details)?.fromKeyId ?? null);
+  assertHandoverFrom(prepared, key);
+  return key;
+}
+
+/** A hand-over is sealed under the key it hands over from, or not at all (a concurrent rotation got there first). */
+function assertHandoverFrom(prepared: PreparedAuditEvent, key: AuditKey): void {
+  if (prepared.content.action !== HANDOVER_ACTION) return;
+  if (readHandover(prepared.content.details)?.fromKeyId !== key.id) {
+    throw new AuditInputError('stale_handover', 'a key hand-over must be sealed under the key it hands over from, which is no longer in force');
+  }
 }
 
 /** Runs `fn` once the previous caller's `fn` has settled, whether or not it threw. */
@@ -48,12 +84,24 @@ async function inTurn<T>(cache: ChainHeadCache, fn: () => Promise<T>): Promise<T
 
 async function lockAndAppend(trx: Transaction<Schema>, deps: AuditDeps, prepared: PreparedAuditEvent, options: { readonly deferFlush: boolean }): Promise<AppendedAuditEvent> {
   const cache = deps.headCache;
-  const sealed = sealAfter(deps.key.key, prepared, cache?.current ?? GENESIS);
+  const held = await guessedKey(trx, deps, prepared, cache?.key ?? deps.key);
+  const sealed = sealAfter(held, prepared, cache?.current ?? GENESIS);
   const outcome = await lockAndInsertIfHead(trx, sealed, { lockId: AUDIT_CHAIN_LOCK_ID, deferFlush: options.deferFlush });
   cache?.holders.add(trx);
-  // Serialized from here to the caller's commit; a wrong guess's real head was read under the lock.
-  const appended = 'appended' in outcome ? outcome.appended : await insertAfter(trx, deps.key.key, prepared, outcome.head);
-  if (cache !== undefined) cache.current = { seq: appended.seq, hash: appended.hash };
+  // Serialized from here to the caller's commit; a wrong guess's real head and key were read under the lock.
+  let key = held;
+  let appended: AppendedAuditEvent;
+  if ('appended' in outcome) {
+    appended = outcome.appended;
+  } else {
+    key = await keyInForce(trx, deps, held, outcome.head.keyId ?? null);
+    assertHandoverFrom(prepared, key);
+    appended = await insertAfter(trx, key, prepared, outcome.head);
+  }
+  if (cache !== undefined) {
+    cache.current = { seq: appended.seq, hash: appended.hash };
+    cache.key = key;
+  }
   return appended;
 }
 

@@ -10,6 +10,7 @@ import { createCacheInvalidation } from '../cache.ts';
 import { createChanges, type Changes } from '../change.ts';
 import { appendAuditEvent } from './append.ts';
 import { createAuditor, type RequestContext } from './auditor.ts';
+import { HANDOVER_ACTION, handoverDetails } from './keys.ts';
 import type { AppendedAuditEvent, AuditDeps, AuditEventInput, AuditKey, AuditKeyLookup } from './types.ts';
 
 export function generateAuditKey(id = 'audit-test'): AuditKey {
@@ -41,6 +42,11 @@ export function sampleEvent(n: number): AuditEventInput {
     requestId: `req-${n}`,
     details: { n, method: 'passkey', nested: { list: [1, 'two', null, true], émoji: '🔐' } },
   };
+}
+
+/** The hand-over record from `from` to `to`, as `gatehouse keys rotate-audit` appends it. */
+export function handoverEvent(from: AuditKey, to: AuditKey): AuditEventInput {
+  return { actor: { type: 'system', id: 'cli' }, action: HANDOVER_ACTION, target: { type: 'audit_key', id: to.id }, outcome: 'success', details: handoverDetails(from, to) };
 }
 
 export async function appendOne(db: Kysely<Schema>, deps: AuditDeps, event: AuditEventInput): Promise<AppendedAuditEvent> {

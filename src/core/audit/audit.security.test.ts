@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { testEngines } from '../../../test/helpers/database.ts';
 import type { Database } from '../db/database.ts';
-import { appendAuditEvent, createChainHeadCache } from './append.ts';
+import { AuditKeyUnavailableError, appendAuditEvent, createChainHeadCache } from './append.ts';
 import { canonicalContent } from './canonical.ts';
 import { isSecretKey } from './details.ts';
 import { AuditInputError } from './errors.ts';
@@ -134,10 +134,12 @@ for (const engine of testEngines()) {
 
     it('a record sealed under a key id the verifier does not hold is refused, not trusted', async () => {
       const deps = testDeps();
-      await appendMany(database().db, deps, 1);
-      await appendOne(database().db, testDeps(generateAuditKey('attacker-key')), sampleEvent(2));
+      // At the start of a chain no key is in force yet, so only the verifier can refuse it.
+      await appendOne(database().db, testDeps(generateAuditKey('attacker-key')), sampleEvent(1));
       const result = await verifyAuditChain(database().db, keyLookup(deps.key));
-      assert.deepEqual([result.ok, result.firstBrokenSeq, result.reason], [false, 2, 'unknown_key']);
+      assert.deepEqual([result.ok, result.firstBrokenSeq, result.reason], [false, 1, 'unknown_key']);
+      // After it, a record under another key than the one in force is not even appended.
+      await assert.rejects(appendOne(database().db, deps, sampleEvent(2)), AuditKeyUnavailableError);
     });
 
     it('50 concurrent appends cannot fork or gap the chain', async () => {
@@ -148,7 +150,7 @@ for (const engine of testEngines()) {
         ok: true,
         checked: 50,
         firstBrokenSeq: null,
-        head: { seq: 50, hash: (await recordAt(database(), 50)).hash },
+        head: { seq: 50, hash: (await recordAt(database(), 50)).hash, keyId: deps.key.id },
       });
     });
 

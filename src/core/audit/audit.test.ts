@@ -8,7 +8,7 @@ import { appendAuditEvent, createChainHeadCache } from './append.ts';
 import { canonicalContent } from './canonical.ts';
 import { MAX_DETAILS_BYTES } from './details.ts';
 import { AuditInputError } from './errors.ts';
-import { appendMany, appendOne, changesFor, NO_CONTEXT, freshTrailPerTest, generateAuditKey, keyLookup, sampleEvent, testDeps, untouchableTransaction } from './audit.fixtures.ts';
+import { appendMany, appendOne, changesFor, NO_CONTEXT, freshTrailPerTest, generateAuditKey, handoverEvent, keyLookup, sampleEvent, testDeps, untouchableTransaction } from './audit.fixtures.ts';
 import { GENESIS, GENESIS_HASH, type AuditRecord } from './types.ts';
 import { verifyAuditChain, verifyRecords } from './verify.ts';
 
@@ -30,7 +30,7 @@ for (const engine of testEngines()) {
         ok: true,
         checked: 5,
         firstBrokenSeq: null,
-        head: { seq: 5, hash: rows[4]!.hash },
+        head: { seq: 5, hash: rows[4]!.hash, keyId: deps.key.id },
       });
     });
 
@@ -104,7 +104,7 @@ for (const engine of testEngines()) {
       const deps = testDeps();
       const appended = await appendMany(database().db, deps, 7);
       const keys = keyLookup(deps.key);
-      const head = { seq: 7, hash: appended[6]!.hash };
+      const head = { seq: 7, hash: appended[6]!.hash, keyId: deps.key.id };
       assert.deepEqual(await verifyAuditChain(database().db, keys, { batchSize: 2 }), { ok: true, checked: 7, firstBrokenSeq: null, head });
       assert.deepEqual(await verifyAuditChain(database().db, keys, { batchSize: 7 }), { ok: true, checked: 7, firstBrokenSeq: null, head });
       assert.deepEqual(await verifyAuditChain(database().db, keys, { fromSeq: 4, batchSize: 3 }), { ok: true, checked: 4, firstBrokenSeq: null, head });
@@ -115,7 +115,8 @@ for (const engine of testEngines()) {
       const oldKey = generateAuditKey('audit-2030-01');
       const newKey = generateAuditKey('audit-2030-02');
       await appendMany(database().db, testDeps(oldKey), 2);
-      await appendOne(database().db, testDeps(newKey), sampleEvent(3));
+      await appendOne(database().db, testDeps(oldKey), handoverEvent(oldKey, newKey));
+      await appendOne(database().db, testDeps(newKey), sampleEvent(4));
       assert.equal((await verifyAuditChain(database().db, keyLookup(oldKey, newKey))).ok, true);
       const withoutNew = await verifyAuditChain(database().db, keyLookup(oldKey));
       assert.deepEqual([withoutNew.ok, withoutNew.firstBrokenSeq, withoutNew.reason, withoutNew.checked], [false, 3, 'unknown_key', 2]);
@@ -135,7 +136,7 @@ for (const engine of testEngines()) {
         checked: 1,
         firstBrokenSeq: 2,
         reason: 'hash_mismatch',
-        head: { seq: 1, hash: rows[0]!.hash },
+        head: { seq: 1, hash: rows[0]!.hash, keyId: deps.key.id },
       });
     });
 

@@ -4,11 +4,16 @@
 // field plus a purpose string). Record hashes are HMACs over text starting with the
 // 64-hex previous hash, checkpoint signatures over text starting with "{", so a value
 // valid as one can never pass as the other.
+//
+// Since key rotation (keys.ts) a checkpoint also names the key in force after the record
+// it covers (`next_key_id`), so the chain it anchors cannot resume under a key rotated
+// out before it. Checkpoints written before that have none, and their signed text leaves
+// it out, so they still verify.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Schema } from '../db/schema.ts';
 import { canonicalJSON } from './canonical.ts';
-import type { AuditKey, AuditKeyLookup, ChainPosition } from './types.ts';
+import type { AuditKey, AuditKeyLookup, ChainHead } from './types.ts';
 
 const PURPOSE = 'gatehouse.audit.checkpoint.v1';
 const SIGNATURE_PATTERN = /^[0-9a-f]{64}$/;
@@ -23,6 +28,8 @@ export interface AuditCheckpoint {
   /** A Date from the database, or the ISO string of an export header. */
   readonly created_at: Date | string;
   readonly key_id: string;
+  /** The key the record after `through_seq` is sealed under; null (or absent) on checkpoints older than key rotation. */
+  readonly next_key_id?: string | null;
   readonly signature: string;
 }
 
@@ -38,6 +45,8 @@ function signedText(checkpoint: Omit<AuditCheckpoint, 'signature'>): string {
     record_count: checkpoint.record_count,
     created_at: typeof createdAt === 'string' ? createdAt : createdAt.toISOString(),
     key_id: checkpoint.key_id,
+    // Left out when absent: the text older checkpoints were signed over.
+    ...(checkpoint.next_key_id === null || checkpoint.next_key_id === undefined ? {} : { next_key_id: checkpoint.next_key_id }),
   });
 }
 
@@ -61,9 +70,9 @@ export function checkpointIsAuthentic(checkpoint: AuditCheckpoint, keys: AuditKe
   }
 }
 
-/** Where the chain resumes after the checkpoint. */
-export function positionAfter(checkpoint: AuditCheckpoint): ChainPosition {
-  return { seq: checkpoint.through_seq, hash: checkpoint.through_hash };
+/** Where the chain resumes after the checkpoint, and under which key. */
+export function positionAfter(checkpoint: AuditCheckpoint): ChainHead {
+  return { seq: checkpoint.through_seq, hash: checkpoint.through_hash, keyId: typeof checkpoint.next_key_id === 'string' ? checkpoint.next_key_id : null };
 }
 
 /** The newest checkpoint, authentic or not: verification decides. */

@@ -8,7 +8,8 @@ export type AuditInputProblem =
   | 'details_too_deep'
   | 'details_not_json'
   | 'invalid_field'
-  | 'not_in_transaction';
+  | 'not_in_transaction'
+  | 'stale_handover';
 
 export class AuditInputError extends Error {
   override readonly name = 'AuditInputError';

@@ -5,9 +5,13 @@
 // record and the count, so a transfer cut short does not pass for a shorter chain
 // (it is not a seal: the key is what protects the content). Whoever holds the audit key can then check a
 // copy with no access to the database it came from (`gatehouse audit verify --file`).
+//
+// Key rotation: every record names its key (`key_id`), hand-overs included; the header's
+// anchor and the trailer's end also name the key in force there (`key_id`, null where
+// nothing pins it), so a copy spanning rotations verifies with every key version it names.
 import type { AuditCheckpoint } from './checkpoint.ts';
 import { checkpointIsAuthentic, positionAfter } from './checkpoint.ts';
-import { GENESIS_HASH, type AuditKeyLookup, type AuditRecord, type ChainPosition } from './types.ts';
+import { GENESIS, GENESIS_HASH, type AuditKeyLookup, type AuditRecord, type ChainHead, type ChainPosition } from './types.ts';
 import { verifyRecords, type AuditChainProblem } from './verify.ts';
 
 export const EXPORT_FORMAT = 'gatehouse.audit.export.v1';
@@ -15,14 +19,14 @@ const BATCH = 1000;
 
 export interface ExportHeader {
   readonly format: typeof EXPORT_FORMAT;
-  /** The record before the first exported one (seq 0 and the genesis hash at the start). */
-  readonly anchor: ChainPosition;
+  /** The record before the first exported one (seq 0 and the genesis hash at the start), and the key in force after it. */
+  readonly anchor: ChainPosition & { readonly key_id: string | null };
   /** Present when the anchor is the end of a prune: it proves the anchor. */
   readonly checkpoint: AuditCheckpoint | null;
 }
 
-export function headerLine(anchor: ChainPosition, checkpoint: AuditCheckpoint | null): string {
-  const header: ExportHeader = { format: EXPORT_FORMAT, anchor: { seq: anchor.seq, hash: anchor.hash }, checkpoint };
+export function headerLine(anchor: ChainHead, checkpoint: AuditCheckpoint | null): string {
+  const header: ExportHeader = { format: EXPORT_FORMAT, anchor: { seq: anchor.seq, hash: anchor.hash, key_id: anchor.keyId ?? null }, checkpoint };
   return `${JSON.stringify(header)}\n`;
 }
 
@@ -32,8 +36,8 @@ export function recordLine(record: AuditRecord): string {
 }
 
 /** The last line: where the export ends, so a download cut short is told from a short chain. */
-export function trailerLine(head: ChainPosition, records: number): string {
-  return `${JSON.stringify({ format: EXPORT_FORMAT, end: { seq: head.seq, hash: head.hash }, records })}\n`;
+export function trailerLine(head: ChainHead, records: number): string {
+  return `${JSON.stringify({ format: EXPORT_FORMAT, end: { seq: head.seq, hash: head.hash, key_id: head.keyId ?? null }, records })}\n`;
 }
 
 /**
@@ -51,8 +55,9 @@ export interface ExportVerification {
   readonly firstBrokenSeq: number | null;
   readonly reason?: ExportProblem;
   readonly anchoring: ExportAnchoring | null;
-  readonly anchor: ChainPosition | null;
-  readonly head: ChainPosition | null;
+  readonly anchor: ChainHead | null;
+  /** The last record verified, and the key in force after it. */
+  readonly head: ChainHead | null;
 }
 
 function parseObject(line: string): Record<string, unknown> | null {
@@ -70,10 +75,16 @@ function isPosition(value: unknown): value is ChainPosition {
   return Number.isSafeInteger(position['seq']) && typeof position['hash'] === 'string';
 }
 
-type Start = { readonly anchor: ChainPosition; readonly anchoring: ExportAnchoring };
+type Start = { readonly anchor: ChainHead; readonly anchoring: ExportAnchoring };
 
-function startAt(anchor: ChainPosition, anchoring: ExportAnchoring): Start {
+function startAt(anchor: ChainHead, anchoring: ExportAnchoring): Start {
   return { anchor, anchoring };
+}
+
+/** The key an anchor names; absent in exports older than key rotation. */
+function anchorKeyId(anchor: ChainPosition): string | null {
+  const keyId = (anchor as { key_id?: unknown }).key_id;
+  return typeof keyId === 'string' ? keyId : null;
 }
 
 function readHeader(line: string, keys: AuditKeyLookup): Start | ExportProblem {
@@ -82,26 +93,29 @@ function readHeader(line: string, keys: AuditKeyLookup): Start | ExportProblem {
   const anchor = header['anchor'];
   const checkpoint = header['checkpoint'] as AuditCheckpoint | null | undefined;
   if (checkpoint !== null && checkpoint !== undefined) {
+    // The authentic checkpoint, not the header, says which key the chain resumes under.
     const after = checkpointIsAuthentic(checkpoint, keys) ? positionAfter(checkpoint) : null;
-    return after?.seq === anchor.seq && after.hash === anchor.hash ? startAt(anchor, 'checkpoint') : 'checkpoint_invalid';
+    return after?.seq === anchor.seq && after.hash === anchor.hash ? startAt(after, 'checkpoint') : 'checkpoint_invalid';
   }
-  if (anchor.seq === 0) return anchor.hash === GENESIS_HASH ? startAt(anchor, 'genesis') : 'prev_mismatch';
-  return startAt(anchor, 'unanchored');
+  if (anchor.seq === 0) return anchor.hash === GENESIS_HASH ? startAt(GENESIS, 'genesis') : 'prev_mismatch';
+  // As unvouched-for as the anchor itself: compare both with the previous export.
+  return startAt({ seq: anchor.seq, hash: anchor.hash, keyId: anchorKeyId(anchor) }, 'unanchored');
 }
 
 function isTrailer(line: Record<string, unknown>): boolean {
   return line['format'] === EXPORT_FORMAT && 'end' in line;
 }
 
-function trailerMatches(trailer: Record<string, unknown>, head: ChainPosition | null, checked: number): boolean {
+function trailerMatches(trailer: Record<string, unknown>, head: ChainHead | null, checked: number): boolean {
   const end = trailer['end'];
-  return head !== null && isPosition(end) && end.seq === head.seq && end.hash === head.hash && trailer['records'] === checked;
+  if (head === null || !isPosition(end) || end.seq !== head.seq || end.hash !== head.hash || trailer['records'] !== checked) return false;
+  return !('key_id' in end) || anchorKeyId(end) === (head.keyId ?? null);
 }
 
 /** Verifies an export line by line, holding one batch of records at a time. */
 export async function verifyExport(lines: AsyncIterable<string> | Iterable<string>, keys: AuditKeyLookup): Promise<ExportVerification> {
   let start: Start | null = null;
-  let head: ChainPosition | null = null;
+  let head: ChainHead | null = null;
   let trailer: Record<string, unknown> | null = null;
   let checked = 0;
   let batch: AuditRecord[] = [];

@@ -3,24 +3,34 @@
 // holder's committed record.
 import { sql, type Transaction } from 'kysely';
 import type { Schema } from '../db/schema.ts';
+import { networkDigest, personalDigest } from './personal.ts';
 import type { PreparedAuditEvent } from './prepare.ts';
 import { computeAuditHash } from './seal.ts';
-import type { AppendedAuditEvent, ChainPosition } from './types.ts';
+import type { AppendedAuditEvent, AuditContent, AuditKey, ChainHead, ChainPosition } from './types.ts';
 
-/** A prepared record sealed after `head`: ready to insert as the record following it. */
+/** A prepared record sealed after `head` under `key`: ready to insert as the record following it. */
 export interface SealedAuditEvent {
   readonly prepared: PreparedAuditEvent;
-  readonly content: PreparedAuditEvent['content'] & { readonly seq: number; readonly prev_hash: string };
+  readonly content: AuditContent & { readonly personal_digest: string; readonly network_digest: string };
   readonly hash: string;
 }
 
-export function sealAfter(key: Buffer, prepared: PreparedAuditEvent, head: ChainPosition): SealedAuditEvent {
-  const content = { ...prepared.content, seq: head.seq + 1, prev_hash: head.hash };
-  return { prepared, content, hash: computeAuditHash(key, content) };
+/** Seals under `key`: the personal digests are keyed too, so they are computed here with it. */
+export function sealAfter(key: AuditKey, prepared: PreparedAuditEvent, head: ChainPosition): SealedAuditEvent {
+  const { id, ip, user_agent: userAgent } = prepared.content;
+  const content = {
+    ...prepared.content,
+    personal_digest: personalDigest(key.key, { id, ip, user_agent: userAgent }),
+    network_digest: networkDigest(key.key, { id, ip }),
+    key_id: key.id,
+    seq: head.seq + 1,
+    prev_hash: head.hash,
+  };
+  return { prepared, content, hash: computeAuditHash(key.key, content) };
 }
 
 /** Appends after `head`, which `lockAndInsertIfHead` read under the lock it took. */
-export async function insertAfter(trx: Transaction<Schema>, key: Buffer, prepared: PreparedAuditEvent, head: ChainPosition): Promise<AppendedAuditEvent> {
+export async function insertAfter(trx: Transaction<Schema>, key: AuditKey, prepared: PreparedAuditEvent, head: ChainPosition): Promise<AppendedAuditEvent> {
   const { content, hash } = sealAfter(key, prepared, head);
   await trx
     .insertInto('audit_events')
@@ -33,23 +43,23 @@ export async function insertAfter(trx: Transaction<Schema>, key: Buffer, prepare
  * Takes the chain lock and appends `sealed` if the record it was sealed after is still
  * the head, in one round trip (`audit_append`, migration 0003); the lock stays held
  * until the caller's transaction ends. The record is sealed before the call, so the key
- * never leaves the process. Returns the real head, read under the lock, when the guess
- * was wrong and nothing was written.
+ * never leaves the process. Returns the real head and the key in force there, read under
+ * the lock, when the guess (the head or the key) was wrong and nothing was written.
  */
 export async function lockAndInsertIfHead(
   trx: Transaction<Schema>,
   sealed: SealedAuditEvent,
   options: { readonly lockId: number; readonly deferFlush: boolean },
-): Promise<{ readonly appended: AppendedAuditEvent } | { readonly head: ChainPosition }> {
+): Promise<{ readonly appended: AppendedAuditEvent } | { readonly head: ChainHead }> {
   const { prepared, content: c, hash } = sealed;
-  const result = await sql<{ appended: boolean; head_seq: string | number; head_hash: string }>`
-    SELECT appended, head_seq, head_hash FROM audit_append(
+  const result = await sql<{ appended: boolean; head_seq: string | number; head_hash: string; head_key_id: string | null }>`
+    SELECT appended, head_seq, head_hash, head_key_id FROM audit_append(
       ${options.lockId}::bigint, ${options.deferFlush}::boolean,
       ${c.seq}::bigint, ${c.id}::uuid, ${prepared.occurredAt}::timestamptz, ${c.actor_type}::text, ${c.actor_id}::text, ${c.action}::text, ${c.target_type}::text, ${c.target_id}::text,
-      ${c.outcome}::text, ${c.ip}::text, ${c.user_agent}::text, ${c.personal_digest ?? null}::text, ${c.network_digest ?? null}::text, ${c.request_id}::text,
+      ${c.outcome}::text, ${c.ip}::text, ${c.user_agent}::text, ${c.personal_digest}::text, ${c.network_digest}::text, ${c.request_id}::text,
       ${prepared.detailsText}::jsonb, ${c.key_id}::text, ${c.prev_hash}::text, ${hash}::text)`.execute(trx);
   const row = result.rows[0];
   if (row === undefined) throw new Error('audit_append returned no row');
   if (row.appended) return { appended: { seq: c.seq, id: c.id, hash } };
-  return { head: { seq: Number(row.head_seq), hash: row.head_hash } };
+  return { head: { seq: Number(row.head_seq), hash: row.head_hash, keyId: row.head_key_id } };
 }

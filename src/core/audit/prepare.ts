@@ -1,9 +1,9 @@
-// Everything about a record that does not depend on its place in the chain, computed
-// before the chain lock so the serialized section stays as short as possible.
+// Everything about a record that depends neither on its place in the chain nor on the key
+// in force there (which a rotation may change), computed before the chain lock so the
+// serialized section stays as short as possible.
 import { uuidv7 } from '../crypto/ids.ts';
 import { cleanText, prepareDetails } from './details.ts';
 import { AuditInputError } from './errors.ts';
-import { networkDigest, personalDigest } from './personal.ts';
 import type { AuditDeps, AuditEventInput, AuditContent, AuditOutcome } from './types.ts';
 
 // Event vocabulary is chosen by the code, not by users: `user`, `session.revoke`, `admin:keys`.
@@ -14,9 +14,9 @@ const MAX_IP = 64;
 const MAX_USER_AGENT = 512;
 const MAX_REQUEST_ID = 128;
 
-/** A record without `seq` and `prev_hash`, with `details` as the canonical JSON text to store. */
+/** A record without its place in the chain and its key, with `details` as the canonical JSON text to store. */
 export interface PreparedAuditEvent {
-  readonly content: Omit<AuditContent, 'seq' | 'prev_hash'>;
+  readonly content: Omit<AuditContent, 'seq' | 'prev_hash' | 'key_id' | 'personal_digest' | 'network_digest'>;
   readonly occurredAt: string;
   readonly detailsText: string;
 }
@@ -30,7 +30,7 @@ function optionalText(value: string | undefined, max: number): string | null {
   return value === undefined ? null : cleanText(value, max);
 }
 
-export function prepareAuditEvent(deps: AuditDeps, event: AuditEventInput): PreparedAuditEvent {
+export function prepareAuditEvent(deps: Pick<AuditDeps, 'clock'>, event: AuditEventInput): PreparedAuditEvent {
   const now = deps.clock();
   if (Number.isNaN(now.getTime())) throw new AuditInputError('invalid_field', 'the clock returned an invalid date');
   if (!OUTCOMES.includes(event.outcome)) throw new AuditInputError('invalid_field', 'outcome must be success, failure or denied');
@@ -53,11 +53,8 @@ export function prepareAuditEvent(deps: AuditDeps, event: AuditEventInput): Prep
       outcome: event.outcome,
       ip,
       user_agent: userAgent,
-      personal_digest: personalDigest(deps.key.key, { id, ip, user_agent: userAgent }),
-      network_digest: networkDigest(deps.key.key, { id, ip }),
       request_id: optionalText(event.requestId, MAX_REQUEST_ID),
       details: details.value,
-      key_id: deps.key.id,
     },
   };
 }

@@ -8,12 +8,21 @@
 // launder them, and the broken records are the evidence. The newest record is never
 // removed (the `audit.pruned` record is appended first and always stays), since
 // `audit_append` continues the chain from the newest row in the table.
+//
+// Across key rotations (keys.ts) the checkpoint is signed under the key in force (the one
+// the `audit.pruned` record is sealed under) and names the key in force after the last
+// removed record. Key versions only go up along the chain, so every version older than
+// the first kept record's key is needed by no record kept: those keys are deleted in the
+// same transaction, and the `audit.pruned` record lists them (`keys_dropped`). An export
+// of the removed records then verifies only where those keys still exist (a backup taken
+// before the prune holds them): docs/operations.md "Rotating the audit key".
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { uuidv7 } from '../crypto/ids.ts';
 import type { Schema } from '../db/schema.ts';
 import { AUDIT_CHAIN_LOCK_ID, appendAuditEvent } from './append.ts';
 import { latestCheckpoint, signCheckpoint, type AuditCheckpoint } from './checkpoint.ts';
-import type { AuditDeps } from './types.ts';
+import { AUDIT_KEY_PURPOSE, auditKeyVersion, nextKeyId } from './keys.ts';
+import type { AuditDeps, AuditKeyLookup } from './types.ts';
 import { verifyAuditChain, verifyRecords, type ChainVerification } from './verify.ts';
 
 export type PruneResult =
@@ -50,10 +59,10 @@ async function removeThrough(trx: Transaction<Schema>, checkpoint: AuditCheckpoi
  * under the lock, before any checkpoint can cover them: a forged record slipped in
  * meanwhile must stay as evidence, not be pruned away.
  */
-async function verifyThrough(trx: Transaction<Schema>, deps: AuditDeps, verified: ChainVerification, through: number): Promise<ChainVerification | null> {
+async function verifyThrough(trx: Transaction<Schema>, keys: AuditKeyLookup, verified: ChainVerification, through: number): Promise<ChainVerification | null> {
   if (through <= verified.head.seq) return null;
   const rows = await trx.selectFrom('audit_events').selectAll().where('seq', '>', verified.head.seq).where('seq', '<=', through).orderBy('seq').execute();
-  const result = verifyRecords(rows, (keyId) => (keyId === deps.key.id ? deps.key.key : null), verified.head);
+  const result = verifyRecords(rows, keys, verified.head);
   const complete = result.ok && result.head.seq === through;
   if (complete) return null;
   return {
@@ -65,42 +74,74 @@ async function verifyThrough(trx: Transaction<Schema>, deps: AuditDeps, verified
   };
 }
 
-async function pruneLocked(trx: Transaction<Schema>, deps: AuditDeps, before: Date, verified: ChainVerification): Promise<PruneResult> {
+/** Stored audit key versions older than `keyId`'s: no record from the one sealed under `keyId` on needs them. */
+async function keysOlderThan(trx: Transaction<Schema>, keyId: string): Promise<string[]> {
+  const kept = auditKeyVersion(keyId);
+  if (kept === null) return [];
+  const rows = await trx.selectFrom('system_keys').select(['id']).where('purpose', '=', AUDIT_KEY_PURPOSE).execute();
+  return rows.map((row) => row.id).filter((id) => (auditKeyVersion(id) ?? kept) < kept).sort();
+}
+
+/** The key the newest record (just appended) is sealed under: it signs the checkpoint. */
+async function signingKey(trx: Transaction<Schema>, keys: AuditKeyLookup): Promise<{ readonly id: string; readonly key: Buffer }> {
+  const newest = await trx.selectFrom('audit_events').select(['key_id']).orderBy('seq', 'desc').limit(1).executeTakeFirstOrThrow();
+  const key = keys(newest.key_id);
+  if (key === null) throw new PruneInvariantError(`the audit key "${newest.key_id}" in force is not known`);
+  return { id: newest.key_id, key };
+}
+
+async function pruneLocked(trx: Transaction<Schema>, deps: PruneDeps, before: Date, verified: ChainVerification): Promise<PruneResult> {
   await sql`SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK_ID}::bigint)`.execute(trx);
+  // Again under the lock: a rotation may have put a new key in force since the walk.
+  const keys = await loadKeys(trx, deps);
   const head = await trx.selectFrom('audit_events').select(['seq']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
   if (head === undefined) return { kind: 'nothing_to_prune' };
   const through = await lastSeqBefore(trx, before, head.seq);
   const previous = (await latestCheckpoint(trx))?.through_seq ?? 0;
   if (through <= previous) return { kind: 'nothing_to_prune' };
-  const broken = await verifyThrough(trx, deps, verified, through);
+  const broken = await verifyThrough(trx, keys, verified, through);
   if (broken !== null) return { kind: 'chain_broken', verification: broken };
-  const last = await trx.selectFrom('audit_events').select(['hash']).where('seq', '=', through).executeTakeFirst();
-  if (last === undefined) throw new PruneInvariantError(`record ${through} is missing`);
+  const last = await trx.selectFrom('audit_events').select(['hash', 'action', 'key_id', 'details']).where('seq', '=', through).executeTakeFirst();
+  const firstKept = await trx.selectFrom('audit_events').select(['key_id']).where('seq', '=', through + 1).executeTakeFirst();
+  if (last === undefined || firstKept === undefined) throw new PruneInvariantError(`record ${through} or ${through + 1} is missing`);
   const expected = through - previous;
+  const dropped = await keysOlderThan(trx, firstKept.key_id);
   await appendAuditEvent(trx, deps, {
     actor: { type: 'system', id: 'cli' },
     action: 'audit.pruned',
     outcome: 'success',
-    details: { through_seq: through, records: expected, before: before.toISOString() },
+    details: { through_seq: through, records: expected, before: before.toISOString(), ...(dropped.length === 0 ? {} : { keys_dropped: dropped }) },
   });
-  const checkpoint = signCheckpoint(deps.key, {
+  const checkpoint = signCheckpoint(await signingKey(trx, keys), {
     id: uuidv7(deps.clock().getTime()),
     through_seq: through,
     through_hash: last.hash,
     record_count: expected,
     created_at: deps.clock().toISOString(),
+    next_key_id: nextKeyId(last),
   });
   await trx.insertInto('audit_checkpoints').values(checkpoint).execute();
   const removed = await removeThrough(trx, checkpoint);
   // The chain is gapless, so anything else means rows vanished or appeared: keep them all.
   if (removed !== expected) throw new PruneInvariantError(`expected to remove ${expected} records, removed ${removed}`);
+  if (dropped.length > 0) await trx.deleteFrom('system_keys').where('purpose', '=', AUDIT_KEY_PURPOSE).where('id', 'in', dropped).execute();
   return { kind: 'pruned', checkpoint, removed };
 }
 
-export async function pruneAuditTrail(db: Kysely<Schema>, deps: AuditDeps, options: { readonly before: Date }): Promise<PruneResult> {
+export interface PruneDeps extends AuditDeps {
+  /** Every audit key version, read afresh (in the transaction given); default: `key` alone. */
+  readonly loadKeys?: (db: Kysely<Schema>) => Promise<AuditKeyLookup>;
+}
+
+async function loadKeys(db: Kysely<Schema>, deps: PruneDeps): Promise<AuditKeyLookup> {
+  if (deps.loadKeys !== undefined) return deps.loadKeys(db);
+  return (keyId) => (keyId === deps.key.id ? deps.key.key : null);
+}
+
+export async function pruneAuditTrail(db: Kysely<Schema>, deps: PruneDeps, options: { readonly before: Date }): Promise<PruneResult> {
   if (Number.isNaN(options.before.getTime())) throw new RangeError('the cut-off is not a valid date');
   // Verified outside the lock: a full walk under it would stall every append meanwhile.
-  const verification = await verifyAuditChain(db, (keyId) => (keyId === deps.key.id ? deps.key.key : null));
+  const verification = await verifyAuditChain(db, await loadKeys(db, deps));
   if (!verification.ok) return { kind: 'chain_broken', verification };
   return db.transaction().execute((trx) => pruneLocked(trx, deps, options.before, verification));
 }

@@ -1,7 +1,8 @@
 // The audit trail's vocabulary: what a caller records, what a stored record holds, and
 // the key that seals it. Records are the table's columns in snake_case, so a row read
 // from the database and a line of an NDJSON export verify through the same code.
-import type { AuditOutcome } from '../db/schema.ts';
+import type { Transaction } from 'kysely';
+import type { AuditOutcome, Schema } from '../db/schema.ts';
 
 export type { AuditOutcome };
 
@@ -21,6 +22,17 @@ export interface ChainPosition {
 }
 
 /**
+ * A point in the chain and the id of the key the next record must be sealed under: the
+ * key of the record at that point, or the key a hand-over there names (keys.ts). Null
+ * where nothing pins it: before the first record, after a checkpoint written before key
+ * rotation existed, or at the start of a partial export.
+ */
+export interface ChainHead extends ChainPosition {
+  /** Absent means null: positions made before key rotation existed. */
+  readonly keyId?: string | null;
+}
+
+/**
  * The last record this process appended. Only a guess: another instance may have
  * appended since, or the transaction that wrote it may have rolled back, so an append
  * uses it only through an insert that checks it against the table under the lock.
@@ -33,13 +45,22 @@ export interface ChainPosition {
  */
 export interface ChainHeadCache {
   current: ChainPosition | null;
+  /** The key this process sealed its last record under, its guess of the key in force. */
+  key: AuditKey | null;
   turn: Promise<void>;
   readonly holders: WeakSet<object>;
 }
 
 export interface AuditDeps {
+  /** The key this process starts sealing with: the one in force when it started. */
   readonly key: AuditKey;
   readonly clock: () => Date;
+  /**
+   * Loads the key with this id, read in the appending transaction, when the chain is in
+   * force under another key than this process holds (a rotation by another process);
+   * null when there is no such audit key. Without it such an append fails.
+   */
+  readonly loadKey?: (trx: Transaction<Schema>, keyId: string) => Promise<AuditKey | null>;
   /** Saves reading the head under the lock when this process wrote it; one per process. */
   readonly headCache?: ChainHeadCache;
 }
@@ -96,4 +117,4 @@ export interface AppendedAuditEvent {
 /** The chain starts from this `prev_hash`; the first record has `seq` 1. */
 export const GENESIS_HASH = '0'.repeat(64);
 
-export const GENESIS: ChainPosition = { seq: 0, hash: GENESIS_HASH };
+export const GENESIS: ChainHead = { seq: 0, hash: GENESIS_HASH, keyId: null };

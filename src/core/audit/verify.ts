@@ -9,34 +9,61 @@
 // After a prune the chain starts at the newest checkpoint (checkpoint.ts): its signature
 // must hold and the first remaining record must follow it. Removing or forging the
 // checkpoint, or removing records past it, breaks the walk at the first missing seq.
+//
+// Across key rotations (keys.ts) each record must be sealed under the key in force where
+// it stands: the previous record's, or the one a hand-over names. A record after a
+// hand-over sealed under the old key (whoever still holds it), a hand-over that does not
+// verify under the old key, or a missing hand-over (the records after it would be under a
+// key nothing handed over to) each break the walk at that record.
 import type { Kysely } from 'kysely';
 import type { Schema } from '../db/schema.ts';
 import { checkpointIsAuthentic, latestCheckpoint, positionAfter } from './checkpoint.ts';
+import { HANDOVER_ACTION, handoverNames, nextKeyId, readHandover } from './keys.ts';
 import { personalDataIntact } from './personal.ts';
 import { auditHashMatches } from './seal.ts';
-import { GENESIS, type AuditKeyLookup, type AuditRecord, type ChainPosition } from './types.ts';
+import { GENESIS, type AuditKeyLookup, type AuditRecord, type ChainHead } from './types.ts';
 
-export type AuditChainProblem = 'hash_mismatch' | 'personal_data_mismatch' | 'prev_mismatch' | 'seq_gap' | 'unknown_key' | 'checkpoint_invalid';
+export type AuditChainProblem =
+  | 'hash_mismatch'
+  | 'personal_data_mismatch'
+  | 'prev_mismatch'
+  | 'seq_gap'
+  | 'unknown_key'
+  | 'checkpoint_invalid'
+  | 'key_mismatch'
+  | 'handover_invalid';
 
 export type RecordsVerification =
-  | { readonly ok: true; readonly checked: number; readonly head: ChainPosition }
+  | { readonly ok: true; readonly checked: number; readonly head: ChainHead }
   | {
       readonly ok: false;
       readonly checked: number;
       /** For `seq_gap`, the missing seq; otherwise the seq of the offending record. */
       readonly firstBrokenSeq: number;
       readonly reason: AuditChainProblem;
-      readonly head: ChainPosition;
+      readonly head: ChainHead;
     };
 
-function checkRecord(record: AuditRecord, keys: AuditKeyLookup, position: ChainPosition): AuditChainProblem | null {
+/** A hand-over, already authentic under the old key: well formed, from that key, and naming a key the verifier holds. */
+function checkHandover(record: AuditRecord, keys: AuditKeyLookup): AuditChainProblem | null {
+  const handover = readHandover(record.details);
+  if (handover === null || handover.fromKeyId !== record.key_id) return 'handover_invalid';
+  const newKey = keys(handover.newKeyId);
+  if (newKey === null || newKey.length === 0) return 'unknown_key';
+  return handoverNames(handover, newKey) ? null : 'handover_invalid';
+}
+
+function checkRecord(record: AuditRecord, keys: AuditKeyLookup, position: ChainHead): AuditChainProblem | null {
   if (record.seq !== position.seq + 1) return 'seq_gap';
   if (record.prev_hash !== position.hash) return 'prev_mismatch';
+  const inForce = position.keyId ?? null;
+  if (inForce !== null && record.key_id !== inForce) return 'key_mismatch';
   const key = keys(record.key_id);
   if (key === null || key.length === 0) return 'unknown_key';
   if (!sealMatches(key, record)) return 'hash_mismatch';
   // The hash covers the personal digest; the ip and user agent must match it, or be a redaction of them.
-  return personalDataIntact(key, record) ? null : 'personal_data_mismatch';
+  if (!personalDataIntact(key, record)) return 'personal_data_mismatch';
+  return record.action === HANDOVER_ACTION ? checkHandover(record, keys) : null;
 }
 
 function sealMatches(key: Buffer, record: AuditRecord): boolean {
@@ -49,7 +76,7 @@ function sealMatches(key: Buffer, record: AuditRecord): boolean {
 }
 
 /** Verifies consecutive records that follow `start`; pure, so it serves exports too. */
-export function verifyRecords(records: Iterable<AuditRecord>, keys: AuditKeyLookup, start: ChainPosition): RecordsVerification {
+export function verifyRecords(records: Iterable<AuditRecord>, keys: AuditKeyLookup, start: ChainHead): RecordsVerification {
   let head = start;
   let checked = 0;
   for (const record of records) {
@@ -58,7 +85,7 @@ export function verifyRecords(records: Iterable<AuditRecord>, keys: AuditKeyLook
       const firstBrokenSeq = reason === 'seq_gap' ? head.seq + 1 : record.seq;
       return { ok: false, checked, firstBrokenSeq, reason, head };
     }
-    head = { seq: record.seq, hash: record.hash };
+    head = { seq: record.seq, hash: record.hash, keyId: nextKeyId(record) };
     checked += 1;
   }
   return { ok: true, checked, head };
@@ -76,8 +103,8 @@ export interface ChainVerification {
   readonly checked: number;
   readonly firstBrokenSeq: number | null;
   readonly reason?: AuditChainProblem;
-  /** The last record verified: keep it outside the database to detect a cut tail later. */
-  readonly head: ChainPosition;
+  /** The last record verified (and the key in force after it): keep it outside the database to detect a cut tail later. */
+  readonly head: ChainHead;
 }
 
 function memoize(keys: AuditKeyLookup): AuditKeyLookup {
@@ -93,9 +120,9 @@ function positiveInteger(value: number, field: string, max: number): number {
   return value;
 }
 
-type Start = { readonly anchor: ChainPosition } | { readonly broken: ChainVerification };
+type Start = { readonly anchor: ChainHead } | { readonly broken: ChainVerification };
 
-function brokenAt(seq: number, reason: AuditChainProblem, anchor: ChainPosition): Start {
+function brokenAt(seq: number, reason: AuditChainProblem, anchor: ChainHead): Start {
   return { broken: { ok: false, checked: 0, firstBrokenSeq: seq, reason, head: anchor } };
 }
 
@@ -109,8 +136,8 @@ async function startAfterCheckpoint(db: Kysely<Schema>, keys: AuditKeyLookup): P
 
 async function startBefore(db: Kysely<Schema>, fromSeq: number): Promise<Start> {
   if (fromSeq === 1) return { anchor: GENESIS };
-  const row = await db.selectFrom('audit_events').select(['seq', 'hash']).where('seq', '=', fromSeq - 1).executeTakeFirst();
-  return row === undefined ? brokenAt(fromSeq - 1, 'seq_gap', GENESIS) : { anchor: row };
+  const row = await db.selectFrom('audit_events').select(['seq', 'hash', 'action', 'key_id', 'details']).where('seq', '=', fromSeq - 1).executeTakeFirst();
+  return row === undefined ? brokenAt(fromSeq - 1, 'seq_gap', GENESIS) : { anchor: { seq: row.seq, hash: row.hash, keyId: nextKeyId(row) } };
 }
 
 export async function verifyAuditChain(db: Kysely<Schema>, keys: AuditKeyLookup, options: VerifyChainOptions = {}): Promise<ChainVerification> {

@@ -6,7 +6,7 @@ import { databasePerSuite, testEngines } from '../../../test/helpers/database.ts
 import { BLIND_INDEX_PURPOSE } from './blind-index.ts';
 import { createLiveBlindIndex, readBlindIndexState } from './blind-index-keys.ts';
 import { createKeyring } from './keyring.ts';
-import { createSystemKeyVersion, deleteSystemKey, readSystemKey, systemKeyVersion, systemKeyVersionId } from './system-keys.ts';
+import { createSystemKeyVersion, deleteSystemKey, readSystemKey, systemKeyVersionOf, systemKeyVersionId } from './system-keys.ts';
 
 const EMAIL = 'Someone@Example.test';
 
@@ -26,10 +26,10 @@ for (const engine of testEngines()) {
     it('key version ids: the first is the purpose itself, later ones `<purpose>:<n>`', () => {
       assert.equal(systemKeyVersionId(BLIND_INDEX_PURPOSE, 1), 'blind-index');
       assert.equal(systemKeyVersionId(BLIND_INDEX_PURPOSE, 2), 'blind-index:2');
-      assert.equal(systemKeyVersion(BLIND_INDEX_PURPOSE, 'blind-index:17'), 17);
-      assert.equal(systemKeyVersion(BLIND_INDEX_PURPOSE, 'blind-index'), 1);
-      assert.equal(systemKeyVersion(BLIND_INDEX_PURPOSE, 'audit-chain:2'), null);
-      assert.equal(systemKeyVersion(BLIND_INDEX_PURPOSE, 'blind-index:0'), null);
+      assert.equal(systemKeyVersionOf(BLIND_INDEX_PURPOSE, 'blind-index:17'), 17);
+      assert.equal(systemKeyVersionOf(BLIND_INDEX_PURPOSE, 'blind-index'), 1);
+      assert.equal(systemKeyVersionOf(BLIND_INDEX_PURPOSE, 'audit-chain:2'), null);
+      assert.equal(systemKeyVersionOf(BLIND_INDEX_PURPOSE, 'blind-index:0'), null);
     });
 
     it('a serving instance follows a move within its reload interval, and drops the old key when the move is done', async () => {
@@ -70,7 +70,7 @@ for (const engine of testEngines()) {
       const db = database().db;
       const state = await readBlindIndexState(db);
       const stale = await createLiveBlindIndex({ db, keyring });
-      const next = systemKeyVersionId(BLIND_INDEX_PURPOSE, (systemKeyVersion(BLIND_INDEX_PURPOSE, state.currentKeyId) ?? 0) + 1);
+      const next = systemKeyVersionId(BLIND_INDEX_PURPOSE, (systemKeyVersionOf(BLIND_INDEX_PURPOSE, state.currentKeyId) ?? 0) + 1);
       await createSystemKeyVersion(db, keyring, BLIND_INDEX_PURPOSE, next);
       await setState(next, state.currentKeyId);
       assert.equal(stale.keyId, state.currentKeyId, 'not reloaded');

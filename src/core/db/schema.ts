@@ -58,6 +58,8 @@ export interface AuditCheckpointsTable {
   record_count: number;
   created_at: Timestamp;
   key_id: string;
+  /** The key in force after `through_seq` (migration 0025); null on older checkpoints. */
+  next_key_id: ColumnType<string | null, string | null | undefined, string | null>;
   signature: string;
 }
 

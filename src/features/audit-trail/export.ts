@@ -8,7 +8,8 @@
 import type { Kysely } from 'kysely';
 import { latestCheckpoint, positionAfter, type AuditCheckpoint } from '../../core/audit/checkpoint.ts';
 import { headerLine, recordLine, trailerLine } from '../../core/audit/export-format.ts';
-import { GENESIS, type ChainPosition } from '../../core/audit/types.ts';
+import { nextKeyId } from '../../core/audit/keys.ts';
+import { GENESIS, type ChainHead } from '../../core/audit/types.ts';
 import type { Schema } from '../../core/db/schema.ts';
 
 export interface ExportOptions {
@@ -18,7 +19,7 @@ export interface ExportOptions {
 }
 
 interface Start {
-  readonly anchor: ChainPosition;
+  readonly anchor: ChainHead;
   readonly checkpoint: AuditCheckpoint | null;
 }
 
@@ -28,8 +29,9 @@ async function startOf(db: Kysely<Schema>, fromSeq: number | null): Promise<Star
   if (fromSeq === null || fromSeq <= floor.seq + 1) return { anchor: floor, checkpoint };
   // A partial export starts after a record the reader must already hold (the last line of
   // their previous export); the header names it so they can compare.
-  const before = await db.selectFrom('audit_events').select(['seq', 'hash']).where('seq', '<', fromSeq).orderBy('seq', 'desc').limit(1).executeTakeFirst();
-  return { anchor: before ?? floor, checkpoint: before === undefined ? checkpoint : null };
+  const before = await db.selectFrom('audit_events').select(['seq', 'hash', 'action', 'key_id', 'details']).where('seq', '<', fromSeq).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  if (before === undefined) return { anchor: floor, checkpoint };
+  return { anchor: { seq: before.seq, hash: before.hash, keyId: nextKeyId(before) }, checkpoint: null };
 }
 
 export async function* exportAuditTrail(db: Kysely<Schema>, options: ExportOptions): AsyncGenerator<string> {
@@ -41,7 +43,7 @@ export async function* exportAuditTrail(db: Kysely<Schema>, options: ExportOptio
     const rows = await db.selectFrom('audit_events').selectAll().where('seq', '>', head.seq).orderBy('seq').limit(options.batchSize).execute();
     for (const row of rows) {
       yield recordLine(row);
-      head = { seq: row.seq, hash: row.hash };
+      head = { seq: row.seq, hash: row.hash, keyId: nextKeyId(row) };
       records += 1;
     }
     if (rows.length < options.batchSize) break;

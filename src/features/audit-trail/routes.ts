@@ -22,8 +22,8 @@ const EXPORT_BATCH = 500;
 
 export interface AuditTrailOptions {
   readonly deps: AuditTrailDeps;
-  /** The audit-chain keys by id, for verification. */
-  readonly keys: AuditKeyLookup;
+  /** Every audit-chain key version, read afresh for each verification (a rotation may have added one). */
+  readonly keys: () => Promise<AuditKeyLookup>;
 }
 
 function toEvent(record: AuditRecord): Static<typeof AuditPage>['events'][number] {

@@ -12,7 +12,8 @@ import type { Logger } from '../../core/logging.ts';
 
 export interface ChainCheckDeps {
   readonly db: Kysely<Schema>;
-  readonly keys: AuditKeyLookup;
+  /** Every audit key version, read afresh: a rotation since the last walk adds one. */
+  readonly keys: () => Promise<AuditKeyLookup>;
   readonly change: Changes;
   readonly log: Logger;
 }
@@ -43,7 +44,7 @@ async function recordFailure(deps: ChainCheckDeps, context: RequestContext, user
 export function createChainCheck(deps: ChainCheckDeps): (context: RequestContext, userId: string) => Promise<ChainCheckResult> {
   let running: Promise<ChainVerification> | null = null;
   return async (context, userId) => {
-    running ??= verifyAuditChain(deps.db, deps.keys).finally(() => {
+    running ??= deps.keys().then((keys) => verifyAuditChain(deps.db, keys)).finally(() => {
       running = null;
     });
     const result = await running;

@@ -5,7 +5,8 @@
 // the one the backup recorded when it was taken.
 import { unwrapDataKey } from '../../core/crypto/envelope.ts';
 import type { Keyring } from '../../core/crypto/keyring.ts';
-import { getOrCreateSystemKey, systemKeyAAD } from '../../core/crypto/system-keys.ts';
+import { systemKeyAAD } from '../../core/crypto/system-keys.ts';
+import { loadAuditKeyLookup } from '../../core/audit/keys.ts';
 import type { DB } from '../../core/db/database.ts';
 import { verifyAuditChain } from '../../core/audit/verify.ts';
 import { signingKeyAAD } from '../tokens/index.ts';
@@ -51,8 +52,8 @@ async function checkKeys(db: DB, keyring: Keyring): Promise<RestoredChecks['keys
 export async function checkRestored(db: DB, keyring: Keyring, recordedHead: AuditHead | null): Promise<RestoredChecks> {
   const keys = await checkKeys(db, keyring);
   if (keys.missingMasterKeys.length > 0) return { keys, audit: { ok: false, checked: 0, firstBrokenSeq: null, reason: 'audit key not readable', headMatches: false } };
-  const auditKey = await getOrCreateSystemKey(db, keyring, 'audit-chain');
-  const result = await verifyAuditChain(db, (keyId) => (keyId === auditKey.id ? auditKey.key : null));
+  // Every audit key version the backup holds: its chain may span key rotations.
+  const result = await verifyAuditChain(db, await loadAuditKeyLookup(db, keyring));
   const headMatches = recordedHead === null ? true : result.head.seq === recordedHead.seq && result.head.hash === recordedHead.hash;
   return { keys, audit: { ok: result.ok, checked: result.checked, firstBrokenSeq: result.firstBrokenSeq, reason: result.reason ?? null, headMatches } };
 }

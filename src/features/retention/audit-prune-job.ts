@@ -3,8 +3,7 @@
 // while the chain is broken). Removing audit records needs the database owner: under the
 // least-privilege role (docs/operations.md) the deletion is refused, and the job says so
 // in the log and leaves it to the operator's scheduled `gatehouse audit prune`.
-import type { AuditDeps } from '../../core/audit/types.ts';
-import { pruneAuditTrail } from '../../core/audit/prune.ts';
+import { pruneAuditTrail, type PruneDeps } from '../../core/audit/prune.ts';
 import type { DB } from '../../core/db/database.ts';
 import type { ScheduledJob } from '../../core/jobs/scheduler.ts';
 import type { Logger } from '../../core/logging.ts';
@@ -16,7 +15,7 @@ function isPermissionDenied(error: unknown): boolean {
   return typeof error === 'object' && error !== null && 'code' in error && error.code === '42501';
 }
 
-export function auditPruneJob(deps: AuditDeps & { readonly log: Logger; readonly retentionDays: number }): ScheduledJob {
+export function auditPruneJob(deps: PruneDeps & { readonly log: Logger; readonly retentionDays: number }): ScheduledJob {
   return {
     name: 'prune-audit-trail',
     everySeconds: 86_400,

@@ -24,7 +24,7 @@ import type { Clock } from '../../core/clock.ts';
 import { BLIND_INDEX_PURPOSE, type BlindIndex } from '../../core/crypto/blind-index.ts';
 import { loadBlindIndex, readBlindIndexState, type BlindIndexState } from '../../core/crypto/blind-index-keys.ts';
 import type { Keyring } from '../../core/crypto/keyring.ts';
-import { createSystemKeyVersion, deleteSystemKey, systemKeyVersion, systemKeyVersionId } from '../../core/crypto/system-keys.ts';
+import { createSystemKeyVersion, deleteSystemKey, systemKeyVersionOf, systemKeyVersionId } from '../../core/crypto/system-keys.ts';
 import type { DB } from '../../core/db/database.ts';
 import { carryLoginFailures } from '../lockout/index.ts';
 import { decryptContact } from './repo.ts';
@@ -66,7 +66,7 @@ const ACTOR = { type: 'system', id: 'cli' } as const;
 export class BlindIndexRotationError extends Error {}
 
 function nextKeyId(current: string): string {
-  const version = systemKeyVersion(BLIND_INDEX_PURPOSE, current);
+  const version = systemKeyVersionOf(BLIND_INDEX_PURPOSE, current);
   if (version === null) throw new BlindIndexRotationError(`the current blind-index key id "${current}" is not one this version makes`);
   return systemKeyVersionId(BLIND_INDEX_PURPOSE, version + 1);
 }
