@@ -63,6 +63,11 @@ export function assertBatchSize(batchSize: number): void {
   }
 }
 
+/** What an owner's rotation re-sealed, for its audit record: `[{ column: 'users.email_ciphertext', values: 1 }, ...]`. */
+export function resealedList(fields: Readonly<Record<string, number>>): { readonly column: string; readonly values: number }[] {
+  return Object.entries(fields).map(([column, values]) => ({ column, values }));
+}
+
 function isLockTimeout(error: unknown): boolean {
   return typeof error === 'object' && error !== null && 'code' in error && error.code === '55P03';
 }
@@ -117,7 +122,9 @@ async function rotateOwner(deps: DataKeyRotationDeps, run: { readonly id: string
             action: 'data_key.rotated',
             target: { type: 'user', id: ownerId },
             outcome: 'success',
-            details: { rotation_id: run.id, old_key_id: outcome.oldKeyId, new_key_id: outcome.newKeyId, fields: outcome.fields },
+            // A list, not an object keyed by column: `mfa_totp.secret_ciphertext` as a key would
+            // (rightly) be refused by the audit trail's guard against secret-named keys.
+            details: { rotation_id: run.id, old_key_id: outcome.oldKeyId, new_key_id: outcome.newKeyId, resealed: resealedList(outcome.fields) },
           });
         }
         return outcome;
