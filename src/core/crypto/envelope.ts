@@ -51,15 +51,20 @@ export async function createDataKey(db: DB, keyring: Keyring, ownerId: string): 
   return existing;
 }
 
-/** The owner's data key, or null when the owner has none (never created, or shredded). */
-export async function loadDataKey(db: DB, keyring: Keyring, ownerId: string): Promise<Buffer | null> {
+async function readDataKey(db: DB, keyring: Keyring, ownerId: string, options: { readonly lockForSealing: boolean }): Promise<Buffer | null> {
   assertOwnerId(ownerId);
   const row = await db
     .selectFrom('data_keys')
     .select('wrapped_key')
     .where('owner_id', '=', ownerId)
+    .$if(options.lockForSealing, (query) => query.forShare())
     .executeTakeFirst();
   return row === undefined ? null : keyring.unwrap(row.wrapped_key, dataKeyAAD(ownerId));
+}
+
+/** The owner's data key, or null when the owner has none (never created, or shredded). */
+export async function loadDataKey(db: DB, keyring: Keyring, ownerId: string): Promise<Buffer | null> {
+  return readDataKey(db, keyring, ownerId, { lockForSealing: false });
 }
 
 /**
@@ -72,14 +77,7 @@ export async function loadDataKey(db: DB, keyring: Keyring, ownerId: string): Pr
  * store a session sealed under a key that no longer exists. Concurrent sealers share it.
  */
 export async function loadDataKeyToSeal(trx: DB, keyring: Keyring, ownerId: string): Promise<Buffer | null> {
-  assertOwnerId(ownerId);
-  const row = await trx
-    .selectFrom('data_keys')
-    .select('wrapped_key')
-    .where('owner_id', '=', ownerId)
-    .forShare()
-    .executeTakeFirst();
-  return row === undefined ? null : keyring.unwrap(row.wrapped_key, dataKeyAAD(ownerId));
+  return readDataKey(trx, keyring, ownerId, { lockForSealing: true });
 }
 
 /** An owner's data key from its stored wrapped form, for a caller that read the row itself (in a join). */

@@ -12,6 +12,7 @@ import { verifyAuditChain } from '../../core/audit/verify.ts';
 import { CryptoError } from '../../core/crypto/aead.ts';
 import { decryptField } from '../../core/crypto/envelope.ts';
 import { dataKeyAAD } from '../../core/crypto/envelope.ts';
+import { mfaAppPerSuite } from '../mfa/mfa.fixtures.ts';
 import { resealedList } from './rotation-run.ts';
 import { assertExportReadable, assertReadable, logIn, openEverySealedValue, rotateAll, rotateUser, seededAccount, type SeededAccount } from './data-keys.fixtures.ts';
 
@@ -133,6 +134,26 @@ for (const engine of testEngines()) {
       const actions = (await db.selectFrom('audit_events').select('action').where('target_id', '=', open.id).orderBy('seq').execute()).map((row) => row.action);
       assert.deepEqual(actions, ['data_key_rotation.started', 'data_key_rotation.resumed', 'data_key_rotation.finished']);
       await chainVerifies();
+    });
+  });
+
+  describe(`data-key rotation and the caches on ${engine.engine}`, () => {
+    // A manual clock: cached entries never expire by themselves here, so only the
+    // invalidation after the rotation's commit can drop one.
+    const suite = mfaAppPerSuite(engine);
+
+    it("drops the user's cached entries after the commit (the change helper, from the data_key.rotated record)", async () => {
+      const { test } = suite;
+      const account = await createUser(test, { label: 'cached', name: 'Cached Name' });
+      const { access_token: token } = await logIn(test, account, 'Cache/1');
+      assert.equal((await test.app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${token}` } })).statusCode, 200);
+      let loads = 0;
+      const probe = async (): Promise<null> => { loads += 1; return Promise.resolve(null); };
+      await test.services.auth.profiles.get(account.id, probe);
+      assert.equal(loads, 0, 'the profile is cached');
+      await rotateUser(test, account.id);
+      await test.services.auth.profiles.get(account.id, probe);
+      assert.equal(loads, 1, 'the rotation dropped it');
     });
   });
 }
