@@ -182,7 +182,8 @@ describe('gatehouse CLI', () => {
     assert.ok(id !== undefined);
     const one = await run(['keys', 'rotate-data-keys', '--user', id], env);
     assert.equal(one.code, 0, one.stderr);
-    assert.match(one.stdout, new RegExp(`user ${id}: data key [0-9a-f-]{36} replaced by [0-9a-f-]{36} \\(run [0-9a-f-]{36}\\)`));
+    assert.ok(one.stdout.includes(`user ${id}: data key `), one.stdout);
+    assert.match(one.stdout, /: data key [0-9a-f-]{36} replaced by [0-9a-f-]{36} \(run [0-9a-f-]{36}\)/);
     const all = await run(['keys', 'rotate-data-keys', '--all', '--batch', '1'], env);
     assert.equal(all.code, 0, all.stderr);
     assert.match(all.stdout, /^finished run [0-9a-f-]{36} \(keys created before .*\): [1-9]\d* data keys rotated, 0 skipped$/m);
