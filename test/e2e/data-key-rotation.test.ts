@@ -8,23 +8,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from '../helpers/cli.ts';
-import { call, instancesPerSuite, postgresEngineForInstances, type Cluster } from '../helpers/instances.ts';
-import { startSteadyLoad, type LoadAccount } from '../helpers/steady-load.ts';
+import { call, instancesPerSuite, postgresEngineForInstances } from '../helpers/instances.ts';
+import { loadAccounts, startSteadyLoad } from '../helpers/steady-load.ts';
 
 const CLIENTS = 4;
 const ACCOUNTS = 40;
 const skip = postgresEngineForInstances() === null ? 'DATABASE_URL_TEST is not set' : false;
-
-async function loadAccounts(cluster: Cluster, count: number): Promise<LoadAccount[]> {
-  const accounts: LoadAccount[] = [];
-  for (let n = 0; n < count; n += 1) {
-    const user = await cluster.account();
-    const login = await call(cluster.servers[n % cluster.servers.length]!, 'POST', '/v1/auth/login', { body: { email: user.email, password: user.password } });
-    assert.equal(login.status, 200);
-    accounts.push({ email: user.email, password: user.password, refreshToken: String(login.json['refresh_token']) });
-  }
-  return accounts;
-}
 
 describe('data-key rotation while three instances serve', { skip, timeout: 240_000 }, () => {
   const cluster = instancesPerSuite({ count: 3 });

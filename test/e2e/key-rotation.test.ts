@@ -20,7 +20,7 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from '../helpers/cli.ts';
 import { call, instancesPerSuite, postgresEngineForInstances, type Cluster } from '../helpers/instances.ts';
-import { kidOf, startSteadyLoad, type LoadAccount, type SteadyLoad } from '../helpers/steady-load.ts';
+import { kidOf, loadAccounts, startSteadyLoad, type SteadyLoad } from '../helpers/steady-load.ts';
 import { CLOCK_TOLERANCE_SECONDS } from '../../src/features/tokens/limits.ts';
 
 const CLIENTS = 3;
@@ -30,18 +30,6 @@ const skip = postgresEngineForInstances() === null ? 'DATABASE_URL_TEST is not s
 
 interface Diagnostics {
   diagnostic(message: string): void;
-}
-
-/** Accounts for the load, each with a session logged in now and refreshed under the load. */
-async function loadAccounts(cluster: Cluster, count: number): Promise<LoadAccount[]> {
-  const accounts: LoadAccount[] = [];
-  for (let n = 0; n < count; n += 1) {
-    const user = await cluster.account();
-    const login = await call(cluster.servers[n % cluster.servers.length]!, 'POST', '/v1/auth/login', { body: { email: user.email, password: user.password } });
-    assert.equal(login.status, 200);
-    accounts.push({ email: user.email, password: user.password, refreshToken: String(login.json['refresh_token']) });
-  }
-  return accounts;
 }
 
 function cliEnv(cluster: Cluster, overrides: Record<string, string> = {}): Record<string, string> {

@@ -10,7 +10,8 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { strongPassword } from './http.ts';
-import { call, type Reply } from './instances.ts';
+import assert from 'node:assert/strict';
+import { call, type Cluster, type Reply } from './instances.ts';
 import type { ServerProcess } from './server-process.ts';
 
 export interface LoadAccount {
@@ -65,6 +66,18 @@ export interface SteadyLoadOptions {
   readonly accountEveryMs?: number;
   /** Ends the load too (the test's signal: a test that timed out leaves nothing running). */
   readonly signal?: AbortSignal;
+}
+
+/** Accounts for the load, each with a session logged in now and refreshed under the load. */
+export async function loadAccounts(cluster: Cluster, count: number): Promise<LoadAccount[]> {
+  const accounts: LoadAccount[] = [];
+  for (let n = 0; n < count; n += 1) {
+    const user = await cluster.account();
+    const login = await call(cluster.servers[n % cluster.servers.length]!, 'POST', '/v1/auth/login', { body: { email: user.email, password: user.password } });
+    assert.equal(login.status, 200);
+    accounts.push({ email: user.email, password: user.password, refreshToken: String(login.json['refresh_token']) });
+  }
+  return accounts;
 }
 
 export function kidOf(token: string): string {
