@@ -31,8 +31,11 @@ export type OwnerRotation =
 
 export interface OwnerRotationOptions {
   readonly rotationId: string;
-  /** Only a key created before this is rotated (a run's start); null rotates whatever key the owner has. */
-  readonly keysCreatedBefore: Date | null;
+  /**
+   * Only a key created before the run started is rotated (`--all`); otherwise whatever key
+   * the owner has (`--user`). Compared in SQL: timestamps keep microseconds there.
+   */
+  readonly onlyKeysOlderThanRun: boolean;
   /** Tests only: runs after every value is re-sealed, before the key row changes and the transaction commits. */
   readonly beforeKeySwap?: () => Promise<void>;
 }
@@ -87,9 +90,14 @@ async function resealField(trx: DB, field: SealedField, ownerId: string, oldKey:
 export async function rotateOwnerDataKey(trx: DB, keyring: Keyring, ownerId: string, options: OwnerRotationOptions): Promise<OwnerRotation> {
   await sql`SELECT set_config('lock_timeout', ${`${ROTATION_LOCK_TIMEOUT_MS}ms`}, true)`.execute(trx);
   await trx.selectFrom('users').select('id').where('id', '=', ownerId).forUpdate().execute();
-  const current = await trx.selectFrom('data_keys').select(['key_id', 'wrapped_key', 'created_at']).where('owner_id', '=', ownerId).forUpdate().executeTakeFirst();
+  const current = await trx
+    .selectFrom('data_keys')
+    .select(['key_id', 'wrapped_key', sql<boolean>`data_keys.created_at < (SELECT r.started_at FROM data_key_rotations r WHERE r.id = ${options.rotationId})`.as('older_than_run')])
+    .where('owner_id', '=', ownerId)
+    .forUpdate()
+    .executeTakeFirst();
   if (current === undefined) return { status: 'skipped', reason: 'no_data_key' };
-  if (options.keysCreatedBefore !== null && new Date(current.created_at).getTime() >= options.keysCreatedBefore.getTime()) {
+  if (options.onlyKeysOlderThanRun && !current.older_than_run) {
     return { status: 'skipped', reason: 'created_after_start' };
   }
   const oldKey = keyring.unwrap(current.wrapped_key, dataKeyAAD(ownerId));

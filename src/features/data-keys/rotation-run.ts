@@ -165,13 +165,16 @@ export async function rotateAllDataKeys(deps: DataKeyRotationDeps, options: { re
   const startedAt = new Date(run.started_at);
   let after = run.cursor;
   for (;;) {
-    let query = deps.db.selectFrom('data_keys').select('owner_id').where('created_at', '<', startedAt);
+    let query = deps.db
+      .selectFrom('data_keys')
+      .select('owner_id')
+      .where((eb) => eb('created_at', '<', eb.selectFrom('data_key_rotations').select('started_at').where('id', '=', run.id)));
     if (after !== null) query = query.where('owner_id', '>', after);
     const owners = await query.orderBy('owner_id').limit(batchSize).execute();
     for (const { owner_id: ownerId } of owners) {
       const beforeKeySwap = options.hooks?.beforeKeySwap;
       await rotateOwner(deps, { id: run.id, scope: 'all' }, ownerId, {
-        keysCreatedBefore: startedAt,
+        onlyKeysOlderThanRun: true,
         ...(beforeKeySwap === undefined ? {} : { beforeKeySwap: () => beforeKeySwap(ownerId) }),
       });
       await options.hooks?.afterOwner?.(ownerId);
@@ -197,7 +200,7 @@ export async function rotateUserDataKey(deps: DataKeyRotationDeps, ownerId: stri
   });
   const beforeKeySwap = options.hooks?.beforeKeySwap;
   const outcome = await rotateOwner(deps, { id: run.id, scope: 'user' }, ownerId, {
-    keysCreatedBefore: null,
+    onlyKeysOlderThanRun: false,
     ...(beforeKeySwap === undefined ? {} : { beforeKeySwap: () => beforeKeySwap(ownerId) }),
   });
   const finished = await finishRun(deps, run.id, 'user');
