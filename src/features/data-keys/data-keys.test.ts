@@ -13,6 +13,7 @@ import { CryptoError } from '../../core/crypto/aead.ts';
 import { decryptField } from '../../core/crypto/envelope.ts';
 import { dataKeyAAD } from '../../core/crypto/envelope.ts';
 import { mfaAppPerSuite } from '../mfa/mfa.fixtures.ts';
+import { DataKeyRotationError } from './rotate-user.ts';
 import { resealedList } from './rotation-run.ts';
 import { assertExportReadable, assertReadable, logIn, openEverySealedValue, rotateAll, rotateUser, seededAccount, type SeededAccount } from './data-keys.fixtures.ts';
 
@@ -63,6 +64,21 @@ for (const engine of testEngines()) {
       assert.deepEqual(events[1]?.details, { rotation_id: result.rotationId, old_key_id: before.key_id, new_key_id: after.key_id, resealed: resealedList(result.outcome.fields) });
       assert.deepEqual(events[2]?.details, { scope: 'user', rotated: 1, skipped: 0 });
       await chainVerifies();
+    });
+
+    it('refuses (and changes nothing) for a user with a file kept in FILES_DIR, which cannot be re-sealed in the transaction', async () => {
+      const { test } = suite;
+      const db = test.database.db;
+      const account = await seededAccount(test, 'files-dir');
+      // What a row of the directory store holds: an empty column, the content on disk.
+      await db.updateTable('user_files').set({ content: Buffer.alloc(0) }).where('user_id', '=', account.id).where('purpose', '=', 'file').execute();
+      const before = await db.selectFrom('data_keys').select(['key_id', 'wrapped_key']).where('owner_id', '=', account.id).executeTakeFirstOrThrow();
+      const email = (await db.selectFrom('users').select('email_ciphertext').where('id', '=', account.id).executeTakeFirstOrThrow()).email_ciphertext;
+      await assert.rejects(rotateUser(test, account.id), (error: unknown) => error instanceof DataKeyRotationError && /stored in FILES_DIR/.test(error.message));
+      assert.deepEqual(await db.selectFrom('data_keys').select(['key_id', 'wrapped_key']).where('owner_id', '=', account.id).executeTakeFirstOrThrow(), before, 'the key is untouched');
+      assert.equal((await db.selectFrom('users').select('email_ciphertext').where('id', '=', account.id).executeTakeFirstOrThrow()).email_ciphertext, email, 'no value was re-sealed');
+      assert.equal(await db.selectFrom('retired_data_keys').select('key_id').where('owner_id', '=', account.id).executeTakeFirst(), undefined);
+      await db.deleteFrom('user_files').where('user_id', '=', account.id).where('purpose', '=', 'file').execute();
     });
 
     it('a run of everything in batches of 3 while the owners log in, list their sessions and export; later accounts are left alone; audited; the chain verifies', async () => {
