@@ -109,7 +109,7 @@ export default tseslint.config(
   {
     files: ['scripts/require-node.cjs', 'bin/gatehouse.mjs'],
     extends: [tseslint.configs.disableTypeChecked],
-    languageOptions: { globals: { process: 'readonly', module: 'writable' } },
+    languageOptions: { globals: { process: 'readonly', module: 'writable', URL: 'readonly' } },
   },
   {
     files: ['scripts/require-node.cjs'],

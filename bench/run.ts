@@ -24,7 +24,7 @@ import { PHASES, QUIET_BUSY_PERCENT, RAISED_LIMITS, runAuthBenchmark, type AuthB
 import { runMfaLoginBenchmark } from './mfa-login.ts';
 import { formatMfaLogin } from './lib/mfa-report.ts';
 import { postgresBaseURL } from './lib/postgres.ts';
-import { evaluateGoals, formatGoals, formatMemory, formatResults } from './lib/report.ts';
+import { evaluateGoals, formatGoals, formatMemory, formatResults, formatThreads } from './lib/report.ts';
 
 const RESULTS = new URL('./results/', import.meta.url);
 const ENGINES: readonly Engine[] = ['postgres', 'pglite'];
@@ -155,6 +155,8 @@ async function runAuth(run: RunOptions): Promise<void> {
   console.log(formatResults(report));
   console.log('');
   console.log(formatMemory(report));
+  console.log('');
+  console.log(formatThreads(report));
   console.log('');
   console.log(formatGoals(goals));
   const contaminated = report.engines.flatMap((engine) =>

@@ -6,4 +6,10 @@
 // applies to it. Node 20 accepts those flags too, so it gets as far as the check.
 import '../scripts/require-node.cjs';
 
+const { enableCompileCacheSafely } = await import('../scripts/compile-cache.ts');
+
+// Before the first import of our sources: their type-stripped and compiled forms are then
+// read from disk on the next start instead of made again (about a sixth of a start's CPU).
+enableCompileCacheSafely(new URL('../node_modules/.cache/gatehouse-compile', import.meta.url));
+
 import('../src/main.ts');

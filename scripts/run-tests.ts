@@ -35,6 +35,8 @@ export const SHARED_PROCESS: readonly string[] = [
   'src/core/password/hash-slots.test.ts',
   'src/core/password/policy.test.ts',
   'src/features/auth/session-gate.security.test.ts',
+  'src/features/incident/template.security.test.ts',
+  'src/features/incident/template.test.ts',
   'src/features/mail/mail.test.ts',
   'src/features/mfa/totp.test.ts',
   'src/features/sessions/successor.test.ts',

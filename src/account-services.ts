@@ -21,6 +21,7 @@ import type { Passkeys } from './features/passkeys/index.ts';
 import type { RefreshRotation, SessionLifetimes } from './features/sessions/index.ts';
 import type { AccessTokens } from './features/tokens/index.ts';
 import type { ProfileCache } from './features/users/index.ts';
+import type { IncidentFlags } from './features/incident/index.ts';
 
 export interface AccountServices {
   readonly db: DB;
@@ -58,6 +59,8 @@ export interface AccountServices {
   readonly passkeyReauthentication: PasskeyReauthentication;
   /** Cookie sessions for browsers: the cookies, and their origin and CSRF checks. */
   readonly browserSessions: BrowserSessions;
+  /** The containment switches (maintenance, registration frozen), shared by every instance. */
+  readonly incidentFlags: IncidentFlags;
   /** REAUTH_MAX_AGE, in seconds. */
   readonly reauthMaxAge: number;
 }

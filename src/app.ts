@@ -30,6 +30,7 @@ import { auditTrailRoutes } from './features/audit-trail/routes.ts';
 import { databaseStore, directoryStore } from './features/files/index.ts';
 import { filesRoutes } from './features/files/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
+import { incidentRoutes } from './features/incident/routes.ts';
 import { loginRoutes } from './features/login/routes.ts';
 import { metricsRoutes } from './features/metrics/routes.ts';
 import { mfaRoutes } from './features/mfa/routes.ts';
@@ -152,6 +153,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(privacyRoutes, { deps: auth, limits: rateLimits.auth, graceDays: config.auth.accountDeletionGraceDays, fileStore });
   await app.register(filesRoutes, { deps: auth, store: fileStore, uploads: config.uploads, metrics });
   await app.register(adminRoleRoutes, { deps: auth });
+  await app.register(incidentRoutes, { deps: auth });
   await app.register(metricsRoutes, { registry: metrics.registry, token: config.metricsToken });
   await app.register(auditTrailRoutes, { deps: auth, keys: deps.services.auditKeys });
   if (deps.webApp !== undefined && deps.webApp !== null) await registerWebApp(app, deps.webApp);

@@ -20,6 +20,9 @@ import { listJobsCommand, runJobCommand } from './cli/jobs.ts';
 import { createCommand, keygenCommand, ledgerCommand, restoreCommand, verifyCommand } from './cli/backup.ts';
 import { BackupError } from './features/backup/index.ts';
 import { doctorCommand } from './cli/doctor/command.ts';
+import { DEFAULT_BATCH_SIZE, DEFAULT_RATE_PER_SECOND, notifyCommand, notifyStatusCommand, readInputs } from './cli/incident-notify.ts';
+import { forcePasswordResetCommand, parseSwitchState, signOutCommand, statusCommand, switchCommand } from './cli/incident.ts';
+import { NotifyError, parseScope, ScopeError, SelectionError, TemplateError, type ContainmentScope } from './features/incident/index.ts';
 
 const USAGE = `usage: gatehouse <command>
 
@@ -53,6 +56,26 @@ const USAGE = `usage: gatehouse <command>
   jobs run NAME       run one of them now
   users create --email E [--name N] [--role R ...]
                       create a verified user; the password is read from stdin or a prompt
+  incident sign-out --all | --role R | --user ID
+                      end every live session of everyone, a role's holders or one user
+  incident force-password-reset --all | --role R | --user ID [--notify]
+                      require a password reset (login answers password_reset_required),
+                      end the users' sessions; --notify mails each one a reset link
+  incident freeze-registration on|off
+                      registration answers registration_frozen while on
+  incident maintenance on|off
+                      new logins answer maintenance_mode, except admins with a second factor
+  incident status     the containment switches, how many users must reset their password,
+                      and the signing keys' states
+  incident notify (--users FILE | --all) --template T [--dry-run [--outbox DIR]]
+                  [--rate N] [--batch-size N] [--resume CAMPAIGN] [--report FILE]
+                      mail a breach notification (GDPR art. 34) from a reviewed template to the
+                      listed user ids or every active account, through the mail queue, N mails a
+                      second (default ${DEFAULT_RATE_PER_SECOND}); rerun the same command to carry on after a crash;
+                      --dry-run writes the mails to the outbox (default DATA_DIR/outbox) only.
+                      See docs/incident-notification.md
+  incident notify --status CAMPAIGN [--report FILE]
+                      a campaign's progress: recipients and the state of each mail
 `;
 
 type Command = (argv: readonly string[]) => Promise<number>;
@@ -62,6 +85,26 @@ class UsageError extends Error {}
 const out = (text: string): void => {
   process.stdout.write(text);
 };
+
+const SCOPE_OPTIONS = { all: { type: 'boolean' }, role: { type: 'string' }, user: { type: 'string' } } as const;
+
+/** --all | --role R | --user ID, exactly one of them (features/incident/scope.ts). */
+function scopeOf(values: { all?: boolean | undefined; role?: string | undefined; user?: string | undefined }): ContainmentScope {
+  try {
+    return parseScope(values);
+  } catch (error) {
+    if (error instanceof ScopeError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** The one positional word `on` or `off` of a switch command. */
+function switchState(argv: readonly string[], command: string): boolean {
+  const { positionals } = parseArgs({ args: [...argv], allowPositionals: true, strict: true });
+  const state = positionals.length === 1 ? parseSwitchState(positionals[0]) : null;
+  if (state === null) throw new UsageError(`${command} takes on or off`);
+  return state;
+}
 
 function config(): ReturnType<typeof loadConfig> {
   return loadConfig(process.env);
@@ -191,6 +234,7 @@ const commands: Record<string, Command> = {
     if (name === undefined || positionals.length !== 1) throw new UsageError('jobs run takes one job name');
     return withRuntime((runtime) => runJobCommand(runtime, name, (text) => process.stdout.write(text)));
   },
+  'incident notify': incidentNotify,
   async 'users create'(argv) {
     const { values } = parseArgs({
       args: [...argv],
@@ -201,7 +245,75 @@ const commands: Record<string, Command> = {
     const email = values.email;
     return withRuntime((runtime) => createUserCommand(runtime, { email, name: values.name ?? null, roles: values.role ?? [] }));
   },
+  async 'incident sign-out'(argv) {
+    const { values } = parseArgs({ args: [...argv], options: SCOPE_OPTIONS, strict: true });
+    const scope = scopeOf(values);
+    return withRuntime((runtime) => signOutCommand(runtime, scope, out));
+  },
+  async 'incident force-password-reset'(argv) {
+    const { values } = parseArgs({ args: [...argv], options: { ...SCOPE_OPTIONS, notify: { type: 'boolean' } }, strict: true });
+    const scope = scopeOf(values);
+    return withRuntime((runtime) => forcePasswordResetCommand(runtime, scope, { notify: values.notify === true }, out));
+  },
+  async 'incident freeze-registration'(argv) {
+    const on = switchState(argv, 'incident freeze-registration');
+    return withRuntime((runtime) => switchCommand(runtime, 'registration', on, out));
+  },
+  async 'incident maintenance'(argv) {
+    const on = switchState(argv, 'incident maintenance');
+    return withRuntime((runtime) => switchCommand(runtime, 'maintenance', on, out));
+  },
+  async 'incident status'(argv) {
+    parseArgs({ args: [...argv], strict: true });
+    return withRuntime((runtime) => statusCommand(runtime, out));
+  },
 };
+
+function positiveInteger(value: string | undefined, fallback: number, flag: string): number {
+  if (value === undefined) return fallback;
+  if (!/^\d{1,7}$/.test(value)) throw new UsageError(`${flag} takes a whole number`);
+  return Number(value);
+}
+
+async function incidentNotify(argv: readonly string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      users: { type: 'string' }, all: { type: 'boolean' }, template: { type: 'string' }, 'dry-run': { type: 'boolean' }, outbox: { type: 'string' },
+      rate: { type: 'string' }, 'batch-size': { type: 'string' }, resume: { type: 'string' }, report: { type: 'string' }, status: { type: 'string' },
+    },
+    strict: true,
+  });
+  const io = { out, err: (text: string) => { process.stderr.write(text); } };
+  if (values.status !== undefined) {
+    const campaign = values.status;
+    if (values.users !== undefined || values.all === true || values.template !== undefined || values['dry-run'] === true) throw new UsageError('--status takes only a campaign id (and --report FILE)');
+    return withRuntime((runtime) => notifyStatusCommand(runtime, campaign, values.report, io));
+  }
+  if ((values.users === undefined) === (values.all !== true)) throw new UsageError('incident notify takes either --users FILE or --all');
+  if (values.template === undefined) throw new UsageError('incident notify needs --template FILE');
+  if (values.outbox !== undefined && values['dry-run'] !== true) throw new UsageError('--outbox goes with --dry-run');
+  const input = {
+    template: values.template,
+    selection: values.users === undefined ? { all: true as const } : { users: values.users },
+    dryRun: values['dry-run'] === true,
+    rate: positiveInteger(values.rate, DEFAULT_RATE_PER_SECOND, '--rate'),
+    batchSize: positiveInteger(values['batch-size'], DEFAULT_BATCH_SIZE, '--batch-size'),
+    report: values.report,
+    outbox: values.outbox,
+    resume: values.resume,
+  };
+  try {
+    // Checked before any database is opened: a refused template or users file changes nothing.
+    const inputs = await readInputs(input);
+    return await withRuntime((runtime) => notifyCommand(runtime, { ...input, ...inputs }, io));
+  } catch (error) {
+    const refusal = error instanceof TemplateError ? `template refused: ${error.message}` : error instanceof SelectionError || error instanceof NotifyError ? error.message : null;
+    if (refusal === null) throw error;
+    process.stderr.write(`gatehouse: incident notify: ${refusal}\n`);
+    return 2;
+  }
+}
 
 function resolve(argv: readonly string[]): { command: Command; rest: string[] } | null {
   for (const words of [2, 1]) {

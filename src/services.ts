@@ -54,6 +54,7 @@ import { ensureSigningKeys } from './features/tokens/signing-keys.ts';
 import type { WebhookTuning } from './features/webhooks/handler.ts';
 import { createSecurityWebhooks } from './features/webhooks/service.ts';
 import { createProfileCache } from './features/users/profile-cache.ts';
+import { createIncidentFlags } from './features/incident/index.ts';
 import { resendVerification } from './features/verification/index.ts';
 
 export interface Services {
@@ -188,7 +189,8 @@ export async function createServices(resources: ServiceResources): Promise<Servi
   // WebAuthn's RP ID is a host name; browsers refuse every ceremony at an IP address.
   if (isIP(passkeys.relyingParty.id) !== 0) log.warn({ public_url: config.publicURL }, 'PUBLIC_URL names an IP address: passkeys cannot work (use a host name, e.g. http://localhost:8080)');
   const secondFactorRequirement = createSecondFactorRequirement({ db, clock, requiredRoles: auth.mfaRequiredRoles });
-  for (const cache of [sessionGate, authorizer, profiles, secondFactorRequirement]) invalidation.register(cache);
+  const incidentFlags = createIncidentFlags({ db, clock });
+  for (const cache of [sessionGate, authorizer, profiles, secondFactorRequirement, incidentFlags]) invalidation.register(cache);
   const cacheBroadcast = resources.redis === null ? null : createCacheBroadcast({
     redis: resources.redis,
     invalidation,
@@ -256,6 +258,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
       accountJobs,
       deviceTokens: createDeviceTokens(deviceTokenKey.key),
       secondFactorRequirement,
+      incidentFlags,
       reauthMaxAge: auth.reauthMaxAge,
       browserSessions: createBrowserSessions({
         key: browserSessionKey.key,

@@ -3,7 +3,7 @@
 // and everything else on the machine (other people's work: "foreign") used during it.
 // Foreign load skews throughput; CPU per request is much less sensitive to it.
 import { readFileSync } from 'node:fs';
-import { machineCPUSeconds, processCPUSeconds, residentBytes } from './proc.ts';
+import { machineCPUSeconds, processCPUSeconds, residentBytes, threadCPUSeconds } from './proc.ts';
 import { round } from './stats.ts';
 
 export interface WindowUsage {
@@ -17,6 +17,8 @@ export interface WindowUsage {
   /** Share of the whole machine busy, 0–100. */
   readonly machineBusyPercent: number;
   readonly rssMB: { readonly mean: number; readonly max: number; readonly samples: number };
+  /** The server's cores by thread name (`main`, `libuv-worker`, `V8 DefaultWorke`, ...), summed over its processes. */
+  readonly serverThreads: Readonly<Record<string, number>>;
 }
 
 export interface WindowMonitor {
@@ -78,7 +80,12 @@ export function createWindowMonitor(options: MonitorOptions): WindowMonitor {
   const sampleMs = options.sampleMs ?? 200;
   const rss: number[] = [];
   let timer: NodeJS.Timeout | null = null;
-  let begin: { wall: number; server: Map<number, number>; self: NodeJS.CpuUsage; machine: { busy: number; total: number } } | null = null;
+  let begin: { wall: number; server: Map<number, number>; threads: Map<string, number>; self: NodeJS.CpuUsage; machine: { busy: number; total: number } } | null = null;
+  const threadsOf = (pids: readonly number[]): Map<string, number> => {
+    const total = new Map<string, number>();
+    for (const pid of pids) for (const [name, seconds] of threadCPUSeconds(pid)) total.set(name, (total.get(name) ?? 0) + seconds);
+    return total;
+  };
   let postgresBegin: Map<number, number> = new Map<number, number>();
   let result: WindowUsage | null = null;
 
@@ -94,7 +101,7 @@ export function createWindowMonitor(options: MonitorOptions): WindowMonitor {
 
   return {
     start() {
-      begin = { wall: performance.now(), server: cpuOf(serverPids()), self: process.cpuUsage(), machine: machineCPUSeconds() };
+      begin = { wall: performance.now(), server: cpuOf(serverPids()), threads: threadsOf(serverPids()), self: process.cpuUsage(), machine: machineCPUSeconds() };
       // A few milliseconds late at most: the lookup is one query on an open connection.
       options.postgresPids?.().then(
         (pids) => { postgresBegin = cpuOf(pids); },
@@ -115,6 +122,11 @@ export function createWindowMonitor(options: MonitorOptions): WindowMonitor {
       const serverCores = cpuSince(begin.server) / seconds;
       const loadGeneratorCores = (self.user + self.system) / 1e6 / seconds;
       const postgresCores = cpuSince(postgresBegin) / seconds;
+      const serverThreads: Record<string, number> = {};
+      for (const [name, total] of threadsOf(serverPids())) {
+        const cores = (total - (begin.threads.get(name) ?? 0)) / seconds;
+        if (cores > 0) serverThreads[name] = round(cores);
+      }
       result = {
         serverCores: round(serverCores),
         loadGeneratorCores: round(loadGeneratorCores),
@@ -126,6 +138,7 @@ export function createWindowMonitor(options: MonitorOptions): WindowMonitor {
           max: rss.length === 0 ? Number.NaN : round(Math.max(...rss) / MB, 1),
           samples: rss.length,
         },
+        serverThreads,
       };
     },
     usage() {

@@ -1,6 +1,6 @@
 // Linux /proc readings: a process's resident memory and CPU time, and the machine's CPU
 // time, so a phase can say how busy the server, the load generator and the rest were.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 // USER_HZ: 100 on every mainstream Linux build; /proc/<pid>/stat counts in these ticks.
 const TICKS_PER_SECOND = 100;
@@ -53,4 +53,30 @@ export function machineCPUSeconds(): { busy: number; total: number } {
   // idle and iowait are the 4th and 5th counters.
   const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
   return { busy: (total - idle) / TICKS_PER_SECOND, total: total / TICKS_PER_SECOND };
+}
+
+/**
+ * CPU seconds per thread name of a process (Linux: /proc/PID/task/TID/comm), e.g. the main
+ * thread (`node`), the libuv pool (`libuv-worker`), V8's helpers (`V8 DefaultWorke`):
+ * where a process's CPU goes when its main-thread profile is mostly idle.
+ */
+export function threadCPUSeconds(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return byName;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = tid === String(pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      byName.set(name, (byName.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND);
+    } catch {
+      // The thread ended; its time is lost, which only understates that group.
+    }
+  }
+  return byName;
 }

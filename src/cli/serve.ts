@@ -13,8 +13,12 @@ import { bootstrapAdmin } from '../features/admin/bootstrap.ts';
 import { reloadTLS } from '../core/http/tls.ts';
 import { createServices, type Services } from '../services.ts';
 import { ensureWebBuild } from '../web/build.ts';
+import { preloadGuessability } from '../core/password/guessability.ts';
 import { WEB_ROOT } from '../web/source-hash.ts';
 import type { WorkerLink } from './cluster-worker.ts';
+
+// Long enough for a rolling restart's first health checks to pass before the build blocks the loop.
+const GUESSABILITY_PRELOAD_DELAY_MS = 2_000;
 
 export interface ServeOptions {
   /** Set in a cluster worker (WORKERS > 1); null for a single process. */
@@ -67,6 +71,9 @@ export async function serve(runtime: Runtime, options: ServeOptions = { worker: 
   services.jobs.start();
   services.scheduler.start();
   log.info({ url: config.publicURL, engine: runtime.database.engine, env: config.environment }, 'gatehouse listening');
+  // The password-strength dictionaries (0.2–0.7 s of CPU) are needed only where a password
+  // is set: built a moment after start instead of before it, so the start is shorter.
+  setTimeout(preloadGuessability, GUESSABILITY_PRELOAD_DELAY_MS).unref();
   const missing = missingTuning(process.execArgv, process.env, runtime.database.engine);
   if (missing.length > 0) log.warn({ missing }, 'started without the memory tuning of docs/operations.md: expect a larger resident set');
 

@@ -40,7 +40,7 @@ async function eventually(what: string, check: () => boolean, timeoutMs = 3_000)
 describe('cache invalidation messages', () => {
   it('a message the publisher writes parses back to its origin and tags', () => {
     const origin = randomUUID();
-    const tags = [user(), session(), 'roles'];
+    const tags = [user(), session(), 'roles', 'incident'];
     const [message, ...rest] = encodeInvalidationMessages(origin, tags);
     assert.deepEqual(rest, []);
     assert.deepEqual(parseInvalidationMessage(message ?? ''), { origin, tags });
@@ -96,7 +96,7 @@ describe('cache invalidation messages', () => {
     fc.assert(fc.property(message, (raw) => {
       const parsed = parseInvalidationMessage(raw);
       if (parsed === null) return;
-      for (const parsedTag of parsed.tags) assert.match(parsedTag, /^(?:(?:user|session):[0-9a-f-]{36}|roles)$/);
+      for (const parsedTag of parsed.tags) assert.match(parsedTag, /^(?:(?:user|session):[0-9a-f-]{36}|roles|incident)$/);
     }), { numRuns: 2_000 });
   });
 

@@ -17,7 +17,7 @@
 //
 // Redis is a shared system, so a message is input like any other: bounded in size and in
 // tag count, parsed without throwing, and only tags of the known shapes (`user:<uuid>`,
-// `session:<uuid>`, `roles`) are applied. A malformed message is counted and dropped; it
+// `session:<uuid>`, `roles`, `incident`) are applied. A malformed message is counted and dropped; it
 // can never clear more than the tags it names.
 //
 // The channel is not scoped by Redis' database number (pub/sub ignores it): deployments
@@ -38,7 +38,7 @@ export const MAX_TAGS_PER_MESSAGE = 100;
 const FAILURE_REMINDER_MS = 60_000;
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
-const BROADCAST_TAG = new RegExp(`^(?:(?:user|session):${UUID}|roles)$`);
+const BROADCAST_TAG = new RegExp(`^(?:(?:user|session):${UUID}|roles|incident)$`);
 const INSTANCE_ID = new RegExp(`^${UUID}$`);
 
 export interface InvalidationMessage {
@@ -119,6 +119,12 @@ export interface CacheBroadcast {
   /** After a commit: tells the other instances. Never throws, never waits. */
   announce(tags: readonly string[]): void;
   /**
+   * Resolves once every announcement made so far was published or failed (never rejects).
+   * A one-shot CLI command awaits it before it disconnects from Redis, which would drop a
+   * message still in flight (the other instances would then converge only by the TTL).
+   */
+  settled(): Promise<void>;
+  /**
    * Listens to the other instances on a connection of its own (a subscriber can send no
    * other command) until close(). Only a serving instance listens; CLI commands announce.
    */
@@ -131,6 +137,7 @@ export function createCacheBroadcast(options: CacheBroadcastOptions): CacheBroad
   const channel = options.channel ?? INVALIDATION_CHANNEL;
   const instanceId = options.instanceId ?? randomUUID();
   let failures = { lastLoggedAt: Number.NEGATIVE_INFINITY, suppressed: 0 };
+  const inFlight = new Set<Promise<void>>();
 
   function publishFailed(error: unknown): void {
     events.onPublishFailed?.();
@@ -147,8 +154,14 @@ export function createCacheBroadcast(options: CacheBroadcastOptions): CacheBroad
     for (const message of encodeInvalidationMessages(instanceId, tags)) {
       // Not awaited: the caller's change committed, and its answer must not wait on Redis
       // (a frozen Redis would hold it for the command timeout).
-      redis.publish(channel, message).then(() => { events.onPublished?.(1); }, publishFailed);
+      const published = redis.publish(channel, message).then(() => { events.onPublished?.(1); }, publishFailed);
+      inFlight.add(published);
+      void published.finally(() => inFlight.delete(published));
     }
+  }
+
+  async function settled(): Promise<void> {
+    await Promise.all([...inFlight]);
   }
 
   function receive(raw: string): void {
@@ -199,5 +212,5 @@ export function createCacheBroadcast(options: CacheBroadcastOptions): CacheBroad
     };
   }
 
-  return { instanceId, channel, announce, subscribe };
+  return { instanceId, channel, announce, settled, subscribe };
 }

@@ -7,7 +7,7 @@
 //   because appending takes the chain lock (core/audit/append.ts), held to the commit:
 //   whatever ran after the first append would run serialized with every other change.
 // - Cache invalidation is derived from the records' targets (`user:<id>`,
-//   `session:<id>`, `roles` for any role), so a writer cannot forget to drop what its
+//   `session:<id>`, `roles` for any role, `incident` for the containment switches), so a writer cannot forget to drop what its
 //   change made stale: it already has to say what it changed, for the audit trail. The
 //   same tags are announced to the other instances when Redis is configured.
 // - Durability: with records to append, the transaction commits without waiting for the
@@ -58,12 +58,16 @@ interface Pending {
   readonly jobs: PendingJob[];
 }
 
+// Targets cached as a whole rather than by id: any role (permissions are cached per user
+// from every role), and the containment switches (one row; features/incident).
+const WHOLE_TAGS: Readonly<Record<string, string>> = { role: 'roles', incident: 'incident' };
+
 /** The cache tags an audit record makes stale. */
 export function invalidatedTags(events: readonly AuditEvent[]): string[] {
   const tags = new Set<string>();
   for (const { target } of events) {
     if (target === undefined) continue;
-    tags.add(target.type === 'role' ? 'roles' : `${target.type}:${target.id}`);
+    tags.add(WHOLE_TAGS[target.type] ?? `${target.type}:${target.id}`);
   }
   return [...tags];
 }

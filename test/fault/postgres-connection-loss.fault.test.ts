@@ -124,7 +124,7 @@ async function readinessSettled(server: ServerProcess, expected: number): Promis
   return ready;
 }
 
-describe('PostgreSQL connection loss', { timeout: 90_000 }, () => {
+describe('PostgreSQL connection loss', { timeout: 150_000 }, () => {
   // Undefined until `before` made them, so `after` cleans up whatever a failed start left.
   let cluster: ThrowawayPostgres | undefined;
   let dataDir: string | undefined;
@@ -239,6 +239,53 @@ describe('PostgreSQL connection loss', { timeout: 90_000 }, () => {
     t.diagnostic(`answered in ${JSON.stringify(attemptMs)} ms while down; recovered in ${await waitRecovered(server, 5_000)} ms`);
     assert.equal((await readinessSettled(server, 200)).status, 200);
     server.assertAlive();
+  });
+
+  it('PostgreSQL stopped for 5 s under load: only 503 with Retry-After, /readyz false then true, service back within 5 s', { timeout: 60_000 }, async (t) => {
+    const { server, cluster } = current();
+    const tally = new Tally();
+    const load = new AbortController();
+    const running = runLoad(server, tally, load.signal);
+    // /readyz asked every 250 ms throughout: the statuses it went through, in order.
+    const readiness: number[] = [];
+    const probing = (async () => {
+      while (!load.signal.aborted) {
+        const status = (await server.request('GET', '/readyz').catch(() => null))?.status ?? 0;
+        if (readiness.at(-1) !== status) readiness.push(status);
+        await sleep(250);
+      }
+    })();
+    let downFor = 0;
+    let recoveredMs = 0;
+    const during = new Tally();
+    try {
+      await sleep(1_000);
+      const stopped = Date.now();
+      await cluster.stop('fast');
+      // While it is down, a second tally counts what clients were told.
+      const duringLoad = new AbortController();
+      const duringRun = runLoad(server, during, duringLoad.signal, 2);
+      await sleep(5_000);
+      duringLoad.abort();
+      await duringRun;
+      await cluster.start();
+      downFor = Date.now() - stopped;
+      recoveredMs = await waitRecovered(server, 5_000);
+      await sleep(1_500);
+    } finally {
+      load.abort();
+      await running;
+      await probing;
+    }
+    server.assertAlive();
+    t.diagnostic(`down ${downFor} ms; statuses under load ${JSON.stringify([...tally.statuses])}, while down ${JSON.stringify([...during.statuses])}; /readyz went ${readiness.join(' → ')}; a full login, refresh and read ${recoveredMs} ms after PostgreSQL was back`);
+    tally.assertClean();
+    assert.deepEqual(during.wrong.slice(0, 20), []);
+    assert.ok((during.statuses.get(503) ?? 0) > 0, `no 503 while the database was down: ${JSON.stringify([...during.statuses])}`);
+    assert.equal(during.statuses.get(500) ?? 0, 0);
+    // Ready before, not ready while down, ready again after.
+    assert.deepEqual([readiness[0], readiness.includes(503), readiness.at(-1)], [200, true, 200], readiness.join(' → '));
+    assert.ok(recoveredMs <= 5_000);
   });
 
   it('survives a fast PostgreSQL restart under load', { timeout: 40_000 }, async (t) => {

@@ -104,6 +104,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
 
 export class ServerProcess {
   readonly baseURL: string;
+  /** The DATA_DIR it runs with (its development mail outbox is `outbox/` there). */
+  readonly dataDir: string;
   /** Every complete stdout line so far. */
   readonly stdout: string[] = [];
   #stderr = '';
@@ -117,6 +119,7 @@ export class ServerProcess {
 
   constructor(options: { env: Record<string, string>; cwd: string; port: number; home: string }) {
     this.baseURL = `http://127.0.0.1:${options.port}`;
+    this.dataDir = options.env['DATA_DIR'] ?? options.home;
     this.#home = options.home;
     // With the flags the `gatehouse` command runs with (bin/gatehouse.mjs).
     const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, MAIN, 'serve'], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -74,6 +74,8 @@ export interface UsersTable {
   status: Generated<'active' | 'disabled'>;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** Set by `gatehouse incident force-password-reset`; a completed reset clears it (migration 0021). */
+  password_reset_required_at: Timestamp | null;
 }
 
 export interface UserRolesTable {
@@ -256,6 +258,9 @@ export interface Schema {
   shredded_keys: ShreddedKeysTable;
   retired_data_keys: RetiredDataKeysTable;
   data_key_rotations: DataKeyRotationsTable;
+  incident_flags: IncidentFlagsTable;
+  incident_campaigns: IncidentCampaignsTable;
+  incident_recipients: IncidentRecipientsTable;
 }
 
 /** A data key a rotation destroyed, by key id; the account lives on (migration 0024). */
@@ -276,6 +281,33 @@ export interface DataKeyRotationsTable {
   rotated: Generated<number>;
   skipped: Generated<number>;
   finished_at: Timestamp | null;
+}
+
+/** A breach notification campaign: what it sends and to whom, by digest (migration 0026). */
+export interface IncidentCampaignsTable {
+  id: string;
+  template_sha256: string;
+  selection: 'users' | 'all';
+  selection_sha256: string;
+  selected: number | null;
+  started_at: Timestamp;
+  finished_at: Timestamp | null;
+}
+
+/** One person a campaign's mail was queued for, in the transaction of that mail's job (migration 0026). */
+export interface IncidentRecipientsTable {
+  campaign_id: string;
+  user_id: string;
+  queued_at: Timestamp;
+}
+
+
+/** The one row of containment switches every instance obeys (migration 0021). */
+export interface IncidentFlagsTable {
+  id: Generated<boolean>;
+  registration_frozen_at: Timestamp | null;
+  maintenance_since: Timestamp | null;
+  updated_at: Timestamp;
 }
 
 /** The crypto-shredding ledger: a data key destroyed, by owner (migration 0019). */

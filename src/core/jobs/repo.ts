@@ -21,6 +21,8 @@ export interface NewJob {
   readonly userId?: string | null;
   /** Unique within the kind; a second job with the same key makes the insert fail. */
   readonly dedupeKey?: string | null;
+  /** Not run before this time (`now` by default): how a sender paces a large batch. */
+  readonly notBefore?: Date;
 }
 
 /**
@@ -70,7 +72,8 @@ async function pendingAtLeast(trx: Transaction<Schema>, kind: string, limit: num
 }
 
 /**
- * Writes `jobs` in one INSERT inside the caller's transaction, all due at `now`. A kind
+ * Writes `jobs` in one INSERT inside the caller's transaction, due at `now` (or their
+ * `notBefore`, when later). A kind
  * whose pending jobs reach the maximum is refused with a 503 (`service_unavailable`,
  * Retry-After): the whole change rolls back, so accepted work is never dropped. The
  * bound is approximate under concurrency (two transactions may both see room for one).
@@ -88,7 +91,7 @@ export async function enqueueJobs(trx: Transaction<Schema>, jobs: readonly NewJo
     user_id: job.userId ?? null,
     dedupe_key: job.dedupeKey ?? null,
     created_at: now,
-    next_attempt_at: now,
+    next_attempt_at: job.notBefore !== undefined && job.notBefore > now ? job.notBefore : now,
     attempts: 0,
   }));
   await trx.insertInto('jobs').values(rows).execute();

@@ -32,12 +32,20 @@ export interface SealedJobKindDeps<P> {
   readonly onFailure?: JobHandler['onFailure'];
 }
 
+export interface SealedJobOptions {
+  readonly userId?: string | null;
+  readonly essential?: boolean;
+  readonly dedupeKey?: string;
+  readonly notBefore?: Date;
+}
+
 export interface SealedJobKind<P> {
   /**
    * `userId`: the account the job is about, if any (deleting it deletes the job).
    * `essential`: never refused for capacity (see EnqueueOptions.maxPending).
+   * `dedupeKey`, `notBefore`: as NewJob's.
    */
-  job(payload: P, options?: { readonly userId?: string | null; readonly essential?: boolean }): PendingJob;
+  job(payload: P, options?: SealedJobOptions): PendingJob;
   readonly handler: JobHandler;
 }
 
@@ -60,7 +68,8 @@ export function createSealedJobKind<P>(deps: SealedJobKindDeps<P>): SealedJobKin
           const now = deps.clock();
           const id = uuidv7(now.getTime());
           const sealed = sealJobPayload(key, { id, kind }, JSON.stringify(payload));
-          await enqueueJobs(trx, [{ id, kind, payload: sealed, userId: options.userId ?? null }], now, { maxPending: options.essential === true ? null : (deps.maxPending ?? DEFAULT_MAX_PENDING_JOBS) });
+          const scheduling = { ...(options.dedupeKey === undefined ? {} : { dedupeKey: options.dedupeKey }), ...(options.notBefore === undefined ? {} : { notBefore: options.notBefore }) };
+          await enqueueJobs(trx, [{ id, kind, payload: sealed, userId: options.userId ?? null, ...scheduling }], now, { maxPending: options.essential === true ? null : (deps.maxPending ?? DEFAULT_MAX_PENDING_JOBS) });
           deps.onEnqueued?.();
         },
       };

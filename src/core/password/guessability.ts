@@ -61,8 +61,10 @@ interface Dictionaries {
 
 // Building the dictionaries costs 0.2–0.7 s of CPU, and every app (so every test app)
 // makes a password policy. They are immutable once built (zxcvbn-ts's check() reads its
-// options and takes the user inputs per call), so the process builds them once, on first
-// use, and every estimator shares them.
+// options and takes the user inputs per call), so the process builds them once, on the
+// first estimate, and every estimator shares them. Only flows that set a password need
+// them (never login, refresh or token checks), so a server starts and answers /readyz
+// without them; `gatehouse serve` builds them once it is idle (preloadGuessability).
 let dictionaries: Dictionaries | null = null;
 
 function sharedDictionaries(): Dictionaries {
@@ -79,11 +81,15 @@ function sharedDictionaries(): Dictionaries {
   return dictionaries;
 }
 
-export function createGuessabilityEstimator(): GuessabilityEstimator {
-  const { zxcvbn, commonPasswords } = sharedDictionaries();
+/** Builds the shared dictionaries now, so the first password set later does not wait for them. */
+export function preloadGuessability(): void {
+  sharedDictionaries();
+}
 
+export function createGuessabilityEstimator(): GuessabilityEstimator {
   return {
     estimate(normalizedPassword, userInputs) {
+      const { zxcvbn, commonPasswords } = sharedDictionaries();
       const prefix = scoredPrefix(normalizedPassword, SCORED_PREFIX_UNITS);
       const result = zxcvbn.check(prefix, [...userInputs]);
       const wholeIsScored = prefix.length === normalizedPassword.length;

@@ -49,6 +49,8 @@ export const OWN_EVENT_ACTIONS = [
   'password.changed',
   'password.reset_requested',
   'password.reset_completed',
+  // An operator required a new password (incident containment).
+  'password.reset_required',
   'role.assigned',
   'role.removed',
   'user.created',

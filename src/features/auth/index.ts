@@ -7,7 +7,7 @@ export type { CredentialAttemptDeps } from './attempts.ts';
 export { requireAuth } from './authenticate.ts';
 export { createDeviceTokens, DEVICE_TOKEN_KEY_PURPOSE, passwordCounter, secondFactorCounter, sessionCounters } from './device-tokens.ts';
 export type { DeviceTokens } from './device-tokens.ts';
-export { openSession, signedInResponse, signIn, tokensFor } from './sign-in.ts';
+export { maintenanceError, openSession, signedInResponse, signIn, tokensFor } from './sign-in.ts';
 export type { OpenedSession, SignedIn, SignInDeps } from './sign-in.ts';
 export type { AuthContext } from './authenticate.ts';
 export type { AuthLimits } from './limits.ts';

@@ -10,6 +10,8 @@ import type { Keyring } from '../../core/crypto/keyring.ts';
 import { ADMIN_ROLE } from '../authorization/index.ts';
 import { createSession, type SessionAuthentication, type SessionLifetimes } from '../sessions/index.ts';
 import type { AccessTokens } from '../tokens/index.ts';
+import type { IncidentFlags } from '../incident/index.ts';
+import { AppError } from '../../core/errors.ts';
 import type { UserWithRoles } from '../users/index.ts';
 import type { DeviceTokens } from './device-tokens.ts';
 import { issueTokenPair, type TokenPair } from './token-pair.ts';
@@ -22,6 +24,8 @@ export interface SignInDeps {
   readonly tokens: AccessTokens;
   readonly deviceTokens: DeviceTokens;
   readonly change: Changes;
+  /** Maintenance mode (features/incident): only an admin who proved a second factor gets a new session. */
+  readonly incidentFlags: Pick<IncidentFlags, 'maintenance'>;
 }
 
 export interface SignIn {
@@ -45,14 +49,29 @@ export interface OpenedSession {
   readonly authentication: SessionAuthentication;
 }
 
-/** Creates the session and its audit record in the caller's change (a second-factor step makes both beside its own writes). */
+/** Answers `maintenance_mode` to whoever may not sign in while it is on (the 503 says when to try again). */
+export function maintenanceError(): AppError {
+  return new AppError('maintenance_mode', { headers: { 'retry-after': '300' } });
+}
+
+/** During maintenance, whether this sign-in may open a session: an admin, with a second factor proved in it. */
+export function mayOpenSessionDuringMaintenance(signIn: Pick<SignIn, 'user' | 'amr'>): boolean {
+  return signIn.user.roles.includes(ADMIN_ROLE) && signIn.amr.includes('mfa');
+}
+
+/**
+ * Creates the session and its audit record in the caller's change (a second-factor step
+ * makes both beside its own writes). Every way of signing in ends here, so maintenance
+ * mode is enforced here, whatever flow led in.
+ */
 export async function openSession(
   trx: DB,
   audit: Change['audit'],
-  deps: Pick<SignInDeps, 'clock' | 'lifetimes' | 'keyring'>,
+  deps: Pick<SignInDeps, 'clock' | 'lifetimes' | 'keyring' | 'incidentFlags'>,
   signIn: SignIn,
   context: RequestContext & { readonly ip: string },
 ): Promise<OpenedSession> {
+  if ((await deps.incidentFlags.maintenance()) && !mayOpenSessionDuringMaintenance(signIn)) throw maintenanceError();
   const now = deps.clock();
   const amr = [...new Set(signIn.amr)].sort();
   const created = await createSession(trx, deps.lifetimes, { userId: signIn.user.id, ip: context.ip, userAgent: context.userAgent, authMethod: signIn.method, amr, now }, deps.keyring);

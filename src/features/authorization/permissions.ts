@@ -13,6 +13,7 @@ export const PERMISSIONS = [
   'roles:write',
   'roles:assign',
   'audit:read',
+  'incident:respond',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -28,6 +29,7 @@ export const PERMISSION_DESCRIPTIONS: Readonly<Record<Permission, string>> = {
   'roles:write': 'Create, change and delete custom roles',
   'roles:assign': 'Assign roles to users and remove them',
   'audit:read': 'Search, verify and export the audit trail',
+  'incident:respond': 'Sign out every user, or every holder of a role, at once (incident containment)',
 };
 
 const KNOWN: ReadonlySet<string> = new Set(PERMISSIONS);

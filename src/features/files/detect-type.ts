@@ -11,8 +11,11 @@
 //    with JavaScript, actions or embedded files, no ZIP archive at the end (the classic
 //    polyglots: GIFAR, PDF+ZIP, PNG+HTML);
 // 3. the name's extension, if any, and the declared type, if any, name the same type.
-import { fileTypeFromBuffer } from 'file-type';
+import { lazyModule } from '../../core/lazy-module.ts';
 import { AppError } from '../../core/errors.ts';
+
+// Loaded by the first upload, not at start.
+const fileType = lazyModule(() => import('file-type'));
 
 export const MEDIA_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'application/pdf', 'text/plain'] as const;
 export type MediaType = (typeof MEDIA_TYPES)[number];
@@ -97,7 +100,7 @@ function isPlainText(bytes: Buffer): boolean {
 }
 
 async function contentType(bytes: Buffer): Promise<MediaType> {
-  const detected = await fileTypeFromBuffer(bytes);
+  const detected = await (await fileType()).fileTypeFromBuffer(bytes);
   if (detected === undefined) {
     if (!isPlainText(bytes)) throw new UploadRefused('type_not_allowed', 'file_type_not_allowed', 'neither a known type nor plain text');
     const markup = findMarkup(lowerLatin1(bytes));

@@ -6,7 +6,7 @@
 // A decompression bomb (a tiny file declaring 100,000 x 100,000 pixels, which would take
 // 40 GB to decode) is refused from its header: sharp reads the dimensions without decoding
 // and `limitInputPixels` makes libvips refuse before allocating a pixel buffer.
-import sharp from 'sharp';
+import { lazyModule } from '../../core/lazy-module.ts';
 import { UploadRefused, type ImageType } from './detect-type.ts';
 
 /** Pixels an uploaded image may declare: 40 megapixels (8,000 x 5,000) is any camera's photo. */
@@ -16,9 +16,14 @@ export const MAX_STORED_SIDE = 4096;
 /** An avatar is cropped to a square of this side. */
 export const AVATAR_SIDE = 512;
 
-// libvips keeps recently decoded images in a process-wide cache: uploads are never read
-// twice, and a user's picture must not stay in memory after its request.
-sharp.cache(false);
+// sharp's native binding is loaded by the first image rather than at start. libvips keeps
+// recently decoded images in a process-wide cache: uploads are never read twice, and a
+// user's picture must not stay in memory after its request.
+const loadSharp = lazyModule(async () => {
+  const sharp = (await import('sharp')).default;
+  sharp.cache(false);
+  return sharp;
+});
 
 // Decoding a large image takes memory (up to 4 bytes a pixel for the parts libvips holds
 // at once): two at a time per process, the others wait their turn, so a burst of uploads
@@ -46,6 +51,7 @@ export interface ImageOptions {
 
 async function declaredPixels(bytes: Buffer): Promise<number> {
   try {
+    const sharp = await loadSharp();
     const metadata = await sharp(bytes, { limitInputPixels: false }).metadata();
     return metadata.width * metadata.height * Math.max(1, metadata.pages ?? 1);
   } catch (error) {
@@ -58,6 +64,7 @@ export async function reencodeImage(bytes: Buffer, type: ImageType, options: Ima
   const pixels = await declaredPixels(bytes);
   if (pixels === 0 || pixels > MAX_INPUT_PIXELS) throw new UploadRefused('image_too_large', 'invalid_image', `image declares ${pixels} pixels`);
   // Only the first frame of an animated image is kept (`pages: 1`).
+  const sharp = await loadSharp();
   const image = sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error', pages: 1, sequentialRead: true }).rotate();
   const resized = options.shape === 'avatar'
     ? image.resize({ width: AVATAR_SIDE, height: AVATAR_SIDE, fit: 'cover', position: 'centre' })

@@ -4,10 +4,12 @@
 // cannot exceed the threshold. With a valid device token the counter is that device's
 // for the account (auth/device-tokens.ts): a stranger's flood locks anonymous attempts,
 // not the owner's known device. Only after a correct password does the answer depend on
-// the account: its status, then either tokens or, with a second factor, an mfa_token.
+// the account: its status, a forced password reset, maintenance mode (features/incident),
+// then either tokens or, with a second factor, an mfa_token.
 import type { RequestContext } from '../../core/audit/auditor.ts';
 import { AppError } from '../../core/errors.ts';
-import { passwordCounter, recordFailedAttempt, reserveCredentialAttempt, secondFactorCounter, signIn, type SignedIn } from '../auth/index.ts';
+import { maintenanceError, passwordCounter, recordFailedAttempt, reserveCredentialAttempt, secondFactorCounter, signIn, type SignedIn } from '../auth/index.ts';
+import { ADMIN_ROLE } from '../authorization/index.ts';
 import { enrolledFactors, requireSecondFactor, secondFactorMethods, signInWithSecondFactor, type MfaRequired, type SecondFactorProof } from '../mfa/index.ts';
 import { findUserWithRolesByEmailIndex, setPasswordHash, type UserRecord } from '../users/index.ts';
 import type { LoginDeps } from './deps.ts';
@@ -51,9 +53,15 @@ export async function login(deps: LoginDeps, input: LoginInput, context: Request
   // Past this point the password was right, so saying why login cannot proceed is safe.
   if (user.status === 'disabled') throw new AppError('account_disabled');
   if (!user.emailVerified) throw new AppError('email_not_verified');
+  // An operator no longer trusts this password (`gatehouse incident force-password-reset`):
+  // it was right, but only the mailed reset link lets this account in again.
+  if (user.passwordResetRequired) throw new AppError('password_reset_required');
   if (check.needsRehash) await setPasswordHash(deps.db, user.id, await deps.passwords.hash(input.password), deps.clock());
 
   const methods = secondFactorMethods(await enrolledFactors(deps.db, user.id));
+  // Maintenance: refused before any second step is offered to an account that could not
+  // finish it; openSession checks again whatever the path (auth/sign-in.ts).
+  if ((await deps.incidentFlags.maintenance()) && !(user.roles.includes(ADMIN_ROLE) && methods.length > 0)) throw maintenanceError();
   if (methods.length > 0 && input.proof !== undefined) {
     const counter = secondFactorCounter(user.id, deviceId);
     return { kind: 'signed_in', ...(await signInWithSecondFactor(deps, { user, amr: ['pwd'], proof: input.proof, counter, deviceId, passkeyChallengeHash: null }, context)) };

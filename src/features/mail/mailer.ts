@@ -5,8 +5,8 @@
 // request's path.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import nodemailer from 'nodemailer';
 import { uuidv7 } from '../../core/crypto/ids.ts';
+import { lazyModule } from '../../core/lazy-module.ts';
 
 export interface MailMessage {
   readonly to: string;
@@ -16,17 +16,21 @@ export interface MailMessage {
 
 export type MailTransport = (message: MailMessage & { from: string }) => Promise<void>;
 
+// nodemailer is loaded, and the transport made, by the first message (core/lazy-module.ts):
+// mail leaves from the job runner, never before a start has finished.
+const nodemailer = lazyModule(async () => (await import('nodemailer')).default);
+
 export function smtpTransport(url: string): MailTransport {
-  const transport = nodemailer.createTransport(url);
+  const transport = lazyModule(async () => (await nodemailer()).createTransport(url));
   return async (message) => {
-    await transport.sendMail(message);
+    await (await transport()).sendMail(message);
   };
 }
 
 export function outboxTransport(directory: string): MailTransport {
-  const builder = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  const builder = lazyModule(async () => (await nodemailer()).createTransport({ streamTransport: true, buffer: true, newline: 'unix' }));
   return async (message) => {
-    const info = await builder.sendMail(message);
+    const info = await (await builder()).sendMail(message);
     await mkdir(directory, { recursive: true, mode: 0o700 });
     await writeFile(join(directory, `${uuidv7()}.eml`), info.message, { mode: 0o600 });
   };

@@ -52,6 +52,10 @@ export interface MailOptions {
    * queue is full, so the change it reports is never refused because other mail is backed up.
    */
   readonly essential?: boolean;
+  /** Unique among mail jobs: a second mail with the same key makes the change fail. */
+  readonly dedupeKey?: string;
+  /** Not sent before this time: a large mailing paced to what the provider accepts. */
+  readonly notBefore?: Date;
 }
 
 export interface MailQueue {

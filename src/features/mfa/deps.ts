@@ -10,6 +10,7 @@ import type { OutgoingMail } from '../mail/index.ts';
 import type { SessionLifetimes } from '../sessions/index.ts';
 import type { AccessTokens } from '../tokens/index.ts';
 import type { PasskeyAssertionOptions, PasskeyReauthentication, PasskeySecondFactor } from './second-factor.ts';
+import type { IncidentFlags } from '../incident/index.ts';
 
 export interface MfaDeps {
   readonly db: DB;
@@ -31,4 +32,6 @@ export interface MfaDeps {
   readonly passkeyReauthentication: PasskeyReauthentication;
   /** The one way to write: transaction, jobs, audit records, cache invalidation after commit. */
   readonly change: Changes;
+  /** Maintenance mode: who may open a session while it is on (features/incident). */
+  readonly incidentFlags: Pick<IncidentFlags, 'maintenance'>;
 }

@@ -3,7 +3,7 @@
 // MFA state on commit), and mailed to the owner, so a thief who adds or removes a factor
 // is seen. A TOTP enrolment becomes a factor only once a code from it is verified; that
 // first factor brings the recovery codes, shown once.
-import QRCode from 'qrcode';
+import { lazyModule } from '../../core/lazy-module.ts';
 import type { AuditEvent, RequestContext } from '../../core/audit/auditor.ts';
 import type { Change } from '../../core/change.ts';
 import { AppError } from '../../core/errors.ts';
@@ -16,6 +16,9 @@ import { enrolledFactors, hasSecondFactor } from './factors.ts';
 import { replaceRecoveryCodes } from './recovery-codes.ts';
 import { claimTotpStep, deleteTotp, loadTotp, saveTotpEnrolment } from './repo.ts';
 import { createTotpSecret, matchTotp, totpURI } from './totp.ts';
+
+// Loaded on the first enrolment, not at start.
+const qrcode = lazyModule(() => import('qrcode'));
 
 export interface TotpEnrolment {
   /** Base32, for typing into an app by hand. */
@@ -45,7 +48,7 @@ export async function startTotpEnrolment(deps: MfaDeps, auth: AuthContext, conte
     return account;
   });
   const uri = totpURI(secret, { issuer: new URL(deps.publicURL).host, account: email });
-  return { secret: secret.base32, uri, qrSVG: await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }) };
+  return { secret: secret.base32, uri, qrSVG: await (await qrcode()).default.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }) };
 }
 
 /**

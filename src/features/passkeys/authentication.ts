@@ -8,7 +8,8 @@
 // - passwordless: nobody is known; the options list nothing (a discoverable credential
 //   chooses itself), the credential's user handle must name its owner, and the
 //   authenticator must have verified the user, since the passkey is the only factor.
-import { generateAuthenticationOptions, verifyAuthenticationResponse, type AuthenticationResponseJSON, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
+import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
+import { webauthn } from './webauthn.ts';
 import type { DB } from '../../core/db/database.ts';
 import { checkAuthenticatorData, readAuthenticatorData, type AuthenticatorDataHead } from './authenticator-data.ts';
 import { CHALLENGE_TTL_MS, consumeChallenge, hashChallenge, issueChallenge, type CeremonyOptions } from './challenges.ts';
@@ -42,14 +43,14 @@ export async function createAccountAssertionOptions(deps: CeremonyDeps, userId: 
   if (allowCredentials.length === 0) return null;
   const challenge = await issueChallenge(deps.db, { purpose: 'authenticate', userId }, deps.clock());
   const userVerification = purpose === 'second_factor' ? 'preferred' : 'required';
-  const options = await generateAuthenticationOptions({ rpID: deps.rp.id, allowCredentials, challenge: challenge.bytes, timeout: CHALLENGE_TTL_MS, userVerification });
+  const options = await (await webauthn()).generateAuthenticationOptions({ rpID: deps.rp.id, allowCredentials, challenge: challenge.bytes, timeout: CHALLENGE_TTL_MS, userVerification });
   return { options, challengeHash: challenge.hash };
 }
 
 /** Options for passwordless sign-in: any discoverable passkey of this RP may answer. */
 export async function createPasswordlessOptions(deps: CeremonyDeps): Promise<CeremonyOptions<PublicKeyCredentialRequestOptionsJSON>> {
   const challenge = await issueChallenge(deps.db, { purpose: 'authenticate', userId: null }, deps.clock());
-  const options = await generateAuthenticationOptions({ rpID: deps.rp.id, allowCredentials: [], challenge: challenge.bytes, timeout: CHALLENGE_TTL_MS, userVerification: 'required' });
+  const options = await (await webauthn()).generateAuthenticationOptions({ rpID: deps.rp.id, allowCredentials: [], challenge: challenge.bytes, timeout: CHALLENGE_TTL_MS, userVerification: 'required' });
   return { options, challengeHash: challenge.hash };
 }
 
@@ -75,7 +76,7 @@ function checkOwner(passkey: StoredPasskey, mode: AssertionMode, userHandle: str
  */
 async function checkSignature(passkey: StoredPasskey, response: AuthenticationResponseJSON, deps: Omit<CeremonyDeps, 'db'>, options: { readonly challenge: string; readonly requireUserVerification: boolean }): Promise<'bad_signature' | 'malformed' | null> {
   try {
-    const verified = await verifyAuthenticationResponse({
+    const verified = await (await webauthn()).verifyAuthenticationResponse({
       response,
       expectedChallenge: options.challenge,
       expectedOrigin: deps.rp.origin,

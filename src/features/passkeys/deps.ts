@@ -9,6 +9,7 @@ import type { OutgoingMail } from '../mail/index.ts';
 import type { SessionLifetimes } from '../sessions/index.ts';
 import type { AccessTokens } from '../tokens/index.ts';
 import type { Passkeys } from './service.ts';
+import type { IncidentFlags } from '../incident/index.ts';
 
 export interface PasskeyRouteDeps {
   readonly db: DB;
@@ -23,4 +24,6 @@ export interface PasskeyRouteDeps {
   readonly browserSessions: BrowserSessions;
   /** The one way to write: transaction, jobs, audit records, cache invalidation after commit. */
   readonly change: Changes;
+  /** Maintenance mode: who may open a session while it is on (features/incident). */
+  readonly incidentFlags: Pick<IncidentFlags, 'maintenance'>;
 }

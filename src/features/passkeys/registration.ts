@@ -2,7 +2,8 @@
 // checks. The options ask for a discoverable credential with user verification, so any
 // passkey registered here can later sign in alone (passwordless), and list the account's
 // passkeys so the same authenticator is not registered twice.
-import { generateRegistrationOptions, verifyRegistrationResponse, type PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/server';
+import type { PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/server';
+import { webauthn } from './webauthn.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { DB } from '../../core/db/database.ts';
 import { SUPPORTED_ALGORITHM_IDS } from './algorithms.ts';
@@ -37,7 +38,7 @@ export interface PasskeyUser {
 export async function createRegistrationOptions(deps: CeremonyDeps, user: PasskeyUser): Promise<CeremonyOptions<PublicKeyCredentialCreationOptionsJSON>> {
   const existing = await listCredentialDescriptors(deps.db, user.id);
   const challenge = await issueChallenge(deps.db, { purpose: 'register', userId: user.id }, deps.clock());
-  const options = await generateRegistrationOptions({
+  const options = await (await webauthn()).generateRegistrationOptions({
     rpName: deps.rp.name,
     rpID: deps.rp.id,
     userName: user.name,
@@ -85,7 +86,7 @@ export async function verifyRegistration(trx: DB, deps: Omit<CeremonyDeps, 'db'>
 
   let verified;
   try {
-    verified = await verifyRegistrationResponse({
+    verified = await (await webauthn()).verifyRegistrationResponse({
       response,
       expectedChallenge: clientData.challenge,
       expectedOrigin: deps.rp.origin,

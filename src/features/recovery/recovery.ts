@@ -1,13 +1,14 @@
 // Password recovery. `forgot` answers 202 for every address once its job is saved and
 // the job does the work (auth/account-jobs.ts), so nothing about the answer depends on
 // whether the account exists.
-// A completed reset ends every session and lifts any lockout.
+// A completed reset ends every session, lifts any lockout and any reset an operator forced
+// (`gatehouse incident force-password-reset`).
 import type { RequestContext } from '../../core/audit/auditor.ts';
 import { AppError } from '../../core/errors.ts';
 import { consumeOneTimeToken, expireOneTimeTokens, isOneTimeTokenUsable, mailOneTimeLink, weakPasswordError, type AddressJob } from '../auth/index.ts';
 import { passwordResetMail } from '../mail/index.ts';
 import { revokeUserSessions } from '../sessions/index.ts';
-import { findUserByEmailIndex, findUserById, loadProfile, markEmailVerified, setPasswordHash } from '../users/index.ts';
+import { clearPasswordResetRequired, findUserByEmailIndex, findUserById, loadProfile, markEmailVerified, setPasswordHash } from '../users/index.ts';
 import type { RecoveryDeps } from './deps.ts';
 
 /** The reset-request job: a link to the stored address of an enabled account. */
@@ -46,6 +47,8 @@ export async function resetPassword(deps: RecoveryDeps, token: string, password:
     // Thrown inside the transaction, so the token is not spent on a refused password.
     if (!verdict.ok) throw weakPasswordError(verdict);
     await setPasswordHash(trx, userId, passwordHash, now);
+    // A new password chosen through the mailbox is what a forced reset asked for.
+    await clearPasswordResetRequired(trx, userId);
     // Following the link proved control of the mailbox: the address is verified now.
     // Without this, someone who registered a victim's address first would keep the
     // victim out (every login `email_not_verified`), with no way to recover.

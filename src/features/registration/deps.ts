@@ -7,6 +7,7 @@ import type { PasswordHasher } from '../../core/password/hash.ts';
 import type { PasswordPolicy } from '../../core/password/policy.ts';
 import type { AccountJobs } from '../auth/index.ts';
 import type { OutgoingMail } from '../mail/index.ts';
+import type { IncidentFlags } from '../incident/index.ts';
 
 export interface RegistrationDeps {
   readonly clock: Clock;
@@ -22,4 +23,6 @@ export interface RegistrationDeps {
   readonly change: Changes;
   /** The registration job, committed before the 202. */
   readonly accountJobs: AccountJobs;
+  /** Registration frozen during an incident (features/incident). */
+  readonly incidentFlags: Pick<IncidentFlags, 'registrationFrozen'>;
 }

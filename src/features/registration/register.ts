@@ -4,6 +4,7 @@
 // the link, or, for a taken address, warns its owner. So status, body and timing are the
 // same whether the address is new or taken, and a 202 means the registration is saved.
 import type { RequestContext } from '../../core/audit/auditor.ts';
+import { AppError } from '../../core/errors.ts';
 import { issueOneTimeToken, weakPasswordError, type RegistrationJob } from '../auth/index.ts';
 import { signupAttemptMail, verificationMail } from '../mail/index.ts';
 import { findUserByEmailIndex, findUserById, insertUser, loadEmail } from '../users/index.ts';
@@ -41,6 +42,10 @@ export async function completeRegistration(deps: RegistrationDeps, job: Registra
 }
 
 export async function register(deps: RegistrationDeps, input: Registration, context: RequestContext): Promise<void> {
+  // Frozen during an incident (`gatehouse incident freeze-registration on`): the same answer
+  // for every request, before anything about the address or the password is looked at.
+  // Registrations saved before the freeze still complete: their 202 was a promise.
+  if (await deps.incidentFlags.registrationFrozen()) throw new AppError('registration_frozen', { headers: { 'retry-after': '300' } });
   const verdict = deps.policy.check(input.password, { email: input.email, name: input.name });
   if (!verdict.ok) throw weakPasswordError(verdict);
   // Hashed here, for every address alike, so the job never holds the password.

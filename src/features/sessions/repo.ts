@@ -246,6 +246,49 @@ export async function revokeUserSessions(trx: DB, userId: string, reason: string
   return rows.map((row) => row.id);
 }
 
+/** Whose sessions a bulk revocation ends: everyone's, a role's holders', or the users named. */
+export type SessionOwners = { readonly kind: 'all' } | { readonly kind: 'role'; readonly role: string } | { readonly kind: 'users'; readonly ids: readonly string[] };
+
+export interface RevokedSession {
+  readonly id: string;
+  readonly userId: string;
+}
+
+/** The user ids `owners` names, as a subquery or a list (null: everyone). */
+function ownerIds(db: DB, owners: SessionOwners) {
+  switch (owners.kind) {
+    case 'all':
+      return null;
+    case 'role':
+      return db.selectFrom('user_roles').select('user_roles.user_id').where('user_roles.role', '=', owners.role);
+    case 'users':
+      return [...owners.ids];
+  }
+}
+
+/**
+ * The bulk form of revokeUserSessions, for incident containment: ends up to `limit` live
+ * sessions of `owners` in one statement (rows locked, skipping none: a concurrent
+ * revocation of the same row waits and then finds it revoked), and drops the owners'
+ * half-done logins the same way revokeUserSessions does. Called again until it returns
+ * fewer than `limit`, it ends them all, a batch per transaction.
+ */
+export async function revokeSessionsOf(trx: DB, owners: SessionOwners, reason: string, now: Date, options: { readonly except?: string; readonly limit: number }): Promise<RevokedSession[]> {
+  if (owners.kind === 'users' && owners.ids.length === 0) return [];
+  const ids = ownerIds(trx, owners);
+  await (ids === null ? trx.deleteFrom('mfa_challenges') : trx.deleteFrom('mfa_challenges').where('user_id', 'in', ids)).execute();
+  let live = trx.selectFrom('sessions').select('sessions.id').where('revoked_at', 'is', null).where('expires_at', '>', now).where('idle_expires_at', '>', now);
+  if (ids !== null) live = live.where('user_id', 'in', ids);
+  if (options.except !== undefined) live = live.where('sessions.id', '!=', options.except);
+  const rows = await trx
+    .updateTable('sessions')
+    .set({ revoked_at: now, revoked_reason: reason })
+    .where('id', 'in', live.orderBy('sessions.id').limit(options.limit).forUpdate())
+    .returning(['id', 'user_id'])
+    .execute();
+  return rows.map((row) => ({ id: row.id, userId: row.user_id }));
+}
+
 export async function listActiveSessions(db: DB, keyring: Keyring, userId: string, now: Date): Promise<SessionView[]> {
   const rows = await db
     .selectFrom('sessions')

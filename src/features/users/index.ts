@@ -3,5 +3,5 @@ export { createAccount } from './create-account.ts';
 export type { CreateAccountDeps } from './create-account.ts';
 export { eraseAccount, erasureQueries } from './erase.ts';
 export type { ProfileCache } from './profile-cache.ts';
-export { DEFAULT_ROLE, decryptContact, findUserByEmailIndex, findUserById, findUserWithRolesByEmailIndex, findUserWithRolesById, insertUser, loadEmail, loadProfile, markEmailVerified, rolesColumn, setPasswordHash, updateName } from './repo.ts';
+export { clearPasswordResetRequired, DEFAULT_ROLE, decryptContact, findUserByEmailIndex, findUserById, findUserWithRolesByEmailIndex, findUserWithRolesById, insertUser, loadEmail, loadProfile, markEmailVerified, rolesColumn, setPasswordHash, updateName } from './repo.ts';
 export type { UserRecord, UserWithRoles } from './repo.ts';

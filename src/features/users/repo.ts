@@ -19,6 +19,8 @@ export interface UserRecord {
   readonly emailVerified: boolean;
   readonly status: 'active' | 'disabled';
   readonly createdAt: Date;
+  /** An operator forced a password reset (`gatehouse incident force-password-reset`); the reset flow clears it. */
+  readonly passwordResetRequired: boolean;
 }
 
 export interface UserProfile {
@@ -120,6 +122,7 @@ function toRecord(row: {
   email_verified_at: Date | null;
   status: 'active' | 'disabled';
   created_at: Date;
+  password_reset_required_at: Date | null;
 }): UserRecord {
   return {
     id: row.id,
@@ -128,10 +131,11 @@ function toRecord(row: {
     emailVerified: row.email_verified_at !== null,
     status: row.status,
     createdAt: row.created_at,
+    passwordResetRequired: row.password_reset_required_at !== null,
   };
 }
 
-const RECORD_COLUMNS = ['id', 'email_index', 'password_hash', 'email_verified_at', 'status', 'created_at'] as const;
+const RECORD_COLUMNS = ['id', 'email_index', 'password_hash', 'email_verified_at', 'status', 'created_at', 'password_reset_required_at'] as const;
 
 export async function findUserByEmailIndex(db: DB, emailIndex: string): Promise<UserRecord | null> {
   const row = await db.selectFrom('users').select(RECORD_COLUMNS).where('email_index', '=', emailIndex).executeTakeFirst();
@@ -216,6 +220,11 @@ export async function updateName(trx: DB, keyring: Keyring, id: string, name: st
 
 export async function setPasswordHash(trx: DB, id: string, passwordHash: string, now: Date): Promise<void> {
   await trx.updateTable('users').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', id).execute();
+}
+
+/** A completed password reset lifts an operator's forced reset. */
+export async function clearPasswordResetRequired(trx: DB, id: string): Promise<void> {
+  await trx.updateTable('users').set({ password_reset_required_at: null }).where('id', '=', id).where('password_reset_required_at', 'is not', null).execute();
 }
 
 export async function markEmailVerified(trx: DB, id: string, now: Date): Promise<void> {

@@ -20,6 +20,13 @@ export const WEBHOOK_ACTIONS: ReadonlySet<string> = new Set([
   'role.updated',
   'role.deleted',
   'audit.verify_failed',
+  // Incident containment (docs/incident-containment.md): whoever watches wants to know at once.
+  'incident.sign_out',
+  'incident.password_reset_forced',
+  'incident.registration_frozen',
+  'incident.registration_unfrozen',
+  'incident.maintenance_started',
+  'incident.maintenance_ended',
 ]);
 
 // A successful login is routine, unless the account holds the admin role: the login

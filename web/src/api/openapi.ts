@@ -517,6 +517,110 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/incident/sign-out": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End every live session of everyone, a role or a user (incident containment)
+         * @description The caller's own session is kept. Step-up and a second-factor session are required (docs/incident-containment.md).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description Whose sessions end: everyone's, a role's holders', or one user's */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        scope: "all";
+                    } | {
+                        role: string;
+                        /** @enum {string} */
+                        scope: "role";
+                    } | {
+                        /** @enum {string} */
+                        scope: "user";
+                        /** Format: uuid */
+                        user_id: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description RFC 9457 problem details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            errors?: {
+                                field: string;
+                                rule: string;
+                            }[];
+                            request_id: string;
+                            status: number;
+                            suggestions?: string[];
+                            title: string;
+                            type: string;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            errors?: {
+                                field: string;
+                                rule: string;
+                            }[];
+                            request_id: string;
+                            status: number;
+                            suggestions?: string[];
+                            title: string;
+                            type: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description The caller's own session, never ended by this call
+                             */
+                            kept_session: string;
+                            /** @description Sessions ended by this call (0 when none was live: a repeat changes nothing) */
+                            revoked: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/permissions": {
         parameters: {
             query?: never;
@@ -689,7 +793,7 @@ export interface paths {
                     "application/json": {
                         description?: string;
                         name: string;
-                        permissions: ("users:read" | "users:write" | "users:delete" | "users:lock" | "sessions:revoke" | "roles:read" | "roles:write" | "roles:assign" | "audit:read")[];
+                        permissions: ("users:read" | "users:write" | "users:delete" | "users:lock" | "sessions:revoke" | "roles:read" | "roles:write" | "roles:assign" | "audit:read" | "incident:respond")[];
                     };
                 };
             };
@@ -853,7 +957,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         description?: string;
-                        permissions: ("users:read" | "users:write" | "users:delete" | "users:lock" | "sessions:revoke" | "roles:read" | "roles:write" | "roles:assign" | "audit:read")[];
+                        permissions: ("users:read" | "users:write" | "users:delete" | "users:lock" | "sessions:revoke" | "roles:read" | "roles:write" | "roles:assign" | "audit:read" | "incident:respond")[];
                     };
                 };
             };

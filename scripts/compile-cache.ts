@@ -1,0 +1,36 @@
+// Node's module compile cache (module.enableCompileCache: the type-stripped TypeScript and
+// V8's code cache of every module, on disk) for the `gatehouse` command. The cache is code
+// the process will run, so it is kept where only the user running Gatehouse can write:
+// a directory of the installation, created 0700, used only when it is this user's own and
+// nobody else can write to it. Anywhere else (the machine's shared temp directory, Node's
+// default) another local user could plant compiled code. Where the directory cannot be
+// made (a read-only installation, a container's root-owned /app), there is no cache: a
+// start is slower, never different. NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+import { lstatSync, mkdirSync } from 'node:fs';
+import module from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** Whether `directory` is a real directory of this user that no one else may write to. */
+export function privateDirectory(directory: string): boolean {
+  try {
+    const info = lstatSync(directory);
+    const uid = process.getuid?.();
+    return info.isDirectory() && (uid === undefined || info.uid === uid) && (info.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Enables the cache in `url` (a directory) when it is private; answers whether it did. */
+export function enableCompileCacheSafely(url: URL): boolean {
+  if (process.env['NODE_DISABLE_COMPILE_CACHE'] === '1') return false;
+  const directory = fileURLToPath(url);
+  try {
+    mkdirSync(directory, { recursive: true, mode: 0o700 });
+  } catch {
+    return false;
+  }
+  if (!privateDirectory(directory)) return false;
+  const result = module.enableCompileCache(directory);
+  return result.status === module.constants.compileCacheStatus.ENABLED || result.status === module.constants.compileCacheStatus.ALREADY_ENABLED;
+}
