@@ -17,6 +17,7 @@ import { auditVerify, auditVerifyFile } from './cli/audit-verify.ts';
 import { rotateMaster } from './cli/keys.ts';
 import { DEFAULT_GRACE_SECONDS, rotateBlindIndexCommand } from './cli/rotate-blind-index.ts';
 import { rotateAudit } from './cli/rotate-audit-key.ts';
+import { parseRotateDataKeysOptions, rotateDataKeysCommand, RotateDataKeysUsageError } from './cli/rotate-data-keys.ts';
 import { migrateCommand } from './cli/migrate.ts';
 import { listJobsCommand, runJobCommand } from './cli/jobs.ts';
 import { createCommand, keygenCommand, ledgerCommand, restoreCommand, verifyCommand } from './cli/backup.ts';
@@ -49,6 +50,9 @@ const USAGE = `usage: gatehouse <command>
                       continue a move that was stopped
   keys rotate-audit   hand the audit chain over to a new audit key version (rerun to finish
                       an interrupted rotation)
+  keys rotate-data-keys --user ID | --all [--batch N] [--pause-ms MS]
+                      give users new data keys: re-seal their fields and destroy the old
+                      keys; --all is resumable (run it again to continue)
   backup keygen --out FILE
                       make an age identity for backups (kept offline) and print its recipient
   backup create [--out FILE] [--recipient AGE1 ...]
@@ -187,6 +191,21 @@ const commands: Record<string, Command> = {
   },
   async 'keys rotate-master'() {
     return rotateMaster(config());
+  },
+  async 'keys rotate-data-keys'(argv) {
+    const { values } = parseArgs({
+      args: [...argv],
+      options: { user: { type: 'string' }, all: { type: 'boolean' }, batch: { type: 'string' }, 'pause-ms': { type: 'string' } },
+      strict: true,
+    });
+    let options: ReturnType<typeof parseRotateDataKeysOptions>;
+    try {
+      options = parseRotateDataKeysOptions(values);
+    } catch (error) {
+      if (error instanceof RotateDataKeysUsageError) throw new UsageError(error.message);
+      throw error;
+    }
+    return withRuntime((runtime) => rotateDataKeysCommand(runtime, options, out));
   },
   async 'keys rotate-signing'() {
     return withRuntime(async (runtime) => {

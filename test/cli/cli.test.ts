@@ -202,6 +202,29 @@ describe('gatehouse CLI', () => {
     assert.match(duplicate.stderr, /already exists/);
   });
 
+  it('keys rotate-data-keys rotates one user (--user) or everyone (--all); bad flags exit 2', async () => {
+    const created = await run(['users', 'create', '--email', 'rotated@example.test'], env, 'a long and entirely unusual phrase of words\n');
+    assert.equal(created.code, 0, created.stderr);
+    const id = /created user ([0-9a-f-]{36})/.exec(created.stdout)?.[1];
+    assert.ok(id !== undefined);
+    const one = await run(['keys', 'rotate-data-keys', '--user', id], env);
+    assert.equal(one.code, 0, one.stderr);
+    assert.ok(one.stdout.includes(`user ${id}: data key `), one.stdout);
+    assert.match(one.stdout, /: data key [0-9a-f-]{36} replaced by [0-9a-f-]{36} \(run [0-9a-f-]{36}\)/);
+    const all = await run(['keys', 'rotate-data-keys', '--all', '--batch', '1'], env);
+    assert.equal(all.code, 0, all.stderr);
+    assert.match(all.stdout, /^finished run [0-9a-f-]{36} \(keys created before .*\): [1-9]\d* data keys rotated, 0 skipped$/m);
+    const unknown = await run(['keys', 'rotate-data-keys', '--user', '01234567-89ab-7def-8123-456789abcdef'], env);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stdout, /has no data key/);
+    for (const args of [[], ['--all', '--user', id], ['--user', 'not-a-uuid'], ['--all', '--batch', '0'], ['--user', id, '--batch', '5'], ['--all', '--pause-ms', '99999']]) {
+      const refused = await run(['keys', 'rotate-data-keys', ...args], env);
+      assert.equal(refused.code, 2, `${args.join(' ')}: ${refused.stderr}`);
+    }
+    const verified = await run(['audit', 'verify'], env);
+    assert.equal(verified.code, 0, verified.stderr);
+  });
+
   it('while serve runs on DATA_DIR, another command on it is refused at once and loses nothing; stopped, the command works and the server sees its change', async (t) => {
     const port = await freePort();
     const server = await startServe(env, port);

@@ -51,15 +51,33 @@ export async function createDataKey(db: DB, keyring: Keyring, ownerId: string): 
   return existing;
 }
 
-/** The owner's data key, or null when the owner has none (never created, or shredded). */
-export async function loadDataKey(db: DB, keyring: Keyring, ownerId: string): Promise<Buffer | null> {
+async function readDataKey(db: DB, keyring: Keyring, ownerId: string, options: { readonly lockForSealing: boolean }): Promise<Buffer | null> {
   assertOwnerId(ownerId);
   const row = await db
     .selectFrom('data_keys')
     .select('wrapped_key')
     .where('owner_id', '=', ownerId)
+    .$if(options.lockForSealing, (query) => query.forShare())
     .executeTakeFirst();
   return row === undefined ? null : keyring.unwrap(row.wrapped_key, dataKeyAAD(ownerId));
+}
+
+/** The owner's data key, or null when the owner has none (never created, or shredded). */
+export async function loadDataKey(db: DB, keyring: Keyring, ownerId: string): Promise<Buffer | null> {
+  return readDataKey(db, keyring, ownerId, { lockForSealing: false });
+}
+
+/**
+ * The owner's data key, for sealing new values under it inside the caller's transaction
+ * (`trx`, never the root handle). The key's row is locked FOR SHARE until that transaction
+ * ends, so a data-key rotation (features/data-keys), which locks the row FOR UPDATE, cannot
+ * destroy this key while the caller is still writing values sealed under it: either the
+ * rotation waits for the commit and then re-seals those values too, or this read waits
+ * for the rotation and gets the new key. Without the lock a login racing a rotation would
+ * store a session sealed under a key that no longer exists. Concurrent sealers share it.
+ */
+export async function loadDataKeyToSeal(trx: DB, keyring: Keyring, ownerId: string): Promise<Buffer | null> {
+  return readDataKey(trx, keyring, ownerId, { lockForSealing: true });
 }
 
 /** An owner's data key from its stored wrapped form, for a caller that read the row itself (in a join). */

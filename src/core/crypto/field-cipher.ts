@@ -2,7 +2,7 @@
 // owner's data key, uses it, and drops it; nothing secret outlives the call.
 import type { DB } from '../db/database.ts';
 import { CryptoError } from './aead.ts';
-import { decryptField, encryptField, loadDataKey, type FieldContext } from './envelope.ts';
+import { decryptField, encryptField, loadDataKey, loadDataKeyToSeal, type FieldContext } from './envelope.ts';
 import type { Keyring } from './keyring.ts';
 
 export interface FieldCipherDeps {
@@ -27,8 +27,11 @@ export interface FieldCipher {
 }
 
 export function createFieldCipher(deps: FieldCipherDeps): FieldCipher {
-  async function withDataKey<T>(ownerId: string, options: FieldCipherOptions, use: (dek: Buffer) => T): Promise<T> {
-    const dek = await loadDataKey(options.db ?? deps.db, deps.keyring, ownerId);
+  // Encrypting locks the key's row for the caller's transaction (loadDataKeyToSeal): a
+  // data-key rotation cannot destroy the key while a value sealed under it is uncommitted.
+  async function withDataKey<T>(ownerId: string, options: FieldCipherOptions & { readonly seal?: true }, use: (dek: Buffer) => T): Promise<T> {
+    const load = options.seal === true ? loadDataKeyToSeal : loadDataKey;
+    const dek = await load(options.db ?? deps.db, deps.keyring, ownerId);
     if (dek === null) throw new CryptoError('missing_data_key');
     try {
       return use(dek);
@@ -39,7 +42,7 @@ export function createFieldCipher(deps: FieldCipherDeps): FieldCipher {
 
   return {
     encrypt(ownerId, context, plaintext, options = {}) {
-      return withDataKey(ownerId, options, (dek) => encryptField(dek, context, plaintext));
+      return withDataKey(ownerId, { ...options, seal: true }, (dek) => encryptField(dek, context, plaintext));
     },
     decrypt(ownerId, context, ciphertext, options = {}) {
       return withDataKey(ownerId, options, (dek) => decryptField(dek, context, ciphertext));

@@ -23,7 +23,10 @@ export interface DataKeysTable {
   owner_id: string;
   master_key_id: string;
   wrapped_key: string;
-  created_at: Generated<Timestamp>;
+  /** When this key (this key_id) was created: a rotation resets it. */
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  /** One version of the owner's key; a rotation replaces it (migration 0024). */
+  key_id: Generated<string>;
 }
 
 export type AuditOutcome = 'success' | 'failure' | 'denied';
@@ -272,9 +275,31 @@ export interface Schema {
   audit_redaction_progress: AuditRedactionProgressTable;
   user_files: UserFilesTable;
   shredded_keys: ShreddedKeysTable;
+  retired_data_keys: RetiredDataKeysTable;
+  data_key_rotations: DataKeyRotationsTable;
   incident_flags: IncidentFlagsTable;
   incident_campaigns: IncidentCampaignsTable;
   incident_recipients: IncidentRecipientsTable;
+}
+
+/** A data key a rotation destroyed, by key id; the account lives on (migration 0024). */
+export interface RetiredDataKeysTable {
+  key_id: string;
+  owner_id: string;
+  retired_at: Timestamp;
+  rotation_id: string | null;
+}
+
+/** One `gatehouse keys rotate-data-keys` run and how far it got (migration 0024). */
+export interface DataKeyRotationsTable {
+  id: string;
+  scope: 'all' | 'user';
+  owner_id: string | null;
+  started_at: Timestamp;
+  cursor: string | null;
+  rotated: Generated<number>;
+  skipped: Generated<number>;
+  finished_at: Timestamp | null;
 }
 
 /** A breach notification campaign: what it sends and to whom, by digest (migration 0026). */

@@ -16,7 +16,17 @@ export interface FileRowWithContent extends FileRow {
   readonly content: Uint8Array;
 }
 
+/** A row as read for decryption: with its owner's wrapped data key, read in the same statement (null once shredded). */
+export interface FileRowWithKey extends FileRow {
+  readonly wrapped_key: string | null;
+}
+
 const COLUMNS = ['id', 'purpose', 'media_type', 'size_bytes', 'name_ciphertext', 'created_at'] as const;
+const KEYED_COLUMNS = ['user_files.id', 'purpose', 'media_type', 'size_bytes', 'name_ciphertext', 'user_files.created_at', 'data_keys.wrapped_key'] as const;
+
+function withKey(db: DB) {
+  return db.selectFrom('user_files').leftJoin('data_keys', 'data_keys.owner_id', 'user_files.user_id');
+}
 
 /** Locks the owner's row for the rest of the transaction: concurrent uploads check the quota one at a time. Null when there is no such user. */
 export async function lockOwner(trx: DB, ownerId: string): Promise<string | null> {
@@ -47,17 +57,17 @@ export async function deleteAvatar(trx: DB, ownerId: string): Promise<string | n
   return row?.id ?? null;
 }
 
-export async function listFiles(db: DB, ownerId: string): Promise<FileRow[]> {
-  return db.selectFrom('user_files').select(COLUMNS).where('user_id', '=', ownerId).orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
+export async function listFiles(db: DB, ownerId: string): Promise<FileRowWithKey[]> {
+  return withKey(db).select(KEYED_COLUMNS).where('user_files.user_id', '=', ownerId).orderBy('user_files.created_at', 'desc').orderBy('user_files.id', 'desc').execute();
 }
 
-export async function findFile(db: DB, ownerId: string, fileId: string): Promise<FileRowWithContent | null> {
-  const row = await db.selectFrom('user_files').select([...COLUMNS, 'content']).where('user_id', '=', ownerId).where('id', '=', fileId).executeTakeFirst();
+export async function findFile(db: DB, ownerId: string, fileId: string): Promise<(FileRowWithContent & FileRowWithKey) | null> {
+  const row = await withKey(db).select([...KEYED_COLUMNS, 'content']).where('user_files.user_id', '=', ownerId).where('user_files.id', '=', fileId).executeTakeFirst();
   return row ?? null;
 }
 
-export async function findAvatar(db: DB, ownerId: string): Promise<FileRowWithContent | null> {
-  const row = await db.selectFrom('user_files').select([...COLUMNS, 'content']).where('user_id', '=', ownerId).where('purpose', '=', 'avatar').executeTakeFirst();
+export async function findAvatar(db: DB, ownerId: string): Promise<(FileRowWithContent & FileRowWithKey) | null> {
+  const row = await withKey(db).select([...KEYED_COLUMNS, 'content']).where('user_files.user_id', '=', ownerId).where('purpose', '=', 'avatar').executeTakeFirst();
   return row ?? null;
 }
 

@@ -4,7 +4,7 @@
 import type { RequestContext } from '../../core/audit/auditor.ts';
 import type { Changes } from '../../core/change.ts';
 import type { Clock } from '../../core/clock.ts';
-import { decryptBytes, decryptField, encryptBytes, encryptField, loadDataKey, type FieldContext } from '../../core/crypto/envelope.ts';
+import { decryptBytes, decryptField, encryptBytes, encryptField, loadDataKeyToSeal, unwrapDataKey, type FieldContext } from '../../core/crypto/envelope.ts';
 import { uuidv7 } from '../../core/crypto/ids.ts';
 import type { Keyring } from '../../core/crypto/keyring.ts';
 import type { DB } from '../../core/db/database.ts';
@@ -57,11 +57,21 @@ function mediaTypeOf(stored: string): MediaType {
   return type;
 }
 
-async function dataKeyOf(db: DB, keyring: Keyring, ownerId: string): Promise<Buffer> {
-  const dek = await loadDataKey(db, keyring, ownerId);
-  // A shredded owner has no files left to read or write: the same answer as no file.
-  if (dek === null) throw new AppError('not_found', { detail: 'owner has no data key' });
+// A shredded owner has no files left to read or write: the same answer as no file.
+const noDataKey = (): AppError => new AppError('not_found', { detail: 'owner has no data key' });
+
+/** The key to seal an upload under, locked for the upload's transaction (a rotation waits). */
+async function dataKeyToSeal(trx: DB, keyring: Keyring, ownerId: string): Promise<Buffer> {
+  const dek = await loadDataKeyToSeal(trx, keyring, ownerId);
+  if (dek === null) throw noDataKey();
   return dek;
+}
+
+// Reads take the wrapped key from the same statement as the rows (a join): a data-key
+// rotation committing between two statements would pair the old key with new ciphertexts.
+function dataKeyOfRow(keyring: Keyring, ownerId: string, row: { readonly wrapped_key: string | null }): Buffer {
+  if (row.wrapped_key === null) throw noDataKey();
+  return unwrapDataKey(keyring, ownerId, row.wrapped_key);
 }
 
 function infoOf(dek: Buffer, row: FileRow): FileInfo {
@@ -100,7 +110,7 @@ export async function storeUpload(deps: FilesDeps, upload: Upload, context: Requ
   try {
     const stored = await deps.change(context, async ({ trx, audit }) => {
       if ((await lockOwner(trx, upload.ownerId)) === null) throw new AppError('not_found', { detail: 'no such owner' });
-      const dek = await dataKeyOf(trx, deps.keyring, upload.ownerId);
+      const dek = await dataKeyToSeal(trx, deps.keyring, upload.ownerId);
       try {
         written.replaced = upload.purpose === 'avatar' ? await deleteAvatar(trx, upload.ownerId) : null;
         const used = await usage(trx, upload.ownerId);
@@ -142,8 +152,9 @@ export async function storeUpload(deps: FilesDeps, upload: Upload, context: Requ
 
 export async function listOwnFiles(deps: Pick<FilesDeps, 'db' | 'keyring'>, ownerId: string): Promise<FileInfo[]> {
   const rows = await listFiles(deps.db, ownerId);
-  if (rows.length === 0) return [];
-  const dek = await dataKeyOf(deps.db, deps.keyring, ownerId);
+  const [first] = rows;
+  if (first === undefined) return [];
+  const dek = dataKeyOfRow(deps.keyring, ownerId, first);
   try {
     return rows.map((row) => infoOf(dek, row));
   } finally {
@@ -157,7 +168,7 @@ export async function readOwnFile(deps: Pick<FilesDeps, 'db' | 'keyring' | 'stor
   if (row === null) return null;
   const sealed = await deps.store.load(ownerId, row.id, row.content);
   if (sealed === null) return null;
-  const dek = await dataKeyOf(deps.db, deps.keyring, ownerId);
+  const dek = dataKeyOfRow(deps.keyring, ownerId, row);
   try {
     return contentOf(dek, row, sealed);
   } finally {

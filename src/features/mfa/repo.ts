@@ -3,7 +3,7 @@
 // by `claimTotpStep`, one UPDATE that raises `last_used_step`: of any number of
 // concurrent submissions of one code, exactly one changes the row.
 import type { Keyring } from '../../core/crypto/keyring.ts';
-import { decryptField, encryptField, loadDataKey, unwrapDataKey, type FieldContext } from '../../core/crypto/envelope.ts';
+import { decryptField, encryptField, loadDataKeyToSeal, unwrapDataKey, type FieldContext } from '../../core/crypto/envelope.ts';
 import type { DB } from '../../core/db/database.ts';
 import type { TotpSecret } from './totp.ts';
 
@@ -23,7 +23,7 @@ export interface StoredTotp {
  * key (shredded).
  */
 export async function saveTotpEnrolment(trx: DB, keyring: Keyring, userId: string, secret: TotpSecret, now: Date): Promise<boolean> {
-  const dek = await loadDataKey(trx, keyring, userId);
+  const dek = await loadDataKeyToSeal(trx, keyring, userId);
   if (dek === null) return false;
   try {
     const sealed = encryptField(dek, secretField(userId), secret.base32);

@@ -85,7 +85,16 @@ export async function minimizeSessionDevices(db: DB, keyring: Keyring, options: 
         dek.fill(0);
       }
     }
-    const result = await db.updateTable('sessions').set({ ...sealed, device_minimized_at: options.now }).where('id', '=', row.id).where('device_minimized_at', 'is', null).executeTakeFirst();
+    // Only over the values just read (a compare-and-swap): a data-key rotation that re-sealed
+    // them meanwhile (features/data-keys) wins, and the next run minimizes under the new key.
+    const result = await db
+      .updateTable('sessions')
+      .set({ ...sealed, device_minimized_at: options.now })
+      .where('id', '=', row.id)
+      .where('device_minimized_at', 'is', null)
+      .where('ip_sealed', 'is not distinct from', row.ip_sealed)
+      .where('user_agent_sealed', 'is not distinct from', row.user_agent_sealed)
+      .executeTakeFirst();
     changed += Number(result.numUpdatedRows);
   }
   return changed;

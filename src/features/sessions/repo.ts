@@ -8,7 +8,7 @@ import { sql } from 'kysely';
 import { hashToken, randomToken } from '../../core/crypto/random.ts';
 import { uuidv7 } from '../../core/crypto/ids.ts';
 import type { DB } from '../../core/db/database.ts';
-import { loadDataKey } from '../../core/crypto/envelope.ts';
+import { loadDataKeyToSeal } from '../../core/crypto/envelope.ts';
 import type { Keyring } from '../../core/crypto/keyring.ts';
 import { openDevices, sealDevice } from './device.ts';
 import type { RefreshRotation } from './successor.ts';
@@ -88,7 +88,7 @@ export async function createSession(
   const sessionId = uuidv7(session.now.getTime());
   // The device data is sealed under the owner's key (device.ts); an owner without one (never
   // the case for an account that can sign in) keeps none.
-  const dek = await loadDataKey(trx, keyring, session.userId);
+  const dek = await loadDataKeyToSeal(trx, keyring, session.userId);
   const userAgent = session.userAgent === null ? null : session.userAgent.slice(0, USER_AGENT_MAX);
   const device = dek === null ? { ip_sealed: null, user_agent_sealed: null } : sealDevice(dek, sessionId, { ip: session.ip, userAgent });
   dek?.fill(0);

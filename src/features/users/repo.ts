@@ -3,7 +3,7 @@
 // take the database or the caller's transaction first.
 import type { BlindIndex } from '../../core/crypto/blind-index.ts';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
-import { createDataKey, encryptField, decryptField, loadDataKey, shredDataKey, unwrapDataKey } from '../../core/crypto/envelope.ts';
+import { createDataKey, encryptField, decryptField, loadDataKeyToSeal, shredDataKey, unwrapDataKey } from '../../core/crypto/envelope.ts';
 import { uuidv7 } from '../../core/crypto/ids.ts';
 import type { Keyring } from '../../core/crypto/keyring.ts';
 import type { AliasedRawBuilder, ExpressionBuilder } from 'kysely';
@@ -229,7 +229,7 @@ export async function loadProfile(db: DB, keyring: Keyring, id: string): Promise
 }
 
 export async function updateName(trx: DB, keyring: Keyring, id: string, name: string | null, now: Date): Promise<boolean> {
-  const dek = await loadDataKey(trx, keyring, id);
+  const dek = await loadDataKeyToSeal(trx, keyring, id);
   if (dek === null) return false;
   try {
     const result = await trx
