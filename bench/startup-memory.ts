@@ -2,7 +2,7 @@
 // database (PGlite in DATA_DIR), and how much memory it holds when idle.
 //
 //   npm run bench:startup -- [--settle 10] [--starts 2] [--keep] [--mappings]
-//     [--server-node-options="--flag ..."]
+//     [--server-node-options="--flag ..."] [--postgres] [--entry main|bin]
 //
 // From a fresh, empty temporary DATA_DIR the server is started as `npm start` starts it
 // (with the flags and environment of src/process-tuning.ts), in development
@@ -14,17 +14,25 @@
 // The first start creates and migrates the database; later starts reuse DATA_DIR.
 // --keep leaves DATA_DIR in place; --mappings lists the largest resident mappings;
 // --server-node-options adds Node flags to the server's (to try one).
+// --postgres starts on a fresh PostgreSQL database instead (DATABASE_URL_BENCH, else
+// DATABASE_URL_TEST, else the local server), migrated first by `gatehouse migrate`, so every
+// start finds its migrations current. --entry bin starts through bin/gatehouse.mjs (what
+// `npm start` and the container run: it keeps Node's compile cache, so the first start
+// fills it and later ones read it) instead of src/main.ts.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SERVER_ENV, SERVER_NODE_FLAGS } from '../src/process-tuning.ts';
 import { freePort, serverEnv, stopServer, waitReady } from './lib/serve.ts';
+import { createBenchDatabase, postgresBaseURL } from './lib/postgres.ts';
 import { readFileSync } from 'node:fs';
 import { exitedChildrenCPUSeconds, peakResidentBytes, processCPUSeconds, residentBytes } from './lib/proc.ts';
 
-const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
+const ENTRIES = { main: new URL('../src/main.ts', import.meta.url).pathname, bin: new URL('../bin/gatehouse.mjs', import.meta.url).pathname } as const;
 const MIB = 1024 * 1024;
 
 interface StartResult {
@@ -58,14 +66,17 @@ interface MeasureOptions {
   readonly settleMs: number;
   readonly showMappings: boolean;
   readonly nodeFlags: readonly string[];
+  readonly entry: string;
+  /** DATABASE_URL and a master key, for --postgres. */
+  readonly env: Readonly<Record<string, string>>;
 }
 
 async function measureStart(label: string, dataDir: string, options: MeasureOptions): Promise<StartResult> {
-  const { settleMs, showMappings, nodeFlags } = options;
+  const { settleMs, showMappings, nodeFlags, entry } = options;
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...nodeFlags, MAIN, 'serve'], {
-    env: serverEnv(dataDir, port),
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...nodeFlags, entry, 'serve'], {
+    env: { ...serverEnv(dataDir, port), ...options.env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const pid = child.pid;
@@ -98,6 +109,13 @@ function formatTable(results: readonly StartResult[]): string {
   return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
 }
 
+/** `gatehouse migrate` on the database, so the starts measured find nothing to apply. */
+async function migrated(dataDir: string, env: Readonly<Record<string, string>>): Promise<void> {
+  const child = spawn(process.execPath, [ENTRIES.main, 'migrate'], { env: { ...serverEnv(dataDir, 8080), ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`gatehouse migrate exited with ${String(code)}`);
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -106,8 +124,12 @@ async function main(): Promise<void> {
       keep: { type: 'boolean', default: false },
       mappings: { type: 'boolean', default: false },
       'server-node-options': { type: 'string', default: '' },
+      postgres: { type: 'boolean', default: false },
+      entry: { type: 'string', default: 'main' },
     },
   });
+  const entryName = values.entry;
+  if (entryName !== 'main' && entryName !== 'bin') throw new Error('--entry is main or bin');
   const settleMs = Number(values.settle) * 1000;
   const starts = Number(values.starts);
   if (!Number.isFinite(settleMs) || settleMs < 0 || settleMs > 600_000) throw new Error('--settle must be 0..600 seconds');
@@ -115,18 +137,22 @@ async function main(): Promise<void> {
   const nodeFlags = values['server-node-options'].split(' ').filter((flag) => flag !== '');
   if (nodeFlags.some((flag) => !flag.startsWith('--'))) throw new Error('--server-node-options takes Node flags (--name[=value])');
   const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-startup-'));
+  const database = values.postgres ? await createBenchDatabase(postgresBaseURL(process.env)) : null;
+  const env: Record<string, string> = database === null ? {} : { DATABASE_URL: database.url, GATEHOUSE_MASTER_KEY: `k1:${randomBytes(32).toString('base64url')}` };
   const results: StartResult[] = [];
   try {
+    if (database !== null) await migrated(dataDir, env);
     for (let n = 1; n <= starts; n += 1) {
-      const label = n === 1 ? 'first (empty DATA_DIR)' : `again (#${n})`;
-      results.push(await measureStart(label, dataDir, { settleMs, showMappings: values.mappings, nodeFlags }));
+      const label = database !== null ? `#${n} (migrations current)` : n === 1 ? 'first (empty DATA_DIR)' : `again (#${n})`;
+      results.push(await measureStart(label, dataDir, { settleMs, showMappings: values.mappings, nodeFlags, entry: ENTRIES[entryName], env }));
       console.log(`${label}: ready in ${(results.at(-1)?.readyMs ?? 0).toFixed(0)} ms`);
     }
   } finally {
+    await database?.drop();
     if (values.keep) console.log(`DATA_DIR kept: ${dataDir}`);
     else await rm(dataDir, { recursive: true, force: true });
   }
-  console.log(`\nPGlite in DATA_DIR, node ${process.version}, ${[...SERVER_NODE_FLAGS, ...nodeFlags].join(' ')} ${Object.entries(SERVER_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}, idle = ${settleMs / 1000} s after ready\n`);
+  console.log(`\n${database === null ? 'PGlite in DATA_DIR' : `PostgreSQL ${database.serverVersion}`}, ${entryName === 'bin' ? 'bin/gatehouse.mjs' : 'src/main.ts'}, node ${process.version}, ${[...SERVER_NODE_FLAGS, ...nodeFlags].join(' ')} ${Object.entries(SERVER_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}, idle = ${settleMs / 1000} s after ready\n`);
   console.log(formatTable(results));
 }
 
