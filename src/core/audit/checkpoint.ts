@@ -80,3 +80,21 @@ export async function latestCheckpoint(db: Kysely<Schema>): Promise<AuditCheckpo
   const row = await db.selectFrom('audit_checkpoints').selectAll().orderBy('through_seq', 'desc').limit(1).executeTakeFirst();
   return row ?? null;
 }
+
+/**
+ * The checkpoint the kept records follow: null when they start at the genesis, undefined
+ * when no checkpoint ends right before the oldest kept record (a gap). A prune writes its
+ * checkpoint and removes the records it covers in one transaction, so the newest
+ * checkpoint normally ends right before the oldest record. One that covers records still
+ * here did not come from a prune, and must not decide where a walk starts: signed with an
+ * old audit key and added at the head, it would restart the chain under that key and skip
+ * the hand-over that retired it. Walks start from the oldest kept record instead.
+ */
+export async function anchoringCheckpoint(db: Kysely<Schema>): Promise<AuditCheckpoint | null | undefined> {
+  const latest = await latestCheckpoint(db);
+  const oldest = await db.selectFrom('audit_events').select('seq').orderBy('seq').limit(1).executeTakeFirst();
+  if (latest === null || oldest === undefined || oldest.seq > latest.through_seq) return latest;
+  if (oldest.seq === 1) return null;
+  const row = await db.selectFrom('audit_checkpoints').selectAll().where('through_seq', '=', oldest.seq - 1).orderBy('created_at', 'desc').limit(1).executeTakeFirst();
+  return row;
+}

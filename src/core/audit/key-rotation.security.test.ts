@@ -10,7 +10,9 @@ import type { Schema } from '../db/schema.ts';
 import { readSystemKey } from '../crypto/system-keys.ts';
 import { AuditKeyUnavailableError } from './append.ts';
 import { appendOne, asTriggerBypassingSuperuser, freshTrailPerTest, generateAuditKey, handoverEvent, sampleEvent, steppingClock } from './audit.fixtures.ts';
+import { signCheckpoint } from './checkpoint.ts';
 import { sealAfter } from './insert.ts';
+import { exportAuditTrail } from '../../features/audit-trail/export.ts';
 import { allKeys, rotate, rotatedChain, startInstance, testKeyring } from './key-rotation.fixtures.ts';
 import { prepareAuditEvent } from './prepare.ts';
 import type { AuditEventInput, AuditKey, AuditRecord } from './types.ts';
@@ -103,6 +105,25 @@ for (const engine of testEngines()) {
       const substitute = generateAuditKey('audit-chain:2').key;
       const result = verifyRecords(records, (keyId) => (keyId === 'audit-chain:2' ? substitute : real(keyId)), { seq: 0, hash: '0'.repeat(64), keyId: null });
       assert.deepEqual([result.ok, result.ok ? null : result.firstBrokenSeq, result.ok ? null : result.reason], [false, 4, 'handover_invalid']);
+    });
+
+    it('a checkpoint signed with the leaked old key, added at the head, does not restart the chain under that key', async () => {
+      const { db } = database();
+      const instance = await rotatedChain(db, keyring); // 1-3 under the old key, 4 the hand-over, 5-7 under the new
+      const oldKey: AuditKey = instance.deps.key;
+      const seven = await recordAt(db, 7);
+      const checkpoint = signCheckpoint(oldKey, { id: '01900000-0000-7000-8000-0000000000aa', through_seq: 7, through_hash: seven.hash, record_count: 0, created_at: new Date(), next_key_id: oldKey.id });
+      const forged = await forgedRow(db, 8, { ...sampleEvent(99), action: 'forged.by_old_key' }, oldKey);
+      await asTriggerBypassingSuperuser(database(), async (trx) => {
+        await trx.insertInto('audit_checkpoints').values(checkpoint).execute();
+        await trx.insertInto('audit_events').values(forged as never).execute();
+      });
+      const result = await verifyAuditChain(db, await allKeys(db, keyring));
+      assert.deepEqual([result.ok, result.firstBrokenSeq, result.reason], [false, 8, 'key_mismatch']);
+      // An export starts from the kept records too, so the offline check sees the same.
+      const exported: string[] = [];
+      for await (const line of exportAuditTrail(db, { fromSeq: null, batchSize: 100 })) exported.push(line);
+      assert.match(exported[0] ?? '', /"seq":0/);
     });
 
     it('a process that cannot load the new key appends nothing rather than sealing under the old one', async () => {

@@ -17,7 +17,7 @@
 // key nothing handed over to) each break the walk at that record.
 import type { Kysely } from 'kysely';
 import type { Schema } from '../db/schema.ts';
-import { checkpointIsAuthentic, latestCheckpoint, positionAfter } from './checkpoint.ts';
+import { anchoringCheckpoint, checkpointIsAuthentic, latestCheckpoint, positionAfter } from './checkpoint.ts';
 import { HANDOVER_ACTION, handoverNames, nextKeyId, readHandover } from './keys.ts';
 import { personalDataIntact } from './personal.ts';
 import { auditHashMatches } from './seal.ts';
@@ -127,8 +127,12 @@ function brokenAt(seq: number, reason: AuditChainProblem, anchor: ChainHead): St
 }
 
 async function startAfterCheckpoint(db: Kysely<Schema>, keys: AuditKeyLookup): Promise<Start> {
-  const checkpoint = await latestCheckpoint(db);
+  const checkpoint = await anchoringCheckpoint(db);
   if (checkpoint === null) return { anchor: GENESIS };
+  if (checkpoint === undefined) {
+    const latest = await latestCheckpoint(db);
+    return brokenAt(latest?.through_seq ?? 0, 'checkpoint_invalid', GENESIS);
+  }
   // A forged or altered checkpoint could hide anything before it: nothing after it counts.
   if (!checkpointIsAuthentic(checkpoint, keys)) return brokenAt(checkpoint.through_seq, 'checkpoint_invalid', GENESIS);
   return { anchor: positionAfter(checkpoint) };

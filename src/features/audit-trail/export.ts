@@ -6,7 +6,7 @@
 // the last batch is read (the trailer names where it stopped), and a prune running at
 // the same time leaves a gap that verification reports; export again after it.
 import type { Kysely } from 'kysely';
-import { latestCheckpoint, positionAfter, type AuditCheckpoint } from '../../core/audit/checkpoint.ts';
+import { anchoringCheckpoint, latestCheckpoint, positionAfter, type AuditCheckpoint } from '../../core/audit/checkpoint.ts';
 import { headerLine, recordLine, trailerLine } from '../../core/audit/export-format.ts';
 import { nextKeyId } from '../../core/audit/keys.ts';
 import { GENESIS, type ChainHead } from '../../core/audit/types.ts';
@@ -24,7 +24,9 @@ interface Start {
 }
 
 async function startOf(db: Kysely<Schema>, fromSeq: number | null): Promise<Start> {
-  const checkpoint = await latestCheckpoint(db);
+  // The checkpoint the kept records follow (never one added over records still here).
+  const anchoring = await anchoringCheckpoint(db);
+  const checkpoint = anchoring === undefined ? await latestCheckpoint(db) : anchoring;
   const floor = checkpoint === null ? GENESIS : positionAfter(checkpoint);
   if (fromSeq === null || fromSeq <= floor.seq + 1) return { anchor: floor, checkpoint };
   // A partial export starts after a record the reader must already hold (the last line of

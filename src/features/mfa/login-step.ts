@@ -91,6 +91,9 @@ export async function completeMfaLogin(
   if (challenge === null) throw invalidMfaToken('mfa token unknown, used, expired or out of attempts');
   const user = await findUserWithRolesById(deps.db, challenge.userId);
   if (user === null || user.status !== 'active') throw invalidMfaToken('account gone or disabled since the password step');
+  // A reset forced after the password step (incident containment): that password is no
+  // longer trusted. The password was correct, so saying so reveals nothing.
+  if (user.passwordResetRequired && challenge.amr.includes('pwd')) throw new AppError('password_reset_required');
   return signInWithSecondFactor(
     deps,
     {

@@ -73,6 +73,18 @@ for (const engine of testEngines()) {
       assert.ok(events.includes('auth.mfa_challenged') && events.includes('auth.login_succeeded'));
     });
 
+    it('a password reset forced after the password step refuses the second step: that password is no longer trusted', async () => {
+      const account = await enrolledAccount(suite);
+      const token = await mfaToken(suite.test, account);
+      // As if the reset committed while this login was between its two steps (the reset
+      // also deletes pending second steps, which a login reading the account earlier races).
+      await suite.test.database.db.updateTable('users').set({ password_reset_required_at: suite.time.clock() }).where('id', '=', account.id).execute();
+      const done = await secondStep(suite.test, { mfa_token: token, code: codeNow(account.secret, suite.time) });
+      assert.equal(done.status, 403);
+      assert.equal(done.body.code, 'password_reset_required');
+      assert.equal(done.body.access_token, undefined);
+    });
+
     it('new recovery codes replace the old set: an old code no longer signs in, a new one does', async () => {
       const account = await enrolledAccount(suite);
       const regenerated = await call(suite.test, 'POST', '/v1/me/mfa/recovery-codes', { token: account.tokens.access_token });

@@ -124,12 +124,8 @@ export function createAccessTokens(deps: AccessTokenDeps): AccessTokens {
     },
     async verify(token) {
       if (typeof token !== 'string' || token.length === 0 || token.length > MAX_ACCESS_TOKEN_LENGTH) return null;
-      const cached = cache.get(token);
-      if (cached !== null) return cached;
       try {
-        const claims = await verifyUncached(token);
-        if (claims !== null) cache.set(token, claims);
-        return claims;
+        return await cache.load(token, () => verifyUncached(token));
       } catch {
         // Every failure looks the same from outside, including a key store that is down.
         return null;

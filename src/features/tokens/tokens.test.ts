@@ -325,6 +325,23 @@ describe('verified-token cache', () => {
     assert.equal(cache.get('c')?.n, 3);
   });
 
+  it('a verification under way when a signing key is withdrawn is not remembered (the signature checked against a withdrawn key)', async () => {
+    const time = testClock();
+    const cache = createVerifiedTokenCache<{ exp: number }>({ maxEntries: 10, clock: time.clock });
+    const exp = time.seconds() + 600;
+    let release: () => void = () => {};
+    const verifying = cache.load('token', async () => {
+      await new Promise<void>((resolve) => { release = resolve; });
+      return { exp };
+    });
+    cache.invalidate('signing_keys');
+    release();
+    assert.deepEqual(await verifying, { exp });
+    assert.equal(cache.get('token'), null, 'stored after the withdrawal emptied the cache');
+    assert.deepEqual(await cache.load('token', () => Promise.resolve({ exp })), { exp });
+    assert.notEqual(cache.get('token'), null);
+  });
+
   it('forgets an entry after at most a minute', () => {
     const time = testClock();
     const cache = createVerifiedTokenCache<{ exp: number }>({ maxEntries: 10, clock: time.clock });

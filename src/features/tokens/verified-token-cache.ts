@@ -17,6 +17,11 @@ import type { Clock } from '../../core/clock.ts';
 export interface VerifiedTokenCache<C extends { readonly exp: number }> extends Invalidatable {
   get(token: string): C | null;
   set(token: string, claims: C): void;
+  /**
+   * The cached claims, or `verify()`'s answer, stored unless the cache was emptied while
+   * it ran: a signature checked against a key withdrawn meanwhile is never remembered.
+   */
+  load(token: string, verify: () => Promise<C | null>): Promise<C | null>;
   readonly size: number;
 }
 
@@ -35,18 +40,31 @@ function cacheKey(token: string): string {
 export function createVerifiedTokenCache<C extends { readonly exp: number }>(options: VerifiedTokenCacheOptions): VerifiedTokenCache<C> {
   const { clock } = options;
   const cache = createTtlCache<C>({ clock, ttlMs: options.maxAgeMs ?? DEFAULT_MAX_AGE_MS, maxEntries: options.maxEntries });
+  // Bumped by every emptying, so a verification that began before one does not store.
+  let generation = 0;
+  const set = (token: string, claims: C): void => {
+    // Until the token's `exp`, never past it (the cache's own lifetime caps it too).
+    cache.set(cacheKey(token), claims, claims.exp * 1000 - clock().getTime());
+  };
+  const clear = (): void => {
+    generation += 1;
+    cache.clear();
+  };
   return {
     get: (token) => cache.get(cacheKey(token)) ?? null,
-    set(token, claims) {
-      // Until the token's `exp`, never past it (the cache's own lifetime caps it too).
-      cache.set(cacheKey(token), claims, claims.exp * 1000 - clock().getTime());
+    set,
+    async load(token, verify) {
+      const hit = cache.get(cacheKey(token));
+      if (hit !== undefined) return hit;
+      const started = generation;
+      const claims = await verify();
+      if (claims !== null && started === generation) set(token, claims);
+      return claims;
     },
     invalidate(tag) {
-      if (tag === SIGNING_KEYS_TAG) cache.clear();
+      if (tag === SIGNING_KEYS_TAG) clear();
     },
-    clear() {
-      cache.clear();
-    },
+    clear,
     get size() {
       return cache.size;
     },
