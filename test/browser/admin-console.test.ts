@@ -177,6 +177,8 @@ describe('the admin console in Chromium', () => {
     await page.getByRole('checkbox', { name: /audit:read/ }).uncheck();
     await page.getByRole('button', { name: 'Save changes' }).click();
     await page.getByRole('status').filter({ hasText: `Role ${roleName} saved.` }).waitFor();
+    // The notice comes first, then the list is read again from the server.
+    await created.getByText('audit:read', { exact: true }).waitFor({ state: 'detached' });
     assert.deepEqual(await created.getByRole('list').getByRole('listitem').allTextContents(), ['users:read']);
     assert.equal(await page.getByRole('button', { name: /^(Change|Delete) the role (admin|auditor|support|user)$/ }).count(), 0);
     await page.getByRole('button', { name: `Delete the role ${roleName}` }).click();
