@@ -43,8 +43,18 @@ const SECRET_KEYS = new Set([
 const NESTED_SECRET_KEYS = new Set(['code']);
 const MAX_DEPTH = 12;
 
+// Every line's keys are looked at, and almost all are the same few names the code writes:
+// each answer is remembered (a bounded number of short keys, since keys can come from input).
+const MAX_REMEMBERED_KEYS = 2048;
+const MAX_REMEMBERED_KEY_LENGTH = 64;
+const secretKeyAnswers = new Map<string, boolean>();
+
 export function isSecretKey(key: string): boolean {
-  return SECRET_KEYS.has(key.toLowerCase().replaceAll(/[-_]/g, ''));
+  const known = secretKeyAnswers.get(key);
+  if (known !== undefined) return known;
+  const secret = SECRET_KEYS.has(key.toLowerCase().replaceAll(/[-_]/g, ''));
+  if (secretKeyAnswers.size < MAX_REMEMBERED_KEYS && key.length <= MAX_REMEMBERED_KEY_LENGTH) secretKeyAnswers.set(key, secret);
+  return secret;
 }
 
 function isSecretAt(key: string, depth: number): boolean {

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { Type } from 'typebox';
 import { AppError } from '../../src/core/errors.ts';
 import { responses } from '../../src/core/http/problem.ts';
-import { redactSecrets } from '../../src/core/logging.ts';
+import { isSecretKey, redactSecrets } from '../../src/core/logging.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 
 describe('log redaction', () => {
@@ -119,5 +119,19 @@ describe('log redaction', () => {
     assert.equal(out['client_secret'], '[redacted]');
     assert.equal(out['safe'], 'd');
     assert.equal(out['self'], '[circular]');
+  });
+  // Answers are remembered per key (at most 2,048 keys of up to 64 characters): the
+  // second answer must be the first, and keys past those bounds are still judged.
+  it('answers the same for a key seen before, and judges keys it does not remember', () => {
+    for (let round = 0; round < 2; round += 1) {
+      assert.equal(isSecretKey('Refresh-Token'), true);
+      assert.equal(isSecretKey('method'), false);
+    }
+    for (let index = 0; index < 2100; index += 1) assert.equal(isSecretKey(`field_${String(index)}`), false);
+    assert.equal(isSecretKey('new_password'), true);
+    assert.equal(isSecretKey('PASSWORD'), true);
+    const long = 'x'.repeat(70);
+    assert.equal(isSecretKey(long), false);
+    assert.deepEqual(redactSecrets({ nested: { 'API-Key': 'k', [long]: 'v' } })['nested'], { 'API-Key': '[redacted]', [long]: 'v' });
   });
 });

@@ -108,6 +108,11 @@ describe('ill-formed Unicode in the query, the path and keys', () => {
     assert.equal(findIllFormed({ id: LONE }, '/params'), '/params/id');
     assert.equal(findIllFormed({ 'a/b~c': { deep: [[[LONE]]] } }, '/body'), '/body/a~1b~0c/deep/0/0/0');
     assert.equal(findIllFormed({ ok: 'fine \ud83d\ude00', n: 1, b: true, z: null }, '/body'), null);
+    // The first in document order, whatever the depth of the others; the root itself.
+    assert.equal(findIllFormed({ a: { b: ['ok', LONE] }, c: LONE }, '/body'), '/body/a/b/1');
+    assert.equal(findIllFormed(LONE, '/body'), '/body');
+    assert.equal(findIllFormed({ [LONE]: 1 }, '/body'), '/body');
+    assert.equal(findIllFormed({ a: { [`k${LONE}`]: 1 } }, '/body'), '/body/a');
   });
 
   it('walks a deeply nested body without exhausting the stack', () => {

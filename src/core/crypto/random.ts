@@ -1,6 +1,6 @@
 // Opaque tokens (sessions, reset links, API keys): random, stored only as a hash, and
 // compared without leaking where or whether lengths differ (The Copenhagen Book, "Tokens").
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 // 128 bits is the floor for a token that must not be guessed online or offline.
 const MIN_TOKEN_BYTES = 16;
@@ -15,7 +15,7 @@ export function randomToken(bytes = 32): string {
 
 /** SHA-256 of the token, base64url: what the database stores instead of the token. */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('base64url');
+  return hash('sha256', token, 'base64url');
 }
 
 /**

@@ -18,23 +18,41 @@ function partOf(request: FastifyRequest, part: (typeof PARTS)[number]): unknown 
   return part === 'querystring' ? request.query : request[part];
 }
 
+// A value still to look at, and how it was reached. The pointer is spelled only for the
+// value that fails: every request has its headers walked, and building a pointer for each
+// of them was most of this check's cost.
+interface Visit {
+  readonly value: unknown;
+  readonly parent: Visit | null;
+  readonly step: string;
+}
+
+function pointerOf(visit: Visit, root: string): string {
+  const steps: string[] = [];
+  for (let at: Visit = visit; at.parent !== null; at = at.parent) steps.push(escapePointer(at.step));
+  return steps.length === 0 ? root : `${root}/${steps.reverse().join('/')}`;
+}
+
 /**
  * The JSON pointer of the first ill-formed string in `value` (a key or a value), or null.
  * Iterative, so a deeply nested body cannot exhaust the stack. An ill-formed key is
  * reported at its parent, so not even a field name that is no text is echoed.
  */
 export function findIllFormed(value: unknown, root: string): string | null {
-  const stack: { value: unknown; pointer: string }[] = [{ value, pointer: root }];
+  const stack: Visit[] = [{ value, parent: null, step: '' }];
   for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
-    const { value: item, pointer } = next;
+    const item = next.value;
     if (typeof item === 'string') {
-      if (!item.isWellFormed()) return pointer;
+      if (!item.isWellFormed()) return pointerOf(next, root);
     } else if (Array.isArray(item)) {
-      for (let i = item.length - 1; i >= 0; i -= 1) stack.push({ value: item[i] as unknown, pointer: `${pointer}/${i}` });
+      for (let i = item.length - 1; i >= 0; i -= 1) stack.push({ value: item[i] as unknown, parent: next, step: String(i) });
     } else if (typeof item === 'object' && item !== null) {
-      const entries: [string, unknown][] = Object.entries(item);
-      if (entries.some(([key]) => !key.isWellFormed())) return pointer;
-      for (const [key, child] of entries.reverse()) stack.push({ value: child, pointer: `${pointer}/${escapePointer(key)}` });
+      const keys = Object.keys(item);
+      if (keys.some((key) => !key.isWellFormed())) return pointerOf(next, root);
+      for (let i = keys.length - 1; i >= 0; i -= 1) {
+        const key = keys[i] ?? '';
+        stack.push({ value: (item as Record<string, unknown>)[key], parent: next, step: key });
+      }
     }
   }
   return null;

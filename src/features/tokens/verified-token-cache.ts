@@ -9,7 +9,7 @@
 // session layer on each request, never here. A signing key withdrawn at once is another
 // matter: the signature itself no longer counts, so the `signing_keys` tag (and a full
 // resync) empties the cache, and every token is checked against the keys again.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { createTtlCache, type Invalidatable } from '../../core/cache.ts';
 import { SIGNING_KEYS_TAG } from '../../core/change.ts';
 import type { Clock } from '../../core/clock.ts';
@@ -34,7 +34,7 @@ export interface VerifiedTokenCacheOptions {
 const DEFAULT_MAX_AGE_MS = 60_000;
 
 function cacheKey(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('base64url');
+  return hash('sha256', token, 'base64url');
 }
 
 export function createVerifiedTokenCache<C extends { readonly exp: number }>(options: VerifiedTokenCacheOptions): VerifiedTokenCache<C> {
