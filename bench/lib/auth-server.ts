@@ -29,6 +29,9 @@ function send(message: ChildMessage): Promise<void> {
   });
 }
 
+// Argon2id's smallest cost (8 KiB, one pass): a hash of a few microseconds.
+const MINIMAL_HASH_COST = { memoryKiB: 8, passes: 1, parallelism: 1 };
+
 // Zero-padded, so every user's /v1/me body has the same length.
 const padded = (index: number): string => String(index).padStart(5, '0');
 const benchEmail = (index: number): string => `bench.user.${padded(index)}@example.test`;
@@ -63,7 +66,7 @@ async function start(message: StartMessage): Promise<Running> {
   const started = performance.now();
   const env: Record<string, string> = { GATEHOUSE_ENV: 'development', LOG_LEVEL: 'info', DATA_DIR: message.dataDir, ...message.env };
   if (message.databaseURL !== null) env['DATABASE_URL'] = message.databaseURL;
-  const { config, database, services, app } = await buildBenchApp(env, systemClock);
+  const { config, database, services, app } = await buildBenchApp(env, systemClock, message.minimalHashCost ? MINIMAL_HASH_COST : undefined);
   const appURL = await app.listen({ host: '127.0.0.1', port: 0 });
   const { bare, url: bareURL, setBody } = await startBare();
   const emails = await createUsers(services, message.users, message.password);
