@@ -107,12 +107,17 @@ export default tseslint.config(
   // JavaScript outside the TypeScript project (test/cli/require-node.test.ts runs them on
   // an older Node when the machine has one).
   {
-    files: ['scripts/require-node.cjs', 'bin/gatehouse.mjs'],
+    files: ['scripts/require-node.cjs', 'bin/gatehouse.mjs', 'scripts/compile-cache.mjs'],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: { globals: { process: 'readonly', module: 'writable', URL: 'readonly' } },
   },
   {
     files: ['scripts/require-node.cjs'],
     languageOptions: { sourceType: 'commonjs' },
+  },
+  // Plain JavaScript run before the compile cache is on; its types are in compile-cache.d.mts.
+  {
+    files: ['scripts/compile-cache.mjs'],
+    rules: { '@typescript-eslint/explicit-module-boundary-types': 'off' },
   },
 );

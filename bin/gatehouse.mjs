@@ -6,7 +6,7 @@
 // applies to it. Node 20 accepts those flags too, so it gets as far as the check.
 import '../scripts/require-node.cjs';
 
-const { enableCompileCacheSafely } = await import('../scripts/compile-cache.ts');
+const { enableCompileCacheSafely } = await import('../scripts/compile-cache.mjs');
 
 // Before the first import of our sources: their type-stripped and compiled forms are then
 // read from disk on the next start instead of made again (about a sixth of a start's CPU).

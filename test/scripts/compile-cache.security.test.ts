@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, describe, it } from 'node:test';
-import { privateDirectory as isPrivate } from '../../scripts/compile-cache.ts';
+import { privateDirectory as isPrivate } from '../../scripts/compile-cache.mjs';
 const root = await mkdtemp(join(tmpdir(), 'gh-compile-cache-'));
 after(() => rm(root, { recursive: true, force: true }));
 
@@ -31,7 +31,7 @@ describe('compile cache directory', { timeout: 60_000 }, () => {
   });
 
   it('a run fills the private cache, and a world-writable one stays empty', async () => {
-    const script = (directory: string): string => `import { enableCompileCacheSafely } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, '../../scripts/compile-cache.ts')).href)};
+    const script = (directory: string): string => `import { enableCompileCacheSafely } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, '../../scripts/compile-cache.mjs')).href)};
       const used = enableCompileCacheSafely(new URL(${JSON.stringify(pathToFileURL(directory).href)}));
       await import(${JSON.stringify(pathToFileURL(join(import.meta.dirname, '../../src/core/password/hash-slots.ts')).href)});
       console.log(used);`;

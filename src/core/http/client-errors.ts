@@ -4,12 +4,15 @@
 // written by hand, still as problem details with the security headers, a fresh request
 // id and a log line, and, where the peer is the client itself, counted by the rate
 // limiter (and answered 429 once the budget is spent).
-import { STATUS_CODES, type OutgoingHttpHeaders } from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import { uuidv7 } from '../crypto/ids.ts';
 import { AppError, toProblem } from '../errors.ts';
 import type { Logger } from '../logging.ts';
+import { nodeHttp } from './node-http.ts';
 import { REQUEST_ID_HEADER } from './request-id.ts';
+
+const { STATUS_CODES } = nodeHttp;
 
 /** Counts one request against an address's budget: the refusal to answer once it is spent, else null. */
 export type AddressCounter = (address: string) => Promise<AppError | null>;

@@ -1,10 +1,13 @@
 // Security headers on every response, errors and 404s included. The API serves JSON only,
 // so its content security policy allows nothing at all; pages (the docs, later the UI)
 // set their own narrower policy on their own routes.
-import { IncomingMessage, ServerResponse, type OutgoingHttpHeaders } from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
 import { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import helmet, { type HelmetOptions } from 'helmet';
+import { nodeHttp } from './node-http.ts';
+
+const { IncomingMessage, ServerResponse } = nodeHttp;
 
 export const API_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 

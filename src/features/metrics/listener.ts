@@ -3,9 +3,12 @@
 // interface. It also answers only requests addressed to a loopback name: a web page
 // opened on this host could otherwise read it through DNS rebinding (its requests carry
 // the attacker's host name). A bare node:http server: one path, nothing to configure.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { nodeHttp } from '../../core/http/node-http.ts';
 import type { Logger } from '../../core/logging.ts';
+
+const { createServer } = nodeHttp;
 
 export const METRICS_HOST = '127.0.0.1';
 const LOOPBACK_NAMES: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost']);
