@@ -209,11 +209,7 @@ const commands: Record<string, Command> = {
   },
   async 'keys rotate-signing'() {
     return withRuntime(async (runtime) => {
-      const ids = await rotateSigningKeysCommand(runtime.database, {
-        keyring: runtime.keyring,
-        clock: runtime.clock,
-        accessTokenTtlSeconds: runtime.config.auth.accessTokenTtl,
-      });
+      const ids = await rotateSigningKeysCommand(runtime);
       process.stdout.write(`signing keys rotated: active ${ids.activeKid}, next ${ids.nextKid}, retired ${ids.retiredKid}\n`);
       return 0;
     });

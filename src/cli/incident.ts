@@ -3,7 +3,7 @@
 // are audited, invalidate the caches and are announced to every serving instance over
 // Redis; the command waits for those announcements before it disconnects. Every command
 // says what it changed, and a repeat says that it changed nothing.
-import type { RequestContext } from '../core/audit/auditor.ts';
+import { CLI_ACTOR, CLI_CONTEXT } from './cli-context.ts';
 import type { Runtime } from '../runtime.ts';
 import { createServices, type Services } from '../services.ts';
 import { AppError } from '../core/errors.ts';
@@ -18,8 +18,7 @@ import {
   type IncidentSwitch,
 } from '../features/incident/index.ts';
 
-const CLI_CONTEXT: RequestContext = { ip: null, userAgent: 'gatehouse-cli', requestId: null };
-const OPERATOR: ContainmentActor = { actor: { type: 'system', id: 'cli' }, context: CLI_CONTEXT };
+const OPERATOR: ContainmentActor = { actor: CLI_ACTOR, context: CLI_CONTEXT };
 
 type Write = (text: string) => void;
 

@@ -51,6 +51,17 @@ describe('signing-key rotation while three instances serve', { skip, timeout: 18
     assert.equal(result.code, 0, result.stderr);
     const match = /active (\S+), next (\S+), retired (\S+)/.exec(result.stdout);
     assert.ok(match !== null, result.stdout);
+    // Audited in the rotation's own transaction: one record naming all three keys.
+    const audited = await cluster()
+      .database.database.db.selectFrom('audit_events')
+      .select(['actor_type', 'actor_id', 'outcome', 'details'])
+      .where('action', '=', 'signing_key.rotated')
+      .where('target_type', '=', 'signing_key')
+      .where('target_id', '=', match[1]!)
+      .execute();
+    assert.equal(audited.length, 1);
+    assert.deepEqual([audited[0]?.actor_type, audited[0]?.actor_id, audited[0]?.outcome], ['system', 'cli', 'success']);
+    assert.deepEqual(audited[0]?.details, { active_kid: match[1], next_kid: match[2], retired_kid: match[3] });
     return { activeKid: match[1]!, retiredKid: match[3]!, doneAt, tookMs: doneAt - startedAt };
   }
 

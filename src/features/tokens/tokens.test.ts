@@ -7,7 +7,6 @@ import { testEngines } from '../../../test/helpers/database.ts';
 import { SigningKeyError } from './errors.ts';
 import { JWKS_CACHE_CONTROL, JWKS_PATH } from './jwks-routes.ts';
 import { CLOCK_TOLERANCE_SECONDS, MAX_SIGNING_STATE_AGE_MS } from './limits.ts';
-import { rotateSigningKeysCommand } from '../../cli/rotate-signing-keys.ts';
 import { createSigningKeySource } from './signing-key-source.ts';
 import { ensureSigningKeys, loadSigningState, rotateSigningKeys } from './signing-keys.ts';
 import { createVerifiedTokenCache } from './verified-token-cache.ts';
@@ -122,17 +121,25 @@ for (const engine of testEngines()) {
         assert.ok(kids.includes(second.retiredKid));
       });
 
-      it('the CLI command rotates and reports the three kids', async () => {
+      // `keys rotate-signing` rotates inside the change that audits it: the rotation must
+      // commit with that transaction and vanish with its rollback.
+      it('inside a caller\'s transaction, rotates with its commit and not at all with its rollback', async () => {
         const world = await createTokenWorld(database().database.db);
-        const result = await rotateSigningKeysCommand(database().database, {
-          keyring: world.keyring,
-          clock: world.time.clock,
-          accessTokenTtlSeconds: TTL_SECONDS,
-        });
+        const deps = { keyring: world.keyring, clock: world.time.clock, accessTokenTtlSeconds: TTL_SECONDS };
+        const activeNow = async (): Promise<string[]> => (await world.db.selectFrom('signing_keys').select('kid').where('state', '=', 'active').execute()).map((row) => row.kid);
+        await assert.rejects(
+          world.db.transaction().execute(async (trx) => {
+            const rotated = await rotateSigningKeys(trx, deps);
+            assert.equal(rotated.retiredKid, world.kids.activeKid);
+            throw new Error('the change failed after the rotation');
+          }),
+          /the change failed/,
+        );
+        assert.deepEqual(await activeNow(), [world.kids.activeKid]);
+        const result = await world.db.transaction().execute((trx) => rotateSigningKeys(trx, deps));
         assert.equal(result.retiredKid, world.kids.activeKid);
         assert.equal(result.activeKid, world.kids.nextKid);
-        const active = await world.db.selectFrom('signing_keys').select('kid').where('state', '=', 'active').execute();
-        assert.deepEqual(active, [{ kid: result.activeKid }]);
+        assert.deepEqual(await activeNow(), [result.activeKid]);
       });
 
       it('rotation refuses a nonsensical access-token lifetime', async () => {

@@ -27,8 +27,10 @@ export const WEBHOOK_ACTIONS: ReadonlySet<string> = new Set([
   'incident.registration_unfrozen',
   'incident.maintenance_started',
   'incident.maintenance_ended',
-  // A leaked signing key withdrawn at once (`gatehouse keys retire-signing KID --now`).
+  // A leaked signing key withdrawn at once (`gatehouse keys retire-signing KID --now`), and
+  // the calm rotation (`gatehouse keys rotate-signing`): either changes what signs tokens.
   'signing_key.retired',
+  'signing_key.rotated',
 ]);
 
 // A successful login is routine, unless the account holds the admin role: the login
