@@ -17,7 +17,8 @@
 // instance switches keys at the same record. A process still holding the old key has its
 // guess refused like a wrong head, and loads the key in force in the same transaction
 // before sealing again (`loadKey`): it never appends under a key rotated out, and its
-// caller never sees the switch. The cache then holds the new key.
+// caller never sees the switch. The cache then holds the new key. A head under a key older
+// than the one held is never followed (AuditKeyDowngradeError): rotations only go forward.
 //
 // The caller's transaction must be READ COMMITTED (PostgreSQL's default): the head is
 // read by a statement started after the lock is granted, so it sees the previous
@@ -27,7 +28,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Schema } from '../db/schema.ts';
 import { AuditInputError } from './errors.ts';
 import { insertAfter, lockAndInsertIfHead, sealAfter } from './insert.ts';
-import { HANDOVER_ACTION, readHandover } from './keys.ts';
+import { auditKeyVersion, HANDOVER_ACTION, readHandover } from './keys.ts';
 import { prepareAuditEvent, type PreparedAuditEvent } from './prepare.ts';
 import { GENESIS, type AppendedAuditEvent, type AuditDeps, type AuditEventInput, type AuditKey, type ChainHeadCache } from './types.ts';
 
@@ -43,9 +44,29 @@ export class AuditKeyUnavailableError extends Error {
   override readonly name = 'AuditKeyUnavailableError';
 }
 
+/**
+ * The chain's head names a key older than one this process already sealed under. A
+ * rotation only ever moves to a newer key, so the head was written around it: by someone
+ * with write access to the database and the old key (the one that leaked, the reason to
+ * rotate). Following it would extend a forged chain under that key; nothing is appended,
+ * and `gatehouse audit verify` names the record.
+ */
+export class AuditKeyDowngradeError extends Error {
+  override readonly name = 'AuditKeyDowngradeError';
+}
+
+/** Refuses a key in force older than the key held (versions: keys.ts). */
+function assertNoDowngrade(held: AuditKey, keyId: string): void {
+  const heldVersion = auditKeyVersion(held.id);
+  const version = auditKeyVersion(keyId);
+  if (heldVersion === null || version === null || version >= heldVersion) return;
+  throw new AuditKeyDowngradeError(`the audit chain's head is sealed under key "${keyId}", older than key "${held.id}" this process seals under: nothing is appended (run gatehouse audit verify)`);
+}
+
 /** The key to seal under after a head read under the lock: the one held, or the one a rotation put in force. */
 async function keyInForce(trx: Transaction<Schema>, deps: AuditDeps, held: AuditKey, keyId: string | null): Promise<AuditKey> {
   if (keyId === null || keyId === held.id) return held;
+  assertNoDowngrade(held, keyId);
   const loaded = (await deps.loadKey?.(trx, keyId)) ?? null;
   if (loaded?.id !== keyId) throw new AuditKeyUnavailableError(`the audit chain is in force under key "${keyId}", which this process cannot load`);
   return loaded;

@@ -8,7 +8,7 @@ import type { Kysely } from 'kysely';
 import { testEngines } from '../../../test/helpers/database.ts';
 import type { Schema } from '../db/schema.ts';
 import { readSystemKey } from '../crypto/system-keys.ts';
-import { AuditKeyUnavailableError } from './append.ts';
+import { AuditKeyDowngradeError, AuditKeyUnavailableError } from './append.ts';
 import { appendOne, asTriggerBypassingSuperuser, freshTrailPerTest, generateAuditKey, handoverEvent, sampleEvent, steppingClock } from './audit.fixtures.ts';
 import { signCheckpoint } from './checkpoint.ts';
 import { sealAfter } from './insert.ts';
@@ -124,6 +124,26 @@ for (const engine of testEngines()) {
       const exported: string[] = [];
       for await (const line of exportAuditTrail(db, { fromSeq: null, batchSize: 100 })) exported.push(line);
       assert.match(exported[0] ?? '', /"seq":0/);
+    });
+
+    it('an instance sealing under the new key refuses to follow a head forged under the leaked old one', async () => {
+      const { db } = database();
+      const instance = await rotatedChain(db, keyring); // 1-3 under the old key, 4 the hand-over, 5-7 under the new (by this instance)
+      const oldKey: AuditKey = instance.deps.key;
+      const forged = await forgedRow(db, 8, { ...sampleEvent(99), action: 'forged.by_old_key' }, oldKey);
+      await asTriggerBypassingSuperuser(database(), async (trx) => {
+        await trx.insertInto('audit_events').values(forged as never).execute();
+      });
+      await assert.rejects(instance.write(9), AuditKeyDowngradeError);
+      assert.equal(Number((await db.selectFrom('audit_events').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n), 8);
+      const result = await verifyAuditChain(db, await allKeys(db, keyring));
+      assert.deepEqual([result.ok, result.firstBrokenSeq, result.reason], [false, 8, 'key_mismatch']);
+      // The new key's own records still append once the forged head is gone.
+      await asTriggerBypassingSuperuser(database(), async (trx) => {
+        await trx.deleteFrom('audit_events').where('seq', '=', 8).execute();
+      });
+      await instance.write(8);
+      assert.deepEqual([(await verifyAuditChain(db, await allKeys(db, keyring))).ok], [true]);
     });
 
     it('a process that cannot load the new key appends nothing rather than sealing under the old one', async () => {
