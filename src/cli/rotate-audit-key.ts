@@ -1,12 +1,13 @@
 // `gatehouse keys rotate-audit`: a new audit-chain key version takes over the chain, while
 // the instances serve (core/audit/rotate-key.ts). Rerun it after an interruption: it
 // finishes the interrupted rotation instead of starting another.
-import { createAuditor } from '../core/audit/auditor.ts';
+import { createAuditor, type AuditObserver } from '../core/audit/auditor.ts';
 import { HANDOVER_ACTION, loadAuditKey, loadAuditKeyLookup } from '../core/audit/keys.ts';
 import { rotateAuditKey, type AuditKeyRotation, type RotationStep } from '../core/audit/rotate-key.ts';
 import { verifyAuditChain } from '../core/audit/verify.ts';
 import { createCacheInvalidation } from '../core/cache.ts';
 import { createChanges } from '../core/change.ts';
+import { createSecurityWebhooks } from '../features/webhooks/service.ts';
 import type { Runtime } from '../runtime.ts';
 
 export interface RotateAuditHooks {
@@ -18,11 +19,15 @@ export async function rotateAuditKeyCommand(runtime: Runtime, hooks: RotateAudit
   const { keyring, clock } = runtime;
   const db = runtime.database.db;
   const { pause } = hooks;
+  // The hand-over is a security webhook: its job is written in the hand-over's own
+  // transaction, and a serving instance's job runner delivers it.
+  const webhooks = createSecurityWebhooks({ clock, log: runtime.log, config: runtime.config.administration.webhooks });
+  const paused: AuditObserver = async (_trx, event) => { if (event.action === HANDOVER_ACTION) await pause?.('handover_appended'); };
   const audit = createAuditor({
     key: runtime.auditKey,
     clock,
     loadKey: (trx, keyId) => loadAuditKey(trx, keyring, keyId),
-    observers: pause === undefined ? [] : [async (_trx, event) => { if (event.action === HANDOVER_ACTION) await pause('handover_appended'); }],
+    observers: [...(webhooks === null ? [] : [webhooks.observer]), ...(pause === undefined ? [] : [paused])],
   });
   const change = createChanges({ db, audit, invalidation: createCacheInvalidation() });
   return rotateAuditKey({ db, keyring, change }, pause === undefined ? {} : { pause });

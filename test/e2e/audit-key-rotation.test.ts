@@ -12,8 +12,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from '../helpers/cli.ts';
 import { call, instancesPerSuite, postgresEngineForInstances, randomClientAddress } from '../helpers/instances.ts';
 import { loadAccounts, startSteadyLoad } from '../helpers/steady-load.ts';
+import { testWebhookSecret, webhookRows } from '../../src/features/webhooks/webhooks.fixtures.ts';
 
 const CLIENTS = 3;
+const WEBHOOK_URL = 'http://127.0.0.1:9/audit-hooks';
 const skip = postgresEngineForInstances() === null ? 'DATABASE_URL_TEST is not set' : false;
 
 describe('audit-key rotation while two instances write audited changes', { skip, timeout: 240_000 }, () => {
@@ -27,7 +29,9 @@ describe('audit-key rotation while two instances write audited changes', { skip,
     let rotated: string;
     try {
       await sleep(2_000);
-      const rotation = await run(['keys', 'rotate-audit'], cliEnv());
+      // With security webhooks configured for the command, the hand-over is one (nobody
+      // delivers it here: the instances have no receivers; its job is what is checked).
+      const rotation = await run(['keys', 'rotate-audit'], { ...cliEnv(), SECURITY_WEBHOOK_URLS: WEBHOOK_URL, SECURITY_WEBHOOK_SECRET: testWebhookSecret() });
       assert.equal(rotation.code, 0, rotation.stderr + rotation.stdout);
       rotated = rotation.stdout;
       await sleep(3_000);
@@ -49,6 +53,9 @@ describe('audit-key rotation while two instances write audited changes', { skip,
     const rows = await db.selectFrom('audit_events').select(['seq', 'action', 'key_id']).orderBy('seq').execute();
     const handovers = rows.filter((row) => row.action === 'audit.key_rotated').map((row) => row.seq);
     assert.deepEqual(handovers, [seq]);
+    const handover = await db.selectFrom('audit_events').select('id').where('seq', '=', seq).executeTakeFirstOrThrow();
+    const hooks = await webhookRows(db, { eventId: handover.id, urls: [WEBHOOK_URL] });
+    assert.deepEqual(hooks.map((hook) => [hook.url, hook.event_type]), [[WEBHOOK_URL, 'audit.key_rotated']]);
     const before = rows.filter((row) => row.seq <= seq);
     const after = rows.filter((row) => row.seq > seq);
     t.diagnostic(`${before.length} records up to the hand-over, ${after.length} after it`);

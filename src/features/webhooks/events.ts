@@ -31,6 +31,8 @@ export const WEBHOOK_ACTIONS: ReadonlySet<string> = new Set([
   // the calm rotation (`gatehouse keys rotate-signing`): either changes what signs tokens.
   'signing_key.retired',
   'signing_key.rotated',
+  // The audit chain handed over to a new key (`gatehouse keys rotate-audit`).
+  'audit.key_rotated',
 ]);
 
 // A successful login is routine, unless the account holds the admin role: the login
