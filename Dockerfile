@@ -16,6 +16,19 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN node scripts/web-build.ts && npm prune --omit=dev --no-audit --no-fund
+# Node's compile cache for the service user (uid 1000, part of the cache's name): filled by
+# one run of the command as that user (any command loads every module; --help then exits
+# 2), then readable by all, writable by root alone, and handed to root with the rest of
+# /app below. A container's first start then reads compiled modules instead of
+# type-stripping them all, and the service can read the cache but never change it, as
+# with its code (scripts/compile-cache.mjs accepts a root-owned directory that only root
+# can write to; test/scripts/compile-cache.security.test.ts rehearses these steps).
+RUN mkdir -p node_modules/.cache && chmod 755 node_modules/.cache \
+    && install -d -o 1000 -g 1000 -m 700 node_modules/.cache/gatehouse-compile
+USER 1000:1000
+RUN ./bin/gatehouse.mjs --help > /dev/null 2>&1; test -n "$(ls -A node_modules/.cache/gatehouse-compile)"
+USER root
+RUN chmod -R u=rwX,go=rX node_modules/.cache
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 ARG VERSION=0.1.0

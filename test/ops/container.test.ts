@@ -41,6 +41,23 @@ describe('the container image (Dockerfile)', () => {
     assert.equal(steps.some((step) => step.op === 'ADD'), false, 'no ADD (it can fetch URLs and unpack archives)');
   });
 
+  // The image is not built here (no registry to pull the base from); these are the steps
+  // test/scripts/compile-cache.security.test.ts rehearses outside a container.
+  it('builds Node\'s compile cache as the runtime user and hands it to root, readable and not writable by that user', async () => {
+    const steps = instructions(await read('Dockerfile'));
+    const lastFrom = steps.map((step) => step.op).lastIndexOf('FROM');
+    const build = steps.slice(0, lastFrom);
+    const runtimeUser = steps.slice(lastFrom).filter((step) => step.op === 'USER').at(-1)?.args;
+    const asService = build.findIndex((step) => step.op === 'USER' && step.args === runtimeUser);
+    assert.ok(asService > 0, `the build stage switches to the runtime user ${String(runtimeUser)}`);
+    const fill = build.findIndex((step, index) => index > asService && step.op === 'RUN' && step.args.includes('./bin/gatehouse.mjs') && step.args.includes('node_modules/.cache/gatehouse-compile'));
+    assert.ok(fill > asService, 'a run of the command as that user fills the cache, and the step fails if it stayed empty');
+    const backToRoot = build.findIndex((step, index) => index > fill && step.op === 'USER' && step.args === 'root');
+    assert.ok(backToRoot > fill, 'then back to root');
+    assert.ok(build.some((step, index) => index > backToRoot && step.op === 'RUN' && /chmod -R u=rwX,go=rX node_modules\/\.cache/.test(step.args)), 'readable by all, writable by its owner alone');
+    assert.match(steps.slice(lastFrom).find((step) => step.op === 'COPY' && step.args.includes('--from=build'))?.args ?? '', /--chown=root:root --chmod=go-w/, 'and handed to root with the code');
+  });
+
   it('runs as a non-root user, with a health check and an exec-form entrypoint, and carries no secret', async () => {
     const steps = instructions(await read('Dockerfile'));
     const lastFrom = steps.map((step) => step.op).lastIndexOf('FROM');
