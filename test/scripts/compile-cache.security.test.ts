@@ -53,9 +53,11 @@ describe('compile cache directory', { timeout: 60_000 }, () => {
   // user, then hands it to root with the code. The service user must then start from it,
   // read-only, and a copy others can write to must still be refused. Needs root (chown,
   // and running the child as another user).
-  const asRoot = process.getuid?.() === 0 ? false : 'needs root, to hand the cache to root and run as another user';
+  const SERVICE = 1000;
+  const runsAs = (uid: number): boolean => spawnSync(process.execPath, ['-e', ''], { uid, gid: uid, cwd: tmpdir() }).status === 0;
+  const asRoot =
+    process.getuid?.() !== 0 ? 'needs root, to hand the cache to root and run as another user' : runsAs(SERVICE) ? false : `uid ${SERVICE} cannot run ${process.execPath} here (a directory above it is private)`;
   it('a cache made for the service user and handed to root serves that user, read-only', { skip: asRoot }, async () => {
-    const SERVICE = 1000;
     const app = join(root, 'app');
     await mkdir(app);
     await chmod(root, 0o755);
