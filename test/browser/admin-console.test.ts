@@ -184,6 +184,8 @@ describe('the admin console in Chromium', () => {
     await page.getByRole('button', { name: `Delete the role ${roleName}` }).click();
     await page.getByRole('button', { name: 'Delete the role', exact: true }).click();
     await page.getByRole('status').filter({ hasText: `Role ${roleName} deleted.` }).waitFor();
+    // As above: the notice first, then the list read again without the role.
+    await page.getByRole('heading', { name: roleName }).waitFor({ state: 'detached' });
     assert.equal(await page.getByRole('heading', { name: roleName }).count(), 0);
     assert.equal(await test.services.auth.db.selectFrom('roles').select('name').where('name', '=', roleName).executeTakeFirst(), undefined);
     assertClean(watched);
