@@ -4,8 +4,7 @@
 // and a crash can never leave a counter without an expiry. (The script is Redis data,
 // run by Redis; no JavaScript is evaluated.)
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { describeRedisFailure } from '../redis.ts';
+import { describeRedisFailure, type RedisClient } from '../redis.ts';
 import { assertWindowMs, type CounterStore, type CounterWindow } from './counter-store.ts';
 import { CounterStoreError } from './errors.ts';
 
@@ -53,7 +52,7 @@ function storeUnavailable(error: unknown): CounterStoreError {
   return new CounterStoreError('store_unavailable', `the Redis counter store failed: ${failure.name}${failure.errorCode === undefined ? '' : ` ${failure.errorCode}`}: ${failure.message}`);
 }
 
-export function createRedisCounterStore(redis: Redis, options: RedisCounterStoreOptions): CounterStore {
+export function createRedisCounterStore(redis: RedisClient, options: RedisCounterStoreOptions): CounterStore {
   const { prefix } = options;
   if (prefix === '') throw new RangeError('a Redis counter store needs a key prefix');
 
