@@ -1,8 +1,10 @@
-// Where every rate limit counts. With Redis: one store under one key namespace,
-// `gatehouse:rl:<limit>:<key>`, shared by every instance. In memory: a bounded store per
-// limit, so a flood of keys in one limit (random recipient addresses, say) cannot fill
-// the store another limit (the per-address one) needs; a full store refuses with a 503
-// for its own limit only.
+// Where every rate limit counts. With Redis (one node or a cluster): one store under one
+// key namespace, `gatehouse:rl:<limit>:{<key>}`, shared by every instance; the key (the
+// subject: an address, an account) is a Redis Cluster hash tag, so all of a subject's
+// limits share a slot (redis-store.ts). In memory: a bounded store per limit, so a flood
+// of keys in one limit (random recipient addresses, say) cannot fill the store another
+// limit (the per-address one) needs; a full store refuses with a 503 for its own limit
+// only.
 import type { Clock } from '../clock.ts';
 import type { CounterStore } from './counter-store.ts';
 import { createMemoryCounterStore } from './memory-store.ts';
