@@ -153,6 +153,11 @@ export function openSubscriber(redis: RedisClient): Redis {
   return new Redis(seed, { lazyConnect: false, ...FAIL_FAST, retryStrategy: reconnectDelay, ...overrides });
 }
 
+/** Whether the client is a Redis Cluster client (REDIS_CLUSTER), not a single node's. */
+export function isRedisCluster(redis: RedisClient): redis is Cluster {
+  return redis instanceof Cluster;
+}
+
 /** The database number the client works in: a cluster has only 0. */
 export function redisDatabase(redis: RedisClient): number {
   return redis instanceof Redis ? redis.options.db ?? 0 : 0;

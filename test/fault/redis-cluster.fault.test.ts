@@ -15,6 +15,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { call, logIn, postgresEngineForInstances, randomClientAddress, refusedAfter, startInstances, warm, type Instances, type Reply } from '../helpers/instances.ts';
+import { run } from '../helpers/cli.ts';
 import { strongPassword } from '../helpers/http.ts';
 import type { ServerProcess } from '../helpers/server-process.ts';
 import { startThrowawayRedisCluster, type ThrowawayRedisCluster } from '../helpers/throwaway-redis-cluster.ts';
@@ -148,6 +149,20 @@ describe('two instances on a Redis Cluster of three nodes', { skip: postgresEngi
     assert.ok(ms <= BOUND_MS, `refused only after ${ms.toFixed(1)} ms (bound ${BOUND_MS} ms)`);
   });
 
+  /** `gatehouse doctor`'s finding on Redis, with the instances' configuration. */
+  async function doctorRedisFinding(): Promise<string> {
+    if (instances === null) throw new Error('the instances are not started');
+    const result = await run(['doctor', '--json'], { ...instances.env });
+    const report = JSON.parse(result.stdout) as { checks: { name: string; status: string; summary: string }[] };
+    const check = report.checks.find((entry) => entry.name === 'redis');
+    assert.ok(check !== undefined, result.stdout);
+    return `${check.status}: ${check.summary}`;
+  }
+
+  it('gatehouse doctor checks the cluster: state ok and every primary answering', { timeout: 30_000 }, async () => {
+    assert.match(await doctorRedisFinding(), /^pass: cluster reachable \(state ok, every primary answered PING/);
+  });
+
   it('a node stopped: logins counted on it answer a fast 503, never a 500, nothing crashes, and service returns with the node', { timeout: 90_000 }, async (t) => {
     const [one, two] = servers();
     assert.ok(one !== undefined && two !== undefined);
@@ -182,6 +197,8 @@ describe('two instances on a Redis Cluster of three nodes', { skip: postgresEngi
       assert.equal((await call(server, 'GET', '/healthz')).status, 200);
       assert.ok(server.running(), 'an instance crashed');
     }
+
+    assert.match(await doctorRedisFinding(), /^fail: /);
 
     await cluster().restartNode(victim);
     for (const server of [one, two]) {

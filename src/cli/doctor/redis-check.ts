@@ -1,7 +1,7 @@
 // Redis, when configured: it holds the rate-limit budgets every instance shares, and while
 // it is down those limits refuse requests (fail closed, docs/operations.md).
 import type { Config } from '../../config/config.ts';
-import { checkRedis } from '../../core/redis.ts';
+import { checkRedis, isRedisCluster } from '../../core/redis.ts';
 import { fail, pass, skip, warn, type Check, type Finding } from './types.ts';
 
 /**
@@ -29,6 +29,6 @@ export const redisCheck: Check = {
     const started = performance.now();
     await checkRedis(redis);
     const ms = Math.max(1, Math.round(performance.now() - started));
-    return pass(context.config().redisCluster ? `cluster reachable (state ok, every primary answered PING in ${ms} ms)` : `reachable (PING answered in ${ms} ms)`);
+    return pass(isRedisCluster(redis) ? `cluster reachable (state ok, every primary answered PING in ${ms} ms)` : `reachable (PING answered in ${ms} ms)`);
   },
 };
