@@ -17,6 +17,8 @@ import { after, before, describe, it } from 'node:test';
 import { call, logIn, postgresEngineForInstances, randomClientAddress, refusedAfter, startInstances, warm, type Instances, type Reply } from '../helpers/instances.ts';
 import { run } from '../helpers/cli.ts';
 import { strongPassword } from '../helpers/http.ts';
+import { sampleSum } from '../helpers/metrics.ts';
+import { kidOf } from '../helpers/steady-load.ts';
 import type { ServerProcess } from '../helpers/server-process.ts';
 import { startThrowawayRedisCluster, type ThrowawayRedisCluster } from '../helpers/throwaway-redis-cluster.ts';
 import { waitFor } from '../helpers/wait-for.ts';
@@ -27,6 +29,7 @@ const BOUND_MS = 100;
 /** A refusal counts as fast below this (test/fault/redis-outage.fault.test.ts). */
 const FAST_MS = 1_000;
 const SEED_PORT = 7101;
+const METRICS_TOKEN = randomBytes(32).toString('base64url');
 
 const addressKey = (limit: string, address: string): string => `gatehouse:rl:${limit}:{${address}}`;
 
@@ -74,7 +77,7 @@ describe('two instances on a Redis Cluster of three nodes', { skip: postgresEngi
 
   before(async () => {
     redis = await startThrowawayRedisCluster({ password });
-    instances = await startInstances({ count: 2, redisURL: redis.url, env: { REDIS_CLUSTER: 'true', AUTH_RATE_LIMIT_MAX: String(AUTH_RATE_LIMIT_MAX) } });
+    instances = await startInstances({ count: 2, redisURL: redis.url, env: { REDIS_CLUSTER: 'true', AUTH_RATE_LIMIT_MAX: String(AUTH_RATE_LIMIT_MAX), METRICS_TOKEN } });
     const first = instances.servers[0];
     assert.ok(first !== undefined);
     adminToken = (await logIn(first, instances.admin.email, instances.admin.password)).access;
@@ -132,7 +135,8 @@ describe('two instances on a Redis Cluster of three nodes', { skip: postgresEngi
     assert.ok(untagged.includes(false));
   });
 
-  it(`a logout on instance 2 is refused on instance 1 within ${BOUND_MS} ms, through the cluster's pub/sub`, { timeout: 30_000 }, async (t) => {
+  /** Logs a new user in on instance 1, logs out on instance 2, and returns how long instance 1 took to refuse the token. */
+  async function logoutReachesInstanceOne(): Promise<number> {
     const [one, two] = servers();
     assert.ok(one !== undefined && two !== undefined);
     const email = `user.${randomBytes(6).toString('hex')}@example.test`;
@@ -144,8 +148,33 @@ describe('two instances on a Redis Cluster of three nodes', { skip: postgresEngi
     await warm([one, two], me, 200);
     const loggedOut = await call(two, 'POST', '/v1/auth/logout', { token: access });
     assert.ok(loggedOut.status < 300, `logout: ${loggedOut.status}`);
-    const ms = await refusedAfter(one, loggedOut.doneAt, () => me(one), (reply) => reply.status === 401, 2_000);
+    return refusedAfter(one, loggedOut.doneAt, () => me(one), (reply) => reply.status === 401, 2_000);
+  }
+
+  async function resyncs(server: ServerProcess): Promise<number> {
+    const response = await fetch(`${server.baseURL}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` }, signal: AbortSignal.timeout(10_000) });
+    assert.equal(response.status, 200);
+    return sampleSum(await response.text(), 'gatehouse_cache_resyncs_total');
+  }
+
+  it(`a logout on instance 2 is refused on instance 1 within ${BOUND_MS} ms, through the cluster's pub/sub`, { timeout: 30_000 }, async (t) => {
+    const ms = await logoutReachesInstanceOne();
     t.diagnostic(`refused on instance 1 ${ms.toFixed(1)} ms after instance 2 answered`);
+    assert.ok(ms <= BOUND_MS, `refused only after ${ms.toFixed(1)} ms (bound ${BOUND_MS} ms)`);
+  });
+
+  it('the seed node (the subscribers\' node) restarted: each instance subscribes again, clears its caches, and hears the next revocation', { timeout: 60_000 }, async (t) => {
+    const subscribed = servers();
+    const before = await Promise.all(subscribed.map(resyncs));
+    await cluster().killNode(SEED_PORT);
+    await cluster().restartNode(SEED_PORT);
+    // Messages published while a subscriber was away are lost: it must clear what it cached.
+    for (const [index, server] of subscribed.entries()) {
+      await waitFor(`instance ${index + 1} subscribed again and cleared its caches`, 15_000, async () => (await resyncs(server)) > (before[index] ?? 0));
+    }
+    await waitFor('logins are served on every node again', 15_000, async () => (await badLogin(subscribed[0]!, randomClientAddress())).status === 401);
+    const ms = await logoutReachesInstanceOne();
+    t.diagnostic(`after the seed's restart: refused on instance 1 ${ms.toFixed(1)} ms after instance 2 answered`);
     assert.ok(ms <= BOUND_MS, `refused only after ${ms.toFixed(1)} ms (bound ${BOUND_MS} ms)`);
   });
 
@@ -161,6 +190,23 @@ describe('two instances on a Redis Cluster of three nodes', { skip: postgresEngi
 
   it('gatehouse doctor checks the cluster: state ok and every primary answering', { timeout: 30_000 }, async () => {
     assert.match(await doctorRedisFinding(), /^pass: cluster reachable \(state ok, every primary answered PING/);
+  });
+
+  it('gatehouse keys retire-signing --now tells both instances over the cluster: the key\'s tokens are refused within a second', { timeout: 60_000 }, async (t) => {
+    if (instances === null) throw new Error('the instances are not started');
+    const [one, two] = servers();
+    assert.ok(one !== undefined && two !== undefined);
+    const { access } = await logIn(one, instances.admin.email, instances.admin.password);
+    const me = (server: ServerProcess): Promise<Reply> => call(server, 'GET', '/v1/me', { token: access });
+    for (const server of [one, two, one, two]) assert.equal((await me(server)).status, 200);
+    const kid = kidOf(access);
+    const retired = await run(['keys', 'retire-signing', kid, '--now'], { ...instances.env, LOG_LEVEL: 'warn' });
+    assert.equal(retired.code, 0, retired.stderr);
+    // Published on the cluster, not left to each instance's 5 s check.
+    assert.match(retired.stdout, /every instance told over Redis/);
+    const since = performance.now();
+    const elapsed = await Promise.all([one, two].map((server) => refusedAfter(server, since, () => me(server), (reply) => reply.status === 401, 1_000)));
+    t.diagnostic(`refused ${elapsed.map((ms) => `${ms.toFixed(1)} ms`).join(' and ')} after the command ended`);
   });
 
   it('a node stopped: logins counted on it answer a fast 503, never a 500, nothing crashes, and service returns with the node', { timeout: 90_000 }, async (t) => {
