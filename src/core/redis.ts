@@ -23,9 +23,9 @@
 // connection or CLUSTERDOWN only a few times (MAX_REDIRECTIONS, RETRY_DELAY_MS apart), so
 // a refusal still comes in well under a second. (ioredis keeps an offline queue on its
 // connection to each node whatever is asked; a command waiting there still gives up after
-// COMMAND_TIMEOUT_MS.) Everything that takes a connection takes
-// a `RedisClient`, either kind; the few things that differ (the subscriber connection,
-// readiness, the database number) are decided here.
+// COMMAND_TIMEOUT_MS.) Everything that takes a connection takes a `RedisClient`, either
+// kind; the few things that differ (the subscriber connection, readiness, the database
+// number) are decided here.
 import type { EventEmitter } from 'node:events';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Clock } from './clock.ts';
@@ -66,7 +66,7 @@ export function describeRedisFailure(error: unknown): RedisFailure {
 export type RedisClient = Redis | Cluster;
 
 /** How many times a cluster command is sent at most: redirections and retries together. */
-export const MAX_REDIRECTIONS = 5;
+const MAX_REDIRECTIONS = 5;
 /** Pause before a cluster command is retried after a closed connection, CLUSTERDOWN or TRYAGAIN. */
 const RETRY_DELAY_MS = 100;
 /** How often a cluster client asks which node serves which slot, besides after MOVED. */
@@ -147,7 +147,7 @@ function openCluster(url: string): Cluster {
  */
 export function openSubscriber(redis: RedisClient): Redis {
   const overrides = { autoResubscribe: false, enableOfflineQueue: false } as const;
-  if (redis instanceof Redis) return redis.duplicate(overrides);
+  if (!isRedisCluster(redis)) return redis.duplicate(overrides);
   const seed = clusterSeeds.get(redis);
   if (seed === undefined) throw new TypeError('a cluster client opened elsewhere than openRedis has no known seed');
   return new Redis(seed, { lazyConnect: false, ...FAIL_FAST, retryStrategy: reconnectDelay, ...overrides });
@@ -160,7 +160,7 @@ export function isRedisCluster(redis: RedisClient): redis is Cluster {
 
 /** The database number the client works in: a cluster has only 0. */
 export function redisDatabase(redis: RedisClient): number {
-  return redis instanceof Redis ? redis.options.db ?? 0 : 0;
+  return isRedisCluster(redis) ? 0 : redis.options.db ?? 0;
 }
 
 /**
@@ -171,7 +171,7 @@ export function redisDatabase(redis: RedisClient): number {
  * cluster-node-timeout (15 s by default).
  */
 export async function checkRedis(redis: RedisClient): Promise<void> {
-  if (redis instanceof Redis) {
+  if (!isRedisCluster(redis)) {
     await redis.ping();
     return;
   }

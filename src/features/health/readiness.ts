@@ -5,7 +5,8 @@
 // /readyz draws on no request budget (a budget kept in Redis would turn a Redis outage
 // into a readiness answer about the limiter), so a result is reused for CACHE_MS and
 // concurrent probes share one run: a flood of /readyz costs at most one database query
-// and one Redis PING per second.
+// and one Redis PING per second (on a Redis Cluster, one CLUSTER INFO and a PING to each
+// primary).
 import type { Clock } from '../../core/clock.ts';
 import type { Database } from '../../core/db/database.ts';
 import { isCurrent, migrationStatus } from '../../core/db/migrate.ts';
