@@ -2,7 +2,6 @@
 // object; nothing here reads the environment or opens connections.
 import { httpsServerFactory, readTLSMaterial } from './core/http/tls.ts';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
 import type { Config, TrustProxy } from './config/config.ts';
 import type { Clock } from './core/clock.ts';
 import type { Subscription } from './core/cache-broadcast.ts';
@@ -46,12 +45,13 @@ import { verificationRoutes } from './features/verification/routes.ts';
 import type { Services } from './services.ts';
 import { registerWebApp } from './web/routes.ts';
 import { VERSION } from './version.ts';
+import type { RedisClient } from './core/redis.ts';
 
 export interface AppDeps {
   readonly config: Config;
   readonly log: Logger;
   readonly database: Database;
-  readonly redis: Redis | null;
+  readonly redis: RedisClient | null;
   readonly clock: Clock;
   readonly services: Services;
   /** The browser app's build (web/dist); without it the server answers the API alone. */

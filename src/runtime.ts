@@ -1,7 +1,6 @@
 // Opens what a command needs from a validated configuration: the master keyring, the
 // database (migrated when asked), Redis, and the keys the server derives for itself.
 // Every CLI command and the server use this one path, so they agree on all of it.
-import type { Redis } from 'ioredis';
 import type { Config } from './config/config.ts';
 import { ensureDevelopmentMasterKey } from './config/dev-keys.ts';
 import { auditKeyInForce } from './core/audit/keys.ts';
@@ -12,14 +11,14 @@ import type { MasterKey } from './core/crypto/master-key.ts';
 import { openDatabase, type Database } from './core/db/database.ts';
 import { migrate } from './core/db/migrate.ts';
 import type { Logger } from './core/logging.ts';
-import { openRedis } from './core/redis.ts';
+import { openRedis, type RedisClient } from './core/redis.ts';
 
 export interface Runtime {
   readonly config: Config;
   readonly log: Logger;
   readonly clock: Clock;
   readonly database: Database;
-  readonly redis: Redis | null;
+  readonly redis: RedisClient | null;
   readonly keyring: Keyring;
   /** The audit key in force when the runtime opened. */
   readonly auditKey: AuditKey;
@@ -40,7 +39,7 @@ export async function openCommandDatabase(config: Config): Promise<Database> {
 export async function openRuntime(config: Config, log: Logger, options: { migrate: boolean }): Promise<Runtime> {
   const keyring = createKeyring(await resolveMasterKeys(config, log));
   const database = await openDatabase(config.database);
-  const redis = config.redisURL === null ? null : openRedis(config.redisURL, { log, clock: systemClock });
+  const redis = config.redisURL === null ? null : openRedis(config.redisURL, { log, clock: systemClock }, { cluster: config.redisCluster });
   try {
     if (options.migrate) {
       const applied = await migrate(database);

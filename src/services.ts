@@ -2,7 +2,6 @@
 // (runtime.ts) and the tests use this one function, so tests exercise the real wiring.
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
 import type { AccountServices } from './account-services.ts';
 import type { Config } from './config/config.ts';
 import { createChainHeadCache } from './core/audit/append.ts';
@@ -59,6 +58,7 @@ import { createSecurityWebhooks } from './features/webhooks/service.ts';
 import { createProfileCache } from './features/users/profile-cache.ts';
 import { createIncidentFlags } from './features/incident/index.ts';
 import { resendVerification } from './features/verification/index.ts';
+import { redisDatabase, type RedisClient } from './core/redis.ts';
 
 export interface Services {
   readonly auth: AccountServices;
@@ -87,7 +87,7 @@ export interface Services {
 export interface ServiceResources {
   readonly config: Config;
   readonly database: Database;
-  readonly redis: Redis | null;
+  readonly redis: RedisClient | null;
   readonly keyring: Keyring;
   readonly auditKey: AuditKey;
   readonly log: Logger;
@@ -211,7 +211,7 @@ export async function createServices(resources: ServiceResources): Promise<Servi
     clock,
     // Pub/sub ignores the database number: the channel carries it, so deployments kept apart
     // by it (as their rate-limit keys are) do not hear each other.
-    channel: channelFor(String(resources.redis.options.db ?? 0)),
+    channel: channelFor(String(redisDatabase(resources.redis))),
     events: {
       onPublished: (count) => { metrics.cacheInvalidationMessages.inc({ event: 'published' }, count); },
       onPublishFailed: () => { metrics.cacheInvalidationMessages.inc({ event: 'publish_failed' }); },

@@ -160,6 +160,9 @@ describe('transport security in production', () => {
   it('refuses Redis without TLS and any setting that turns certificate checks off', () => {
     assert.deepEqual(refusedAs({ REDIS_URL: `redis://:${secret()}@cache.example.com:6379` }), ['REDIS_URL']);
     assert.deepEqual(refusedAs({ REDIS_URL: `rediss://:${secret()}@cache.example.com:6380?tls.rejectUnauthorized=false` }), ['REDIS_URL']);
+    // A cluster's seed URL is held to the same rules: its scheme and credentials reach every node.
+    assert.deepEqual(refusedAs({ REDIS_URL: `redis://:${secret()}@node-1.cache.example.com:6379`, REDIS_CLUSTER: 'true' }), ['REDIS_URL']);
+    assert.deepEqual(refusedAs({ REDIS_URL: `rediss://:${secret()}@node-1.cache.example.com:6380`, REDIS_CLUSTER: 'true' }), []);
   });
 
   it('refuses SMTP without TLS: smtps://, or smtp:// that requires STARTTLS, and never unverified', () => {

@@ -54,6 +54,7 @@ describe('loadConfig defaults', () => {
       publicURL: 'http://127.0.0.1:8080',
       database: { engine: 'pglite', dataDir: '/srv/gatehouse/data/pglite' },
       redisURL: null,
+      redisCluster: false,
       masterKeys: null,
       cors: { origins: [], credentials: false },
       smtp: { url: null, from: 'Gatehouse <no-reply@localhost>' },
@@ -182,6 +183,26 @@ describe('strict values', () => {
     assert.deepEqual(namesOf({ SMTP_URL: 'https://mail' }), ['SMTP_URL']);
   });
 
+  it('reads REDIS_CLUSTER: false by default, true only with a REDIS_URL a cluster client can use', () => {
+    assert.equal(load({ REDIS_URL: 'rediss://cache:6380' }).redisCluster, false);
+    const cluster = load({ REDIS_URL: 'rediss://gatehouse:hunter3@node-1.cache:6380', REDIS_CLUSTER: 'true' });
+    assert.equal(cluster.redisCluster, true);
+    assert.equal(cluster.redisURL, 'rediss://gatehouse:hunter3@node-1.cache:6380');
+    assert.equal(load({ REDIS_URL: 'redis://127.0.0.1:7101/0', REDIS_CLUSTER: 'true' }).redisCluster, true);
+    assert.equal(load({ REDIS_URL: 'redis://127.0.0.1:7101/', REDIS_CLUSTER: 'false' }).redisCluster, false);
+    for (const value of ['1', 'yes', 'TRUE', 'on']) assert.deepEqual(namesOf({ REDIS_URL: 'redis://127.0.0.1:7101', REDIS_CLUSTER: value }), ['REDIS_CLUSTER']);
+    // Nonsense combinations are refused, not half-applied.
+    assert.deepEqual(problemsOf({ REDIS_CLUSTER: 'true' }), [{ name: 'REDIS_CLUSTER', rule: 'must not be true without REDIS_URL (the address of one node of the cluster)' }]);
+    assert.deepEqual(namesOf({ REDIS_URL: 'redis://127.0.0.1:7101/15', REDIS_CLUSTER: 'true' }), ['REDIS_URL']);
+    assert.match(problemsOf({ REDIS_URL: 'redis://127.0.0.1:7101/15', REDIS_CLUSTER: 'true' })[0]?.rule ?? '', /database other than 0/);
+    assert.deepEqual(namesOf({ REDIS_URL: 'redis://127.0.0.1:7101?family=6', REDIS_CLUSTER: 'true' }), ['REDIS_URL']);
+    assert.deepEqual(namesOf({ REDIS_URL: 'redis://127.0.0.1:7101?', REDIS_CLUSTER: 'true' }), ['REDIS_URL']);
+    // A malformed REDIS_URL is reported once, under its own name.
+    assert.deepEqual(namesOf({ REDIS_URL: 'http://cache', REDIS_CLUSTER: 'true' }), ['REDIS_URL']);
+    // The same URLs are fine for a single node.
+    assert.equal(load({ REDIS_URL: 'redis://127.0.0.1:6379/15' }).redisURL, 'redis://127.0.0.1:6379/15');
+  });
+
   it('lists every problem at once, in one error', () => {
     assert.deepEqual(namesOf({ PORT: 'x', LOG_LEVEL: 'x', TRUST_PROXY: 'x', BODY_LIMIT_BYTES: '1' }), ['PORT', 'TRUST_PROXY', 'LOG_LEVEL', 'BODY_LIMIT_BYTES']);
   });
@@ -298,7 +319,8 @@ describe('describeConfig', () => {
     assert.equal(description['SMTP_URL'], 'smtps://mailer:***@mail:465');
     assert.equal(description['TRUST_PROXY'], '10.0.0.0/8,10.1.0.0/16');
     assert.equal(description['PORT'], 8080);
-    assert.equal(Object.keys(description).length, 56);
+    assert.equal(description['REDIS_CLUSTER'], false);
+    assert.equal(Object.keys(description).length, 57);
     assert.equal(description['TLS_CERT_FILE'], 'unset (plain HTTP)');
     assert.equal(description['IP_RETENTION_DAYS'], 30);
     assert.equal(description['WEBHOOK_INCLUDE_IP'], false);

@@ -17,6 +17,7 @@ import { readAdministration, type AdministrationConfig } from './operations-extr
 import { readUploads, type UploadsConfig } from './uploads.ts';
 import { readBackups, type BackupsConfig } from './backups.ts';
 import { createReader, type Reader } from './reader.ts';
+import { readRedis } from './redis.ts';
 import { readWorkers } from './workers.ts';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.ts';
 
@@ -46,6 +47,8 @@ export interface Config {
   readonly publicURL: string;
   readonly database: DatabaseConfig;
   readonly redisURL: string | null;
+  /** REDIS_URL is a seed node of a Redis Cluster (core/redis.ts opens a cluster client). */
+  readonly redisCluster: boolean;
   /** Newest first. Null only in development, where the server uses a generated key. */
   readonly masterKeys: readonly MasterKey[] | null;
   readonly cors: { readonly origins: CORSOrigins; readonly credentials: boolean };
@@ -247,7 +250,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     ...listener,
     dataDir,
     database,
-    redisURL: reader.take('REDIS_URL', reader.secret('REDIS_URL'), (raw) => parseServiceURL(raw, ['redis', 'rediss']), null),
+    ...readRedis(reader),
     masterKeys: readMasterKeys(reader),
     cors: readCORS(reader),
     smtp: readSMTP(reader),

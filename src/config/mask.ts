@@ -55,6 +55,7 @@ export function describeConfig(config: Config): ConfigDescription {
     PUBLIC_URL: config.publicURL,
     ...describeDatabase(config.database),
     REDIS_URL: config.redisURL === null ? 'unset' : maskURL(config.redisURL),
+    REDIS_CLUSTER: config.redisCluster,
     GATEHOUSE_MASTER_KEY: describeMasterKeys(config.masterKeys),
     CORS_ORIGINS: describeOrigins(config.cors.origins),
     CORS_CREDENTIALS: config.cors.credentials,

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { Redis } from 'ioredis';
 import { captureLines } from '../../test/helpers/app.ts';
 import { startThrowawayRedis } from '../../test/helpers/throwaway-redis.ts';
 import {
@@ -24,7 +23,7 @@ import { createCacheInvalidation, createTtlCache, type TtlCache } from './cache.
 import { systemClock } from './clock.ts';
 import { redisTestURL } from './limits/limits.fixtures.ts';
 import { createLogger } from './logging.ts';
-import { openRedis } from './redis.ts';
+import { openRedis, type RedisClient } from './redis.ts';
 
 const user = (): string => `user:${randomUUID()}`;
 const session = (): string => `session:${randomUUID()}`;
@@ -117,7 +116,7 @@ interface Instance {
   readonly subscription: Subscription;
 }
 
-function instance(redis: Redis, channel: string): Instance {
+function instance(redis: RedisClient, channel: string): Instance {
   const invalidation = createCacheInvalidation();
   const cache = createTtlCache<string>({ clock: systemClock, ttlMs: 60_000, maxEntries: 100 });
   const invalidated: string[] = [];
@@ -147,12 +146,12 @@ const testURL = redisTestURL();
 describe('cache invalidation over Redis pub/sub', { skip: testURL === null ? 'REDIS_URL_TEST is not set' : false }, () => {
   const log = createLogger({ level: 'silent' });
   const opened: { close(): Promise<void> | void }[] = [];
-  function open(): Redis {
+  function open(): RedisClient {
     const redis = openRedis(testURL ?? '', { log, clock: systemClock });
     opened.push({ close: () => { redis.disconnect(); } });
     return redis;
   }
-  function start(redis: Redis, channel: string): Instance {
+  function start(redis: RedisClient, channel: string): Instance {
     const started = instance(redis, channel);
     opened.push(started.subscription);
     return started;

@@ -23,11 +23,10 @@
 // The channel is not scoped by Redis' database number (pub/sub ignores it): deployments
 // sharing one Redis server need different channels (`channelFor`).
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { CacheInvalidation } from './cache.ts';
 import type { Clock } from './clock.ts';
 import type { Logger } from './logging.ts';
-import { describeRedisFailure, watchRedis } from './redis.ts';
+import { describeRedisFailure, openSubscriber, watchRedis, type RedisClient } from './redis.ts';
 
 export const INVALIDATION_CHANNEL = 'gatehouse:invalidate';
 /** The largest message accepted; a full one of the publisher is about 4.5 kB. */
@@ -98,7 +97,7 @@ export interface CacheBroadcastEvents {
 }
 
 export interface CacheBroadcastOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly invalidation: CacheInvalidation;
   readonly log: Logger;
   readonly clock: Clock;
@@ -185,7 +184,7 @@ export function createCacheBroadcast(options: CacheBroadcastOptions): CacheBroad
   function subscribe(): Subscription {
     // Subscribed by hand on every 'ready' (not ioredis' autoResubscribe), so the caches are
     // cleared exactly when a subscription is in place again.
-    const subscriber = redis.duplicate({ autoResubscribe: false, enableOfflineQueue: false });
+    const subscriber = openSubscriber(redis);
     watchRedis(subscriber, { log: options.log, clock }, { component: 'redis-subscriber', consequence: 'other instances\' cache invalidations are missed; cached entries expire within their TTL' });
     let closed = false;
     subscriber.on('message', (from: string, raw: string) => {

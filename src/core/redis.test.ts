@@ -7,7 +7,8 @@ import { captureLines } from '../../test/helpers/app.ts';
 import { freePort } from '../../test/helpers/server-process.ts';
 import { manualClock } from './limits/limits.fixtures.ts';
 import { createLogger } from './logging.ts';
-import { describeRedisFailure, openRedis, watchRedis } from './redis.ts';
+import { Cluster, Redis } from 'ioredis';
+import { clusterSeed, describeRedisFailure, openRedis, openSubscriber, redisDatabase, watchRedis } from './redis.ts';
 
 function refused(): Error {
   return Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6390'), { code: 'ECONNREFUSED' });
@@ -82,6 +83,55 @@ describe('redis connection', () => {
         await new Promise((resolve) => setTimeout(resolve, 150));
       }
     } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('a cluster node that cannot be reached is logged by host:port once a minute, never with credentials', async () => {
+    const { client, lines, advance } = watched();
+    for (let attempt = 0; attempt < 50; attempt += 1) {
+      client.emit('node error', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:7102 (redis://:hunter2-secret@127.0.0.1:7102)'), { code: 'ECONNREFUSED' }), '127.0.0.1:7102');
+      advance(100);
+    }
+    advance(60_000);
+    client.emit('node error', refused(), '127.0.0.1:7102');
+    const logged = await lines();
+    assert.equal(logged.length, 2);
+    assert.equal(logged[0]?.['node'], '127.0.0.1:7102');
+    assert.equal(logged[1]?.['suppressed'], 49);
+    assert.doesNotMatch(JSON.stringify(logged), /hunter2-secret/);
+  });
+
+  it('a cluster seed URL gives its credentials and TLS to every node, and its host and port', () => {
+    assert.deepEqual(clusterSeed('rediss://gatehouse:p%40ss%2Fword@node-1.cache.example.test:6380'), {
+      host: 'node-1.cache.example.test',
+      port: 6380,
+      nodeOptions: { username: 'gatehouse', password: 'p@ss/word', tls: {} },
+    });
+    assert.deepEqual(clusterSeed('redis://:only-password@[::1]'), { host: '::1', port: 6379, nodeOptions: { password: 'only-password' } });
+    assert.deepEqual(clusterSeed('redis://127.0.0.1:7101/0'), { host: '127.0.0.1', port: 7101, nodeOptions: {} });
+  });
+
+  it('REDIS_CLUSTER opens a cluster client that refuses at once while no node answers; its subscriber is one node', async () => {
+    const port = await freePort();
+    const redis = openRedis(`redis://:not-a-real-password@127.0.0.1:${port}`, { log: createLogger({ level: 'silent' }), clock: () => new Date() }, { cluster: true });
+    const subscriber = openSubscriber(redis);
+    try {
+      assert.ok(redis instanceof Cluster);
+      assert.equal(redis.options.redisOptions?.password, 'not-a-real-password');
+      assert.equal(redis.options.enableOfflineQueue, false);
+      assert.equal(redis.options.redisOptions.maxRetriesPerRequest, 0);
+      assert.equal(redisDatabase(redis), 0);
+      assert.ok(subscriber instanceof Redis);
+      assert.equal(subscriber.options.port, port);
+      assert.equal(subscriber.options.password, 'not-a-real-password');
+      assert.equal(subscriber.options.autoResubscribe, false);
+      const started = performance.now();
+      await assert.rejects(redis.ping());
+      const ms = performance.now() - started;
+      assert.ok(ms < 100, `refused after ${ms} ms`);
+    } finally {
+      subscriber.disconnect();
       redis.disconnect();
     }
   });

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { freePort, startServer, type ServerProcess } from '../helpers/server-process.ts';
 import { startThrowawayRedis, type ThrowawayRedis } from '../helpers/throwaway-redis.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 
 // A refusal counts as fast below this; ioredis' retries and offline queue took 0.5–6 s.
 const FAST_MS = 1_000;
@@ -75,15 +76,6 @@ function redisLogLines(server: ServerProcess): Record<string, unknown>[] {
   return server.stdout
     .map((line) => JSON.parse(line) as Record<string, unknown>)
     .filter((entry) => entry['component'] === 'redis');
-}
-
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 const password = (): string => `fault-${randomBytes(12).toString('hex')}`;

@@ -3,7 +3,6 @@
 // are captured so tests can assert on what was (and was not) logged.
 import { Writable } from 'node:stream';
 import { after } from 'node:test';
-import type { Redis } from 'ioredis';
 import { buildApp, type App } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config/config.ts';
 import { systemClock, type Clock } from '../../src/core/clock.ts';
@@ -20,6 +19,7 @@ import { openPGliteClone } from './database.ts';
 import assert from 'node:assert/strict';
 import { ensureWebBuild } from '../../src/web/build.ts';
 import { WEB_ROOT } from '../../src/web/source-hash.ts';
+import type { RedisClient } from '../../src/core/redis.ts';
 
 export interface TestApp {
   readonly app: App;
@@ -41,7 +41,7 @@ export interface TestApp {
 export interface TestAppOptions {
   readonly env?: Record<string, string>;
   readonly database?: Database;
-  readonly redis?: Redis | null;
+  readonly redis?: RedisClient | null;
   readonly clock?: Clock;
   /** Register extra routes before the app is ready. */
   readonly routes?: (app: App) => void;

@@ -4,7 +4,6 @@
 // fails its own check and the checks that need it are skipped, while the rest still run.
 // Nothing is created either: no embedded database, no development key, no audit key.
 import { access } from 'node:fs/promises';
-import type { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../config/config.ts';
 import { DEVELOPMENT_KEY_FILE, readDevelopmentMasterKey } from '../../config/dev-keys.ts';
 import type { Env } from '../../config/env-source.ts';
@@ -13,7 +12,7 @@ import { createKeyring, type Keyring } from '../../core/crypto/keyring.ts';
 import type { MasterKey } from '../../core/crypto/master-key.ts';
 import type { Database } from '../../core/db/database.ts';
 import { createLogger } from '../../core/logging.ts';
-import { describeRedisFailure, openRedis } from '../../core/redis.ts';
+import { describeRedisFailure, openRedis, type RedisClient } from '../../core/redis.ts';
 import { openCommandDatabase } from '../../runtime.ts';
 import type { DoctorContext } from './types.ts';
 
@@ -45,7 +44,7 @@ async function readMasterKeys(config: Config): Promise<readonly MasterKey[]> {
   return (await readDevelopmentMasterKey(config.dataDir)) ?? [];
 }
 
-function waitUntilReady(redis: Redis): Promise<void> {
+function waitUntilReady(redis: RedisClient): Promise<void> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { reject(new Error(`no answer within ${REDIS_READY_TIMEOUT_MS} ms`)); }, REDIS_READY_TIMEOUT_MS);
     redis.once('ready', () => { clearTimeout(timer); resolve(); });
@@ -71,7 +70,7 @@ export function openDoctorContext(options: { readonly env: Env; readonly cwd: st
     return loaded.config;
   };
   let database: Database | null = null;
-  let redis: Redis | null = null;
+  let redis: RedisClient | null = null;
   const masterKeys = once(() => readMasterKeys(config()));
   return {
     env: options.env,
@@ -85,10 +84,10 @@ export function openDoctorContext(options: { readonly env: Env; readonly cwd: st
       return createKeyring(keys);
     }),
     redis: once(async () => {
-      const url = config().redisURL;
+      const { redisURL: url, redisCluster } = config();
       if (url === null) return null;
       // Its connection trouble is the redis check's finding, not log lines on stderr.
-      redis = openRedis(url, { log: createLogger({ level: 'silent' }), clock: systemClock });
+      redis = openRedis(url, { log: createLogger({ level: 'silent' }), clock: systemClock }, { cluster: redisCluster });
       await waitUntilReady(redis);
       return redis;
     }),

@@ -1,6 +1,7 @@
 // Redis, when configured: it holds the rate-limit budgets every instance shares, and while
 // it is down those limits refuse requests (fail closed, docs/operations.md).
 import type { Config } from '../../config/config.ts';
+import { checkRedis, isRedisCluster } from '../../core/redis.ts';
 import { fail, pass, skip, warn, type Check, type Finding } from './types.ts';
 
 /**
@@ -26,7 +27,8 @@ export const redisCheck: Check = {
     const redis = await context.redis();
     if (redis === null) return judgeRedisUnset(context.config());
     const started = performance.now();
-    await redis.ping();
-    return pass(`reachable (PING answered in ${Math.max(1, Math.round(performance.now() - started))} ms)`);
+    await checkRedis(redis);
+    const ms = Math.max(1, Math.round(performance.now() - started));
+    return pass(isRedisCluster(redis) ? `cluster reachable (state ok, every primary answered PING in ${ms} ms)` : `reachable (PING answered in ${ms} ms)`);
   },
 };

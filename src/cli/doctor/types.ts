@@ -3,12 +3,12 @@
 // with one line saying what it saw and, when it is not a pass, the fix (the setting or
 // command to use). Skip means "not looked at" (not applicable, or a check it depends on
 // could not run) and is never counted, or shown, as a pass.
-import type { Redis } from 'ioredis';
 import type { Config } from '../../config/config.ts';
 import type { Env } from '../../config/env-source.ts';
 import type { Keyring } from '../../core/crypto/keyring.ts';
 import type { MasterKey } from '../../core/crypto/master-key.ts';
 import type { Database } from '../../core/db/database.ts';
+import type { RedisClient } from '../../core/redis.ts';
 
 export type Status = 'pass' | 'warn' | 'fail' | 'skip';
 
@@ -34,7 +34,7 @@ export interface DoctorContext {
   /** Throws when there is no master key. */
   keyring(): Promise<Keyring>;
   /** Connected and ready; null when REDIS_URL is unset. */
-  redis(): Promise<Redis | null>;
+  redis(): Promise<RedisClient | null>;
   now(): Date;
   /** The user the process runs as (undefined where POSIX ids do not exist). */
   readonly uid: number | undefined;

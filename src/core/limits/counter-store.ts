@@ -11,6 +11,7 @@ export interface CounterWindow {
   readonly resetMs: number;
 }
 
+/** Keys are `<limit>:<subject>`, the limit's name first (it has no `:`, limiter.ts). */
 export interface CounterStore {
   /** Counts one hit; the first hit of a key opens a window of `windowMs`. */
   increment(key: string, windowMs: number): Promise<CounterWindow>;

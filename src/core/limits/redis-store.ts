@@ -2,15 +2,15 @@
 // hit, opens the window on the first hit and reads its remaining time: Redis runs a
 // script atomically, so two instances can never both see themselves as the first hit,
 // and a crash can never leave a counter without an expiry. (The script is Redis data,
-// run by Redis; no JavaScript is evaluated.)
+// run by Redis; no JavaScript is evaluated.) The script touches one key, so it runs as
+// well on a Redis Cluster, on the node that serves the key's slot.
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { describeRedisFailure } from '../redis.ts';
+import { describeRedisFailure, type RedisClient } from '../redis.ts';
 import { assertWindowMs, type CounterStore, type CounterWindow } from './counter-store.ts';
 import { CounterStoreError } from './errors.ts';
 
 export interface RedisCounterStoreOptions {
-  /** Prepended to every key, e.g. `gatehouse:rl:`. */
+  /** Prepended to every key, e.g. `gatehouse:rl:`; without `{` or `}` (it must not hold the hash tag). */
   readonly prefix: string;
 }
 
@@ -31,6 +31,26 @@ return {count, ttl}
 
 // Redis names a cached script by its SHA-1; this is an identifier, not a security use.
 const INCREMENT_SCRIPT_SHA = createHash('sha1').update(INCREMENT_SCRIPT).digest('hex');
+
+/**
+ * The Redis key of a limiter's `<limit>:<subject>` (limiter.ts: a limit name has no `:`),
+ * as `<prefix><limit>:{<subject>}`. The braces are a Redis Cluster hash tag: only the
+ * subject decides the slot, so every limit of one subject (an address's global and
+ * login budgets, say) lives on one node, and a script over several of them stays legal on
+ * a cluster. Redis takes the text up to the first `}` after the first `{` as the tag, so
+ * `%`, `{` and `}` in a subject are written %25, %7B and %7D (subjects are addresses and
+ * base64url blind indexes, but an address is what a trusted proxy says it is): the tag is
+ * always the whole subject, and two subjects never share a key. An empty subject is
+ * written `%`, which no escaped subject can be, so the tag is never empty (an empty tag
+ * hashes the whole key).
+ */
+export function redisCounterKey(prefix: string, key: string): string {
+  const colon = key.indexOf(':');
+  const limit = colon === -1 ? '' : key.slice(0, colon + 1);
+  const subject = colon === -1 ? key : key.slice(colon + 1);
+  const escaped = subject.replace(/[%{}]/g, (char) => (char === '%' ? '%25' : char === '{' ? '%7B' : '%7D'));
+  return `${prefix}${limit}{${escaped === '' ? '%' : escaped}}`;
+}
 
 function isMissingScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOSCRIPT');
@@ -53,9 +73,10 @@ function storeUnavailable(error: unknown): CounterStoreError {
   return new CounterStoreError('store_unavailable', `the Redis counter store failed: ${failure.name}${failure.errorCode === undefined ? '' : ` ${failure.errorCode}`}: ${failure.message}`);
 }
 
-export function createRedisCounterStore(redis: Redis, options: RedisCounterStoreOptions): CounterStore {
+export function createRedisCounterStore(redis: RedisClient, options: RedisCounterStoreOptions): CounterStore {
   const { prefix } = options;
   if (prefix === '') throw new RangeError('a Redis counter store needs a key prefix');
+  if (/[{}]/.test(prefix)) throw new RangeError('a Redis counter store prefix must not contain { or }');
 
   async function runScript(key: string, windowMs: number): Promise<unknown> {
     try {
@@ -72,7 +93,7 @@ export function createRedisCounterStore(redis: Redis, options: RedisCounterStore
       assertWindowMs(windowMs);
       let reply: unknown;
       try {
-        reply = await runScript(prefix + key, windowMs);
+        reply = await runScript(redisCounterKey(prefix, key), windowMs);
       } catch (error) {
         throw storeUnavailable(error);
       }
@@ -80,7 +101,7 @@ export function createRedisCounterStore(redis: Redis, options: RedisCounterStore
     },
     async reset(key: string): Promise<void> {
       try {
-        await redis.del(prefix + key);
+        await redis.del(redisCounterKey(prefix, key));
       } catch (error) {
         throw storeUnavailable(error);
       }

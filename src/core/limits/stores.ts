@@ -1,13 +1,15 @@
-// Where every rate limit counts. With Redis: one store under one key namespace,
-// `gatehouse:rl:<limit>:<key>`, shared by every instance. In memory: a bounded store per
-// limit, so a flood of keys in one limit (random recipient addresses, say) cannot fill
-// the store another limit (the per-address one) needs; a full store refuses with a 503
-// for its own limit only.
-import type { Redis } from 'ioredis';
+// Where every rate limit counts. With Redis (one node or a cluster): one store under one
+// key namespace, `gatehouse:rl:<limit>:{<key>}`, shared by every instance; the key (the
+// subject: an address, an account) is a Redis Cluster hash tag, so all of a subject's
+// limits share a slot (redis-store.ts). In memory: a bounded store per limit, so a flood
+// of keys in one limit (random recipient addresses, say) cannot fill the store another
+// limit (the per-address one) needs; a full store refuses with a 503 for its own limit
+// only.
 import type { Clock } from '../clock.ts';
 import type { CounterStore } from './counter-store.ts';
 import { createMemoryCounterStore } from './memory-store.ts';
 import { createRedisCounterStore } from './redis-store.ts';
+import type { RedisClient } from '../redis.ts';
 
 export const RATE_LIMIT_KEY_PREFIX = 'gatehouse:rl:';
 
@@ -15,7 +17,7 @@ export const RATE_LIMIT_KEY_PREFIX = 'gatehouse:rl:';
 export type CounterStores = (limitName: string) => CounterStore;
 
 export interface CounterStoresOptions {
-  readonly redis: Redis | null;
+  readonly redis: RedisClient | null;
   readonly clock: Clock;
   /** The most live keys one limit holds in memory. */
   readonly maxKeysPerLimit: number;

@@ -5,12 +5,12 @@
 // /readyz draws on no request budget (a budget kept in Redis would turn a Redis outage
 // into a readiness answer about the limiter), so a result is reused for CACHE_MS and
 // concurrent probes share one run: a flood of /readyz costs at most one database query
-// and one Redis PING per second.
-import type { Redis } from 'ioredis';
+// and one Redis PING per second (on a Redis Cluster, one CLUSTER INFO and a PING to each
+// primary).
 import type { Clock } from '../../core/clock.ts';
 import type { Database } from '../../core/db/database.ts';
 import { isCurrent, migrationStatus } from '../../core/db/migrate.ts';
-import { describeRedisFailure } from '../../core/redis.ts';
+import { checkRedis, describeRedisFailure, type RedisClient } from '../../core/redis.ts';
 
 export interface CheckFailure {
   /** Private: logged, never sent. */
@@ -42,13 +42,14 @@ export function databaseCheck(database: Database): ReadinessCheck {
   };
 }
 
-export function redisCheck(redis: Redis): ReadinessCheck {
+export function redisCheck(redis: RedisClient): ReadinessCheck {
   return {
     name: 'redis',
     async run() {
       try {
-        // Refused at once while disconnected, abandoned after the command timeout if Redis hangs.
-        await redis.ping();
+        // Refused at once while disconnected, abandoned after the command timeout if Redis
+        // hangs; a cluster also needs every slot served (checkRedis).
+        await checkRedis(redis);
         return null;
       } catch (error) {
         return { reason: 'redis unreachable', error: describeRedisFailure(error) };

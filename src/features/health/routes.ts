@@ -6,13 +6,13 @@
 // (readiness.ts). Neither says why it is not ready: that goes to logs.
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Redis } from 'ioredis';
 import { Type } from 'typebox';
 import type { Clock } from '../../core/clock.ts';
 import type { Database } from '../../core/db/database.ts';
 import { AppError } from '../../core/errors.ts';
 import { responses } from '../../core/http/problem.ts';
 import { createReadiness, databaseCheck, redisCheck } from './readiness.ts';
+import type { RedisClient } from '../../core/redis.ts';
 
 const Status = Type.Object({ status: Type.Literal('ok') }, { additionalProperties: false });
 
@@ -21,7 +21,7 @@ const NOT_READY_RETRY_SECONDS = '5';
 
 export interface HealthRoutesOptions {
   readonly database: Database;
-  readonly redis: Redis | null;
+  readonly redis: RedisClient | null;
   readonly clock: Clock;
 }
 
