@@ -3,7 +3,7 @@
 // are audited, invalidate the caches and are announced to every serving instance over
 // Redis; the command waits for those announcements before it disconnects. Every command
 // says what it changed, and a repeat says that it changed nothing.
-import { CLI_ACTOR, CLI_CONTEXT } from './cli-context.ts';
+import { CLI_ACTOR, CLI_CONTEXT } from '../core/audit/cli-actor.ts';
 import type { Runtime } from '../runtime.ts';
 import { createServices, type Services } from '../services.ts';
 import { AppError } from '../core/errors.ts';

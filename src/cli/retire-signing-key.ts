@@ -10,7 +10,7 @@ import { createServices, type Services } from '../services.ts';
 import { KID_PATTERN } from '../features/tokens/signing-key-material.ts';
 import { retireSigningKeyNow, type RetiredSigningKey } from '../features/tokens/signing-keys.ts';
 import { WITHDRAWAL_CHECK_MS } from '../features/tokens/watch-signing-keys.ts';
-import { CLI_ACTOR, CLI_CONTEXT } from './cli-context.ts';
+import { CLI_ACTOR, CLI_CONTEXT } from '../core/audit/cli-actor.ts';
 
 // The announcement goes out right after the commit, and Redis has no offline queue: give
 // the connection this long to come up first. Past it the key is retired all the same.

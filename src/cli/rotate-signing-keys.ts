@@ -8,7 +8,7 @@
 import type { Runtime } from '../runtime.ts';
 import { createServices } from '../services.ts';
 import { rotateSigningKeys, type RotatedSigningKeys } from '../features/tokens/signing-keys.ts';
-import { CLI_ACTOR, CLI_CONTEXT } from './cli-context.ts';
+import { CLI_ACTOR, CLI_CONTEXT } from '../core/audit/cli-actor.ts';
 
 export async function rotateSigningKeysCommand(runtime: Runtime): Promise<RotatedSigningKeys> {
   const services = await createServices(runtime);

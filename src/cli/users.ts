@@ -2,6 +2,7 @@
 // stdin (piped) or typed at a prompt with echo off, never from argv, where `ps` and shell
 // history would keep it. Users created here are verified: an operator vouches for them.
 import { createInterface } from 'node:readline';
+import { CLI_ACTOR, CLI_CONTEXT } from '../core/audit/cli-actor.ts';
 import type { Runtime } from '../runtime.ts';
 import { createServices } from '../services.ts';
 import { createAccount } from '../features/users/create-account.ts';
@@ -48,8 +49,8 @@ export async function createUserCommand(runtime: Runtime, input: { email: string
   const password = await readPassword();
   const { auth } = await createServices(runtime);
   const result = await createAccount(auth, { ...input, password, emailVerified: true }, {
-    actor: { type: 'system', id: 'cli' },
-    context: { ip: null, userAgent: 'gatehouse-cli', requestId: null },
+    actor: CLI_ACTOR,
+    context: CLI_CONTEXT,
   });
   switch (result.kind) {
     case 'weak_password':

@@ -19,6 +19,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { uuidv7 } from '../crypto/ids.ts';
 import type { Schema } from '../db/schema.ts';
+import { CLI_ACTOR } from './cli-actor.ts';
 import { AUDIT_CHAIN_LOCK_ID, appendAuditEvent } from './append.ts';
 import { latestCheckpoint, signCheckpoint, type AuditCheckpoint } from './checkpoint.ts';
 import { AUDIT_KEY_PURPOSE, auditKeyVersion, nextKeyId } from './keys.ts';
@@ -107,7 +108,7 @@ async function pruneLocked(trx: Transaction<Schema>, deps: PruneDeps, before: Da
   const expected = through - previous;
   const dropped = await keysOlderThan(trx, firstKept.key_id);
   await appendAuditEvent(trx, deps, {
-    actor: { type: 'system', id: 'cli' },
+    actor: CLI_ACTOR,
     action: 'audit.pruned',
     outcome: 'success',
     details: { through_seq: through, records: expected, before: before.toISOString(), ...(dropped.length === 0 ? {} : { keys_dropped: dropped }) },

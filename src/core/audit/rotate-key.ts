@@ -16,7 +16,7 @@
 // (`stale_handover`, the key it would hand over from is no longer in force) and reports
 // the rotation already done. So a rotation ends with exactly one hand-over per key.
 import { sql } from 'kysely';
-import type { RequestContext } from './auditor.ts';
+import { CLI_ACTOR, CLI_CONTEXT } from './cli-actor.ts';
 import type { Changes } from '../change.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import { getOrCreateSystemKeyVersion, readSystemKeysOfPurpose } from '../crypto/system-keys.ts';
@@ -45,7 +45,6 @@ export interface AuditKeyRotation {
   readonly alreadyDone: boolean;
 }
 
-const CONTEXT: RequestContext = { ip: null, userAgent: 'gatehouse-cli', requestId: null };
 
 function versionOf(key: AuditKey): number {
   const version = auditKeyVersion(key.id);
@@ -78,9 +77,9 @@ async function handoverSeq(db: DB, to: string): Promise<number | null> {
 /** Step 2: the hand-over, whose commit switches the chain; false when a concurrent run's came first. */
 async function handOver(deps: RotateAuditKeyDeps, from: AuditKey, to: AuditKey): Promise<boolean> {
   try {
-    await deps.change(CONTEXT, ({ audit }) => {
+    await deps.change(CLI_CONTEXT, ({ audit }) => {
       audit({
-        actor: { type: 'system', id: 'cli' },
+        actor: CLI_ACTOR,
         action: HANDOVER_ACTION,
         target: { type: 'audit_key', id: to.id },
         outcome: 'success',

@@ -13,7 +13,7 @@
 // however large a batch is. The command also waits while the mail queue holds more than
 // `backlogLimit` pending mails, so a campaign never fills the queue other mail (a
 // password reset) needs.
-import type { RequestContext } from '../../core/audit/auditor.ts';
+import { CLI_CONTEXT } from '../../core/audit/cli-actor.ts';
 import type { Changes } from '../../core/change.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { Keyring } from '../../core/crypto/keyring.ts';
@@ -28,7 +28,6 @@ import { renderNotification, type NotificationTemplate } from './template.ts';
 export const MAX_RATE_PER_SECOND = 1000;
 export const MAX_BATCH_SIZE = 1000;
 const ACTOR = { type: 'system', id: 'incident-notify' } as const;
-const CONTEXT: RequestContext = { ip: null, userAgent: 'gatehouse-cli', requestId: null };
 // How long the command waits for room in the mail queue before it stops (a rerun carries on).
 const BACKLOG_WAIT_MS = 10_000;
 const BACKLOG_WAITS = 60;
@@ -88,7 +87,7 @@ async function openCampaign(deps: NotifyDeps, options: NotifyOptions): Promise<{
       throw new NotifyError(`campaign ${options.resume} does not exist or was started with another template or selection`);
     }
   }
-  return deps.change(CONTEXT, async ({ trx, audit }) => {
+  return deps.change(CLI_CONTEXT, async ({ trx, audit }) => {
     const found = await findOrCreateCampaign(trx, key, deps.clock());
     const { campaign } = found;
     const details = { campaign_id: campaign.id, template_sha256: campaign.templateSHA256, selection: campaign.selection, selected: campaign.selected };
@@ -127,7 +126,7 @@ async function waitForRoom(deps: NotifyDeps, limit: number): Promise<void> {
  * goes with the account). Null at the end of the selection.
  */
 async function queueNextBatch(deps: NotifyDeps, campaign: Campaign, options: NotifyOptions, cursor: SelectionCursor, slot: () => Date): Promise<{ readonly batch: SelectionBatch; readonly queued: number } | null> {
-  return deps.change(CONTEXT, async ({ trx, audit, enqueue }) => {
+  return deps.change(CLI_CONTEXT, async ({ trx, audit, enqueue }) => {
     const batch = await cursor.next(trx);
     if (batch === null) return null;
     const fresh = await insertRecipients(trx, campaign.id, batch.accounts.map((account) => account.id), deps.clock());
@@ -181,7 +180,7 @@ export async function notifyUsers(deps: NotifyDeps, options: NotifyOptions): Pro
     const ahead = pacing.last() - deps.clock().getTime();
     if (count > 0 && ahead > 0) await deps.sleep(ahead);
   }
-  const finished = await deps.change(CONTEXT, async ({ trx, audit }) => {
+  const finished = await deps.change(CLI_CONTEXT, async ({ trx, audit }) => {
     const now = deps.clock();
     await markCampaignFinished(trx, campaign.id, now);
     const recipients = await trx.selectFrom('incident_recipients').select((eb) => eb.fn.countAll<string | number | bigint>().as('count')).where('campaign_id', '=', campaign.id).executeTakeFirstOrThrow();

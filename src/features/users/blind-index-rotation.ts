@@ -18,7 +18,7 @@
 //  3. finish: when no row is left on the old key, the phase is `done`, the old key row
 //     is deleted from system_keys, and instances stop looking up the old index at their
 //     next reload (a stale one only does a lookup too many).
-import type { RequestContext } from '../../core/audit/auditor.ts';
+import { CLI_ACTOR, CLI_CONTEXT } from '../../core/audit/cli-actor.ts';
 import type { Changes } from '../../core/change.ts';
 import type { Clock } from '../../core/clock.ts';
 import { BLIND_INDEX_PURPOSE, type BlindIndex } from '../../core/crypto/blind-index.ts';
@@ -59,8 +59,6 @@ export interface BlindIndexRotationResult {
   readonly movedTotal: number;
 }
 
-const CLI_CONTEXT: RequestContext = { ip: null, userAgent: 'gatehouse-cli', requestId: null };
-const ACTOR = { type: 'system', id: 'cli' } as const;
 
 /** A rotation that cannot go on: the message says why; running the command again resumes once it is fixed. */
 export class BlindIndexRotationError extends Error {}
@@ -86,7 +84,7 @@ export async function startBlindIndexRotation(deps: BlindIndexRotationDeps): Pro
       .execute();
     const users = await countUsersOnKey(trx, state.currentKeyId);
     audit({
-      actor: ACTOR,
+      actor: CLI_ACTOR,
       action: 'keys.blind_index_rotation_started',
       target: { type: 'system_key', id: newKeyId },
       outcome: 'success',
@@ -103,7 +101,7 @@ async function beginBlindIndexMove(deps: BlindIndexRotationDeps): Promise<BlindI
     if (state.phase !== 'announced') return state;
     await trx.updateTable('blind_index_rotation').set({ phase: 'moving' }).where('id', '=', 1).execute();
     audit({
-      actor: ACTOR,
+      actor: CLI_ACTOR,
       action: 'keys.blind_index_rotation_moving',
       target: { type: 'system_key', id: state.currentKeyId },
       outcome: 'success',
@@ -191,7 +189,7 @@ async function finishBlindIndexRotation(deps: BlindIndexRotationDeps, keyIds: st
       .where('id', '=', 1)
       .execute();
     audit({
-      actor: ACTOR,
+      actor: CLI_ACTOR,
       action: 'keys.blind_index_rotation_finished',
       target: { type: 'system_key', id: state.currentKeyId },
       outcome: 'success',
