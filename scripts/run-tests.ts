@@ -32,6 +32,7 @@ export const SHARED_PROCESS: readonly string[] = [
   'src/core/crypto/random.test.ts',
   'src/core/db/unavailable.test.ts',
   'src/core/jobs/retry.test.ts',
+  'src/core/password/compact-dictionary.test.ts',
   'src/core/password/hash-slots.test.ts',
   'src/core/password/policy.test.ts',
   'src/features/auth/session-gate.security.test.ts',

@@ -75,7 +75,10 @@ export async function serve(runtime: Runtime, options: ServeOptions = { worker: 
   log.info({ url: config.publicURL, engine: runtime.database.engine, env: config.environment }, 'gatehouse listening');
   // The password-strength dictionaries (0.2–0.7 s of CPU) are needed only where a password
   // is set: built a moment after start instead of before it, so the start is shorter.
-  setTimeout(preloadGuessability, GUESSABILITY_PRELOAD_DELAY_MS).unref();
+  setTimeout(() => {
+    // Not fatal: the first password set tries again.
+    preloadGuessability().catch((error: unknown) => { log.warn({ err: error }, 'password dictionaries not loaded'); });
+  }, GUESSABILITY_PRELOAD_DELAY_MS).unref();
   const missing = missingTuning(process.execArgv, process.env, runtime.database.engine);
   if (missing.length > 0) log.warn({ missing }, 'started without the memory tuning of docs/operations.md: expect a larger resident set');
 

@@ -10,13 +10,15 @@
 // password whose first 64 characters are hard to guess is hard to guess; one whose prefix
 // is weak ("passwordpassword…") is refused, as it should be.
 // The common-password list itself is checked against the whole password, not the prefix.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { ZxcvbnFactory, type ZxcvbnResult } from '@zxcvbn-ts/core';
-import { adjacencyGraphs, dictionary as commonDictionary } from '@zxcvbn-ts/language-common';
-import { dictionary as englishDictionary, translations } from '@zxcvbn-ts/language-en';
+import { lazyModule } from '../lazy-module.ts';
+import { rankOf, type CompactDictionaryData } from './compact-dictionary.ts';
+import { COMMON_LIST, decodeDictionaryMessage, type DictionaryMessage } from './dictionary-message.ts';
 
 export const SCORED_PREFIX_UNITS = 64;
 const L33T_VARIANTS = 10;
-const COMMON_LIST = 'passwords-common';
 
 export interface Guessability {
   /** zxcvbn score 0–4 of the scored prefix. */
@@ -28,7 +30,7 @@ export interface Guessability {
 }
 
 export interface GuessabilityEstimator {
-  estimate(normalizedPassword: string, userInputs: readonly string[]): Guessability;
+  estimate(normalizedPassword: string, userInputs: readonly string[]): Promise<Guessability>;
 }
 
 /** The longest prefix of at most `maxUnits` UTF-16 units that does not split a surrogate pair. */
@@ -56,44 +58,116 @@ function feedbackOf(result: ZxcvbnResult): string[] {
 
 interface Dictionaries {
   readonly zxcvbn: ZxcvbnFactory;
-  readonly commonPasswords: ReadonlySet<string>;
+  readonly commonLowercase: CompactDictionaryData;
 }
 
-// Building the dictionaries costs 0.2–0.7 s of CPU, and every app (so every test app)
-// makes a password policy. They are immutable once built (zxcvbn-ts's check() reads its
-// options and takes the user inputs per call), so the process builds them once, on the
-// first estimate, and every estimator shares them. Only flows that set a password need
-// them (never login, refresh or token checks), so a server starts and answers /readyz
-// without them; `gatehouse serve` builds them once it is idle (preloadGuessability).
-let dictionaries: Dictionaries | null = null;
-
-function sharedDictionaries(): Dictionaries {
-  dictionaries ??= {
-    zxcvbn: new ZxcvbnFactory({
-      dictionary: { ...commonDictionary, ...englishDictionary },
-      graphs: adjacencyGraphs,
-      translations,
-      l33tMaxSubstitutions: L33T_VARIANTS,
-      maxLength: SCORED_PREFIX_UNITS,
-    }),
-    commonPasswords: new Set(commonDictionary[COMMON_LIST].map((entry) => entry.toLowerCase())),
-  };
-  return dictionaries;
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
 }
 
-/** Builds the shared dictionaries now, so the first password set later does not wait for them. */
-export function preloadGuessability(): void {
-  sharedDictionaries();
+// zxcvbn-ts reads a list only as `list[substring]` (matcher/dictionary/matching), so a
+// proxy over the compact form answers exactly as its plain object would. Its Levenshtein
+// option would enumerate the keys instead, so it stays off (it is off by default).
+function rankedView(data: CompactDictionaryData): Record<string, number> {
+  const target: Record<string, number> = Object.create(null) as Record<string, number>;
+  return new Proxy(target, { get: (_target, key) => (typeof key === 'string' ? rankOf(data, key) : undefined) });
+}
+
+// zxcvbn-ts builds its ranked lists from arrays in its constructor and offers no way to
+// pass them prebuilt, so the lists are given empty (which keeps their names, used in
+// scoring and feedback) and the built ones put in their place. That reaches into a
+// private field: this checks the field is where 4.x keeps it and fails loudly otherwise,
+// and guessability.test.ts compares every result with zxcvbn-ts's own build of the lists.
+function scorerFor(message: DictionaryMessage): ZxcvbnFactory {
+  const names = Object.keys(message.dictionaries);
+  const zxcvbn = new ZxcvbnFactory({
+    dictionary: Object.fromEntries(names.map((name) => [name, []])),
+    graphs: message.graphs,
+    translations: message.translations,
+    l33tMaxSubstitutions: L33T_VARIANTS,
+    maxLength: SCORED_PREFIX_UNITS,
+    useLevenshteinDistance: false,
+  });
+  const options: unknown = Reflect.get(zxcvbn, 'options');
+  const ranked = isRecord(options) ? options['rankedDictionaries'] : undefined;
+  const sizes = isRecord(options) ? options['rankedDictionariesMaxWordSize'] : undefined;
+  if (!isRecord(ranked) || !isRecord(sizes) || names.some((name) => !(name in ranked) || !(name in sizes))) {
+    throw new Error('@zxcvbn-ts/core no longer keeps its ranked dictionaries in options.rankedDictionaries');
+  }
+  for (const [name, data] of Object.entries(message.dictionaries)) {
+    ranked[name] = rankedView(data);
+    sizes[name] = data.maxLength;
+  }
+  return zxcvbn;
+}
+
+const BUILDER = fileURLToPath(new URL('./dictionary-builder.ts', import.meta.url));
+// The lists take about 9 MB; the limits only stop a runaway builder.
+const BUILDER_OUTPUT_LIMIT = 64 * 1024 * 1024;
+const BUILDER_TIMEOUT_MS = 60_000;
+
+function runDictionaryBuilder(): Promise<DictionaryMessage> {
+  return new Promise((resolve, reject) => {
+    const builder = spawn(process.execPath, [BUILDER], { stdio: ['ignore', 'pipe', 'inherit'], timeout: BUILDER_TIMEOUT_MS });
+    let chunks: Buffer[] = [];
+    let received = 0;
+    builder.stdout.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > BUILDER_OUTPUT_LIMIT) builder.kill('SIGKILL');
+      else chunks.push(chunk);
+    });
+    builder.once('error', reject);
+    builder.once('close', (code, signal) => {
+      // One exact-size, 4-byte-aligned copy, and the chunks are let go at once.
+      const bytes = new Uint8Array(received);
+      let offset = 0;
+      for (const chunk of chunks) {
+        bytes.set(chunk, offset);
+        offset += chunk.length;
+      }
+      chunks = [];
+      if (code !== 0 || received > BUILDER_OUTPUT_LIMIT) {
+        reject(new Error(`the password dictionary builder failed (exit code ${String(code)}, signal ${String(signal)})`));
+        return;
+      }
+      try {
+        resolve(decodeDictionaryMessage(bytes));
+      } catch (error) {
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+  });
+}
+
+// The lists are read once per process, by a child process (dictionary-builder.ts: about
+// 0.3 s of CPU there, none in the server), and shared by every estimator: they are immutable, and zxcvbn-ts's
+// check() takes the user inputs per call. Only flows that set a password need them (never
+// login, refresh or token checks), so a server starts and answers /readyz without them;
+// `gatehouse serve` asks for them once it is idle (preloadGuessability). A failed load is
+// tried again by the next estimate.
+const sharedDictionaries = lazyModule(async (): Promise<Dictionaries> => {
+  const message = await runDictionaryBuilder();
+  return { zxcvbn: scorerFor(message), commonLowercase: message.commonLowercase };
+});
+
+/** The shared zxcvbn-ts instance, for guessability.test.ts to compare with zxcvbn-ts's own build. */
+export async function sharedScorer(): Promise<ZxcvbnFactory> {
+  return (await sharedDictionaries()).zxcvbn;
+}
+
+/** Loads the shared dictionaries now, so the first password set later does not wait for them. */
+export function preloadGuessability(): Promise<void> {
+  return sharedDictionaries().then(() => undefined);
 }
 
 export function createGuessabilityEstimator(): GuessabilityEstimator {
   return {
-    estimate(normalizedPassword, userInputs) {
-      const { zxcvbn, commonPasswords } = sharedDictionaries();
+    async estimate(normalizedPassword, userInputs) {
+      const { zxcvbn, commonLowercase } = await sharedDictionaries();
       const prefix = scoredPrefix(normalizedPassword, SCORED_PREFIX_UNITS);
       const result = zxcvbn.check(prefix, [...userInputs]);
       const wholeIsScored = prefix.length === normalizedPassword.length;
-      const common = commonPasswords.has(normalizedPassword.toLowerCase()) || (wholeIsScored && isSoleCommonMatch(result, prefix.length));
+      const common = rankOf(commonLowercase, normalizedPassword.toLowerCase()) !== undefined || (wholeIsScored && isSoleCommonMatch(result, prefix.length));
       return { score: result.score, common, feedback: feedbackOf(result) };
     },
   };

@@ -26,7 +26,7 @@ export type PasswordPolicyResult =
 export interface PasswordPolicy {
   readonly minLength: number;
   readonly maxLength: number;
-  check(password: string, context: PersonalContext): PasswordPolicyResult;
+  check(password: string, context: PersonalContext): Promise<PasswordPolicyResult>;
 }
 
 export interface PasswordPolicyOptions {
@@ -88,7 +88,7 @@ export function createPasswordPolicy(options: PasswordPolicyOptions = {}, deps: 
   return {
     minLength,
     maxLength,
-    check(password, context) {
+    async check(password, context) {
       if (password.length > maxLength * MAX_UNITS_PER_CODE_POINT_BEFORE_NFKC) return refuse(['too_long'], [], password);
       const normalized = normalizePassword(password);
       const length = codePointLength(normalized);
@@ -97,7 +97,7 @@ export function createPasswordPolicy(options: PasswordPolicyOptions = {}, deps: 
       if (length > maxLength) reasons.push('too_long');
       if (!normalized.isWellFormed()) reasons.push('invalid_unicode');
       const words = personalWords(context);
-      const guessability = estimator.estimate(normalized, words);
+      const guessability = await estimator.estimate(normalized, words);
       if (guessability.common) reasons.push('common_password');
       if (containsPersonalInfo(normalized, words)) reasons.push('contains_personal_info');
       if (guessability.score < MIN_SCORE) reasons.push('too_guessable');

@@ -43,7 +43,7 @@ export async function resetPassword(deps: RecoveryDeps, token: string, password:
     const userId = await consumeOneTimeToken(trx, 'password_reset', token, now);
     if (userId === null) return { kind: 'invalid' as const };
     const profile = await loadProfile(trx, deps.keyring, userId);
-    const verdict = deps.policy.check(password, profile === null ? {} : { email: profile.email, name: profile.name });
+    const verdict = await deps.policy.check(password, profile === null ? {} : { email: profile.email, name: profile.name });
     // Thrown inside the transaction, so the token is not spent on a refused password.
     if (!verdict.ok) throw weakPasswordError(verdict);
     await setPasswordHash(trx, userId, passwordHash, now);

@@ -46,7 +46,7 @@ export async function register(deps: RegistrationDeps, input: Registration, cont
   // for every request, before anything about the address or the password is looked at.
   // Registrations saved before the freeze still complete: their 202 was a promise.
   if (await deps.incidentFlags.registrationFrozen()) throw new AppError('registration_frozen', { headers: { 'retry-after': '300' } });
-  const verdict = deps.policy.check(input.password, { email: input.email, name: input.name });
+  const verdict = await deps.policy.check(input.password, { email: input.email, name: input.name });
   if (!verdict.ok) throw weakPasswordError(verdict);
   // Hashed here, for every address alike, so the job never holds the password.
   const passwordHash = await deps.passwords.hash(input.password);

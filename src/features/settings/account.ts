@@ -46,7 +46,7 @@ export async function changePassword(
   }
   await deps.lockout.recordSuccess(counter);
   const profile = await loadProfile(deps.db, deps.keyring, auth.userId);
-  const verdict = deps.policy.check(input.newPassword, profile === null ? {} : { email: profile.email, name: profile.name });
+  const verdict = await deps.policy.check(input.newPassword, profile === null ? {} : { email: profile.email, name: profile.name });
   if (!verdict.ok) throw weakPasswordError(verdict, 'new_password');
   const passwordHash = await deps.passwords.hash(input.newPassword);
   const now = deps.clock();

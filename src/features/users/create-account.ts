@@ -51,7 +51,7 @@ export async function createAccount(
     readonly onCreated?: (change: Change, id: string) => Promise<void>;
   } = {},
 ): Promise<CreateAccountResult> {
-  const verdict = input.password === null ? null : deps.policy.check(input.password, { email: input.email, name: input.name });
+  const verdict = input.password === null ? null : await deps.policy.check(input.password, { email: input.email, name: input.name });
   if (verdict !== null && !verdict.ok) return { kind: 'weak_password', verdict };
   const roles = [...new Set([DEFAULT_ROLE, ...input.roles])];
   const known = await deps.db.selectFrom('roles').select('name').where('name', 'in', roles).execute();
