@@ -34,7 +34,6 @@ export const SHARED_PROCESS: readonly string[] = [
   'src/core/jobs/retry.test.ts',
   'src/core/password/compact-dictionary.test.ts',
   'src/core/password/hash-slots.test.ts',
-  'src/core/password/policy.test.ts',
   'src/features/auth/session-gate.security.test.ts',
   'src/features/incident/template.security.test.ts',
   'src/features/incident/template.test.ts',

@@ -108,7 +108,11 @@ const BUILDER_TIMEOUT_MS = 60_000;
 
 function runDictionaryBuilder(): Promise<DictionaryMessage> {
   return new Promise((resolve, reject) => {
-    const builder = spawn(process.execPath, [BUILDER], { stdio: ['ignore', 'pipe', 'inherit'], timeout: BUILDER_TIMEOUT_MS });
+    // Not the server's environment, which holds its secrets: only where Node's compile
+    // cache is, when one is set that way (the test runs do).
+    const cache = process.env['NODE_COMPILE_CACHE'];
+    const env = cache === undefined ? {} : { NODE_COMPILE_CACHE: cache };
+    const builder = spawn(process.execPath, [BUILDER], { stdio: ['ignore', 'pipe', 'inherit'], env, timeout: BUILDER_TIMEOUT_MS });
     let chunks: Buffer[] = [];
     let received = 0;
     builder.stdout.on('data', (chunk: Buffer) => {
