@@ -39,7 +39,7 @@ const COMMON_LOWERCASE = '\u0000common-lowercase';
 const LENGTH_BYTES = 4;
 const pad = (bytes: number): number => (4 - (bytes % 4)) % 4;
 
-/** The message as byte chunks, to be written in order. */
+/** The message as byte chunks, to be written in order, after its length (frameLength). */
 export function encodeDictionaryMessage(message: DictionaryMessage): Uint8Array[] {
   const named: [string, CompactDictionaryData][] = [...Object.entries(message.dictionaries), [COMMON_LOWERCASE, message.commonLowercase]];
   const header: Header = {
@@ -58,6 +58,20 @@ export function encodeDictionaryMessage(message: DictionaryMessage): Uint8Array[
   }
   return chunks;
 }
+
+/** The 4 bytes written before the chunks: their total length, so the reader can allocate once. */
+export function frameLength(chunks: readonly Uint8Array[]): Uint8Array {
+  const frame = Buffer.alloc(LENGTH_BYTES);
+  frame.writeUInt32LE(chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0));
+  return frame;
+}
+
+/** Reads frameLength's 4 bytes. */
+export function readFrameLength(frame: Uint8Array): number {
+  return new DataView(frame.buffer, frame.byteOffset, LENGTH_BYTES).getUint32(0, true);
+}
+
+export const FRAME_BYTES = LENGTH_BYTES;
 
 function isLayout(value: unknown): value is Layout {
   if (typeof value !== 'object' || value === null) return false;

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { ZxcvbnFactory, type ZxcvbnResult } from '@zxcvbn-ts/core';
 import { lazyModule } from '../lazy-module.ts';
 import { rankOf, type CompactDictionaryData } from './compact-dictionary.ts';
-import { COMMON_LIST, decodeDictionaryMessage, type DictionaryMessage } from './dictionary-message.ts';
+import { COMMON_LIST, decodeDictionaryMessage, FRAME_BYTES, readFrameLength, type DictionaryMessage } from './dictionary-message.ts';
 
 export const SCORED_PREFIX_UNITS = 64;
 const L33T_VARIANTS = 10;
@@ -106,6 +106,36 @@ const BUILDER = fileURLToPath(new URL('./dictionary-builder.ts', import.meta.url
 const BUILDER_OUTPUT_LIMIT = 64 * 1024 * 1024;
 const BUILDER_TIMEOUT_MS = 60_000;
 
+/**
+ * Collects a framed output (its length first) into one buffer allocated once, letting each
+ * chunk go as soon as it is copied: gathering the chunks and joining them left the
+ * server about 8 MB more resident (freed chunks between live allocations).
+ */
+function framedCollector(limit: number): { push(chunk: Buffer): boolean; result(): Uint8Array | null } {
+  let head = Buffer.alloc(0);
+  let bytes: Uint8Array | null = null;
+  let filled = 0;
+  return {
+    push(chunk) {
+      let rest = chunk;
+      if (bytes === null) {
+        head = Buffer.concat([head, rest]);
+        if (head.length < FRAME_BYTES) return true;
+        const length = readFrameLength(head);
+        if (length > limit) return false;
+        bytes = new Uint8Array(length);
+        rest = head.subarray(FRAME_BYTES);
+        head = Buffer.alloc(0);
+      }
+      if (filled + rest.length > bytes.length) return false;
+      bytes.set(rest, filled);
+      filled += rest.length;
+      return true;
+    },
+    result: () => (bytes !== null && filled === bytes.length ? bytes : null),
+  };
+}
+
 function runDictionaryBuilder(): Promise<DictionaryMessage> {
   return new Promise((resolve, reject) => {
     // Not the server's environment, which holds its secrets: only where Node's compile
@@ -113,25 +143,20 @@ function runDictionaryBuilder(): Promise<DictionaryMessage> {
     const cache = process.env['NODE_COMPILE_CACHE'];
     const env = cache === undefined ? {} : { NODE_COMPILE_CACHE: cache };
     const builder = spawn(process.execPath, [BUILDER], { stdio: ['ignore', 'pipe', 'inherit'], env, timeout: BUILDER_TIMEOUT_MS });
-    let chunks: Buffer[] = [];
-    let received = 0;
+    const collector = framedCollector(BUILDER_OUTPUT_LIMIT);
+    let overflow = false;
     builder.stdout.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > BUILDER_OUTPUT_LIMIT) builder.kill('SIGKILL');
-      else chunks.push(chunk);
+      if (!overflow && !collector.push(chunk)) {
+        overflow = true;
+        builder.kill('SIGKILL');
+      }
     });
     builder.once('error', reject);
     builder.once('close', (code, signal) => {
-      // One exact-size, 4-byte-aligned copy, and the chunks are let go at once.
-      const bytes = new Uint8Array(received);
-      let offset = 0;
-      for (const chunk of chunks) {
-        bytes.set(chunk, offset);
-        offset += chunk.length;
-      }
-      chunks = [];
-      if (code !== 0 || received > BUILDER_OUTPUT_LIMIT) {
-        reject(new Error(`the password dictionary builder failed (exit code ${String(code)}, signal ${String(signal)})`));
+      const bytes = collector.result();
+      if (code !== 0 || overflow || bytes === null) {
+        const output = overflow ? 'more output than expected' : bytes === null ? 'output incomplete' : 'output complete';
+        reject(new Error(`the password dictionary builder failed (exit code ${String(code)}, signal ${String(signal)}, ${output})`));
         return;
       }
       try {
