@@ -57,4 +57,11 @@ describe('compact ranked dictionary', () => {
     assert.equal(data.units.length, data.starts[4_000]);
     assert.equal(compactDictionaryBytes(data), data.units.byteLength + 4 * (4_001 + 4_000 + data.slots.length));
   });
+
+  it('answers "not listed" for a damaged, full table instead of looping forever', () => {
+    const data = buildCompactDictionary(['alpha', 'beta']);
+    const full = { ...data, slots: new Uint32Array(data.slots.length).fill(1) };
+    assert.equal(rankOf(full, 'gamma'), undefined);
+    assert.equal(rankOf(full, 'alpha'), 1);
+  });
 });

@@ -43,15 +43,18 @@ function sameWord(data: CompactDictionaryData, wordIndex: number, word: string):
   return true;
 }
 
-/** The slot holding `word`, or the empty slot where it would go. */
+/** The slot holding `word`, or the empty slot where it would go (-1: neither, a full table). */
 function probe(data: CompactDictionaryData, word: string, hash: number): number {
   const mask = data.slots.length - 1;
   let slot = hash & mask;
-  for (;;) {
+  // A table built here is at most half full; the bound only keeps a damaged one from
+  // looping forever.
+  for (let probes = 0; probes < data.slots.length; probes += 1) {
     const entry = data.slots[slot] ?? 0;
     if (entry === 0 || sameWord(data, entry - 1, word)) return slot;
     slot = (slot + 1) & mask;
   }
+  return -1;
 }
 
 /** Builds the compact form of a list, ranked by position as zxcvbn-ts ranks it. */
@@ -71,6 +74,7 @@ export function buildCompactDictionary(list: readonly (string | number)[]): Comp
   let used = 0;
   words.forEach((word, position) => {
     const slot = probe(data, word, hashOf(word));
+    if (slot === -1) throw new Error('compact dictionary: table full');
     const entry = data.slots[slot] ?? 0;
     if (entry !== 0) {
       data.ranks[entry - 1] = position + 1;
@@ -99,7 +103,8 @@ export function rankOf(data: CompactDictionaryData, word: string): number | unde
     lastKey = word;
     lastHash = hashOf(word);
   }
-  const entry = data.slots[probe(data, word, lastHash)] ?? 0;
+  const slot = probe(data, word, lastHash);
+  const entry = slot === -1 ? 0 : (data.slots[slot] ?? 0);
   return entry === 0 ? undefined : data.ranks[entry - 1];
 }
 
