@@ -3,7 +3,7 @@
 // writes backups holds nothing that reads them. BACKUP_RECIPIENTS may name a file
 // (BACKUP_RECIPIENTS_FILE, one per line) as Docker and Kubernetes mount them.
 import { Cron } from 'croner';
-import { Encrypter } from 'age-encryption';
+import { createRequire } from 'node:module';
 import { accept, parseDirectory, parseInteger, refuse, type Parsed } from './parse-values.ts';
 import type { Reader } from './reader.ts';
 
@@ -31,7 +31,13 @@ function parseSchedule(raw: string): Parsed<string> {
   }
 }
 
+// age-encryption (and the post-quantum code it carries, about 0.1 s of CPU to load) only
+// when BACKUP_RECIPIENTS is set: configuration is read synchronously, so it is required,
+// which Node does for an ES module without top-level await.
+const requireModule = createRequire(import.meta.url);
+
 function isAgeRecipient(text: string): boolean {
+  const { Encrypter } = requireModule('age-encryption') as typeof import('age-encryption');
   try {
     new Encrypter().addRecipient(text);
     return true;

@@ -1,12 +1,12 @@
 // One SQL dialect, two engines: embedded PGlite by default, PostgreSQL when a URL is
 // configured. Everything above this file sees only Kysely and `Database`.
 import { mkdir } from 'node:fs/promises';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { PostgresDialect, type Kysely } from 'kysely';
 import pg from 'pg';
 import type { Schema } from './schema.ts';
 import { lockDataDir } from './data-dir-lock.ts';
-import { createPGliteDirectory, PGLITE_START_PARAMS } from './pglite-create.ts';
+import { lazyModule } from '../lazy-module.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
 import { ScopedDialect, ScopedKysely } from './transaction-scope.ts';
 
@@ -58,8 +58,16 @@ function postgresTypes(): pg.TypeOverrides {
   return types;
 }
 
+// PGlite's JavaScript (and, once started, its WebAssembly) is loaded only by a process
+// that opens the embedded database: a server on PostgreSQL never needs it.
+const pgliteModules = lazyModule(async () => {
+  const [{ PGlite }, { createPGliteDirectory, PGLITE_START_PARAMS }] = await Promise.all([import('@electric-sql/pglite'), import('./pglite-create.ts')]);
+  return { PGlite, createPGliteDirectory, PGLITE_START_PARAMS };
+});
+
 export async function openPGlite(options: PGliteOptions): Promise<PGliteDatabase> {
   const { dataDir } = options;
+  const { PGlite, createPGliteDirectory, PGLITE_START_PARAMS } = await pgliteModules();
   if (dataDir !== null && options.loadDataDir !== undefined) throw new Error('loadDataDir is for an in-memory PGlite only');
   if (dataDir !== null) await mkdir(dataDir, { recursive: true, mode: 0o700 });
   // Before PGlite reads (or creates) the directory: a second process must not even start on it.

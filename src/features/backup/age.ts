@@ -3,13 +3,18 @@
 // the holder of an identity (kept offline) can. Recipients are public keys (`age1…`);
 // identities are secret keys (`AGE-SECRET-KEY-1…`), read from a file at restore time only.
 import { readFile, stat } from 'node:fs/promises';
-import { Decrypter, Encrypter, generateX25519Identity, identityToRecipient } from 'age-encryption';
+import type { Decrypter, Encrypter } from 'age-encryption';
+import { lazyModule } from '../../core/lazy-module.ts';
 import { BackupError } from './format.ts';
 
+// age-encryption and the post-quantum code it carries (about 0.1 s of CPU to load) are
+// needed by backups only: loaded by the first one instead of at start.
+const age = lazyModule(() => import('age-encryption'));
+
 /** An Encrypter for every recipient, refusing any that is not a valid age recipient. */
-export function encrypterFor(recipients: readonly string[]): Encrypter {
+export async function encrypterFor(recipients: readonly string[]): Promise<Encrypter> {
   if (recipients.length === 0) throw new BackupError('no backup recipients: set BACKUP_RECIPIENTS to one or more age public keys (age1…)');
-  const encrypter = new Encrypter();
+  const encrypter = new (await age()).Encrypter();
   for (const recipient of recipients) {
     try {
       encrypter.addRecipient(recipient);
@@ -36,7 +41,7 @@ export async function readIdentityFile(path: string): Promise<Decrypter> {
   }
   const identities = text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
   if (identities.length === 0) throw new BackupError(`identity file ${path} holds no identity`);
-  const decrypter = new Decrypter();
+  const decrypter = new (await age()).Decrypter();
   for (const identity of identities) {
     try {
       decrypter.addIdentity(identity);
@@ -49,6 +54,7 @@ export async function readIdentityFile(path: string): Promise<Decrypter> {
 
 /** A new X25519 identity and its recipient, for `gatehouse backup keygen`. */
 export async function generateBackupIdentity(): Promise<{ readonly identity: string; readonly recipient: string }> {
+  const { generateX25519Identity, identityToRecipient } = await age();
   const identity = await generateX25519Identity();
   return { identity, recipient: await identityToRecipient(identity) };
 }

@@ -121,7 +121,7 @@ function measure(): { readonly tap: Transform; readonly result: () => { sha256: 
  * renamed, so a reader never sees half a backup) and its manifest beside it.
  */
 export async function createBackup(database: Database, options: CreateBackupOptions): Promise<BackupManifest> {
-  const encrypter = encrypterFor(options.recipients);
+  const encrypter = await encrypterFor(options.recipients);
   const plaintext = new PassThrough({ highWaterMark: 1 << 20 });
   const encrypted = Readable.fromWeb(await encrypter.encrypt(Readable.toWeb(joined(plaintext, createGzip())) as ReadableStream<Uint8Array>));
   const temporary = `${options.out}.${randomUUID()}.partial`;

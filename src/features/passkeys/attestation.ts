@@ -4,14 +4,15 @@
 // format would only feed certificate chains from the client into the library's path
 // validation, which downloads the CRLs their certificates name: a request to any URL
 // an attacker chooses, for nothing this server uses.
-import { decodeAttestationObject } from '@simplewebauthn/server/helpers';
+import { webauthnHelpers } from './webauthn.ts';
 
 export interface DecodedAttestation {
   readonly authData: Uint8Array;
 }
 
 /** The attestation's authenticatorData, or null if it is undecodable or carries certificates. */
-export function readAttestation(encoded: string): DecodedAttestation | null {
+export async function readAttestation(encoded: string): Promise<DecodedAttestation | null> {
+  const { decodeAttestationObject } = await webauthnHelpers();
   try {
     const decoded = decodeAttestationObject(new Uint8Array(Buffer.from(encoded, 'base64url')));
     const fmt = decoded.get('fmt');

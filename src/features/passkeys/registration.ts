@@ -78,7 +78,7 @@ export async function verifyRegistration(trx: DB, deps: Omit<CeremonyDeps, 'db'>
   if (!(await consumeChallenge(trx, clientData.challenge, { purpose: 'register', userId: input.userId }, now))) return refuse('challenge');
   const clientProblem = checkClientData(clientData, 'webauthn.create', deps.rp);
   if (clientProblem !== null) return refuse(clientProblem);
-  const attestation = readAttestation(response.response.attestationObject);
+  const attestation = await readAttestation(response.response.attestationObject);
   const head = attestation === null ? null : readAuthenticatorData(attestation.authData);
   if (head === null) return refuse('malformed');
   const dataProblem = checkAuthenticatorData(head, deps.rp, { requireUserVerification: true });

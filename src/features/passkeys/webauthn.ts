@@ -3,3 +3,6 @@
 import { lazyModule } from '../../core/lazy-module.ts';
 
 export const webauthn = lazyModule(() => import('@simplewebauthn/server'));
+
+/** Its CBOR helpers (the attestation object), from the same stack, also loaded on first use. */
+export const webauthnHelpers = lazyModule(() => import('@simplewebauthn/server/helpers'));

@@ -16,13 +16,17 @@
 // and, for events the user did not provably cause, its address and user agent; the same
 // rules as GET /v1/me/events).
 import { PassThrough, Readable } from 'node:stream';
-import yazl from 'yazl';
+import type { ZipFile } from 'yazl';
 import type { Keyring } from '../../core/crypto/keyring.ts';
+import { lazyModule } from '../../core/lazy-module.ts';
 import { openDevices } from '../sessions/index.ts';
 import type { DB } from '../../core/db/database.ts';
 import { listEventsAboutUser, toOwnEvent } from '../audit-trail/index.ts';
 import { defaultExtension, listOwnFiles, readOwnFile, type ContentStore, type FileInfo } from '../files/index.ts';
 import { decryptContact } from '../users/index.ts';
+
+// The ZIP writer, loaded by the first export instead of at start.
+const yazl = lazyModule(async () => (await import('yazl')).default);
 
 export const EXPORT_SCHEMA_VERSION = 1;
 const PAGE = 500;
@@ -178,7 +182,7 @@ about events you did not cause yourself beyond what happened and when.
 // an archive tool extracting it cannot be steered outside its folder.
 const archivePath = (file: FileInfo): string => `files/${file.id}.${defaultExtension(file.mediaType)}`;
 
-function addFiles(zip: yazl.ZipFile, deps: ExportDeps, userId: string, files: readonly FileInfo[], mtime: Date): void {
+function addFiles(zip: ZipFile, deps: ExportDeps, userId: string, files: readonly FileInfo[], mtime: Date): void {
   const listing = files.map((file) => ({ id: file.id, name: file.name, purpose: file.purpose, media_type: file.mediaType, size_bytes: file.sizeBytes, uploaded_at: file.createdAt.toISOString(), path: archivePath(file) }));
   zip.addBuffer(Buffer.from(`${JSON.stringify({ schema_version: EXPORT_SCHEMA_VERSION, files: listing }, null, 2)}\n`), 'files.json', { mtime });
   for (const file of files) {
@@ -205,7 +209,7 @@ export async function exportAccount(deps: ExportDeps, userId: string): Promise<R
   const sessions: Counted = { count: 0 };
   const events: Counted = { count: 0 };
   const json = (value: unknown): Buffer => Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
-  const zip = new yazl.ZipFile();
+  const zip = new (await yazl()).ZipFile();
   zip.addBuffer(Buffer.from(README(generatedAt.toISOString())), 'README.txt', { mtime });
   zip.addBuffer(json({ schema_version: EXPORT_SCHEMA_VERSION, ...profile }), 'profile.json', { mtime });
   zip.addBuffer(json({ schema_version: EXPORT_SCHEMA_VERSION, ...secondFactors }), 'second-factors.json', { mtime });
