@@ -8,11 +8,15 @@
 // - every limit of one subject lives in one slot (the subject is the hash tag);
 // - a revocation on one instance reaches the other through the cluster's pub/sub within the
 //   bound the single-node deployment keeps (test/e2e/multi-instance.test.ts);
+// - `gatehouse keys retire-signing --now` announces the retirement over the cluster, also
+//   when the cluster client is slow to become ready (the command waits for it);
 // - a node stopped under the instances: the routes counted on it answer a fast 503
 //   service_unavailable, never a 500, nothing crashes, readiness names Redis, and service
 //   comes back by itself with the node.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { connect, createServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { call, logIn, postgresEngineForInstances, randomClientAddress, refusedAfter, startInstances, warm, type Instances, type Reply } from '../helpers/instances.ts';
 import { run } from '../helpers/cli.ts';
@@ -50,6 +54,41 @@ async function badLogin(server: ServerProcess, from: string): Promise<Timed> {
   const text = await response.text();
   const doneAt = performance.now();
   return { status: response.status, json: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>), doneAt, ms: doneAt - started, retryAfter: response.headers.get('retry-after') };
+}
+
+/** A TCP proxy on a free loopback port to 127.0.0.1:`port` that drops its first `refuse` connections at once. */
+async function flakyProxy(port: number, refuse: number): Promise<{ readonly port: number; connections(): number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let count = 0;
+  const server = createServer((client) => {
+    count += 1;
+    sockets.add(client);
+    client.on('error', () => { client.destroy(); });
+    if (count <= refuse) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(port, '127.0.0.1');
+    sockets.add(upstream);
+    upstream.on('error', () => { client.destroy(); });
+    client.on('close', () => { upstream.destroy(); });
+    upstream.on('close', () => { client.destroy(); });
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('the proxy has no port');
+  return {
+    port: address.port,
+    connections: () => count,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+      await once(server, 'close');
+    },
+  };
 }
 
 describe('two instances on a Redis Cluster of three nodes', { skip: postgresEngineForInstances() === null ? 'DATABASE_URL_TEST is not set' : false, timeout: 240_000 }, () => {
@@ -207,6 +246,32 @@ describe('two instances on a Redis Cluster of three nodes', { skip: postgresEngi
     const since = performance.now();
     const elapsed = await Promise.all([one, two].map((server) => refusedAfter(server, since, () => me(server), (reply) => reply.status === 401, 1_000)));
     t.diagnostic(`refused ${elapsed.map((ms) => `${ms.toFixed(1)} ms`).join(' and ')} after the command ended`);
+  });
+
+  it('gatehouse keys retire-signing --now waits for the cluster client: a seed that drops its first 4 connections still gets the change published', { timeout: 60_000 }, async (t) => {
+    if (instances === null) throw new Error('the instances are not started');
+    const [one, two] = servers();
+    assert.ok(one !== undefined && two !== undefined);
+    // The client learns the cluster from the seed and retries it after 100, 200, 300 and
+    // 400 ms, so it is ready about a second after it opened; the command's own work takes
+    // a fraction of that. Redis has no offline queue here, so without the command's wait
+    // for ready the announcement fails and only each instance's 5 s check finds the
+    // retirement.
+    const proxy = await flakyProxy(SEED_PORT, 4);
+    t.after(() => proxy.close());
+    const { access } = await logIn(one, instances.admin.email, instances.admin.password);
+    const me = (server: ServerProcess): Promise<Reply> => call(server, 'GET', '/v1/me', { token: access });
+    for (const server of [one, two]) assert.equal((await me(server)).status, 200);
+    const url = new URL(cluster().url);
+    url.port = String(proxy.port);
+    const started = performance.now();
+    const retired = await run(['keys', 'retire-signing', kidOf(access), '--now'], { ...instances.env, REDIS_URL: url.href, LOG_LEVEL: 'warn' });
+    assert.equal(retired.code, 0, retired.stderr);
+    assert.match(retired.stdout, /every instance told over Redis/);
+    assert.ok(proxy.connections() > 4, `${proxy.connections()} connections to the seed`);
+    const since = performance.now();
+    const elapsed = await Promise.all([one, two].map((server) => refusedAfter(server, since, () => me(server), (reply) => reply.status === 401, 1_000)));
+    t.diagnostic(`command took ${(since - started).toFixed(0)} ms; refused ${elapsed.map((ms) => `${ms.toFixed(1)} ms`).join(' and ')} after it ended`);
   });
 
   it('a node stopped: logins counted on it answer a fast 503, never a 500, nothing crashes, and service returns with the node', { timeout: 90_000 }, async (t) => {
