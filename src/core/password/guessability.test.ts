@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { ZxcvbnFactory, type ZxcvbnResult } from '@zxcvbn-ts/core';
 import { adjacencyGraphs, dictionary as commonDictionary } from '@zxcvbn-ts/language-common';
 import { dictionary as englishDictionary, translations } from '@zxcvbn-ts/language-en';
-import { SCORED_PREFIX_UNITS, sharedScorer } from './guessability.ts';
+import { runDictionaryBuilder, SCORED_PREFIX_UNITS, sharedScorer } from './guessability.ts';
 
 const lists: Record<string, readonly (string | number)[]> = { ...commonDictionary, ...englishDictionary };
 
@@ -95,5 +95,22 @@ describe('password guessability', { timeout: 240_000 }, () => {
     const MB = 1024 * 1024;
     assert.ok(report.heap < 4 * MB, `heap grew by ${(report.heap / MB).toFixed(1)} MB`);
     assert.ok(report.external > 8 * MB, `external memory grew by ${(report.external / MB).toFixed(1)} MB`);
+  });
+
+  it('refuses what a failing or misbehaving builder writes: a crash, a truncated or oversized output, garbage', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'gh-builder-'));
+    after(() => rm(directory, { recursive: true, force: true }));
+    const builders: Record<string, { script: string; error: RegExp }> = {
+      crash: { script: "process.exit(3);", error: /exit code 3/ },
+      silent: { script: '', error: /output incomplete/ },
+      truncated: { script: "const b = Buffer.alloc(4); b.writeUInt32LE(1000); process.stdout.write(b); process.stdout.write(Buffer.alloc(10));", error: /output incomplete/ },
+      oversized: { script: "const b = Buffer.alloc(4); b.writeUInt32LE(0xffffffff); process.stdout.write(b);", error: /more output than expected/ },
+      garbage: { script: "const body = Buffer.from('not a header at all'); const b = Buffer.alloc(4); b.writeUInt32LE(body.length); process.stdout.write(b); process.stdout.write(body);", error: /password dictionaries: (truncated header|malformed header)|JSON/ },
+    };
+    for (const [name, { script, error }] of Object.entries(builders)) {
+      const file = join(directory, `${name}.mjs`);
+      await writeFile(file, script);
+      await assert.rejects(runDictionaryBuilder(file), error, name);
+    }
   });
 });

@@ -13,6 +13,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ZxcvbnFactory, type ZxcvbnResult } from '@zxcvbn-ts/core';
+import { AppError } from '../errors.ts';
 import { lazyModule } from '../lazy-module.ts';
 import { rankOf, type CompactDictionaryData } from './compact-dictionary.ts';
 import { COMMON_LIST, decodeDictionaryMessage, FRAME_BYTES, readFrameLength, type DictionaryMessage } from './dictionary-message.ts';
@@ -105,6 +106,7 @@ const BUILDER = fileURLToPath(new URL('./dictionary-builder.ts', import.meta.url
 // The lists take about 9 MB; the limits only stop a runaway builder.
 const BUILDER_OUTPUT_LIMIT = 64 * 1024 * 1024;
 const BUILDER_TIMEOUT_MS = 60_000;
+const DICTIONARY_RETRY_AFTER_SECONDS = '5';
 
 /**
  * Collects a framed output (its length first) into one buffer allocated once, letting each
@@ -136,23 +138,24 @@ function framedCollector(limit: number): { push(chunk: Buffer): boolean; result(
   };
 }
 
-function runDictionaryBuilder(): Promise<DictionaryMessage> {
+/** Runs the builder (another script only in tests) and reads what it wrote. */
+export function runDictionaryBuilder(builder = BUILDER): Promise<DictionaryMessage> {
   return new Promise((resolve, reject) => {
     // Not the server's environment, which holds its secrets: only where Node's compile
     // cache is, when one is set that way (the test runs do).
     const cache = process.env['NODE_COMPILE_CACHE'];
     const env = cache === undefined ? {} : { NODE_COMPILE_CACHE: cache };
-    const builder = spawn(process.execPath, [BUILDER], { stdio: ['ignore', 'pipe', 'inherit'], env, timeout: BUILDER_TIMEOUT_MS });
+    const child = spawn(process.execPath, [builder], { stdio: ['ignore', 'pipe', 'inherit'], env, timeout: BUILDER_TIMEOUT_MS });
     const collector = framedCollector(BUILDER_OUTPUT_LIMIT);
     let overflow = false;
-    builder.stdout.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       if (!overflow && !collector.push(chunk)) {
         overflow = true;
-        builder.kill('SIGKILL');
+        child.kill('SIGKILL');
       }
     });
-    builder.once('error', reject);
-    builder.once('close', (code, signal) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
       const bytes = collector.result();
       if (code !== 0 || overflow || bytes === null) {
         const output = overflow ? 'more output than expected' : bytes === null ? 'output incomplete' : 'output complete';
@@ -174,9 +177,15 @@ function runDictionaryBuilder(): Promise<DictionaryMessage> {
 // login, refresh or token checks), so a server starts and answers /readyz without them;
 // `gatehouse serve` asks for them once it is idle (preloadGuessability). A failed load is
 // tried again by the next estimate.
+// A password is never set unchecked: while the lists cannot be loaded, setting one answers
+// 503 service_unavailable (fail closed), and the next attempt runs the builder again.
 const sharedDictionaries = lazyModule(async (): Promise<Dictionaries> => {
-  const message = await runDictionaryBuilder();
-  return { zxcvbn: scorerFor(message), commonLowercase: message.commonLowercase };
+  try {
+    const message = await runDictionaryBuilder();
+    return { zxcvbn: scorerFor(message), commonLowercase: message.commonLowercase };
+  } catch (error) {
+    throw new AppError('service_unavailable', { cause: error, detail: 'password dictionaries not loaded', headers: { 'retry-after': DICTIONARY_RETRY_AFTER_SECONDS } });
+  }
 });
 
 /** The shared zxcvbn-ts instance, for guessability.test.ts to compare with zxcvbn-ts's own build. */
