@@ -27,6 +27,11 @@ export interface PasswordPolicy {
   readonly minLength: number;
   readonly maxLength: number;
   check(password: string, context: PersonalContext): Promise<PasswordPolicyResult>;
+  /**
+   * Resolves once a check needs no more loading (the dictionaries, on first use): a flow
+   * that checks inside a transaction awaits it first, so the transaction never waits on it.
+   */
+  ready(): Promise<void>;
 }
 
 export interface PasswordPolicyOptions {
@@ -88,6 +93,7 @@ export function createPasswordPolicy(options: PasswordPolicyOptions = {}, deps: 
   return {
     minLength,
     maxLength,
+    ready: () => estimator.ready(),
     async check(password, context) {
       if (password.length > maxLength * MAX_UNITS_PER_CODE_POINT_BEFORE_NFKC) return refuse(['too_long'], [], password);
       const normalized = normalizePassword(password);

@@ -37,8 +37,11 @@ export async function resetPassword(deps: RecoveryDeps, token: string, password:
   if (!(await isOneTimeTokenUsable(deps.db, 'password_reset', token, now))) {
     throw new AppError('invalid_link', { detail: 'reset token unknown, used or expired' });
   }
-  // Hashed before the transaction so no row lock is held during the hash.
+  // Hashed before the transaction so no row lock is held during the hash, and the policy's
+  // dictionaries loaded before it too (on first use they come from a child process; on
+  // PGlite an open transaction holds the only connection).
   const passwordHash = await deps.passwords.hash(password);
+  await deps.policy.ready();
   const result = await deps.change(context, async ({ trx, audit }) => {
     const userId = await consumeOneTimeToken(trx, 'password_reset', token, now);
     if (userId === null) return { kind: 'invalid' as const };
