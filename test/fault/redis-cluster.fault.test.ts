@@ -176,7 +176,7 @@ describe('two instances on a Redis Cluster of three nodes', { skip: postgresEngi
     const me = (server: ServerProcess): Promise<Reply> => call(server, 'GET', '/v1/me', { token: access });
     for (const server of [one, two, one, two]) assert.equal((await me(server)).status, 200);
     const kid = kidOf(access);
-    const retired = await run(['keys', 'retire-signing', kid, '--now'], { ...deployment.instances().env, LOG_LEVEL: 'warn' });
+    const retired = await run(['keys', 'retire-signing', '--now', '--', kid], { ...deployment.instances().env, LOG_LEVEL: 'warn' });
     assert.equal(retired.code, 0, retired.stderr);
     // Published on the cluster, not left to each instance's 5 s check.
     assert.match(retired.stdout, /every instance told over Redis/);
@@ -201,7 +201,7 @@ describe('two instances on a Redis Cluster of three nodes', { skip: postgresEngi
     const url = new URL(deployment.cluster().url);
     url.port = String(proxy.port);
     const started = performance.now();
-    const retired = await run(['keys', 'retire-signing', kidOf(access), '--now'], { ...deployment.instances().env, REDIS_URL: url.href, LOG_LEVEL: 'warn' });
+    const retired = await run(['keys', 'retire-signing', '--now', '--', kidOf(access)], { ...deployment.instances().env, REDIS_URL: url.href, LOG_LEVEL: 'warn' });
     assert.equal(retired.code, 0, retired.stderr);
     assert.match(retired.stdout, /every instance told over Redis/);
     assert.ok(proxy.connections() > 4, `${proxy.connections()} connections to the seed`);
