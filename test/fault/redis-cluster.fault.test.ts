@@ -18,43 +18,21 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { call, logIn, postgresEngineForInstances, randomClientAddress, refusedAfter, startInstances, warm, type Instances, type Reply } from '../helpers/instances.ts';
+import { call, logIn, postgresEngineForInstances, randomClientAddress, refusedAfter, type Reply } from '../helpers/instances.ts';
+import { addressKey, addressOn, assertFastRefusal, badLogin, logoutReachesFirst, redisFinding, type Timed } from '../helpers/cluster-logins.ts';
 import { run } from '../helpers/cli.ts';
-import { strongPassword } from '../helpers/http.ts';
 import { sampleSum } from '../helpers/metrics.ts';
 import { kidOf } from '../helpers/steady-load.ts';
 import type { ServerProcess } from '../helpers/server-process.ts';
-import { startThrowawayRedisCluster, type ThrowawayRedisCluster } from '../helpers/throwaway-redis-cluster.ts';
+import { ClusterDeployment } from '../helpers/cluster-deployment.ts';
+import { startThrowawayRedisCluster } from '../helpers/throwaway-redis-cluster.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const AUTH_RATE_LIMIT_MAX = 5;
 /** As on a single Redis (test/e2e/multi-instance.test.ts); the cache TTL alone allows a second. */
 const BOUND_MS = 100;
-/** A refusal counts as fast below this (test/fault/redis-outage.fault.test.ts). */
-const FAST_MS = 1_000;
 const SEED_PORT = 7101;
 const METRICS_TOKEN = randomBytes(32).toString('base64url');
-
-const addressKey = (limit: string, address: string): string => `gatehouse:rl:${limit}:{${address}}`;
-
-interface Timed extends Reply {
-  readonly ms: number;
-  readonly retryAfter: string | null;
-}
-
-/** A login with a wrong password for a random address, from `from`: 401 when counted and allowed. */
-async function badLogin(server: ServerProcess, from: string): Promise<Timed> {
-  const started = performance.now();
-  const response = await fetch(`${server.baseURL}/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-forwarded-for': from },
-    body: JSON.stringify({ email: `nobody.${randomBytes(6).toString('hex')}@example.test`, password: 'not the right password at all' }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await response.text();
-  const doneAt = performance.now();
-  return { status: response.status, json: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>), doneAt, ms: doneAt - started, retryAfter: response.headers.get('retry-after') };
-}
 
 /** A TCP proxy on a free loopback port to 127.0.0.1:`port` that drops its first `refuse` connections at once. */
 async function flakyProxy(port: number, refuse: number): Promise<{ readonly port: number; connections(): number; close(): Promise<void> }> {
@@ -93,49 +71,23 @@ async function flakyProxy(port: number, refuse: number): Promise<{ readonly port
 
 describe('two instances on a Redis Cluster of three nodes', { skip: postgresEngineForInstances() === null ? 'DATABASE_URL_TEST is not set' : false, timeout: 240_000 }, () => {
   const password = `cluster-${randomBytes(12).toString('hex')}`;
-  let redis: ThrowawayRedisCluster | null = null;
-  let instances: Instances | null = null;
+  const deployment = new ClusterDeployment();
   let adminToken = '';
-  const cluster = (): ThrowawayRedisCluster => {
-    if (redis === null) throw new Error('the cluster is not started');
-    return redis;
-  };
-  const servers = (): readonly ServerProcess[] => {
-    if (instances === null) throw new Error('the instances are not started');
-    return instances.servers;
-  };
-
-  /** A new client address whose counters live on the node at `port`. */
-  async function addressOn(port: number): Promise<string> {
-    for (let attempt = 0; attempt < 500; attempt += 1) {
-      const address = randomClientAddress();
-      if (await cluster().nodeOf(addressKey('auth-address', address)) === port) return address;
-    }
-    throw new Error(`no address found on node ${port}`);
-  }
 
   before(async () => {
-    redis = await startThrowawayRedisCluster({ password });
-    instances = await startInstances({ count: 2, redisURL: redis.url, env: { REDIS_CLUSTER: 'true', AUTH_RATE_LIMIT_MAX: String(AUTH_RATE_LIMIT_MAX), METRICS_TOKEN } });
-    const first = instances.servers[0];
+    await deployment.start(() => startThrowawayRedisCluster({ password }), { AUTH_RATE_LIMIT_MAX: String(AUTH_RATE_LIMIT_MAX), METRICS_TOKEN });
+    const [first] = deployment.servers();
     assert.ok(first !== undefined);
-    adminToken = (await logIn(first, instances.admin.email, instances.admin.password)).access;
+    adminToken = (await logIn(first, deployment.instances().admin.email, deployment.instances().admin.password)).access;
   }, { timeout: 150_000 });
 
-  after(async () => {
-    try {
-      for (const server of instances?.servers ?? []) server.assertAlive();
-    } finally {
-      await instances?.close();
-      await redis?.stop();
-    }
-  });
+  after(() => deployment.stop());
 
   it('N logins from one subject, sent at once over both instances, get exactly M through, on every node, each subject its own budget', { timeout: 60_000 }, async (t) => {
-    const [one, two] = servers();
+    const [one, two] = deployment.servers();
     assert.ok(one !== undefined && two !== undefined);
-    const subjects = await Promise.all(cluster().ports.map(addressOn));
-    const nodes = await Promise.all(subjects.map((address) => cluster().nodeOf(addressKey('auth-address', address))));
+    const subjects = await Promise.all(deployment.cluster().ports.map((port) => addressOn(deployment.cluster(), port)));
+    const nodes = await Promise.all(subjects.map((address) => deployment.cluster().nodeOf(addressKey('auth-address', address))));
     assert.equal(new Set(nodes).size, 3, `the subjects live on nodes ${nodes.join(', ')}`);
     const hits = AUTH_RATE_LIMIT_MAX * 2 + 1;
     // Every subject's hits at once, alternating instances: the count must be atomic.
@@ -149,45 +101,36 @@ describe('two instances on a Redis Cluster of three nodes', { skip: postgresEngi
       assert.equal(allowed, AUTH_RATE_LIMIT_MAX, `node ${nodes[index] ?? '?'}: ${statuses.join(',')}`);
       assert.equal(refused, hits - AUTH_RATE_LIMIT_MAX, `node ${nodes[index] ?? '?'}: ${statuses.join(',')}`);
       // Counted once per hit whichever instance took it, under the hash-tagged keys.
-      assert.equal(await cluster().get(addressKey('auth-address', address)), String(hits));
-      assert.equal(await cluster().get(addressKey('global', address)), String(hits));
+      assert.equal(await deployment.cluster().get(addressKey('auth-address', address)), String(hits));
+      assert.equal(await deployment.cluster().get(addressKey('global', address)), String(hits));
     }
   });
 
   it('every limit of one subject lives in one slot: the subject is the hash tag', { timeout: 30_000 }, async () => {
     const address = randomClientAddress();
-    const [one] = servers();
+    const [one] = deployment.servers();
     assert.ok(one !== undefined);
     assert.equal((await badLogin(one, address)).status, 401);
     const global = addressKey('global', address);
     const perAddress = addressKey('auth-address', address);
-    assert.equal(await cluster().keyslot(global), await cluster().keyslot(perAddress));
-    assert.equal(await cluster().keyslot(global), await cluster().keyslot(address));
+    assert.equal(await deployment.cluster().keyslot(global), await deployment.cluster().keyslot(perAddress));
+    assert.equal(await deployment.cluster().keyslot(global), await deployment.cluster().keyslot(address));
     // The keys the instances wrote are those: both counted the one hit.
-    assert.equal(await cluster().get(global), '1');
-    assert.equal(await cluster().get(perAddress), '1');
+    assert.equal(await deployment.cluster().get(global), '1');
+    assert.equal(await deployment.cluster().get(perAddress), '1');
     // Untagged, the same two names would (almost always) hash apart: the tag is what joins them.
     const untagged = await Promise.all(Array.from({ length: 8 }, async () => {
       const other = randomClientAddress();
-      return (await cluster().keyslot(`gatehouse:rl:global:${other}`)) === (await cluster().keyslot(`gatehouse:rl:auth-address:${other}`));
+      return (await deployment.cluster().keyslot(`gatehouse:rl:global:${other}`)) === (await deployment.cluster().keyslot(`gatehouse:rl:auth-address:${other}`));
     }));
     assert.ok(untagged.includes(false));
   });
 
   /** Logs a new user in on instance 1, logs out on instance 2, and returns how long instance 1 took to refuse the token. */
-  async function logoutReachesInstanceOne(): Promise<number> {
-    const [one, two] = servers();
+  function logoutReachesInstanceOne(): Promise<number> {
+    const [one, two] = deployment.servers();
     assert.ok(one !== undefined && two !== undefined);
-    const email = `user.${randomBytes(6).toString('hex')}@example.test`;
-    const userPassword = strongPassword();
-    const created = await call(one, 'POST', '/v1/admin/users', { token: adminToken, body: { email, password: userPassword, email_verified: true, roles: [] } });
-    assert.equal(created.status, 201, JSON.stringify(created.json));
-    const { access } = await logIn(one, email, userPassword);
-    const me = (server: ServerProcess): Promise<Reply> => call(server, 'GET', '/v1/me', { token: access });
-    await warm([one, two], me, 200);
-    const loggedOut = await call(two, 'POST', '/v1/auth/logout', { token: access });
-    assert.ok(loggedOut.status < 300, `logout: ${loggedOut.status}`);
-    return refusedAfter(one, loggedOut.doneAt, () => me(one), (reply) => reply.status === 401, 2_000);
+    return logoutReachesFirst(one, two, adminToken);
   }
 
   async function resyncs(server: ServerProcess): Promise<number> {
@@ -203,10 +146,10 @@ describe('two instances on a Redis Cluster of three nodes', { skip: postgresEngi
   });
 
   it('the seed node (the subscribers\' node) restarted: each instance subscribes again, clears its caches, and hears the next revocation', { timeout: 60_000 }, async (t) => {
-    const subscribed = servers();
+    const subscribed = deployment.servers();
     const before = await Promise.all(subscribed.map(resyncs));
-    await cluster().killNode(SEED_PORT);
-    await cluster().restartNode(SEED_PORT);
+    await deployment.cluster().killNode(SEED_PORT);
+    await deployment.cluster().restartNode(SEED_PORT);
     // Messages published while a subscriber was away are lost: it must clear what it cached.
     for (const [index, server] of subscribed.entries()) {
       await waitFor(`instance ${index + 1} subscribed again and cleared its caches`, 15_000, async () => (await resyncs(server)) > (before[index] ?? 0));
@@ -218,13 +161,8 @@ describe('two instances on a Redis Cluster of three nodes', { skip: postgresEngi
   });
 
   /** `gatehouse doctor`'s finding on Redis, with the instances' configuration. */
-  async function doctorRedisFinding(): Promise<string> {
-    if (instances === null) throw new Error('the instances are not started');
-    const result = await run(['doctor', '--json'], { ...instances.env });
-    const report = JSON.parse(result.stdout) as { checks: { name: string; status: string; summary: string }[] };
-    const check = report.checks.find((entry) => entry.name === 'redis');
-    assert.ok(check !== undefined, result.stdout);
-    return `${check.status}: ${check.summary}`;
+  function doctorRedisFinding(): Promise<string> {
+    return redisFinding(deployment.instances().env);
   }
 
   it('gatehouse doctor checks the cluster: state ok and every primary answering', { timeout: 30_000 }, async () => {
@@ -232,14 +170,13 @@ describe('two instances on a Redis Cluster of three nodes', { skip: postgresEngi
   });
 
   it('gatehouse keys retire-signing --now tells both instances over the cluster: the key\'s tokens are refused within a second', { timeout: 60_000 }, async (t) => {
-    if (instances === null) throw new Error('the instances are not started');
-    const [one, two] = servers();
+    const [one, two] = deployment.servers();
     assert.ok(one !== undefined && two !== undefined);
-    const { access } = await logIn(one, instances.admin.email, instances.admin.password);
+    const { access } = await logIn(one, deployment.instances().admin.email, deployment.instances().admin.password);
     const me = (server: ServerProcess): Promise<Reply> => call(server, 'GET', '/v1/me', { token: access });
     for (const server of [one, two, one, two]) assert.equal((await me(server)).status, 200);
     const kid = kidOf(access);
-    const retired = await run(['keys', 'retire-signing', kid, '--now'], { ...instances.env, LOG_LEVEL: 'warn' });
+    const retired = await run(['keys', 'retire-signing', '--now', '--', kid], { ...deployment.instances().env, LOG_LEVEL: 'warn' });
     assert.equal(retired.code, 0, retired.stderr);
     // Published on the cluster, not left to each instance's 5 s check.
     assert.match(retired.stdout, /every instance told over Redis/);
@@ -249,8 +186,7 @@ describe('two instances on a Redis Cluster of three nodes', { skip: postgresEngi
   });
 
   it('gatehouse keys retire-signing --now waits for the cluster client: a seed that drops its first 4 connections still gets the change published', { timeout: 60_000 }, async (t) => {
-    if (instances === null) throw new Error('the instances are not started');
-    const [one, two] = servers();
+    const [one, two] = deployment.servers();
     assert.ok(one !== undefined && two !== undefined);
     // The client learns the cluster from the seed and retries it after 100, 200, 300 and
     // 400 ms, so it is ready about a second after it opened; the command's own work takes
@@ -259,13 +195,13 @@ describe('two instances on a Redis Cluster of three nodes', { skip: postgresEngi
     // retirement.
     const proxy = await flakyProxy(SEED_PORT, 4);
     t.after(() => proxy.close());
-    const { access } = await logIn(one, instances.admin.email, instances.admin.password);
+    const { access } = await logIn(one, deployment.instances().admin.email, deployment.instances().admin.password);
     const me = (server: ServerProcess): Promise<Reply> => call(server, 'GET', '/v1/me', { token: access });
     for (const server of [one, two]) assert.equal((await me(server)).status, 200);
-    const url = new URL(cluster().url);
+    const url = new URL(deployment.cluster().url);
     url.port = String(proxy.port);
     const started = performance.now();
-    const retired = await run(['keys', 'retire-signing', kidOf(access), '--now'], { ...instances.env, REDIS_URL: url.href, LOG_LEVEL: 'warn' });
+    const retired = await run(['keys', 'retire-signing', '--now', '--', kidOf(access)], { ...deployment.instances().env, REDIS_URL: url.href, LOG_LEVEL: 'warn' });
     assert.equal(retired.code, 0, retired.stderr);
     assert.match(retired.stdout, /every instance told over Redis/);
     assert.ok(proxy.connections() > 4, `${proxy.connections()} connections to the seed`);
@@ -275,14 +211,14 @@ describe('two instances on a Redis Cluster of three nodes', { skip: postgresEngi
   });
 
   it('a node stopped: logins counted on it answer a fast 503, never a 500, nothing crashes, and service returns with the node', { timeout: 90_000 }, async (t) => {
-    const [one, two] = servers();
+    const [one, two] = deployment.servers();
     assert.ok(one !== undefined && two !== undefined);
-    const victim = cluster().ports.find((port) => port !== SEED_PORT) ?? 0;
-    const onVictim = await addressOn(victim);
-    const elsewhere = await addressOn(SEED_PORT);
+    const victim = deployment.cluster().ports.find((port) => port !== SEED_PORT) ?? 0;
+    const onVictim = await addressOn(deployment.cluster(), victim);
+    const elsewhere = await addressOn(deployment.cluster(), SEED_PORT);
     for (const server of [one, two]) assert.equal((await call(server, 'GET', '/readyz')).status, 200);
 
-    await cluster().killNode(victim);
+    await deployment.cluster().killNode(victim);
     const refusals: Timed[] = [];
     const others: Timed[] = [];
     for (let round = 0; round < 4; round += 1) {
@@ -293,11 +229,7 @@ describe('two instances on a Redis Cluster of three nodes', { skip: postgresEngi
       }
     }
     for (const answer of refusals) {
-      const where = `${answer.status} ${String(answer.json['code'])} in ${answer.ms.toFixed(0)} ms`;
-      assert.equal(answer.status, 503, where);
-      assert.equal(answer.json['code'], 'service_unavailable', where);
-      assert.ok(Number(answer.retryAfter) >= 1, `${where}: Retry-After ${String(answer.retryAfter)}`);
-      assert.ok(answer.ms < FAST_MS, `${where}: not fast`);
+      assertFastRefusal(answer);
     }
     // A subject on a node that runs is served until the cluster itself declares the slots
     // lost (cluster-node-timeout); then it is refused too. Never a 500.
@@ -311,7 +243,7 @@ describe('two instances on a Redis Cluster of three nodes', { skip: postgresEngi
 
     assert.match(await doctorRedisFinding(), /^fail: /);
 
-    await cluster().restartNode(victim);
+    await deployment.cluster().restartNode(victim);
     for (const server of [one, two]) {
       await waitFor('logins counted on the node are served again', 30_000, async () => (await badLogin(server, randomClientAddress())).status === 401 && (await badLogin(server, onVictim)).status !== 503);
       await waitFor('/readyz answers 200', 15_000, async () => (await call(server, 'GET', '/readyz')).status === 200);
