@@ -8,7 +8,7 @@ import { createLogger } from './core/logging.ts';
 import { openRuntime, type Runtime } from './runtime.ts';
 import { createUserCommand } from './cli/users.ts';
 import { rotateSigningKeysCommand } from './cli/rotate-signing-keys.ts';
-import { parseKid, retireSigningKeyCommand, RetireUsageError } from './cli/retire-signing-key.ts';
+import { parseKid, retireSigningKeyCommand, RetireUsageError, separateKid } from './cli/retire-signing-key.ts';
 import { serve } from './cli/serve.ts';
 import { serveCluster } from './cli/cluster.ts';
 import { connectWorker } from './cli/cluster-worker.ts';
@@ -215,7 +215,10 @@ const commands: Record<string, Command> = {
     });
   },
   async 'keys retire-signing'(argv) {
-    const { values, positionals } = parseArgs({ args: [...argv], options: { now: { type: 'boolean' } }, allowPositionals: true, strict: true });
+    const { kids, options } = separateKid(argv);
+    const parsed = parseArgs({ args: [...options], options: { now: { type: 'boolean' } }, allowPositionals: true, strict: true });
+    const { values } = parsed;
+    const positionals = [...kids, ...parsed.positionals];
     const [argument] = positionals;
     if (argument === undefined || positionals.length !== 1) throw new UsageError('keys retire-signing takes one KID and --now');
     // Every token the key signed stops working at once: the flag says the operator means it.

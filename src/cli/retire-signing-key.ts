@@ -42,6 +42,15 @@ function describeNotice(told: { published: number; failed: number } | null): str
   return `every instance told over Redis (each also checks every ${seconds} s)`;
 }
 
+/**
+ * Sets the KID apart from the options: a kid is 22 base64url characters, so one in 64
+ * starts with '-', and an option parser would take it for an option (`Unknown option '-j'`).
+ * No option of the command is 22 such characters long, so an argument that is is the KID.
+ */
+export function separateKid(argv: readonly string[]): { readonly kids: readonly string[]; readonly options: readonly string[] } {
+  return { kids: argv.filter((argument) => KID_PATTERN.test(argument)), options: argv.filter((argument) => !KID_PATTERN.test(argument)) };
+}
+
 /** The KID argument, checked before anything is opened: 22 base64url characters, never anything else. */
 export function parseKid(argument: string): string {
   if (!KID_PATTERN.test(argument)) throw new RetireUsageError(`${JSON.stringify(argument.slice(0, 64))} is not a signing key id (22 characters of A-Z, a-z, 0-9, - and _)`);

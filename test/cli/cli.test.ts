@@ -188,6 +188,12 @@ describe('gatehouse CLI', () => {
     const again = await run(['keys', 'retire-signing', active, '--now'], env);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /is already retired \(since /);
+    // One kid in 64 starts with '-': it is still the KID, never an option, in either order.
+    for (const args of [['-jAbcdefghijklmnopqrst', '--now'], ['--now', '-jAbcdefghijklmnopqrst'], ['--now', '--', '-jAbcdefghijklmnopqrst']]) {
+      const unknown = await run(['keys', 'retire-signing', ...args], env);
+      assert.equal(unknown.code, 1, `${args.join(' ')}: ${unknown.stderr}`);
+      assert.match(unknown.stderr, /no signing key -jAbcdefghijklmnopqrst: nothing retired/);
+    }
   });
 
   it('keys rotate-blind-index re-keys every email index; addresses created before stay taken', async () => {
