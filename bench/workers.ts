@@ -21,6 +21,7 @@ import { SERVER_NODE_FLAGS } from '../src/process-tuning.ts';
 import { RAISED_LIMITS } from './auth.ts';
 import { logIn, measureRefresh, type MeasuredPhase, type Session } from './lib/auth-phases.ts';
 import { createHttpClient } from './lib/http-client.ts';
+import type { WindowUsage } from './lib/monitor.ts';
 import { createBenchDatabase, postgresBaseURL, type BenchDatabase } from './lib/postgres.ts';
 import { freePort, serverEnv, stopServer, waitReady } from './lib/serve.ts';
 
@@ -84,6 +85,14 @@ async function measure(options: { env: NodeJS.ProcessEnv; dataDir: string; datab
   }
 }
 
+// With WORKERS=1 the server is one process; above, a primary and its workers: each
+// worker's share, and the primary's.
+function perWorkerPSS(usage: WindowUsage): string {
+  const { main, children, childCount } = usage.pssMB;
+  if (childCount === 0) return main.toFixed(0);
+  return `${(children / childCount).toFixed(0)} (primary ${main.toFixed(0)})`;
+}
+
 function row(run: Run): string {
   const { refresh } = run;
   const usage = refresh.usage;
@@ -97,6 +106,7 @@ function row(run: Run): string {
     usage === null ? '-' : usage.loadGeneratorCores.toFixed(2),
     usage === null ? '-' : usage.foreignCores.toFixed(2),
     usage === null ? '-' : usage.rssMB.mean.toFixed(0),
+    usage === null ? '-' : perWorkerPSS(usage),
   ];
   return `| ${cells.join(' | ')} |`;
 }
@@ -135,8 +145,9 @@ async function main(): Promise<void> {
     }
     console.log(`\nRefresh rotation on PostgreSQL ${database.serverVersion}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}`);
     console.log('Cores: CPU used during the window, in cores (server = the primary and its workers).\n');
-    console.log('| WORKERS | refresh/s | p50 / p99 ms | errors | server cores | PostgreSQL cores | load generator cores | foreign cores | server RSS MB |');
-    console.log('| ------- | --------- | ------------ | ------ | ------------ | ---------------- | -------------------- | ------------- | ------------- |');
+    console.log('Server RSS: the primary and its workers together (shared pages counted in each). PSS per worker: each worker\'s proportional set size (shared pages divided among the processes sharing them).\n');
+    console.log('| WORKERS | refresh/s | p50 / p99 ms | errors | server cores | PostgreSQL cores | load generator cores | foreign cores | server RSS MB | PSS per worker MB |');
+    console.log('| ------- | --------- | ------------ | ------ | ------------ | ---------------- | -------------------- | ------------- | ------------- | ----------------- |');
     for (const run of runs) console.log(row(run));
     await mkdir(RESULTS, { recursive: true });
     await writeFile(new URL('workers.json', RESULTS), `${JSON.stringify({ benchmark: 'workers', date: new Date().toISOString(), node: process.version, cores: cpus().length, postgres: database.serverVersion, clients, runs }, null, 2)}\n`);

@@ -3,7 +3,7 @@
 // and everything else on the machine (other people's work: "foreign") used during it.
 // Foreign load skews throughput; CPU per request is much less sensitive to it.
 import { readFileSync } from 'node:fs';
-import { machineCPUSeconds, processCPUSeconds, residentBytes, threadCPUSeconds } from './proc.ts';
+import { machineCPUSeconds, processCPUSeconds, proportionalBytes, residentBytes, threadCPUSeconds } from './proc.ts';
 import { round } from './stats.ts';
 
 export interface WindowUsage {
@@ -17,6 +17,11 @@ export interface WindowUsage {
   /** Share of the whole machine busy, 0–100. */
   readonly machineBusyPercent: number;
   readonly rssMB: { readonly mean: number; readonly max: number; readonly samples: number };
+  /**
+   * Proportional set size (proc.ts): of the process the monitor was given, and of its
+   * children together (the workers, with `serverChildren`), each the largest sampled.
+   */
+  readonly pssMB: { readonly main: number; readonly children: number; readonly childCount: number };
   /** The server's cores by thread name (`main`, `libuv-worker`, `V8 DefaultWorke`, ...), summed over its processes. */
   readonly serverThreads: Readonly<Record<string, number>>;
 }
@@ -79,6 +84,7 @@ export function createWindowMonitor(options: MonitorOptions): WindowMonitor {
   const serverPids = (): number[] => (serverPid === null ? [] : options.serverChildren === true ? withChildren(serverPid) : [serverPid]);
   const sampleMs = options.sampleMs ?? 200;
   const rss: number[] = [];
+  const pss = { main: 0, children: 0, childCount: 0 };
   let timer: NodeJS.Timeout | null = null;
   let begin: { wall: number; server: Map<number, number>; threads: Map<string, number>; self: NodeJS.CpuUsage; machine: { busy: number; total: number } } | null = null;
   const threadsOf = (pids: readonly number[]): Map<string, number> => {
@@ -96,6 +102,12 @@ export function createWindowMonitor(options: MonitorOptions): WindowMonitor {
       return resident === null ? sum : (sum ?? 0) + resident;
     }, null);
     if (bytes !== null) rss.push(bytes);
+    const [main, ...children] = serverPids();
+    if (main !== undefined) {
+      pss.main = Math.max(pss.main, proportionalBytes(main) ?? 0);
+      pss.children = Math.max(pss.children, children.reduce((sum, pid) => sum + (proportionalBytes(pid) ?? 0), 0));
+      pss.childCount = Math.max(pss.childCount, children.length);
+    }
   };
   const mean = (values: readonly number[]): number => values.reduce((sum, value) => sum + value, 0) / values.length;
 
@@ -138,6 +150,7 @@ export function createWindowMonitor(options: MonitorOptions): WindowMonitor {
           max: rss.length === 0 ? Number.NaN : round(Math.max(...rss) / MB, 1),
           samples: rss.length,
         },
+        pssMB: { main: round(pss.main / MB, 1), children: round(pss.children / MB, 1), childCount: pss.childCount },
         serverThreads,
       };
     },

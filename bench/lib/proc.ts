@@ -18,6 +18,22 @@ export function peakResidentBytes(pid: number): number | null {
   return statusField(pid, VM_HWM);
 }
 
+const PSS = /^Pss:\s+(\d+) kB$/m;
+
+/**
+ * Proportional set size in bytes, or null once the process is gone: resident memory with
+ * each shared page (the node binary's, above all) divided among the processes sharing it,
+ * so the PSS of several workers adds up to what they hold together.
+ */
+export function proportionalBytes(pid: number): number | null {
+  try {
+    const match = PSS.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return match?.[1] === undefined ? null : Number(match[1]) * 1024;
+  } catch {
+    return null;
+  }
+}
+
 function statusField(pid: number, field: RegExp): number | null {
   try {
     const match = field.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
