@@ -69,7 +69,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 // zxcvbn-ts reads a list only as `list[substring]` (matcher/dictionary/matching), so a
-// proxy over the compact form answers exactly as its plain object would. Its Levenshtein
+// proxy over the compact form answers as its plain object would for every listed word
+// (and, unlike it, finds no Object.prototype name such as "constructor"). Its Levenshtein
 // option would enumerate the keys instead, so it stays off (it is off by default).
 function rankedView(data: CompactDictionaryData): Record<string, number> {
   const target: Record<string, number> = Object.create(null) as Record<string, number>;
