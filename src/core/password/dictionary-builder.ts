@@ -9,7 +9,7 @@
 import { adjacencyGraphs, dictionary as commonDictionary } from '@zxcvbn-ts/language-common';
 import { dictionary as englishDictionary, translations } from '@zxcvbn-ts/language-en';
 import { buildCompactDictionary, type CompactDictionaryData } from './compact-dictionary.ts';
-import { COMMON_LIST, encodeDictionaryMessage, frameLength } from './dictionary-message.ts';
+import { COMMON_LIST, encodeDictionaryMessage } from './dictionary-message.ts';
 
 const lists: Record<string, readonly (string | number)[]> = { ...commonDictionary, ...englishDictionary };
 const dictionaries: Record<string, CompactDictionaryData> = {};
@@ -18,5 +18,4 @@ const common = lists[COMMON_LIST];
 if (common === undefined) throw new Error(`zxcvbn-ts no longer has the ${COMMON_LIST} list`);
 const commonLowercase = buildCompactDictionary(common.map((entry) => String(entry).toLowerCase()));
 
-const chunks = encodeDictionaryMessage({ dictionaries, commonLowercase, graphs: adjacencyGraphs, translations });
-for (const chunk of [frameLength(chunks), ...chunks]) process.stdout.write(chunk);
+for (const chunk of encodeDictionaryMessage({ dictionaries, commonLowercase, graphs: adjacencyGraphs, translations })) process.stdout.write(chunk);

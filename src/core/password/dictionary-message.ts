@@ -39,7 +39,18 @@ const COMMON_LOWERCASE = '\u0000common-lowercase';
 const LENGTH_BYTES = 4;
 const pad = (bytes: number): number => (4 - (bytes % 4)) % 4;
 
-/** The message as byte chunks, to be written in order, after its length (frameLength). */
+const readUint32 = (bytes: Uint8Array, offset: number): number => new DataView(bytes.buffer, bytes.byteOffset + offset, LENGTH_BYTES).getUint32(0, true);
+
+function uint32(value: number): Buffer {
+  const bytes = Buffer.alloc(LENGTH_BYTES);
+  bytes.writeUInt32LE(value);
+  return bytes;
+}
+
+/**
+ * The message as byte chunks to write in order: first the length of all that follows
+ * (FRAME_BYTES, read with readFrameLength, so the reader allocates once), then the message.
+ */
 export function encodeDictionaryMessage(message: DictionaryMessage): Uint8Array[] {
   const named: [string, CompactDictionaryData][] = [...Object.entries(message.dictionaries), [COMMON_LOWERCASE, message.commonLowercase]];
   const header: Header = {
@@ -48,30 +59,21 @@ export function encodeDictionaryMessage(message: DictionaryMessage): Uint8Array[
     lists: named.map(([name, data]) => ({ name, maxLength: data.maxLength, units: data.units.length, starts: data.starts.length, ranks: data.ranks.length, slots: data.slots.length })),
   };
   const json = Buffer.from(JSON.stringify(header));
-  const length = Buffer.alloc(LENGTH_BYTES);
-  length.writeUInt32LE(json.length);
-  const chunks: Uint8Array[] = [length, json, new Uint8Array(pad(LENGTH_BYTES + json.length))];
+  const chunks: Uint8Array[] = [uint32(json.length), json, new Uint8Array(pad(LENGTH_BYTES + json.length))];
   for (const [, data] of named) {
     for (const array of [data.units, data.starts, data.ranks, data.slots]) {
       chunks.push(new Uint8Array(array.buffer, array.byteOffset, array.byteLength), new Uint8Array(pad(array.byteLength)));
     }
   }
-  return chunks;
-}
-
-/** The 4 bytes written before the chunks: their total length, so the reader can allocate once. */
-export function frameLength(chunks: readonly Uint8Array[]): Uint8Array {
-  const frame = Buffer.alloc(LENGTH_BYTES);
-  frame.writeUInt32LE(chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0));
-  return frame;
-}
-
-/** Reads frameLength's 4 bytes. */
-export function readFrameLength(frame: Uint8Array): number {
-  return new DataView(frame.buffer, frame.byteOffset, LENGTH_BYTES).getUint32(0, true);
+  return [uint32(chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0)), ...chunks];
 }
 
 export const FRAME_BYTES = LENGTH_BYTES;
+
+/** The message's length, from the frame's first FRAME_BYTES bytes. */
+export function readFrameLength(frame: Uint8Array): number {
+  return readUint32(frame, 0);
+}
 
 function isLayout(value: unknown): value is Layout {
   if (typeof value !== 'object' || value === null) return false;
@@ -81,7 +83,7 @@ function isLayout(value: unknown): value is Layout {
 
 function readHeader(bytes: Uint8Array): { header: Header; offset: number } {
   if (bytes.byteLength < LENGTH_BYTES) throw new Error('password dictionaries: no header');
-  const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true);
+  const length = readUint32(bytes, 0);
   if (LENGTH_BYTES + length > bytes.byteLength) throw new Error('password dictionaries: truncated header');
   const parsed: unknown = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + LENGTH_BYTES, length).toString('utf8'));
   if (typeof parsed !== 'object' || parsed === null) throw new Error('password dictionaries: malformed header');
