@@ -118,7 +118,7 @@ describe('production refuses unsafe configuration', () => {
       'postgresql://%2Fvar%2Frun%2Fpostgresql/gatehouse',
     ]) {
       const config = loadConfig({ ...productionEnv(), DATABASE_URL: url });
-      assert.deepEqual(config.database, { engine: 'postgres', url, poolMax: 10 }, url);
+      assert.deepEqual(config.database, { engine: 'postgres', url, poolMax: 10, preparedStatements: true }, url);
     }
   });
 

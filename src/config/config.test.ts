@@ -117,8 +117,15 @@ describe('loadConfig defaults', () => {
 
   it('selects PostgreSQL when DATABASE_URL is set, with the pool size', () => {
     const url = 'postgresql://gatehouse@localhost:5432/gatehouse';
-    assert.deepEqual(load({ DATABASE_URL: url, DATABASE_POOL_MAX: '25' }).database, { engine: 'postgres', url, poolMax: 25 });
+    assert.deepEqual(load({ DATABASE_URL: url, DATABASE_POOL_MAX: '25' }).database, { engine: 'postgres', url, poolMax: 25, preparedStatements: true });
     assert.deepEqual(namesOf({ DATABASE_URL: 'mysql://localhost/gatehouse' }), ['DATABASE_URL']);
+  });
+
+  it('prepares statements unless DATABASE_PREPARED_STATEMENTS=false, and refuses anything but true or false', () => {
+    const url = 'postgresql://gatehouse@localhost:5432/gatehouse';
+    assert.deepEqual(load({ DATABASE_URL: url, DATABASE_PREPARED_STATEMENTS: 'false' }).database, { engine: 'postgres', url, poolMax: 10, preparedStatements: false });
+    assert.deepEqual(load({ DATABASE_URL: url, DATABASE_PREPARED_STATEMENTS: 'true' }).database, { engine: 'postgres', url, poolMax: 10, preparedStatements: true });
+    for (const value of ['0', 'off', 'FALSE', 'no']) assert.deepEqual(namesOf({ DATABASE_URL: url, DATABASE_PREPARED_STATEMENTS: value }), ['DATABASE_PREPARED_STATEMENTS']);
   });
 });
 
@@ -267,7 +274,7 @@ describe('secrets from files (NAME_FILE)', () => {
     assert.equal(config.masterKeys?.[0]?.id, 'k1');
     assert.equal(config.metricsToken, token);
     assert.equal(config.smtp.url, 'smtp://mailer:pw@mail');
-    assert.deepEqual(config.database, { engine: 'postgres', url: 'postgres://gh:pw@db/gh', poolMax: 10 });
+    assert.deepEqual(config.database, { engine: 'postgres', url: 'postgres://gh:pw@db/gh', poolMax: 10, preparedStatements: true });
     assert.equal(config.redisURL, 'redis://:pw@cache');
   });
 
@@ -320,7 +327,8 @@ describe('describeConfig', () => {
     assert.equal(description['TRUST_PROXY'], '10.0.0.0/8,10.1.0.0/16');
     assert.equal(description['PORT'], 8080);
     assert.equal(description['REDIS_CLUSTER'], false);
-    assert.equal(Object.keys(description).length, 57);
+    assert.equal(Object.keys(description).length, 58);
+    assert.equal(description['DATABASE_PREPARED_STATEMENTS'], true);
     assert.equal(description['TLS_CERT_FILE'], 'unset (plain HTTP)');
     assert.equal(description['IP_RETENTION_DAYS'], 30);
     assert.equal(description['WEBHOOK_INCLUDE_IP'], false);

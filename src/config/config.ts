@@ -35,7 +35,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export type DatabaseConfig =
   | { readonly engine: 'pglite'; readonly dataDir: string }
-  | { readonly engine: 'postgres'; readonly url: string; readonly poolMax: number };
+  | { readonly engine: 'postgres'; readonly url: string; readonly poolMax: number; readonly preparedStatements: boolean };
 
 export interface Config {
   readonly environment: Environment;
@@ -117,12 +117,14 @@ function readListener(reader: Reader): Pick<Config, 'host' | 'port' | 'publicURL
 
 function readDatabase(reader: Reader, dataDir: string): Config['database'] {
   const poolMax = reader.take('DATABASE_POOL_MAX', reader.plain('DATABASE_POOL_MAX'), (raw) => parseInteger(raw, { min: 1, max: 200 }), 10);
+  // Named prepared statements (core/db/prepared-statements.ts); false for a pooler that does not carry them.
+  const preparedStatements = reader.take('DATABASE_PREPARED_STATEMENTS', reader.plain('DATABASE_PREPARED_STATEMENTS'), parseBoolean, true);
   const raw = reader.secret('DATABASE_URL');
   if (raw === undefined) return { engine: 'pglite', dataDir: join(dataDir, 'pglite') };
   const parsed = reader.take('DATABASE_URL', raw, parseDatabaseURL, null);
   const rule = parsed !== null && reader.production ? productionDatabaseRule(parsed) : null;
   if (rule !== null) reader.report('DATABASE_URL', rule);
-  return { engine: 'postgres', url: raw, poolMax };
+  return { engine: 'postgres', url: raw, poolMax, preparedStatements };
 }
 
 function readMasterKeys(reader: Reader): readonly MasterKey[] | null {

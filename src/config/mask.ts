@@ -30,11 +30,11 @@ function describeMasterKeys(keys: Config['masterKeys']): string {
   return keys.length === 1 ? 'set (1 key)' : `set (${keys.length} keys)`;
 }
 
-function describeDatabase(database: Config['database']): Pick<ConfigDescription, 'DATABASE_URL' | 'DATABASE_POOL_MAX'> {
+function describeDatabase(database: Config['database']): Pick<ConfigDescription, 'DATABASE_URL' | 'DATABASE_POOL_MAX' | 'DATABASE_PREPARED_STATEMENTS'> {
   if (database.engine === 'pglite') {
-    return { DATABASE_URL: `unset (embedded PGlite in ${database.dataDir})`, DATABASE_POOL_MAX: null };
+    return { DATABASE_URL: `unset (embedded PGlite in ${database.dataDir})`, DATABASE_POOL_MAX: null, DATABASE_PREPARED_STATEMENTS: null };
   }
-  return { DATABASE_URL: maskURL(database.url), DATABASE_POOL_MAX: database.poolMax };
+  return { DATABASE_URL: maskURL(database.url), DATABASE_POOL_MAX: database.poolMax, DATABASE_PREPARED_STATEMENTS: database.preparedStatements };
 }
 
 function describeTrustProxy(trustProxy: Config['trustProxy']): string | number | boolean {

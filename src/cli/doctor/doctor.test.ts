@@ -117,7 +117,7 @@ describe('doctor: transport checks', () => {
   });
 
   it('database-tls: no or non-verifying sslmode and an unencrypted connection are flagged; verify-ca warns; a socket, PGlite or verify-full pass', () => {
-    const postgres = (url: string): Config['database'] => ({ engine: 'postgres', url, poolMax: 2 });
+    const postgres = (url: string): Config['database'] => ({ engine: 'postgres', url, poolMax: 2, preparedStatements: true });
     const encrypted = { ssl: true, version: 'TLSv1.3' };
     expect(judgeDatabaseTLS({ ...production, database: postgres('postgres://app:pw@127.0.0.1/gh') }, null), 'fail', /sslmode/);
     expect(judgeDatabaseTLS({ ...development, database: postgres('postgres://app:pw@127.0.0.1/gh') }, { ssl: false, version: null }), 'warn');
@@ -209,13 +209,13 @@ describe('doctor: database, audit and key checks', () => {
 
 describe('doctor: redis and host checks', () => {
   it('redis unset is a skip (whether several instances run cannot be told), never a pass', () => {
-    const postgres = { engine: 'postgres', url: 'postgres://x@/y?host=/run', poolMax: 2 } as const;
+    const postgres = { engine: 'postgres', url: 'postgres://x@/y?host=/run', poolMax: 2, preparedStatements: true } as const;
     expect(judgeRedisUnset({ ...production, workers: 1, database: postgres }), 'skip', /per instance/);
     expect(judgeRedisUnset({ ...production, workers: 1, database: { engine: 'pglite', dataDir: '/d' } }), 'skip', /one instance/);
   });
 
   it('redis unset with WORKERS above 1 warns (fails in production): each worker would count its own budgets', () => {
-    const postgres = { engine: 'postgres', url: 'postgres://x@/y?host=/run', poolMax: 2 } as const;
+    const postgres = { engine: 'postgres', url: 'postgres://x@/y?host=/run', poolMax: 2, preparedStatements: true } as const;
     expect(judgeRedisUnset({ ...development, workers: 2, database: postgres }), 'warn', /2 times/);
     expect(judgeRedisUnset({ ...production, workers: 4, database: postgres }), 'fail', /WORKERS=4/);
   });

@@ -8,6 +8,7 @@ import type { Schema } from './schema.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { lazyModule } from '../lazy-module.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
+import { prepareStatementsOn } from './prepared-statements.ts';
 import { ScopedDialect, ScopedKysely } from './transaction-scope.ts';
 
 export type Engine = 'pglite' | 'postgres';
@@ -48,7 +49,15 @@ export interface PGliteDatabase extends Database {
 
 export type DatabaseOptions =
   | PGliteOptions
-  | { readonly engine: 'postgres'; readonly url: string; readonly poolMax: number };
+  | PostgresOptions;
+
+export interface PostgresOptions {
+  readonly engine: 'postgres';
+  readonly url: string;
+  readonly poolMax: number;
+  /** Named prepared statements (prepared-statements.ts); default true. */
+  readonly preparedStatements?: boolean;
+}
 
 // int8 arrives as a string from pg and as a number from PGlite; both engines
 // return numbers so the rest of the code is engine-agnostic (values stay < 2^53).
@@ -127,7 +136,7 @@ export async function openPGlite(options: PGliteOptions): Promise<PGliteDatabase
 // connection is opened for the next query.
 function ignoreConnectionError(): void {}
 
-function openPostgres(url: string, poolMax: number): Database {
+function openPostgres({ url, poolMax, preparedStatements = true }: PostgresOptions): Database {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolMax,
@@ -143,6 +152,7 @@ function openPostgres(url: string, poolMax: number): Database {
   pool.on('error', ignoreConnectionError);
   pool.on('connect', (client) => {
     client.on('error', ignoreConnectionError);
+    if (preparedStatements) prepareStatementsOn(client);
   });
   const db = new ScopedKysely<Schema>({ dialect: new ScopedDialect(new PostgresDialect({ pool })) });
   return {
@@ -188,5 +198,5 @@ function openPostgres(url: string, poolMax: number): Database {
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   return options.engine === 'pglite'
     ? openPGlite(options)
-    : openPostgres(options.url, options.poolMax);
+    : openPostgres(options);
 }

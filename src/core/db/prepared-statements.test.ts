@@ -1,0 +1,153 @@
+// Named prepared statements: which texts are prepared, the bound per connection, and on a
+// real PostgreSQL (DATABASE_URL_TEST) that statements are prepared once and still run
+// after a migration adds a column.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { dropPostgresDatabase, postgresTestUrl, withAdmin } from '../../../test/helpers/database.ts';
+import { openDatabase, type Database } from './database.ts';
+import { mayPrepare, prepareStatementsOn, statementName } from './prepared-statements.ts';
+
+describe('mayPrepare', () => {
+  it('refuses a result whose columns are chosen by *', () => {
+    for (const text of [
+      'select * from "users" where "id" = $1',
+      'SELECT DISTINCT * FROM users WHERE id = $1',
+      'select "users".* from "users" where "id" = $1',
+      'select u.* from users u where u.id = $1',
+      'select "id", * from "users" where "id" = $1',
+      'insert into "sessions" ("id") values ($1) returning *',
+      'with x as (select 1) select\n*\nfrom "users" where "id" = $1',
+    ]) {
+      assert.equal(mayPrepare(text), false, text);
+    }
+  });
+
+  it('accepts named columns, count(*) and multiplication', () => {
+    for (const text of [
+      'select "id", "email_index" from "users" where "email_index" in ($1)',
+      'select count(*) as "n" from "passkeys" where "user_id" = $1',
+      'select least($1::float8 * power(2::float8, $2::float8), $3::float8) as s',
+      'update "login_failures" set "failures" = $1 where "subject" = $2',
+    ]) {
+      assert.equal(mayPrepare(text), true, text);
+    }
+  });
+});
+
+describe('statementName', () => {
+  it('gives one text one name, other texts other names, within PostgreSQL identifiers', () => {
+    const a = statementName('select "id" from "users" where "id" = $1');
+    assert.equal(statementName('select "id" from "users" where "id" = $1'), a);
+    assert.notEqual(statementName('select "id" from "users" where "id" = $2'), a);
+    assert.match(a, /^gh_[A-Za-z0-9_-]{24}$/);
+    assert.ok(Buffer.byteLength(a) <= 63);
+  });
+});
+
+const baseUrl = postgresTestUrl();
+
+describe('on PostgreSQL', { skip: baseUrl === null ? 'DATABASE_URL_TEST is not set' : false }, () => {
+  const name = `gatehouse_prepared_${randomBytes(6).toString('hex')}`;
+  let url = '';
+
+  before(async () => {
+    const base = baseUrl ?? '';
+    await withAdmin(base, (client) => client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`));
+    const parsed = new URL(base);
+    parsed.pathname = `/${name}`;
+    url = parsed.toString();
+    await withAdmin(url, async (client) => {
+      await client.query('create table things (id int primary key, label text not null)');
+      await client.query("insert into things select n, 'thing ' || n from generate_series(1, 10) n");
+    });
+  });
+
+  after(async () => {
+    if (baseUrl !== null) await dropPostgresDatabase(baseUrl, name);
+  });
+
+  async function preparedOn(client: { query: pg.ClientBase['query'] }): Promise<string[]> {
+    const result = await client.query<{ statement: string }>('select statement from pg_prepared_statements order by statement');
+    return result.rows.map((row) => row.statement);
+  }
+
+  it('prepares a statement once per connection and runs it with each call’s parameters', async () => {
+    await withAdmin(url, async (client) => {
+      prepareStatementsOn(client);
+      const text = 'select label from things where id = $1';
+      const labels: string[] = [];
+      for (const id of [1, 2, 3]) labels.push((await client.query<{ label: string }>(text, [id])).rows[0]?.label ?? '');
+      assert.deepEqual(labels, ['thing 1', 'thing 2', 'thing 3']);
+      assert.deepEqual(await preparedOn(client), [text]);
+      // A parameter is still a parameter: text meant as SQL is only a value.
+      const byLabel = 'select id from things where label = $1';
+      assert.deepEqual((await client.query(byLabel, ["thing 1' or '1'='1"])).rows, []);
+      assert.deepEqual((await client.query(byLabel, ['thing 7'])).rows, [{ id: 7 }]);
+    });
+  });
+
+  it('prepares at most the bound per connection, and the rest still run', async () => {
+    await withAdmin(url, async (client) => {
+      prepareStatementsOn(client, 3);
+      const results: number[] = [];
+      for (let n = 1; n <= 6; n++) {
+        const row = (await client.query<{ id: number }>(`select id from things where id = $1 and ${n} = ${n}`, [n])).rows[0];
+        results.push(row?.id ?? 0);
+      }
+      assert.deepEqual(results, [1, 2, 3, 4, 5, 6]);
+      assert.equal((await preparedOn(client)).length, 3);
+    });
+  });
+
+  it('leaves statements without parameters and every other form of call to pg', async () => {
+    await withAdmin(url, async (client) => {
+      prepareStatementsOn(client);
+      await client.query('select 1');
+      await client.query('begin; select 2; commit');
+      await client.query({ text: 'select label from things where id = $1', values: [1] });
+      assert.deepEqual(await preparedOn(client), []);
+    });
+  });
+
+  it('never prepares a * result, which would fail for good after a migration adds a column', async () => {
+    await withAdmin(url, (client) => client.query('create table wide (id int primary key, a text)'));
+    await withAdmin(url, (client) => client.query("insert into wide values (1, 'x')"));
+    await withAdmin(url, async (plain) => {
+      await withAdmin(url, async (wrapped) => {
+        prepareStatementsOn(wrapped);
+        const star = 'select * from wide where id = $1';
+        const named = 'select a from wide where id = $1';
+        await plain.query({ name: 'star', text: star, values: [1] });
+        await wrapped.query(star, [1]);
+        await wrapped.query(named, [1]);
+        assert.deepEqual(await preparedOn(wrapped), [named]);
+        await withAdmin(url, (client) => client.query('alter table wide add column b text'));
+        // What the rule prevents: the same * statement, prepared, now fails on its connection.
+        await assert.rejects(plain.query({ name: 'star', text: star, values: [1] }), /cached plan must not change result type/);
+        assert.deepEqual((await wrapped.query<Record<string, unknown>>(star, [1])).rows, [{ id: 1, a: 'x', b: null }]);
+        assert.deepEqual((await wrapped.query(named, [1])).rows, [{ a: 'x' }]);
+      });
+    });
+  });
+
+  for (const preparedStatements of [true, false]) {
+    it(`openDatabase prepares Kysely's statements ${preparedStatements ? 'by default' : 'not at all with preparedStatements: false'}`, async () => {
+      let database: Database | null = null;
+      try {
+        database = await openDatabase({ engine: 'postgres', url, poolMax: 1, ...(preparedStatements ? {} : { preparedStatements }) });
+        const { db } = database;
+        // The schema type does not know this scratch table; a raw Kysely statement will do.
+        const select = sql<{ label: string }>`select label from things where id = ${4}`;
+        assert.deepEqual((await select.execute(db)).rows, [{ label: 'thing 4' }]);
+        assert.deepEqual((await select.execute(db)).rows, [{ label: 'thing 4' }]);
+        const names = await sql<{ statement: string }>`select statement from pg_prepared_statements`.execute(db);
+        assert.deepEqual(names.rows.map((row) => row.statement), preparedStatements ? ['select label from things where id = $1'] : []);
+      } finally {
+        await database?.close();
+      }
+    });
+  }
+});

@@ -1,0 +1,74 @@
+// Named prepared statements on PostgreSQL. Kysely hands pg a statement's text and its
+// parameters, and pg sends them as an unnamed statement, which PostgreSQL parses, analyses
+// and plans again on every execution. Given a name, pg parses a statement once per
+// connection and afterwards sends only its parameters; PostgreSQL keeps the parse tree and
+// reuses (or replans) the plan. Measured with `npm run bench` on PostgreSQL, one run each
+// in one sitting: its CPU per login 3,074 → 1,839 µs (ten statements), per refresh 490 →
+// 415 µs (one statement and a commit). The text sent is the same, so parameters stay
+// parameters: this changes only how often PostgreSQL parses it.
+//
+// Bounds and exceptions:
+// - A connection prepares at most `maxPerConnection` statements; beyond that, statements
+//   go unnamed as before. Each prepared statement holds a parse tree (and a cached plan)
+//   in its PostgreSQL backend until the connection closes, and texts that vary with the
+//   length of a list (`in ($1, $2, …)`) must not grow that without end.
+// - A statement whose result columns are chosen by `*` (`select *`, `"t".*`, `returning *`)
+//   is never prepared: after a migration adds a column, PostgreSQL refuses to run such a
+//   prepared statement again ("cached plan must not change result type") on every
+//   connection that prepared it, for as long as the connection lives.
+// - Statements without parameters (`begin`, `commit`, migration scripts) keep pg's simple
+//   protocol, which needs no preparing and may hold several statements.
+// - DATABASE_PREPARED_STATEMENTS=false turns it off, for a connection pooler that does not
+//   carry named statements across its server connections (PgBouncer before 1.21, or in
+//   transaction mode without max_prepared_statements).
+import { hash } from 'node:crypto';
+import type pg from 'pg';
+
+export const MAX_PREPARED_PER_CONNECTION = 200;
+// Statement texts come from the code; this only bounds the memory of remembering names.
+const MAX_REMEMBERED_NAMES = 2_000;
+
+// `select *`, `select distinct *`, `, *`, `returning *`, `"t".*` or `t.*`: a result whose
+// columns a later migration could change. `count(*)` is not one (its result is one number).
+const RESULT_STAR = /(?:\bselect|\bdistinct|\breturning|,|\.)\s*\*/i;
+
+/** Whether a statement's text may be prepared: its result columns are named, not `*`. */
+export function mayPrepare(text: string): boolean {
+  return !RESULT_STAR.test(text);
+}
+
+const names = new Map<string, string>();
+
+/** The statement's name on every connection: from its text, so one text has one name. */
+export function statementName(text: string): string {
+  const known = names.get(text);
+  if (known !== undefined) return known;
+  // 24 characters of base64url (144 bits): within PostgreSQL's 63-byte identifiers.
+  const name = `gh_${hash('sha256', text, 'base64url').slice(0, 24)}`;
+  if (names.size >= MAX_REMEMBERED_NAMES) names.clear();
+  names.set(text, name);
+  return name;
+}
+
+type Query = (...args: unknown[]) => unknown;
+
+/**
+ * Makes `client.query(text, values)` with parameters use a named statement, within the
+ * bounds above. Every other form of call (a config object, a callback, no parameters)
+ * goes to pg unchanged.
+ */
+export function prepareStatementsOn(client: pg.ClientBase, maxPerConnection: number = MAX_PREPARED_PER_CONNECTION): void {
+  const original = client.query.bind(client) as Query;
+  const prepared = new Set<string>();
+  const query: Query = (...args) => {
+    const [text, values] = args;
+    if (args.length !== 2 || typeof text !== 'string' || !Array.isArray(values) || values.length === 0 || !mayPrepare(text)) return original(...args);
+    const name = statementName(text);
+    if (!prepared.has(name)) {
+      if (prepared.size >= maxPerConnection) return original(...args);
+      prepared.add(name);
+    }
+    return original({ name, text, values });
+  };
+  (client as unknown as { query: Query }).query = query;
+}
