@@ -1,10 +1,15 @@
 // `npm run bench:workers`: refresh-token rotation throughput of the real `gatehouse serve`
-// on PostgreSQL with WORKERS=1, then WORKERS=2, in one run, on one fresh database.
+// on PostgreSQL with WORKERS=1, then WORKERS=2, in one run, on one fresh database; then,
+// on a new server of each size, a mixed load, for the memory of each worker.
 //
 //   npm run bench:workers -- [--workers 1,2] [--seconds 10] [--warmup 2] [--clients 32]
+//     [--phases refresh,mix] [--mix 4,8,8]
 //
-// The same closed loop as `npm run bench`'s refresh phase (bench/lib/auth-phases.ts): each
-// virtual client rotates its own session's refresh token, always presenting the newest.
+// refresh: the same closed loop as `npm run bench`'s refresh phase
+// (bench/lib/auth-phases.ts): each virtual client rotates its own session's refresh token,
+// always presenting the newest. mix: logins, GET /v1/me and refresh rotations at once, by
+// that many clients each (--mix LOGIN,ME,REFRESH); it reports each worker's resident
+// memory (the largest sampled RSS of any one worker) beside its PSS.
 // The server is started as an operator starts it (src/main.ts, the flags and environment
 // of src/process-tuning.ts, LOG_LEVEL=info), so the primary, its workers and the
 // node:cluster hand-off of connections are all measured; server CPU counts the primary
@@ -19,8 +24,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SERVER_NODE_FLAGS } from '../src/process-tuning.ts';
 import { RAISED_LIMITS } from './auth.ts';
-import { logIn, measureRefresh, type MeasuredPhase, type Session } from './lib/auth-phases.ts';
-import { createHttpClient } from './lib/http-client.ts';
+import { logIn, measureMix, measureRefresh, type MeasuredMix, type MeasuredPhase, type MixShare, type Session } from './lib/auth-phases.ts';
+import { createHttpClient, type HttpClient } from './lib/http-client.ts';
 import type { WindowUsage } from './lib/monitor.ts';
 import { createBenchDatabase, postgresBaseURL, type BenchDatabase } from './lib/postgres.ts';
 import { freePort, serverEnv, stopServer, waitReady } from './lib/serve.ts';
@@ -32,6 +37,13 @@ interface Run {
   readonly workers: number;
   readonly refresh: MeasuredPhase;
 }
+
+interface MixRun {
+  readonly workers: number;
+  readonly mix: MeasuredMix;
+}
+
+const PHASE_NAMES = ['refresh', 'mix'] as const;
 
 function start(env: NodeJS.ProcessEnv, args: readonly string[], options: { stdin?: 'ignore' | 'pipe'; logFile?: string } = {}): ChildProcess {
   // Log lines go to a file, not through this process, which would spend CPU reading them.
@@ -61,28 +73,68 @@ async function createUser(env: NodeJS.ProcessEnv, email: string, password: strin
   if (code !== 0) throw new Error(`users create exited ${String(code)}`);
 }
 
-async function measure(options: { env: NodeJS.ProcessEnv; dataDir: string; database: BenchDatabase; workers: number; email: string; password: string; clients: number; warmupMs: number; durationMs: number }): Promise<Run> {
+interface Measurement {
+  readonly env: NodeJS.ProcessEnv;
+  readonly dataDir: string;
+  readonly database: BenchDatabase;
+  readonly workers: number;
+  readonly email: string;
+  readonly password: string;
+  readonly warmupMs: number;
+  readonly durationMs: number;
+}
+
+/** Starts `gatehouse serve` with the given WORKERS, runs `body` against it, stops it. */
+async function withServer<T>(options: Measurement, label: string, maxSockets: number, body: (client: HttpClient, pid: number) => Promise<T>): Promise<T> {
   const port = await freePort();
-  const logFile = join(options.dataDir, `serve-${options.workers}.log`);
+  const logFile = join(options.dataDir, `serve-${label}-${options.workers}.log`);
   const server = start({ ...options.env, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, WORKERS: String(options.workers) }, ['serve'], { logFile });
-  const client = createHttpClient(`http://127.0.0.1:${port}`, { maxSockets: options.clients });
+  const client = createHttpClient(`http://127.0.0.1:${port}`, { maxSockets });
   try {
     await waitReady(server, port);
     await waitForWorkers(logFile, options.workers);
-    const sessions: Session[] = [];
-    for (let n = 0; n < options.clients; n += 1) sessions.push(await logIn(client, options.email, options.password));
     const pid = server.pid;
     if (pid === undefined) throw new Error('no server pid');
+    return await body(client, pid);
+  } finally {
+    client.close();
+    await stopServer(server);
+  }
+}
+
+async function logInTimes(client: HttpClient, options: Measurement, count: number): Promise<Session[]> {
+  const sessions: Session[] = [];
+  for (let n = 0; n < count; n += 1) sessions.push(await logIn(client, options.email, options.password));
+  return sessions;
+}
+
+async function measure(options: Measurement & { clients: number }): Promise<Run> {
+  return withServer(options, 'refresh', options.clients, async (client, pid) => {
+    const sessions = await logInTimes(client, options, options.clients);
     const refresh = await measureRefresh(
       client,
       { serverPid: pid, serverChildren: true, postgresPids: () => options.database.backendPids() },
       { concurrency: options.clients, sessions, warmupMs: options.warmupMs, durationMs: options.durationMs },
     );
     return { workers: options.workers, refresh };
-  } finally {
-    client.close();
-    await stopServer(server);
-  }
+  });
+}
+
+async function measureMixed(options: Measurement & { share: MixShare }): Promise<MixRun> {
+  const { share } = options;
+  return withServer(options, 'mix', share.login + share.me + share.refresh, async (client, pid) => {
+    const sessions = await logInTimes(client, options, share.refresh + share.me);
+    const probe = sessions[0];
+    if (probe === undefined) throw new Error('no session');
+    const me = await client.request('GET', '/v1/me', { headers: { authorization: `Bearer ${probe.accessToken}` } });
+    if (me.status !== 200) throw new Error(`GET /v1/me answered ${me.status}`);
+    const mix = await measureMix(
+      client,
+      { serverPid: pid, serverChildren: true, postgresPids: () => options.database.backendPids() },
+      { share, email: options.email, password: options.password, sessions, meBytes: Buffer.byteLength(me.body), warmupMs: options.warmupMs, durationMs: options.durationMs },
+    );
+    return { workers: options.workers, mix };
+  });
 }
 
 // With WORKERS=1 the server is one process; above, a primary and its workers: each
@@ -111,6 +163,40 @@ function row(run: Run): string {
   return `| ${cells.join(' | ')} |`;
 }
 
+// Each worker's largest sampled RSS; with WORKERS=1 the one process's.
+function perWorkerRSS(usage: WindowUsage): string {
+  const { main, childMax } = usage.rssPerProcessMB;
+  return usage.pssMB.childCount === 0 ? main.toFixed(0) : `${childMax.toFixed(0)} (primary ${main.toFixed(0)})`;
+}
+
+function mixRow(run: MixRun): string {
+  const { mix } = run;
+  const usage = mix.usage;
+  const cells = [
+    String(run.workers),
+    mix.perSecondOf.login.toFixed(1),
+    mix.perSecondOf.me.toFixed(0),
+    mix.perSecondOf.refresh.toFixed(0),
+    String(mix.errors + mix.stoppedClients),
+    usage === null ? '-' : usage.serverCores.toFixed(2),
+    usage === null ? '-' : usage.postgresCores.toFixed(2),
+    usage === null ? '-' : usage.loadGeneratorCores.toFixed(2),
+    usage === null ? '-' : usage.foreignCores.toFixed(2),
+    usage === null ? '-' : perWorkerRSS(usage),
+    usage === null ? '-' : perWorkerPSS(usage),
+  ];
+  return `| ${cells.join(' | ')} |`;
+}
+
+function parseMix(raw: string): MixShare {
+  const parts = raw.split(',').map(Number);
+  const [login, me, refresh] = parts;
+  if (parts.length !== 3 || login === undefined || me === undefined || refresh === undefined || parts.some((part) => !Number.isInteger(part) || part < 0 || part > 128) || login + me + refresh === 0) {
+    throw new Error('--mix takes three client counts, LOGIN,ME,REFRESH, each 0..128');
+  }
+  return { login, me, refresh };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -118,8 +204,13 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '2' },
       clients: { type: 'string', default: '32' },
+      phases: { type: 'string', default: PHASE_NAMES.join(',') },
+      mix: { type: 'string', default: '4,8,8' },
     },
   });
+  const phases = values.phases.split(',').filter((name) => name !== '');
+  if (phases.length === 0 || phases.some((name) => !(PHASE_NAMES as readonly string[]).includes(name))) throw new Error(`--phases takes ${PHASE_NAMES.join(', ')}`);
+  const share = parseMix(values.mix);
   const counts = values.workers.split(',').map(Number);
   if (counts.some((count) => !Number.isInteger(count) || count < 1 || count > 64)) throw new Error('--workers takes counts from 1 to 64, comma-separated');
   const clients = Number(values.clients);
@@ -139,18 +230,36 @@ async function main(): Promise<void> {
     const password = `${randomBytes(8).toString('hex')} correct horse battery staple`;
     await createUser(env, email, password);
     const runs: Run[] = [];
+    const mixes: MixRun[] = [];
+    const machine = `PostgreSQL ${database.serverVersion}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}`;
     for (const workers of counts) {
-      process.stderr.write(`WORKERS=${workers}: ${clients} clients, each rotating its own session, ${warmupMs / 1000} s warm-up, ${durationMs / 1000} s measured\n`);
-      runs.push(await measure({ env, dataDir, database, workers, email, password, clients, warmupMs, durationMs }));
+      const options = { env, dataDir, database, workers, email, password, warmupMs, durationMs };
+      if (phases.includes('refresh')) {
+        process.stderr.write(`WORKERS=${workers}: ${clients} clients, each rotating its own session, ${warmupMs / 1000} s warm-up, ${durationMs / 1000} s measured\n`);
+        runs.push(await measure({ ...options, clients }));
+      }
+      if (phases.includes('mix')) {
+        process.stderr.write(`WORKERS=${workers}: mixed load, ${share.login} login, ${share.me} /v1/me and ${share.refresh} refresh clients, ${warmupMs / 1000} s warm-up, ${durationMs / 1000} s measured\n`);
+        mixes.push(await measureMixed({ ...options, share }));
+      }
     }
-    console.log(`\nRefresh rotation on PostgreSQL ${database.serverVersion}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}`);
-    console.log('Cores: CPU used during the window, in cores (server = the primary and its workers).\n');
-    console.log('Server RSS: the primary and its workers together (shared pages counted in each). PSS per worker: each worker\'s proportional set size (shared pages divided among the processes sharing them).\n');
-    console.log('| WORKERS | refresh/s | p50 / p99 ms | errors | server cores | PostgreSQL cores | load generator cores | foreign cores | server RSS MB | PSS per worker MB |');
-    console.log('| ------- | --------- | ------------ | ------ | ------------ | ---------------- | -------------------- | ------------- | ------------- | ----------------- |');
-    for (const run of runs) console.log(row(run));
+    if (runs.length > 0) {
+      console.log(`\nRefresh rotation on ${machine}`);
+      console.log('Cores: CPU used during the window, in cores (server = the primary and its workers).\n');
+      console.log('Server RSS: the primary and its workers together (shared pages counted in each). PSS per worker: each worker\'s proportional set size (shared pages divided among the processes sharing them).\n');
+      console.log('| WORKERS | refresh/s | p50 / p99 ms | errors | server cores | PostgreSQL cores | load generator cores | foreign cores | server RSS MB | PSS per worker MB |');
+      console.log('| ------- | --------- | ------------ | ------ | ------------ | ---------------- | -------------------- | ------------- | ------------- | ----------------- |');
+      for (const run of runs) console.log(row(run));
+    }
+    if (mixes.length > 0) {
+      console.log(`\nMixed load (${share.login} login, ${share.me} GET /v1/me, ${share.refresh} refresh clients at once) on ${machine}`);
+      console.log('RSS per worker: the largest RSS sampled (every 200 ms) of any one worker, or of the one process with WORKERS=1. PSS per worker: as above.\n');
+      console.log('| WORKERS | logins/s | /v1/me/s | refresh/s | errors | server cores | PostgreSQL cores | load generator cores | foreign cores | RSS per worker MB (max) | PSS per worker MB |');
+      console.log('| ------- | -------- | -------- | --------- | ------ | ------------ | ---------------- | -------------------- | ------------- | ----------------------- | ----------------- |');
+      for (const run of mixes) console.log(mixRow(run));
+    }
     await mkdir(RESULTS, { recursive: true });
-    await writeFile(new URL('workers.json', RESULTS), `${JSON.stringify({ benchmark: 'workers', date: new Date().toISOString(), node: process.version, cores: cpus().length, postgres: database.serverVersion, clients, runs }, null, 2)}\n`);
+    await writeFile(new URL('workers.json', RESULTS), `${JSON.stringify({ benchmark: 'workers', date: new Date().toISOString(), node: process.version, cores: cpus().length, postgres: database.serverVersion, clients, runs, share, mixes }, null, 2)}\n`);
   } finally {
     await database.drop();
     await rm(dataDir, { recursive: true, force: true });

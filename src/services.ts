@@ -23,6 +23,7 @@ import { createCounterStores, type CounterStores } from './core/limits/stores.ts
 import type { Logger } from './core/logging.ts';
 import { createMetrics, type Metrics } from './core/metrics/metrics.ts';
 import { createPasswordHasher } from './core/password/hash.ts';
+import { defaultHashSlots } from './core/password/hash-slots.ts';
 import { createPasswordPolicy } from './core/password/policy.ts';
 import { createAccountJobs } from './features/auth/account-jobs.ts';
 import { createDeviceTokens, DEVICE_TOKEN_KEY_PURPOSE } from './features/auth/device-tokens.ts';
@@ -248,7 +249,8 @@ export async function createServices(resources: ServiceResources): Promise<Servi
       publicURL: config.publicURL,
       keyring,
       blindIndex,
-      passwords: createPasswordHasher(resources.passwordHashing ?? { memoryKiB: 19_456, passes: 2, parallelism: 1 }),
+      // With WORKERS=N, each worker runs its share of one hash per core (hash-slots.ts).
+      passwords: createPasswordHasher({ ...(resources.passwordHashing ?? { memoryKiB: 19_456, passes: 2, parallelism: 1 }), concurrency: defaultHashSlots(config.workers) }),
       policy: createPasswordPolicy({ minLength: auth.passwordMinLength }),
       tokens: createAccessTokens({
         issuer: config.publicURL,

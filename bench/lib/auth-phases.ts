@@ -117,3 +117,61 @@ export async function measureRefresh(
     return 'ok';
   });
 }
+
+/** How a mixed load's clients divide: the first `login` log in, the next `me` read /v1/me, the rest refresh. */
+export interface MixShare {
+  readonly login: number;
+  readonly me: number;
+  readonly refresh: number;
+}
+
+export interface MeasuredMix extends MeasuredPhase {
+  /** Completed requests of each kind in the measured window, per second. */
+  readonly perSecondOf: { readonly login: number; readonly me: number; readonly refresh: number };
+}
+
+/**
+ * All three at once, as a deployment meets them: password logins (each an Argon2id hash),
+ * token checks and refresh rotations, each kind by its own clients in one closed loop.
+ * `sessions`: one per refresh client (rotated, as in measureRefresh), then one per /v1/me
+ * client. Logins all use `email`, at most `share.login` in flight.
+ */
+export async function measureMix(
+  client: HttpClient,
+  watch: MonitorOptions,
+  options: PhaseTiming & { share: MixShare; email: string; password: string; sessions: readonly Session[]; meBytes: number },
+): Promise<MeasuredMix> {
+  const { share, sessions } = options;
+  const concurrency = share.login + share.me + share.refresh;
+  if (sessions.length < share.refresh + share.me) throw new Error('the mix needs one session per refresh and /v1/me client');
+  const counts = { login: 0, me: 0, refresh: 0 };
+  // The same window as the closed loop's (load.ts), which starts counting at the same moment.
+  const from = performance.now() + options.warmupMs;
+  const until = from + options.durationMs;
+  const count = (kind: keyof typeof counts): 'ok' => {
+    const now = performance.now();
+    if (now >= from && now < until) counts[kind] += 1;
+    return 'ok';
+  };
+  const headers = sessions.slice(share.refresh).map(bearer);
+  const phase = await measure(watch, { ...options, concurrency }, async (index) => {
+    if (index < share.login) {
+      const response = await client.request('POST', '/v1/auth/login', { json: { email: options.email, password: options.password } });
+      return response.status === 200 ? count('login') : 'error';
+    }
+    if (index < share.login + share.me) {
+      const response = await client.request('GET', '/v1/me', { headers: headers[index - share.login] ?? {} });
+      return response.status === 200 && Buffer.byteLength(response.body) === options.meBytes ? count('me') : 'error';
+    }
+    const session = sessions[index - share.login - share.me];
+    if (session === undefined) return 'stop';
+    const response = await client.request('POST', '/v1/auth/refresh', { json: { refresh_token: session.refreshToken } });
+    const tokens = response.status === 200 ? parseTokens(response.body) : null;
+    // A failed rotation leaves no token to chain from: this client is done.
+    if (tokens === null) return 'stop';
+    session.refreshToken = tokens.refresh_token;
+    return count('refresh');
+  });
+  const seconds = options.durationMs / 1000;
+  return { ...phase, perSecondOf: { login: counts.login / seconds, me: counts.me / seconds, refresh: counts.refresh / seconds } };
+}

@@ -22,6 +22,8 @@ export interface WindowUsage {
    * children together (the workers, with `serverChildren`), each the largest sampled.
    */
   readonly pssMB: { readonly main: number; readonly children: number; readonly childCount: number };
+  /** The largest sampled RSS of the process the monitor was given, and of any one of its children (0 without). */
+  readonly rssPerProcessMB: { readonly main: number; readonly childMax: number };
   /** The server's cores by thread name (`main`, `libuv-worker`, `V8 DefaultWorke`, ...), summed over its processes. */
   readonly serverThreads: Readonly<Record<string, number>>;
 }
@@ -85,6 +87,7 @@ export function createWindowMonitor(options: MonitorOptions): WindowMonitor {
   const sampleMs = options.sampleMs ?? 200;
   const rss: number[] = [];
   const pss = { main: 0, children: 0, childCount: 0 };
+  const perProcess = { main: 0, childMax: 0 };
   let timer: NodeJS.Timeout | null = null;
   let begin: { wall: number; server: Map<number, number>; threads: Map<string, number>; self: NodeJS.CpuUsage; machine: { busy: number; total: number } } | null = null;
   const threadsOf = (pids: readonly number[]): Map<string, number> => {
@@ -104,6 +107,8 @@ export function createWindowMonitor(options: MonitorOptions): WindowMonitor {
     if (bytes !== null) rss.push(bytes);
     const [main, ...children] = serverPids();
     if (main !== undefined) {
+      perProcess.main = Math.max(perProcess.main, residentBytes(main) ?? 0);
+      for (const child of children) perProcess.childMax = Math.max(perProcess.childMax, residentBytes(child) ?? 0);
       pss.main = Math.max(pss.main, proportionalBytes(main) ?? 0);
       pss.children = Math.max(pss.children, children.reduce((sum, pid) => sum + (proportionalBytes(pid) ?? 0), 0));
       pss.childCount = Math.max(pss.childCount, children.length);
@@ -151,6 +156,7 @@ export function createWindowMonitor(options: MonitorOptions): WindowMonitor {
           samples: rss.length,
         },
         pssMB: { main: round(pss.main / MB, 1), children: round(pss.children / MB, 1), childCount: pss.childCount },
+        rssPerProcessMB: { main: round(perProcess.main / MB, 1), childMax: round(perProcess.childMax / MB, 1) },
         serverThreads,
       };
     },

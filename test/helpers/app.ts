@@ -57,6 +57,8 @@ export interface TestAppOptions {
   readonly startWebhooks?: boolean;
   /** Serve the browser app built into this folder (web/dist), as `gatehouse serve` does. */
   readonly webApp?: { readonly dist: string };
+  /** Changes the loaded configuration, for a value that the environment cannot give here (e.g. WORKERS on PGlite). */
+  readonly config?: (config: Config) => Config;
 }
 
 export function captureLines(lines: string[]): Writable {
@@ -89,7 +91,8 @@ export function sharedTestDatabase(): Promise<Database> {
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const config = loadConfig({ GATEHOUSE_ENV: 'development', LOG_LEVEL: 'info', ...options.env });
+  const loaded = loadConfig({ GATEHOUSE_ENV: 'development', LOG_LEVEL: 'info', ...options.env });
+  const config = options.config?.(loaded) ?? loaded;
   const logs: string[] = [];
   const log = createLogger({ level: config.logLevel, destination: captureLines(logs) });
   const database = options.database ?? (await sharedTestDatabase());

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { limitConcurrency } from './hash-slots.ts';
+import { availableParallelism } from 'node:os';
+import { defaultHashSlots, limitConcurrency } from './hash-slots.ts';
 
 function gate(): { open: () => void; wait: Promise<void> } {
   let open = (): void => undefined;
@@ -42,5 +43,15 @@ describe('hash slots', () => {
 
   it('refuses a slot count below one', () => {
     assert.throws(() => limitConcurrency(async () => 0, 0), RangeError);
+  });
+
+  it('one slot per core, shared among the workers of one server, never fewer than one each', () => {
+    assert.equal(defaultHashSlots(), availableParallelism());
+    assert.equal(defaultHashSlots(1, 2), 2);
+    assert.equal(defaultHashSlots(2, 2), 1);
+    assert.equal(defaultHashSlots(2, 8), 4);
+    assert.equal(defaultHashSlots(3, 8), 3);
+    assert.equal(defaultHashSlots(4, 2), 1);
+    assert.throws(() => defaultHashSlots(0, 2), RangeError);
   });
 });

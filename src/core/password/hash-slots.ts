@@ -30,7 +30,12 @@ export function limitConcurrency<A extends unknown[], R>(fn: Derive<A, R>, slots
   };
 }
 
-/** One hash per core the process may use. */
-export function defaultHashSlots(): number {
-  return availableParallelism();
+/**
+ * One hash per core the process may use, shared among the `workers` processes of one
+ * `gatehouse serve` (WORKERS): each gets its part, rounded up, so the tree as a whole
+ * runs about one hash per core instead of one per core in every worker.
+ */
+export function defaultHashSlots(workers = 1, cores: number = availableParallelism()): number {
+  if (!Number.isSafeInteger(workers) || workers < 1) throw new RangeError('workers must be a positive integer');
+  return Math.max(1, Math.ceil(cores / workers));
 }

@@ -40,6 +40,8 @@ export interface PasswordHasher {
    * hash, or on older Argon2 parameters, take a different time until they are rehashed.
    */
   dummyVerify(password: string): Promise<void>;
+  /** Argon2id computations this hasher runs at once (hash-slots.ts). */
+  readonly concurrency: number;
 }
 
 export type PasswordHasherOptions = Partial<Argon2Cost> & {
@@ -117,5 +119,6 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}, deps: 
     async dummyVerify(password) {
       await verify(dummyStored, password);
     },
+    concurrency,
   };
 }
