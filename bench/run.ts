@@ -27,6 +27,7 @@ import { PHASES, QUIET_BUSY_PERCENT, RAISED_LIMITS, runAuthBenchmark, type AuthB
 import { runMfaLoginBenchmark } from './mfa-login.ts';
 import { formatMfaLogin } from './lib/mfa-report.ts';
 import { postgresBaseURL } from './lib/postgres.ts';
+import { nodeFlags } from './lib/serve.ts';
 import { evaluateGoals, formatGoals, formatMemory, formatResults, formatThreads } from './lib/report.ts';
 
 const RESULTS = new URL('./results/', import.meta.url);
@@ -50,13 +51,6 @@ function bounded(raw: string, name: string, min: number, max: number): number {
   const value = Number(raw);
   if (!Number.isFinite(value) || value < min || value > max) throw new Error(`--${name} must be a number from ${min} to ${max}`);
   return value;
-}
-
-function nodeFlags(raw: string): string[] {
-  const flags = raw.split(' ').filter((flag) => flag !== '');
-  const wrong = flags.filter((flag) => !flag.startsWith('--'));
-  if (wrong.length > 0) throw new Error(`--server-node-options takes Node flags (--name[=value]), not ${wrong.join(' ')}`);
-  return flags;
 }
 
 interface RunOptions {

@@ -3,7 +3,7 @@
 // on a new server of each size, a mixed load, for the memory of each worker.
 //
 //   npm run bench:workers -- [--workers 1,2] [--seconds 10] [--warmup 2] [--clients 32]
-//     [--phases refresh,mix] [--mix 4,8,8]
+//     [--phases refresh,mix] [--mix 4,8,8] [--server-node-options="--heap-growing-percent=50"]
 //
 // refresh: the same closed loop as `npm run bench`'s refresh phase
 // (bench/lib/auth-phases.ts): each virtual client rotates its own session's refresh token,
@@ -28,7 +28,7 @@ import { logIn, measureMix, measureRefresh, type MeasuredMix, type MeasuredPhase
 import { createHttpClient, type HttpClient } from './lib/http-client.ts';
 import type { WindowUsage } from './lib/monitor.ts';
 import { createBenchDatabase, postgresBaseURL, type BenchDatabase } from './lib/postgres.ts';
-import { freePort, serverEnv, stopServer, waitReady } from './lib/serve.ts';
+import { freePort, nodeFlags, serverEnv, stopServer, waitReady } from './lib/serve.ts';
 
 const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
 const RESULTS = new URL('./results/', import.meta.url);
@@ -45,11 +45,11 @@ interface MixRun {
 
 const PHASE_NAMES = ['refresh', 'mix'] as const;
 
-function start(env: NodeJS.ProcessEnv, args: readonly string[], options: { stdin?: 'ignore' | 'pipe'; logFile?: string } = {}): ChildProcess {
+function start(env: NodeJS.ProcessEnv, args: readonly string[], options: { stdin?: 'ignore' | 'pipe'; logFile?: string; nodeFlags?: readonly string[] } = {}): ChildProcess {
   // Log lines go to a file, not through this process, which would spend CPU reading them.
   const out = options.logFile === undefined ? 'ignore' : openSync(options.logFile, 'w', 0o600);
   try {
-    return spawn(process.execPath, [...SERVER_NODE_FLAGS, MAIN, ...args], { env, stdio: [options.stdin ?? 'ignore', out, 'inherit'] });
+    return spawn(process.execPath, [...SERVER_NODE_FLAGS, ...(options.nodeFlags ?? []), MAIN, ...args], { env, stdio: [options.stdin ?? 'ignore', out, 'inherit'] });
   } finally {
     if (typeof out === 'number') closeSync(out);
   }
@@ -82,13 +82,15 @@ interface Measurement {
   readonly password: string;
   readonly warmupMs: number;
   readonly durationMs: number;
+  /** Added to the server's Node flags (its workers inherit them). */
+  readonly nodeFlags: readonly string[];
 }
 
 /** Starts `gatehouse serve` with the given WORKERS, runs `body` against it, stops it. */
 async function withServer<T>(options: Measurement, label: string, maxSockets: number, body: (client: HttpClient, pid: number) => Promise<T>): Promise<T> {
   const port = await freePort();
   const logFile = join(options.dataDir, `serve-${label}-${options.workers}.log`);
-  const server = start({ ...options.env, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, WORKERS: String(options.workers) }, ['serve'], { logFile });
+  const server = start({ ...options.env, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, WORKERS: String(options.workers) }, ['serve'], { logFile, nodeFlags: options.nodeFlags });
   const client = createHttpClient(`http://127.0.0.1:${port}`, { maxSockets });
   try {
     await waitReady(server, port);
@@ -139,9 +141,10 @@ async function measureMixed(options: Measurement & { share: MixShare }): Promise
 
 // With WORKERS=1 the server is one process; above, a primary and its workers: each
 // worker's share, and the primary's.
-function perWorkerPSS(usage: WindowUsage): string {
+// A child of a one-process server (a build, say) is not a worker: the process alone counts.
+function perWorkerPSS(usage: WindowUsage, workers: number): string {
   const { main, children, childCount } = usage.pssMB;
-  if (childCount === 0) return main.toFixed(0);
+  if (workers === 1 || childCount === 0) return main.toFixed(0);
   return `${(children / childCount).toFixed(0)} (primary ${main.toFixed(0)})`;
 }
 
@@ -158,15 +161,15 @@ function row(run: Run): string {
     usage === null ? '-' : usage.loadGeneratorCores.toFixed(2),
     usage === null ? '-' : usage.foreignCores.toFixed(2),
     usage === null ? '-' : usage.rssMB.mean.toFixed(0),
-    usage === null ? '-' : perWorkerPSS(usage),
+    usage === null ? '-' : perWorkerPSS(usage, run.workers),
   ];
   return `| ${cells.join(' | ')} |`;
 }
 
 // Each worker's largest sampled RSS; with WORKERS=1 the one process's.
-function perWorkerRSS(usage: WindowUsage): string {
+function perWorkerRSS(usage: WindowUsage, workers: number): string {
   const { main, childMax } = usage.rssPerProcessMB;
-  return usage.pssMB.childCount === 0 ? main.toFixed(0) : `${childMax.toFixed(0)} (primary ${main.toFixed(0)})`;
+  return workers === 1 || usage.pssMB.childCount === 0 ? main.toFixed(0) : `${childMax.toFixed(0)} (primary ${main.toFixed(0)})`;
 }
 
 function mixRow(run: MixRun): string {
@@ -182,8 +185,8 @@ function mixRow(run: MixRun): string {
     usage === null ? '-' : usage.postgresCores.toFixed(2),
     usage === null ? '-' : usage.loadGeneratorCores.toFixed(2),
     usage === null ? '-' : usage.foreignCores.toFixed(2),
-    usage === null ? '-' : perWorkerRSS(usage),
-    usage === null ? '-' : perWorkerPSS(usage),
+    usage === null ? '-' : perWorkerRSS(usage, run.workers),
+    usage === null ? '-' : perWorkerPSS(usage, run.workers),
   ];
   return `| ${cells.join(' | ')} |`;
 }
@@ -206,6 +209,7 @@ async function main(): Promise<void> {
       clients: { type: 'string', default: '32' },
       phases: { type: 'string', default: PHASE_NAMES.join(',') },
       mix: { type: 'string', default: '4,8,8' },
+      'server-node-options': { type: 'string', default: '' },
     },
   });
   const phases = values.phases.split(',').filter((name) => name !== '');
@@ -233,7 +237,7 @@ async function main(): Promise<void> {
     const mixes: MixRun[] = [];
     const machine = `PostgreSQL ${database.serverVersion}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}`;
     for (const workers of counts) {
-      const options = { env, dataDir, database, workers, email, password, warmupMs, durationMs };
+      const options = { env, dataDir, database, workers, email, password, warmupMs, durationMs, nodeFlags: nodeFlags(values['server-node-options']) };
       if (phases.includes('refresh')) {
         process.stderr.write(`WORKERS=${workers}: ${clients} clients, each rotating its own session, ${warmupMs / 1000} s warm-up, ${durationMs / 1000} s measured\n`);
         runs.push(await measure({ ...options, clients }));

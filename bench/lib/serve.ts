@@ -10,6 +10,14 @@ import { SERVER_ENV } from '../../src/process-tuning.ts';
 const READY_TIMEOUT_MS = 120_000;
 const POLL_MS = 25;
 
+/** `--server-node-options "--a --b=1"`: Node flags for the server, each --name[=value]. */
+export function nodeFlags(raw: string): string[] {
+  const flags = raw.split(' ').filter((flag) => flag !== '');
+  const wrong = flags.filter((flag) => !flag.startsWith('--'));
+  if (wrong.length > 0) throw new Error(`--server-node-options takes Node flags (--name[=value]), not ${wrong.join(' ')}`);
+  return flags;
+}
+
 export async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
