@@ -12,6 +12,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import { expandIPv6 } from '../http/client-address.ts';
 import { canonicalJSON } from './canonical.ts';
+import { longLivedKey } from '../crypto/long-lived-key.ts';
 
 interface Personal {
   readonly id: string;
@@ -41,7 +42,7 @@ function isNetwork(ip: string): boolean {
 }
 
 function hmac(key: Buffer, label: string, value: unknown): string {
-  return createHmac('sha256', key).update(`${label}\n${canonicalJSON(value)}`).digest('hex');
+  return createHmac('sha256', longLivedKey(key)).update(`${label}\n${canonicalJSON(value)}`).digest('hex');
 }
 
 export function personalDigest(key: Buffer, record: Personal): string {

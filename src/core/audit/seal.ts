@@ -2,13 +2,14 @@
 // plain digest: whoever can write to the table but does not hold the key cannot
 // recompute a valid chain after altering, inserting or removing a record.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { longLivedKey } from '../crypto/long-lived-key.ts';
 import { canonicalContent } from './canonical.ts';
 import type { AuditContent } from './types.ts';
 
 const HASH_PATTERN = /^[0-9a-f]{64}$/;
 
 function digest(key: Buffer, content: AuditContent): Buffer {
-  return createHmac('sha256', key).update(`${content.prev_hash}\n${canonicalContent(content)}`).digest();
+  return createHmac('sha256', longLivedKey(key)).update(`${content.prev_hash}\n${canonicalContent(content)}`).digest();
 }
 
 export function computeAuditHash(key: Buffer, content: AuditContent): string {
