@@ -8,11 +8,11 @@ import { defaultHashSlots } from './core/password/hash-slots.ts';
 describe('createServices', () => {
   it('runs one Argon2id hash per core, shared among the WORKERS of one server', async () => {
     for (const workers of [1, 2, 64]) {
-      const { services, close } = await startTestApp({ config: (config) => ({ ...config, workers }) });
+      const app = await startTestApp({ config: (config) => ({ ...config, workers }) });
       try {
-        assert.equal(services.auth.passwords.concurrency, defaultHashSlots(workers), `WORKERS=${workers}`);
+        assert.equal(app.services.auth.passwords.concurrency, defaultHashSlots(workers), `WORKERS=${workers}`);
       } finally {
-        await close();
+        await app.close();
       }
     }
     assert.equal(defaultHashSlots(1), availableParallelism());

@@ -20,6 +20,10 @@ describe('mayPrepare', () => {
       'select "id", * from "users" where "id" = $1',
       'insert into "sessions" ("id") values ($1) returning *',
       'with x as (select 1) select\n*\nfrom "users" where "id" = $1',
+      'select distinct on ("email_index") * from "users" where "id" = $1',
+      'select all * from "users" where "id" = $1',
+      'select /* every column */ * from "users" where "id" = $1',
+      'insert into "files" ("user_id", "purpose") values ($1, $2) on conflict ("user_id") where "purpose" = $3 do update set "purpose" = excluded."purpose"',
     ]) {
       assert.equal(mayPrepare(text), false, text);
     }
@@ -31,6 +35,8 @@ describe('mayPrepare', () => {
       'select count(*) as "n" from "passkeys" where "user_id" = $1',
       'select least($1::float8 * power(2::float8, $2::float8), $3::float8) as s',
       'update "login_failures" set "failures" = $1 where "subject" = $2',
+      'insert into "t" ("a") values ($1) on conflict ("a") do update set "b" = $2 where "t"."c" is null',
+      'insert into "t" ("a") values ($1) on conflict do nothing',
     ]) {
       assert.equal(mayPrepare(text), true, text);
     }
@@ -102,6 +108,22 @@ describe('on PostgreSQL', { skip: baseUrl === null ? 'DATABASE_URL_TEST is not s
     });
   });
 
+  it('after a parameter pg cannot encode, runs that text unnamed on the connection instead of failing for good', async () => {
+    await withAdmin(url, async (client) => {
+      prepareStatementsOn(client);
+      const text = 'select $1::jsonb as v';
+      await assert.rejects(client.query(text, [{ n: 1n }]), /BigInt/);
+      assert.deepEqual((await client.query(text, [{ n: 1 }])).rows, [{ v: { n: 1 } }]);
+      assert.deepEqual((await client.query(text, [{ n: 2 }])).rows, [{ v: { n: 2 } }]);
+      // A refusal by the server (here a value of the wrong type) keeps the name.
+      const typed = 'select $1::int as n';
+      assert.deepEqual((await client.query(typed, [1])).rows, [{ n: 1 }]);
+      await assert.rejects(client.query(typed, ['one']), (error: unknown) => error instanceof pg.DatabaseError);
+      assert.deepEqual((await client.query(typed, [2])).rows, [{ n: 2 }]);
+      assert.deepEqual(await preparedOn(client), [typed]);
+    });
+  });
+
   it('leaves statements without parameters and every other form of call to pg', async () => {
     await withAdmin(url, async (client) => {
       prepareStatementsOn(client);
@@ -130,6 +152,30 @@ describe('on PostgreSQL', { skip: baseUrl === null ? 'DATABASE_URL_TEST is not s
         assert.deepEqual((await wrapped.query<Record<string, unknown>>(star, [1])).rows, [{ id: 1, a: 'x', b: null }]);
         assert.deepEqual((await wrapped.query(named, [1])).rows, [{ a: 'x' }]);
       });
+    });
+  });
+
+  it('never prepares an upsert on a partial unique index, which a generic plan cannot match', async () => {
+    await withAdmin(url, async (client) => {
+      await client.query('create table avatars (user_id int not null, purpose text not null, n int not null)');
+      await client.query("create unique index avatars_one on avatars (user_id) where purpose = 'avatar'");
+    });
+    const text = 'insert into avatars (user_id, purpose, n) values ($1, $2, 1) on conflict (user_id) where purpose = $3 do update set n = avatars.n + 1';
+    await withAdmin(url, async (plain) => {
+      // What the rule prevents: prepared, it fails once PostgreSQL switches to the generic plan.
+      let failedAt = 0;
+      for (let run = 1; run <= 8 && failedAt === 0; run++) {
+        await plain.query({ name: 'upsert', text, values: [1, 'avatar', 'avatar'] }).catch((error: unknown) => {
+          assert.match(String(error), /no unique or exclusion constraint matching the ON CONFLICT specification/);
+          failedAt = run;
+        });
+      }
+      assert.ok(failedAt > 1, `the named upsert failed from run ${failedAt}`);
+    });
+    await withAdmin(url, async (wrapped) => {
+      prepareStatementsOn(wrapped);
+      for (let run = 1; run <= 8; run++) await wrapped.query(text, [2, 'avatar', 'avatar']);
+      assert.deepEqual((await wrapped.query('select n from avatars where user_id = $1', [2])).rows, [{ n: 8 }]);
     });
   });
 
