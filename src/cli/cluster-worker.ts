@@ -8,6 +8,13 @@ import { AggregatorRegistry, type Registry } from 'prom-client';
 export const READY_MESSAGE = 'gatehouse:worker-ready';
 /** Primary to worker: drain and exit (SIGTERM or SIGINT reached the primary). */
 export const SHUTDOWN_MESSAGE = 'gatehouse:shutdown';
+/** Set by the primary in the environment of the one process it forks to prepare (cluster-prepare.ts). */
+export const PREPARATION_ENV = 'GATEHOUSE_CLUSTER_PREPARATION';
+
+/** Whether this cluster process is the primary's preparation, not a serving worker. */
+export function isPreparation(): boolean {
+  return cluster.isWorker && process.env[PREPARATION_ENV] === '1';
+}
 
 export interface WorkerLink {
   /** cluster.worker.id: 1..WORKERS at the start, then one more for each restarted worker. */

@@ -1,22 +1,19 @@
-// WORKERS > 1: `gatehouse serve` becomes a primary that does once what must happen once
-// (migrations, the system and signing keys, the bootstrap admin, the web build), then
-// forks that many workers with node:cluster. Each worker is the normal serve path
+// WORKERS > 1: `gatehouse serve` becomes a primary that has done once what must happen
+// once (migrations, the system and signing keys, the bootstrap admin, the web build: in a
+// forked process of its own, cluster-prepare.ts, so the primary never loads the server),
+// then forks that many workers with node:cluster. Each worker is the normal serve path
 // (serve.ts); the primary hands them the connections of the one listening port, restarts
 // one that dies, serves METRICS_PORT with the sum of their metrics, passes SIGHUP on,
 // and on SIGTERM or SIGINT has every worker drain and exits when the last has.
 // Workers share nothing but PostgreSQL and Redis: jobs and scheduled runs are claimed in
 // the database, rate limits counted in Redis (in memory without REDIS_URL: per worker).
 import cluster, { type Worker } from 'node:cluster';
+import { once } from 'node:events';
 import { AggregatorRegistry } from 'prom-client';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../core/logging.ts';
 import { startMetricsListener, type MetricsListener } from '../features/metrics/listener.ts';
-import { openRuntime } from '../runtime.ts';
-import { createServices } from '../services.ts';
-import { ensureWebBuild } from '../web/build.ts';
-import { WEB_ROOT } from '../web/source-hash.ts';
-import { isMessage, READY_MESSAGE, SHUTDOWN_MESSAGE } from './cluster-worker.ts';
-import { applyBootstrapAdmin } from './serve.ts';
+import { isMessage, PREPARATION_ENV, READY_MESSAGE, SHUTDOWN_MESSAGE } from './cluster-worker.ts';
 
 /** Restart backoff: 250 ms, doubled for each crash in a row, at most 30 s. */
 const RESTART_BASE_MS = 250;
@@ -31,17 +28,17 @@ interface Slot {
   restart: NodeJS.Timeout | null;
 }
 
-/** What every worker would otherwise race to do. The workers then skip migrations and the bootstrap. */
-async function prepareOnce(config: Config, log: Logger): Promise<void> {
-  const runtime = await openRuntime(config, log, { migrate: true });
-  try {
-    // Creates the system and signing keys of a new database here, not in N workers at once.
-    const services = await createServices(runtime);
-    await applyBootstrapAdmin(services, config, log);
-  } finally {
-    await runtime.close();
+/**
+ * Runs cluster-prepare.ts in a forked process (the worker code path, told by its
+ * environment) and waits for it; throws unless it succeeded.
+ */
+async function prepareInChild(log: Logger): Promise<void> {
+  const child = cluster.fork({ [PREPARATION_ENV]: '1' });
+  const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
+  if (code !== 0) {
+    log.error({ code, signal }, 'the preparation before the workers failed');
+    throw new Error('the preparation before the workers failed (migrations, keys, bootstrap admin or web build): see the lines above');
   }
-  await ensureWebBuild({ root: WEB_ROOT, log });
 }
 
 /** METRICS_PORT on the primary: each scrape asks every worker for its registry and sums them (prom-client). */
@@ -55,11 +52,11 @@ async function startClusterMetrics(config: Config, log: Logger): Promise<Metrics
 }
 
 export async function serveCluster(config: Config, log: Logger): Promise<void> {
-  await prepareOnce(config, log);
-  const metrics = await startClusterMetrics(config, log);
-  // The workers run with the primary's Node flags (src/process-tuning.ts); its
-  // environment (MALLOC_ARENA_MAX) they inherit.
+  // The workers (and the preparation) run with the primary's Node flags
+  // (src/process-tuning.ts); its environment (MALLOC_ARENA_MAX) they inherit.
   cluster.setupPrimary({ execArgv: process.execArgv });
+  await prepareInChild(log);
+  const metrics = await startClusterMetrics(config, log);
   const slots: Slot[] = Array.from({ length: config.workers }, () => ({ worker: null, readyAt: null, crashes: 0, restart: null }));
   const live = (): Worker[] => slots.flatMap((slot) => (slot.worker === null ? [] : [slot.worker]));
   let started = false;

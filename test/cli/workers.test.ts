@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Agent, request as httpRequest } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -84,6 +84,7 @@ describe('WORKERS=2 on PostgreSQL', { skip: postgresTestUrl() === null ? 'DATABA
   let server: ServerProcess;
   let pids: number[] = [];
   let metricsPort = 0;
+  let probeDir = '';
 
   before(async () => {
     const postgres = testEngines().find((engine) => engine.engine === 'postgres');
@@ -91,7 +92,25 @@ describe('WORKERS=2 on PostgreSQL', { skip: postgresTestUrl() === null ? 'DATABA
     database = await postgres.open();
     assert.ok(database.url !== null);
     metricsPort = await freePort();
+    probeDir = await mkdtemp(join(tmpdir(), 'gh-workers-modules-'));
+    const probe = join(probeDir, 'probe.mjs');
+    // Loaded first in every process of the tree (NODE_OPTIONS is inherited): as each exits,
+    // it writes which packages it resolved, and which process of the tree it was.
+    await writeFile(
+      probe,
+      [
+        "import cluster from 'node:cluster';",
+        "import { writeFileSync } from 'node:fs';",
+        "import { registerHooks } from 'node:module';",
+        'const seen = new Set();',
+        "registerHooks({ resolve(specifier, context, next) { const result = next(specifier, context); const match = /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(result.url); if (match !== null) seen.add(match[1]); return result; } });",
+        "const role = cluster.isPrimary ? 'primary' : process.env.GATEHOUSE_CLUSTER_PREPARATION === '1' ? 'preparation' : 'worker';",
+        `process.on('exit', () => { writeFileSync(${JSON.stringify(probeDir)} + '/modules-' + process.pid + '.json', JSON.stringify({ role, packages: [...seen] })); });`,
+        '',
+      ].join('\n'),
+    );
     const env: Record<string, string> = {
+      NODE_OPTIONS: `--import=${probe}`,
       DATABASE_URL: database.url,
       DATABASE_POOL_MAX: '4',
       WORKERS: '2',
@@ -111,6 +130,7 @@ describe('WORKERS=2 on PostgreSQL', { skip: postgresTestUrl() === null ? 'DATABA
   after(async () => {
     await server.stop();
     await database?.cleanup();
+    if (probeDir !== '') await rm(probeDir, { recursive: true, force: true });
   });
 
   it('serves requests from two different worker processes, and METRICS_PORT counts them all', async () => {
@@ -204,5 +224,21 @@ describe('WORKERS=2 on PostgreSQL', { skip: postgresTestUrl() === null ? 'DATABA
       assert.ok(shutdown.some((line) => line.pid === pid && line.msg === 'shut down cleanly'), `worker ${pid} drained`);
     }
     assert.ok(shutdown.some((line) => line.msg === 'shut down cleanly' && line.pid === undefined), 'the primary last');
+  });
+
+  it('the primary never loads the server: its one-time preparation ran in a process of its own', async () => {
+    // After the SIGTERM test above: every process of the tree has exited and written its list.
+    const reports = await Promise.all(
+      (await readdir(probeDir)).filter((name) => name.startsWith('modules-')).map(async (name) => JSON.parse(await readFile(join(probeDir, name), 'utf8')) as { role: string; packages: string[] }),
+    );
+    const primary = reports.filter((report) => report.role === 'primary');
+    const preparation = reports.filter((report) => report.role === 'preparation');
+    assert.equal(primary.length, 1, JSON.stringify(reports));
+    assert.equal(preparation.length, 1, JSON.stringify(reports));
+    // The probe sees the server's packages where they load: in the preparation and the workers.
+    assert.ok(preparation[0]?.packages.includes('kysely') && preparation[0].packages.includes('pg'), JSON.stringify(preparation));
+    assert.ok(reports.some((report) => report.role === 'worker' && report.packages.includes('fastify')), JSON.stringify(reports));
+    const server = (primary[0]?.packages ?? []).filter((name) => /^(fastify|@fastify\/|kysely$|pg$|pg-|ioredis$|jose$|@zxcvbn-ts\/)/.test(name));
+    assert.deepEqual(server, [], JSON.stringify(primary));
   });
 });
