@@ -17,7 +17,7 @@ export function isPreparation(): boolean {
 }
 
 export interface WorkerLink {
-  /** cluster.worker.id: 1..WORKERS at the start, then one more for each restarted worker. */
+  /** cluster.worker.id: 2..WORKERS+1 at the start (1 was the preparation), then one more for each restarted worker. */
   readonly id: number;
   announceReady(): void;
   onShutdownRequest(handler: () => void): void;
