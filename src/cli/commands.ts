@@ -350,7 +350,8 @@ async function incidentNotify(argv: readonly string[]): Promise<number> {
 export function resolveCommand(argv: readonly string[]): { command: Command; rest: string[] } | null {
   for (const words of [2, 1]) {
     const name = argv.slice(0, words).join(' ');
-    const command = commands[name];
+    // Own names only: `constructor` or `toString` is no command.
+    const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
     if (command !== undefined && argv.length >= words) return { command, rest: argv.slice(words) };
   }
   return null;

@@ -103,6 +103,12 @@ describe('gatehouse CLI', () => {
 
   it('unknown commands and bad flags print usage and exit 2', async () => {
     assert.equal((await run(['frobnicate'], env)).code, 2);
+    // Names every object has are no commands either (it crashed on Object.prototype's).
+    for (const name of ['constructor', 'toString', '__proto__']) {
+      const result = await run([name], env);
+      assert.equal(result.code, 2, name);
+      assert.match(result.stderr, /usage: gatehouse <command>/);
+    }
     assert.equal((await run(['users', 'create', '--password', 'x'], env)).code, 2);
   });
 
