@@ -44,12 +44,15 @@ describe('mayPrepare', () => {
 });
 
 describe('statementName', () => {
-  it('gives one text one name, other texts other names, within PostgreSQL identifiers', () => {
+  it('gives one text one name, other texts other names, within PostgreSQL identifiers, and none to a text that may not be prepared', () => {
     const a = statementName('select "id" from "users" where "id" = $1');
     assert.equal(statementName('select "id" from "users" where "id" = $1'), a);
     assert.notEqual(statementName('select "id" from "users" where "id" = $2'), a);
-    assert.match(a, /^gh_[A-Za-z0-9_-]{24}$/);
-    assert.ok(Buffer.byteLength(a) <= 63);
+    assert.match(a ?? '', /^gh_[A-Za-z0-9_-]{24}$/);
+    assert.ok(Buffer.byteLength(a ?? '') <= 63);
+    // A text that may not be prepared has no name, asked once or again.
+    assert.equal(statementName('select * from "users" where "id" = $1'), null);
+    assert.equal(statementName('select * from "users" where "id" = $1'), null);
   });
 });
 

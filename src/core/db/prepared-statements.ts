@@ -56,19 +56,23 @@ export function mayPrepare(text: string): boolean {
   return !RESULT_STAR.test(text) && !CONFLICT_TARGET_PREDICATE.test(text);
 }
 
-const names = new Map<string, string>();
+// The answer for each text, remembered: the name, or null for a text that may not be
+// prepared. Every query asks, so the checks above run once per text, not per query.
+const names = new Map<string, string | null>();
 
-/** The statement's name on every connection: from its text, so one text has one name. */
-export function statementName(text: string): string {
+/**
+ * The statement's name on every connection (from its text, so one text has one name), or
+ * null when the text may not be prepared (mayPrepare).
+ */
+export function statementName(text: string): string | null {
   const known = names.get(text);
   if (known !== undefined) return known;
   // 24 characters of base64url (144 bits): within PostgreSQL's 63-byte identifiers.
-  const name = `gh_${hash('sha256', text, 'base64url').slice(0, 24)}`;
+  const name = mayPrepare(text) ? `gh_${hash('sha256', text, 'base64url').slice(0, 24)}` : null;
   if (names.size >= MAX_REMEMBERED_NAMES) names.clear();
   names.set(text, name);
   return name;
 }
-
 
 /**
  * Makes `client.query(text, values)` with parameters use a named statement, within the
@@ -88,9 +92,9 @@ export function prepareStatementsOn(client: pg.ClientBase, maxPerConnection: num
   const unnamed = new Set<string>();
   const query = (...args: unknown[]): unknown => {
     const [text, values] = args;
-    if (args.length !== 2 || typeof text !== 'string' || !Array.isArray(values) || values.length === 0 || !mayPrepare(text)) return original(...args);
+    if (args.length !== 2 || typeof text !== 'string' || !Array.isArray(values) || values.length === 0) return original(...args);
     const name = statementName(text);
-    if (unnamed.has(name)) return original(...args);
+    if (name === null || unnamed.has(name)) return original(...args);
     if (!prepared.has(name)) {
       if (prepared.size >= maxPerConnection) return original(...args);
       prepared.add(name);
