@@ -28,7 +28,7 @@ import { runMfaLoginBenchmark } from './mfa-login.ts';
 import { formatMfaLogin } from './lib/mfa-report.ts';
 import { postgresBaseURL } from './lib/postgres.ts';
 import { nodeFlags } from './lib/serve.ts';
-import { evaluateGoals, formatGoals, formatMemory, formatResults, formatThreads } from './lib/report.ts';
+import { evaluateGoals, formatGoals, formatLoginCeilings, formatMemory, formatResults, formatThreads, loginCeilings } from './lib/report.ts';
 
 const RESULTS = new URL('./results/', import.meta.url);
 const ENGINES: readonly Engine[] = ['postgres', 'pglite'];
@@ -158,6 +158,12 @@ async function runAuth(run: RunOptions): Promise<void> {
   console.log(formatThreads(report));
   console.log('');
   console.log(formatGoals(goals));
+  const ceilings = loginCeilings(report);
+  if (ceilings.length > 0) {
+    console.log('');
+    console.log('What this machine allows login ÷ hash to reach (CPU-bound phases; bench/lib/report.ts): the ratio a server spending nothing beside the hash would get, and the server CPU per login beside the hash that 0.9 leaves (negative: none).');
+    console.log(formatLoginCeilings(ceilings));
+  }
   const contaminated = report.engines.flatMap((engine) =>
     [['hash', engine.hash] as const, ...Object.entries(engine.phases)]
       .filter(([, phase]) => (phase.usage?.foreignCores ?? 0) > FOREIGN_CORES_NOTED)
@@ -173,7 +179,7 @@ async function runAuth(run: RunOptions): Promise<void> {
   }
   if (interrupted.signal.aborted) console.log('\nInterrupted: the figures above are partial.');
   await mkdir(RESULTS, { recursive: true });
-  await writeFile(new URL('auth.json', RESULTS), `${JSON.stringify({ ...report, interrupted: interrupted.signal.aborted, goals }, null, 2)}\n`);
+  await writeFile(new URL('auth.json', RESULTS), `${JSON.stringify({ ...report, interrupted: interrupted.signal.aborted, goals, loginCeilings: ceilings }, null, 2)}\n`);
   console.log(`\nwrote ${new URL('auth.json', RESULTS).pathname}`);
 }
 

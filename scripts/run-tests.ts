@@ -43,6 +43,7 @@ export const SHARED_PROCESS: readonly string[] = [
   'src/features/tokens/sign-jws.test.ts',
   'src/features/webhooks/events.test.ts',
   'src/process-tuning.test.ts',
+  'test/scripts/bench-report.test.ts',
   'test/web/error-messages.test.ts',
   'test/web/session.test.ts',
 ];

@@ -105,6 +105,54 @@ export function evaluateGoals(report: AuthBenchReport): Goal[] {
   return goals;
 }
 
+/**
+ * What login ÷ raw hash this run's machine allows at all. On a machine whose cores the
+ * server, PostgreSQL and the load generator share, both phases are CPU-bound, so
+ *   raw hashes/s = cores / h                       (the raw phase does nothing but hash)
+ *   logins/s     = cores / (h + s + p + g)
+ * with h the CPU of one hash, s the server's CPU per login beside it, p PostgreSQL's and
+ * g the load generator's. Their ratio is h / (h + s + p + g): even a server that spent
+ * nothing beside the hash (s = 0) reaches only h / (h + p + g), the ceiling, and 0.9 needs
+ * s ≤ h / 0.9 − h − p − g, the budget (negative: the goal is out of reach in this run,
+ * whatever the server does). h is the raw phase's CPU per hash; p and g the login's.
+ */
+export interface LoginCeiling {
+  readonly engine: string;
+  readonly hashUs: number;
+  readonly postgresUs: number;
+  readonly loadGeneratorUs: number;
+  readonly ceiling: number;
+  /** Server CPU per login beside the hash that the goal allows (µs); negative: none. */
+  readonly budgetUs: number;
+  /** The server's CPU per login outside its libuv pool (where the hash runs), measured. */
+  readonly serverBesideHashUs: number | null;
+}
+
+export function loginCeilings(report: AuthBenchReport): LoginCeiling[] {
+  if (report.loginOverhead) return [];
+  const cores = report.machine.cpus;
+  return report.engines.flatMap((engine) => {
+    const hash = costOf(engine, 'hash', cores);
+    const login = costOf(engine, 'login', cores);
+    const phase = engine.phases.login;
+    if (hash === null || login === null || phase === undefined) return [];
+    const h = hash.totalUs;
+    const p = login.postgresUs;
+    const g = login.loadGeneratorUs;
+    const threads = phase.usage?.serverThreads;
+    const pool = threads?.['libuv-worker'];
+    const serverBesideHashUs = pool === undefined ? null : Math.round(login.serverUs - (pool * 1e6) / phase.perSecond);
+    return [{ engine: engine.engine, hashUs: h, postgresUs: p, loadGeneratorUs: g, ceiling: round(h / (h + p + g)), budgetUs: Math.round(h / TARGETS.loginToHashRatio - h - p - g), serverBesideHashUs }];
+  });
+}
+
+export function formatLoginCeilings(ceilings: readonly LoginCeiling[]): string {
+  return formatTable(
+    ['engine', 'login ÷ hash ceiling (server free beside the hash)', 'hash µs', 'pg µs/login', 'loadgen µs/login', 'server budget for 0.9 µs', 'server beside hash µs'],
+    ceilings.map((c) => [c.engine, String(c.ceiling), String(c.hashUs), String(c.postgresUs), String(c.loadGeneratorUs), String(c.budgetUs), c.serverBesideHashUs === null ? '-' : String(c.serverBesideHashUs)]),
+  );
+}
+
 function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
   const line = (cells: readonly string[]): string => cells.map((cell, column) => (column < 2 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ');
