@@ -61,6 +61,8 @@ export interface EngineReport {
   readonly setupMs: number;
   readonly poolMax: number | null;
   readonly serverThreadpool: number;
+  /** The server loaded Node's type stripper (protocol.ts): its memory figures include it. */
+  readonly typeStripperLoaded: boolean;
   readonly meBodyBytes: number | null;
   readonly phases: Partial<Record<PhaseName, MeasuredPhase>>;
   /** The server's process.memoryUsage() (MB) when ready, idle, and after each phase. */
@@ -182,6 +184,7 @@ async function runEngine(engine: Engine, options: AuthBenchOptions): Promise<{ r
           setupMs: server.ready.setupMs,
           poolMax: server.ready.poolMax,
           serverThreadpool: server.ready.threadpoolSize,
+          typeStripperLoaded: server.ready.typeStripperLoaded,
           meBodyBytes,
           phases,
           memory: { ready, after: memoryAfter },

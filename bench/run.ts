@@ -154,6 +154,11 @@ async function runAuth(run: RunOptions): Promise<void> {
   console.log(formatResults(report));
   console.log('');
   console.log(formatMemory(report));
+  for (const engine of report.engines) {
+    console.log(engine.typeStripperLoaded
+      ? `${engine.engine}: the server loaded Node's type stripper (a module was not in its compile cache yet), about 12 MB a \`gatehouse serve\` after its first start does not hold: run again for the memory of such a start.`
+      : `${engine.engine}: every module came from the compile cache, as in a \`gatehouse serve\` after its first start (Node's type stripper not loaded).`);
+  }
   console.log('');
   console.log(formatThreads(report));
   console.log('');

@@ -4,16 +4,21 @@
 //
 //   npm run bench:workers -- [--workers 1,2] [--seconds 10] [--warmup 2] [--clients 32]
 //     [--phases refresh,mix] [--mix 4,8,8] [--server-node-options="--heap-growing-percent=50"]
+//     [--entry bin|main]
 //
 // refresh: the same closed loop as `npm run bench`'s refresh phase
 // (bench/lib/auth-phases.ts): each virtual client rotates its own session's refresh token,
 // always presenting the newest. mix: logins, GET /v1/me and refresh rotations at once, by
 // that many clients each (--mix LOGIN,ME,REFRESH); it reports each worker's resident
 // memory (the largest sampled RSS of any one worker) beside its PSS.
-// The server is started as an operator starts it (src/main.ts, the flags and environment
-// of src/process-tuning.ts, LOG_LEVEL=info), so the primary, its workers and the
-// node:cluster hand-off of connections are all measured; server CPU counts the primary
-// and its workers. PostgreSQL: DATABASE_URL_BENCH, else DATABASE_URL_TEST, else the
+// The server is started as an operator starts it (bin/gatehouse.mjs, what `npm start` and
+// the container run, with the flags and environment of src/process-tuning.ts,
+// LOG_LEVEL=info), so the primary, its workers and the node:cluster hand-off of
+// connections are all measured; server CPU counts the primary and its workers. The
+// command keeps Node's compile cache, so one start before the measured ones fills it, as
+// an operator's first start does: no measured process then strips TypeScript, or keeps
+// Node's type stripper (about 12 MB each). `--entry main` starts src/main.ts instead,
+// without the cache, as the benchmark did before. PostgreSQL: DATABASE_URL_BENCH, else DATABASE_URL_TEST, else the
 // local default; a database is created and dropped. All traffic goes to 127.0.0.1.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -30,7 +35,10 @@ import type { WindowUsage } from './lib/monitor.ts';
 import { createBenchDatabase, postgresBaseURL, type BenchDatabase } from './lib/postgres.ts';
 import { freePort, nodeFlags, serverEnv, stopServer, waitReady } from './lib/serve.ts';
 
-const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
+const ENTRIES = {
+  bin: new URL('../bin/gatehouse.mjs', import.meta.url).pathname,
+  main: new URL('../src/main.ts', import.meta.url).pathname,
+} as const;
 const RESULTS = new URL('./results/', import.meta.url);
 
 interface Run {
@@ -45,11 +53,11 @@ interface MixRun {
 
 const PHASE_NAMES = ['refresh', 'mix'] as const;
 
-function start(env: NodeJS.ProcessEnv, args: readonly string[], options: { stdin?: 'ignore' | 'pipe'; logFile?: string; nodeFlags?: readonly string[] } = {}): ChildProcess {
+function start(entry: string, env: NodeJS.ProcessEnv, args: readonly string[], options: { stdin?: 'ignore' | 'pipe'; logFile?: string; nodeFlags?: readonly string[] } = {}): ChildProcess {
   // Log lines go to a file, not through this process, which would spend CPU reading them.
   const out = options.logFile === undefined ? 'ignore' : openSync(options.logFile, 'w', 0o600);
   try {
-    return spawn(process.execPath, [...SERVER_NODE_FLAGS, ...(options.nodeFlags ?? []), MAIN, ...args], { env, stdio: [options.stdin ?? 'ignore', out, 'inherit'] });
+    return spawn(process.execPath, [...SERVER_NODE_FLAGS, ...(options.nodeFlags ?? []), entry, ...args], { env, stdio: [options.stdin ?? 'ignore', out, 'inherit'] });
   } finally {
     if (typeof out === 'number') closeSync(out);
   }
@@ -66,14 +74,15 @@ async function waitForWorkers(logFile: string, workers: number): Promise<void> {
 }
 
 /** `gatehouse users create`: one verified account, its password on stdin. */
-async function createUser(env: NodeJS.ProcessEnv, email: string, password: string): Promise<void> {
-  const child = start(env, ['users', 'create', '--email', email], { stdin: 'pipe' });
+async function createUser(entry: string, env: NodeJS.ProcessEnv, email: string, password: string): Promise<void> {
+  const child = start(entry, env, ['users', 'create', '--email', email], { stdin: 'pipe' });
   child.stdin?.end(`${password}\n`);
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   if (code !== 0) throw new Error(`users create exited ${String(code)}`);
 }
 
 interface Measurement {
+  readonly entry: string;
   readonly env: NodeJS.ProcessEnv;
   readonly dataDir: string;
   readonly database: BenchDatabase;
@@ -90,7 +99,7 @@ interface Measurement {
 async function withServer<T>(options: Measurement, label: string, maxSockets: number, body: (client: HttpClient, pid: number) => Promise<T>): Promise<T> {
   const port = await freePort();
   const logFile = join(options.dataDir, `serve-${label}-${options.workers}.log`);
-  const server = start({ ...options.env, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, WORKERS: String(options.workers) }, ['serve'], { logFile, nodeFlags: options.nodeFlags });
+  const server = start(options.entry, { ...options.env, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, WORKERS: String(options.workers) }, ['serve'], { logFile, nodeFlags: options.nodeFlags });
   const client = createHttpClient(`http://127.0.0.1:${port}`, { maxSockets });
   try {
     await waitReady(server, port);
@@ -210,8 +219,13 @@ async function main(): Promise<void> {
       phases: { type: 'string', default: PHASE_NAMES.join(',') },
       mix: { type: 'string', default: '4,8,8' },
       'server-node-options': { type: 'string', default: '' },
+      entry: { type: 'string', default: 'bin' },
     },
   });
+  const entryName = values.entry;
+  if (entryName !== 'bin' && entryName !== 'main') throw new Error('--entry is bin or main');
+  const entry = ENTRIES[entryName];
+  const serverFlags = nodeFlags(values['server-node-options']);
   const phases = values.phases.split(',').filter((name) => name !== '');
   if (phases.length === 0 || phases.some((name) => !(PHASE_NAMES as readonly string[]).includes(name))) throw new Error(`--phases takes ${PHASE_NAMES.join(', ')}`);
   const share = parseMix(values.mix);
@@ -232,12 +246,17 @@ async function main(): Promise<void> {
     const env = { ...base, ...RAISED_LIMITS, LOG_LEVEL: 'info', DATABASE_URL: database.url };
     const email = `rotation.${randomBytes(4).toString('hex')}@example.test`;
     const password = `${randomBytes(8).toString('hex')} correct horse battery staple`;
-    await createUser(env, email, password);
+    await createUser(entry, env, email, password);
+    if (entryName === 'bin') {
+      // Fills the compile cache, at its exit, with every module a start loads.
+      process.stderr.write(`one start (WORKERS=${Math.max(...counts)}) first, for the compile cache\n`);
+      await withServer({ entry, env, dataDir, database, workers: Math.max(...counts), email, password, warmupMs, durationMs, nodeFlags: serverFlags }, 'prime', 1, () => Promise.resolve());
+    }
     const runs: Run[] = [];
     const mixes: MixRun[] = [];
-    const machine = `PostgreSQL ${database.serverVersion}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}`;
+    const machine = `PostgreSQL ${database.serverVersion}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, started through ${entryName === 'bin' ? 'bin/gatehouse.mjs (its compile cache filled)' : 'src/main.ts (no compile cache)'}`;
     for (const workers of counts) {
-      const options = { env, dataDir, database, workers, email, password, warmupMs, durationMs, nodeFlags: nodeFlags(values['server-node-options']) };
+      const options = { entry, env, dataDir, database, workers, email, password, warmupMs, durationMs, nodeFlags: serverFlags };
       if (phases.includes('refresh')) {
         process.stderr.write(`WORKERS=${workers}: ${clients} clients, each rotating its own session, ${warmupMs / 1000} s warm-up, ${durationMs / 1000} s measured\n`);
         runs.push(await measure({ ...options, clients }));
@@ -263,7 +282,7 @@ async function main(): Promise<void> {
       for (const run of mixes) console.log(mixRow(run));
     }
     await mkdir(RESULTS, { recursive: true });
-    await writeFile(new URL('workers.json', RESULTS), `${JSON.stringify({ benchmark: 'workers', date: new Date().toISOString(), node: process.version, cores: cpus().length, postgres: database.serverVersion, clients, runs, share, mixes }, null, 2)}\n`);
+    await writeFile(new URL('workers.json', RESULTS), `${JSON.stringify({ benchmark: 'workers', date: new Date().toISOString(), node: process.version, entry: entryName, cores: cpus().length, postgres: database.serverVersion, clients, runs, share, mixes }, null, 2)}\n`);
   } finally {
     await database.drop();
     await rm(dataDir, { recursive: true, force: true });

@@ -3,6 +3,7 @@
 // request logging at info), and beside it a bare Fastify instance for comparison.
 // Not meant to be started by hand; the parent drives it over IPC (protocol.ts).
 import { rm } from 'node:fs/promises';
+import { flushCompileCache } from 'node:module';
 import { getHeapSpaceStatistics } from 'node:v8';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { systemClock } from '../../src/core/clock.ts';
@@ -70,6 +71,10 @@ async function start(message: StartMessage): Promise<Running> {
   const appURL = await app.listen({ host: '127.0.0.1', port: 0 });
   const { bare, url: bareURL, setBody } = await startBare();
   const emails = await createUsers(services, message.users, message.password);
+  // What this process compiled goes to the cache now (server-process.ts turns it on), so
+  // the next run's server imports it compiled, as a `gatehouse serve` does after its first
+  // start, and does not load the type stripper.
+  flushCompileCache();
   await send({
     type: 'ready',
     appURL,
@@ -78,8 +83,14 @@ async function start(message: StartMessage): Promise<Running> {
     setupMs: Math.round(performance.now() - started),
     poolMax: config.database.engine === 'postgres' ? config.database.poolMax : null,
     threadpoolSize: Number(process.env['UV_THREADPOOL_SIZE'] ?? '4'),
+    typeStripperLoaded: typeStripperLoaded(),
   });
   return { app, bare, services, database, dataDir: message.dataDir, setBareBody: setBody };
+}
+
+function typeStripperLoaded(): boolean {
+  const list: unknown = Reflect.get(process, 'moduleLoadList');
+  return Array.isArray(list) && list.some((entry) => typeof entry === 'string' && entry.includes('internal/deps/amaro'));
 }
 
 function collectGarbage(): boolean {

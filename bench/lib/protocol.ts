@@ -27,6 +27,12 @@ export interface ReadyMessage {
   readonly setupMs: number;
   readonly poolMax: number | null;
   readonly threadpoolSize: number;
+  /**
+   * Whether this process loaded Node's type stripper (a WebAssembly build of SWC, about
+   * 12 MB resident from then on): it does when a module it imports is not yet in the compile
+   * cache. `npm start` finds every module of a start there after its first start.
+   */
+  readonly typeStripperLoaded: boolean;
 }
 
 /** The JSON the bare route answers with: the server's own /v1/me body, byte for byte. */
