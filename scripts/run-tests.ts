@@ -30,6 +30,7 @@ export const SHARED_PROCESS: readonly string[] = [
   'src/core/crypto/keyring.security.test.ts',
   'src/core/crypto/keyring.test.ts',
   'src/core/crypto/random.test.ts',
+  'src/core/db/migrations-column-types.test.ts',
   'src/core/db/unavailable.test.ts',
   'src/core/jobs/retry.test.ts',
   'src/core/password/compact-dictionary.test.ts',

@@ -127,6 +127,52 @@ describe('on PostgreSQL', { skip: baseUrl === null ? 'DATABASE_URL_TEST is not s
     });
   });
 
+  it('after a refusal by the server, sends the name again, not the text to parse', async () => {
+    await withAdmin(url, async (client) => {
+      // What reaches pg: the call the wrapper makes.
+      const sent: unknown[] = [];
+      const pgQuery = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+      (client as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = (...args: unknown[]) => {
+        sent.push(args[0]);
+        return pgQuery(...args);
+      };
+      prepareStatementsOn(client);
+      const text = 'select label from things where id = $1::int';
+      await client.query(text, [1]);
+      await assert.rejects(client.query(text, ['one']), (error: unknown) => error instanceof pg.DatabaseError);
+      await client.query(text, [2]);
+      const name = statementName(text);
+      assert.ok(name !== null);
+      assert.deepEqual(sent, [{ name, text, values: [1] }, { name, text, values: ['one'] }, { name, text, values: [2] }]);
+    });
+  });
+
+  it('keeps the parameter types of its first parse: after a column changes type, a prepared statement compares as before', async () => {
+    // Why docs/operations.md asks to stop older instances before a migration that changes
+    // a column's type, and why migrations-column-types.test.ts refuses one: the prepared
+    // statement gives no error, it answers by the old type.
+    await withAdmin(url, async (client) => {
+      await client.query('create table events (id int primary key, at timestamp not null)');
+      await client.query("insert into events values (1, '2026-01-01 05:00:00')");
+    });
+    const text = 'select id from events where at = $1';
+    const value = '2026-01-01 00:00:00-05:00';
+    await withAdmin(url, async (wrapped) => {
+      prepareStatementsOn(wrapped);
+      // timestamp without time zone: the offset is dropped, 00:00 matches no row.
+      assert.deepEqual((await wrapped.query(text, [value])).rows, []);
+      await withAdmin(url, async (other) => {
+        await other.query("set time zone 'UTC'");
+        await other.query("alter table events alter column at type timestamptz using at at time zone 'UTC'");
+      });
+      await wrapped.query("set time zone 'UTC'");
+      // Unnamed, the same text now finds the row (05:00 UTC is 00:00-05:00) ...
+      assert.deepEqual((await wrapped.query({ text, values: [value] })).rows, [{ id: 1 }]);
+      // ... while the statement this connection prepared still drops the offset.
+      assert.deepEqual((await wrapped.query(text, [value])).rows, []);
+    });
+  });
+
   it('leaves statements without parameters and every other form of call to pg', async () => {
     await withAdmin(url, async (client) => {
       prepareStatementsOn(client);
