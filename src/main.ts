@@ -33,8 +33,17 @@ async function serveCommand(): Promise<number> {
   const [{ serve }, { openRuntime }] = await Promise.all([import('./cli/serve.ts'), import('./runtime.ts')]);
   // A worker's every line (its requests too) says which worker wrote it.
   const serving = worker === null ? log : log.child({ worker: worker.id, pid: process.pid });
-  // The cluster's primary has applied the migrations already.
-  await serve(await openRuntime(cfg, serving, { migrate: worker === null }), { worker });
+  // A worker's primary has applied the migrations already; a worker still refuses a
+  // database whose migrations are not its build's, as a single process would (a worker
+  // restarted after another version migrated, or after a restore).
+  try {
+    await serve(await openRuntime(cfg, serving, worker === null ? { migrate: true } : { migrate: false, requireCurrentSchema: true }), { worker });
+  } catch (error) {
+    // A worker that cannot serve must end, so that its primary hears it; the IPC channel
+    // would keep it alive for good.
+    worker?.detach();
+    throw error;
+  }
   return 0;
 }
 

@@ -9,7 +9,7 @@ import { systemClock, type Clock } from './core/clock.ts';
 import { createKeyring, type Keyring } from './core/crypto/keyring.ts';
 import type { MasterKey } from './core/crypto/master-key.ts';
 import { openDatabase, type Database } from './core/db/database.ts';
-import { migrate } from './core/db/migrate.ts';
+import { migrate, requireCurrentSchema } from './core/db/migrate.ts';
 import type { Logger } from './core/logging.ts';
 import { openRedis, type RedisClient } from './core/redis.ts';
 
@@ -36,7 +36,12 @@ export async function openCommandDatabase(config: Config): Promise<Database> {
   return openDatabase(config.database.engine === 'postgres' ? { ...config.database, poolMax: 2 } : config.database);
 }
 
-export async function openRuntime(config: Config, log: Logger, options: { migrate: boolean }): Promise<Runtime> {
+/**
+ * `migrate`: apply pending migrations first (refusing a database whose migrations are not
+ * this build's). `requireCurrentSchema`, without `migrate`: apply none, and refuse unless
+ * the schema is exactly this build's (a WORKERS worker, whose primary migrated).
+ */
+export async function openRuntime(config: Config, log: Logger, options: { migrate: boolean; requireCurrentSchema?: boolean }): Promise<Runtime> {
   const keyring = createKeyring(await resolveMasterKeys(config, log));
   const database = await openDatabase(config.database);
   const redis = config.redisURL === null ? null : openRedis(config.redisURL, { log, clock: systemClock }, { cluster: config.redisCluster });
@@ -44,6 +49,8 @@ export async function openRuntime(config: Config, log: Logger, options: { migrat
     if (options.migrate) {
       const applied = await migrate(database);
       if (applied.length > 0) log.info({ applied }, 'migrations applied');
+    } else if (options.requireCurrentSchema === true) {
+      await requireCurrentSchema(database);
     }
     // The key in force at the head; appends switch by themselves after a rotation (core/audit/append.ts).
     const auditKey = await auditKeyInForce(database.db, keyring);

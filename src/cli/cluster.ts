@@ -121,7 +121,8 @@ export async function serveCluster(config: Config, log: Logger): Promise<void> {
   };
 
   const fork = (slot: Slot): void => {
-    const worker = cluster.fork();
+    // Never a preparation, whatever the operator's environment holds (cluster-worker.ts).
+    const worker = cluster.fork({ [PREPARATION_ENV]: '' });
     slot.worker = worker;
     slot.readyAt = null;
     worker.on('message', (message: unknown) => {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { postgresTestUrl, testEngines, type TestDatabase } from '../helpers/database.ts';
+import { postgresTestUrl, testEngines, withAdmin, type TestDatabase } from '../helpers/database.ts';
 import { freePort, runCommand, startServer, type ServerProcess } from '../helpers/server-process.ts';
 
 interface LogLine {
@@ -20,6 +20,7 @@ interface LogLine {
   readonly route?: string;
   readonly pids?: number[];
   readonly signal?: string;
+  readonly code?: number | null;
 }
 
 function lines(server: ServerProcess): LogLine[] {
@@ -240,5 +241,46 @@ describe('WORKERS=2 on PostgreSQL', { skip: postgresTestUrl() === null ? 'DATABA
     assert.ok(reports.some((report) => report.role === 'worker' && report.packages.includes('fastify')), JSON.stringify(reports));
     const server = (primary[0]?.packages ?? []).filter((name) => /^(fastify|@fastify\/|kysely$|pg$|pg-|ioredis$|jose$|@zxcvbn-ts\/)/.test(name));
     assert.deepEqual(server, [], JSON.stringify(primary));
+  });
+});
+
+// Two things a worker must do whatever surrounds it: serve, even if the operator's own
+// environment happens to name the preparation (only the process the primary forks to
+// prepare is one); and refuse, as a single process would, a database whose migrations are
+// not its build's, here one a newer build applied while this one served.
+describe('WORKERS=2: what a worker does, whatever surrounds it', { skip: postgresTestUrl() === null ? 'DATABASE_URL_TEST is not set' : false }, () => {
+  let database: TestDatabase | undefined;
+  let server: ServerProcess | undefined;
+
+  after(async () => {
+    await server?.stop();
+    await database?.cleanup();
+  });
+
+  it('serves with GATEHOUSE_CLUSTER_PREPARATION=1 in the environment, and a worker restarted after a newer build migrated refuses to serve', async () => {
+    const postgres = testEngines().find((engine) => engine.engine === 'postgres');
+    assert.ok(postgres !== undefined);
+    database = await postgres.open();
+    const url = database.url;
+    assert.ok(url !== null);
+    const started = await startServer({ env: { DATABASE_URL: url, DATABASE_POOL_MAX: '2', WORKERS: '2', GATEHOUSE_CLUSTER_PREPARATION: '1' }, startTimeoutMs: 60_000 });
+    server = started;
+    const listening = await waitForLine(started, (line) => line.msg === 'workers listening', 60_000);
+    const [victim] = listening.pids ?? [];
+    assert.ok(victim !== undefined, started.output.slice(-3000));
+    assert.equal((await send(started.baseURL, { method: 'GET', path: '/readyz', agent: false })).status, 200);
+    // Another build, newer, migrated the database meanwhile.
+    await withAdmin(url, (client) => client.query("INSERT INTO schema_migrations (version, name, checksum) VALUES (9999, 'newer', 'x')"));
+    process.kill(victim, 'SIGKILL');
+    const refusal = 'database has migrations this build does not know: 9999';
+    const deadline = Date.now() + 30_000;
+    while (!started.stderr.includes(refusal)) {
+      assert.ok(Date.now() < deadline, `no refusal:\n${started.output.slice(-3000)}`);
+      started.assertAlive();
+      await sleep(100);
+    }
+    // The replacement exits 1, and the primary tries again later (its backoff).
+    await waitForLine(started, (line) => line.msg === 'worker exited unexpectedly: restarting it' && line.code === 1, 10_000);
+    assert.equal(lines(started).filter((line) => line.msg === 'gatehouse listening').length, 2, 'no replacement serves');
   });
 });

@@ -85,6 +85,30 @@ async function tableExists(session: ScriptSession): Promise<boolean> {
   return rows[0]?.present === true;
 }
 
+/** Throws when the database's migrations are not this build's: one changed on disk, or one it does not know. */
+function refuseForeign(status: MigrationStatus): void {
+  if (status.modified.length > 0) {
+    throw new MigrationError(`applied migration changed on disk: ${status.modified.join(', ')}`);
+  }
+  if (status.unknown.length > 0) {
+    throw new MigrationError(`database has migrations this build does not know: ${status.unknown.join(', ')}`);
+  }
+}
+
+/**
+ * Throws unless the database holds exactly this build's migrations: for a process that
+ * serves without migrating (a WORKERS worker, whose primary migrated before forking it),
+ * refused where a single process's `migrate` would refuse, and where it would still have
+ * work to do.
+ */
+export async function requireCurrentSchema(database: Database, dir: string = MIGRATIONS_DIR): Promise<void> {
+  const status = await migrationStatus(database, dir);
+  refuseForeign(status);
+  if (status.pending.length > 0) {
+    throw new MigrationError(`database lacks migrations this build needs: ${status.pending.join(', ')} (gatehouse migrate applies them)`);
+  }
+}
+
 /** Applies every pending migration in one transaction; returns the versions applied. */
 export async function migrate(database: Database, dir: string = MIGRATIONS_DIR): Promise<number[]> {
   const files = await readMigrationFiles(dir);
@@ -95,12 +119,7 @@ export async function migrate(database: Database, dir: string = MIGRATIONS_DIR):
     // server running as that role starts whenever the owner has migrated first.
     if (!(await tableExists(session))) await session.exec(CREATE_TABLE);
     const status = compare(files, await readApplied(session));
-    if (status.modified.length > 0) {
-      throw new MigrationError(`applied migration changed on disk: ${status.modified.join(', ')}`);
-    }
-    if (status.unknown.length > 0) {
-      throw new MigrationError(`database has migrations this build does not know: ${status.unknown.join(', ')}`);
-    }
+    refuseForeign(status);
     const pending = files.filter((file) => status.pending.includes(file.version));
     await applyMigrationFiles(session, pending);
     return pending.map((file) => file.version);
