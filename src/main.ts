@@ -51,6 +51,11 @@ type Commands = typeof import('./cli/commands.ts');
 
 async function main(argv: readonly string[]): Promise<number> {
   const serving = argv[0] === 'serve';
+  if (serving && argv.length > 1) {
+    // Its settings come from the environment; `serve --help` must not start a server.
+    process.stderr.write(`gatehouse: serve takes no arguments\n${(await import('./cli/commands.ts')).USAGE}`);
+    return 2;
+  }
   const commands: Commands | null = serving ? null : await import('./cli/commands.ts');
   const found = commands?.resolveCommand(argv) ?? null;
   if (commands !== null && found === null) {

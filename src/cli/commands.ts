@@ -141,7 +141,8 @@ const commands: Record<string, Command> = {
     const { values } = parseArgs({ args: [...argv], options: { status: { type: 'boolean' } }, strict: true });
     return migrateCommand(config(), { statusOnly: values.status === true });
   },
-  'config check'() {
+  'config check'(argv) {
+    parseArgs({ args: [...argv], options: {}, strict: true });
     process.stdout.write(`${JSON.stringify(describeConfig(config()), null, 2)}\n`);
     return Promise.resolve(0);
   },

@@ -110,6 +110,14 @@ describe('gatehouse CLI', () => {
       assert.match(result.stderr, /usage: gatehouse <command>/);
     }
     assert.equal((await run(['users', 'create', '--password', 'x'], env)).code, 2);
+    // Words after a command that takes none: usage, not a server started or a command run
+    // (`serve --help` started the server).
+    for (const argv of [['serve', '--help'], ['serve', 'now'], ['config', 'check', 'extra']]) {
+      const result = await run(argv, env);
+      assert.equal(result.code, 2, argv.join(' '));
+      assert.match(result.stderr, /usage: gatehouse <command>/, argv.join(' '));
+      assert.equal(result.stdout, '', argv.join(' '));
+    }
   });
 
   it('users create reads the password from stdin, refuses weak ones and duplicates', async () => {
