@@ -82,7 +82,20 @@ for (const engine of testEngines()) {
     it('two rotations run at once hand over once', async () => {
       const { db } = database();
       await (await startInstance(db, keyring)).write(1);
-      const results = await Promise.all([rotate(db, keyring), rotate(db, keyring)]);
+      // Both have read the key in force and hold the new one before either hands over:
+      // started together without this, one could finish before the other read the key in
+      // force (CI saw it once, a fresh pool connection delaying the second), and the second
+      // was then a rotation of its own, from the first one's key.
+      let arrived = 0;
+      let release = (): void => {};
+      const together = new Promise<void>((resolve) => { release = resolve; });
+      const barrier = async (step: string): Promise<void> => {
+        if (step !== 'key_created') return;
+        arrived += 1;
+        if (arrived === 2) release();
+        await together;
+      };
+      const results = await Promise.all([rotate(db, keyring, barrier), rotate(db, keyring, barrier)]);
       assert.deepEqual(results.map((result) => result.to), ['audit-chain:2', 'audit-chain:2']);
       assert.deepEqual(results.map((result) => result.alreadyDone).sort(), [false, true]);
       assert.deepEqual(await handovers(), [2]);
