@@ -121,6 +121,11 @@ function switchState(argv: readonly string[], command: string): boolean {
   return state;
 }
 
+/** For a command that takes nothing: any word or flag after it is a usage error, before it does anything. */
+function noArguments(argv: readonly string[]): void {
+  parseArgs({ args: [...argv], strict: true });
+}
+
 export function config(): ReturnType<typeof loadConfig> {
   return loadConfig(process.env);
 }
@@ -142,7 +147,7 @@ const commands: Record<string, Command> = {
     return migrateCommand(config(), { statusOnly: values.status === true });
   },
   'config check'(argv) {
-    parseArgs({ args: [...argv], options: {}, strict: true });
+    noArguments(argv);
     process.stdout.write(`${JSON.stringify(describeConfig(config()), null, 2)}\n`);
     return Promise.resolve(0);
   },
@@ -173,7 +178,8 @@ const commands: Record<string, Command> = {
     }
     return withRuntime((runtime) => auditPrune(runtime, before));
   },
-  async 'keys rotate-master'() {
+  async 'keys rotate-master'(argv) {
+    noArguments(argv);
     return rotateMaster(config());
   },
   async 'keys rotate-data-keys'(argv) {
@@ -191,7 +197,8 @@ const commands: Record<string, Command> = {
     }
     return withRuntime((runtime) => rotateDataKeysCommand(runtime, options, out));
   },
-  async 'keys rotate-signing'() {
+  async 'keys rotate-signing'(argv) {
+    noArguments(argv);
     return withRuntime(async (runtime) => {
       const ids = await rotateSigningKeysCommand(runtime);
       process.stdout.write(`signing keys rotated: active ${ids.activeKid}, next ${ids.nextKid}, retired ${ids.retiredKid}\n`);
@@ -229,7 +236,8 @@ const commands: Record<string, Command> = {
     };
     return withRuntime((runtime) => rotateBlindIndexCommand(runtime, input, out));
   },
-  async 'keys rotate-audit'() {
+  async 'keys rotate-audit'(argv) {
+    noArguments(argv);
     return withRuntime((runtime) => rotateAudit(runtime, out));
   },
   async 'backup keygen'(argv) {
@@ -257,7 +265,8 @@ const commands: Record<string, Command> = {
     const { values } = parseArgs({ args: [...argv], options: { out: { type: 'string' } }, strict: true });
     return withRuntime((runtime) => ledgerCommand(runtime, values.out, out), { migrate: false });
   },
-  async 'jobs list'() {
+  async 'jobs list'(argv) {
+    noArguments(argv);
     return withRuntime((runtime) => listJobsCommand(runtime, (text) => process.stdout.write(text)));
   },
   async 'jobs run'(argv) {
@@ -296,7 +305,7 @@ const commands: Record<string, Command> = {
     return withRuntime((runtime) => switchCommand(runtime, 'maintenance', on, out));
   },
   async 'incident status'(argv) {
-    parseArgs({ args: [...argv], strict: true });
+    noArguments(argv);
     return withRuntime((runtime) => statusCommand(runtime, out));
   },
 };

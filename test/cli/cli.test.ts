@@ -111,8 +111,9 @@ describe('gatehouse CLI', () => {
     }
     assert.equal((await run(['users', 'create', '--password', 'x'], env)).code, 2);
     // Words after a command that takes none: usage, not a server started or a command run
-    // (`serve --help` started the server).
-    for (const argv of [['serve', '--help'], ['serve', 'now'], ['config', 'check', 'extra']]) {
+    // (`serve --help` started the server, `keys rotate-signing --help` rotated the keys).
+    const takingNone = [['serve', '--help'], ['serve', 'now'], ['config', 'check', 'extra'], ['keys', 'rotate-master', '--yes'], ['keys', 'rotate-signing', '--help'], ['keys', 'rotate-audit', 'now'], ['jobs', 'list', 'all'], ['incident', 'status', '--json']];
+    for (const argv of takingNone) {
       const result = await run(argv, env);
       assert.equal(result.code, 2, argv.join(' '));
       assert.match(result.stderr, /usage: gatehouse <command>/, argv.join(' '));
