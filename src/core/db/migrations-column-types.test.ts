@@ -6,10 +6,8 @@
 // So such a migration needs every older instance stopped first (docs/operations.md,
 // "Connections to PostgreSQL"), and its file must carry MARKER to show its author knew.
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { MIGRATIONS_DIR } from './migrate.ts';
+import { readMigrationFiles } from './migrate.ts';
 
 const MARKER = '-- changes a column type: stop every older instance before applying (docs/operations.md)';
 
@@ -51,13 +49,9 @@ describe('migrations and column types', () => {
   });
 
   it('every migration that changes a column type carries the marker', async () => {
-    const files = (await readdir(MIGRATIONS_DIR)).filter((name) => name.endsWith('.sql')).sort();
+    const files = await readMigrationFiles();
     assert.ok(files.length > 20, `migrations found: ${files.length}`);
-    const unmarked: string[] = [];
-    for (const file of files) {
-      const text = await readFile(join(MIGRATIONS_DIR, file), 'utf8');
-      if (changesColumnType(text) && !text.includes(MARKER)) unmarked.push(file);
-    }
+    const unmarked = files.filter((file) => changesColumnType(file.sql) && !file.sql.includes(MARKER)).map((file) => file.version);
     assert.deepEqual(unmarked, [], `a migration changes a column type without the line "${MARKER}"`);
   });
 });
