@@ -1,14 +1,26 @@
 // The parent's side of the server child: fork it, start it, and watch its memory and CPU.
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { privateDirectory } from '../../scripts/compile-cache.mjs';
 import { SERVER_ENV, SERVER_NODE_FLAGS } from '../../src/process-tuning.ts';
 import { isChildMessage, type ChildMessage, type ParentMessage, type ReadyMessage, type ServerMemory, type StartMessage } from './protocol.ts';
 
 const SERVER_ENTRY = new URL('./auth-server.ts', import.meta.url);
 // The server's compile cache (its modules type-stripped and compiled, kept between runs):
-// a directory of the checkout's own, as the `gatehouse` command keeps its own.
+// a directory of the checkout's own, used on the terms of the `gatehouse` command's
+// (scripts/compile-cache.mjs): only if nobody else can write to it, since it holds code.
 const COMPILE_CACHE = fileURLToPath(new URL('../../node_modules/.cache/bench-server-compile', import.meta.url));
+
+function compileCacheEnv(): Record<string, string> {
+  try {
+    mkdirSync(COMPILE_CACHE, { recursive: true, mode: 0o700 });
+  } catch {
+    return {};
+  }
+  return privateDirectory(COMPILE_CACHE) ? { NODE_COMPILE_CACHE: COMPILE_CACHE } : {};
+}
 
 export interface ServerProcess {
   readonly pid: number;
@@ -59,7 +71,7 @@ export async function startServerProcess(start: StartMessage, options: ForkOptio
   // Started as production starts the server (src/process-tuning.ts), then any extra flags.
   const child = fork(SERVER_ENTRY, [], {
     execArgv: [...process.execArgv, ...SERVER_NODE_FLAGS, ...(options.execArgv ?? [])],
-    env: { ...process.env, ...SERVER_ENV, NODE_COMPILE_CACHE: COMPILE_CACHE },
+    env: { ...process.env, ...SERVER_ENV, ...compileCacheEnv() },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const pid = child.pid;
